@@ -1,0 +1,49 @@
+"""Saola server: Flask application factory.
+
+``create_app(config=None)`` builds the app from the settings registry
+(``SAOLA_*`` environment variables) overridden by ``config``; each subsystem
+attaches itself with its own ``init_app(app)``.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from . import settings as _settings
+
+__version__ = "0.1.0"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the Saola Flask application."""
+    cfg = _settings.resolve_paths(_settings.load(config))
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.config.update(cfg)
+    app.config["SECRET_KEY"] = cfg["SECRET_KEY"]
+    app.config["MAX_CONTENT_LENGTH"] = cfg["MAX_REQUEST_MB"] * 1024 * 1024
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    from datetime import timedelta
+
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=cfg["SESSION_HOURS"])
+    # Keys that are not settings (e.g. TESTING) pass straight through.
+    for k, v in (config or {}).items():
+        if k.removeprefix("SAOLA_") not in _settings.REGISTRY:
+            app.config[k] = v
+    logging.basicConfig(level=getattr(logging, str(cfg["LOG_LEVEL"]).upper(), logging.INFO))
+
+    from . import db, storage
+
+    db.init_app(app)
+    storage.init_app(app)
+
+    from . import auth, api, i18n, jobs, web
+
+    i18n.init_app(app)
+    auth.init_app(app)
+    api.init_app(app)
+    web.init_app(app)
+    jobs.init_app(app)
+    return app

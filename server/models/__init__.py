@@ -1,0 +1,21 @@
+"""Table models, by domain. Importing this package registers every table."""
+from .acoustic import AcousticIndex, Alert
+from .area import Location, Program, ProtectedArea
+from .audit import AuditLog
+from .auth import ROLES, DeviceToken, Membership, User
+from .base import new_id, utcnow
+from .deployment import Deployment, OperatingInterval
+from .detection import Detection, Observation
+from .field import FieldObservation, SurveyWalk, Transect
+from .job import Job, MLModel
+from .media import Media, Sequence
+from .sync import SyncChange, SyncConflict, SyncMutation, Upload
+from .taxon import Taxon
+
+__all__ = [
+    "AcousticIndex", "Alert", "AuditLog", "Deployment", "DeviceToken", "Detection",
+    "FieldObservation", "Job", "Location", "MLModel", "Media", "Membership", "Observation",
+    "OperatingInterval", "Program", "ProtectedArea", "ROLES", "Sequence", "SurveyWalk",
+    "SyncChange", "SyncConflict", "SyncMutation", "Taxon", "Transect", "Upload", "User",
+    "new_id", "utcnow",
+]

@@ -1,0 +1,34 @@
+"""Species reference: names in three languages and conservation status."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlmodel import Field, SQLModel
+
+from .base import fk, id_field, utcnow
+
+IUCN_CATEGORIES = ("EX", "EW", "CR", "EN", "VU", "NT", "LC", "DD", "NE")
+DECREE84_GROUPS = ("IB", "IIB")
+
+
+class Taxon(SQLModel, table=True):
+    """A taxon with scientific, Vietnamese and English names and its protection status."""
+
+    __tablename__ = "taxon"
+    id: str = id_field()
+    scientific_name: str = Field(max_length=200, unique=True, index=True)
+    rank: str = Field(default="species", max_length=32)
+    vietnamese_name: Optional[str] = Field(default=None, max_length=200)
+    english_name: Optional[str] = Field(default=None, max_length=200)
+    taxon_group: Optional[str] = Field(default=None, max_length=64)  # mammal, bird...
+    parent_id: Optional[str] = fk("taxon.id", nullable=True)
+    iucn_category: Optional[str] = Field(default=None, max_length=4)
+    vn_redlist_category: Optional[str] = Field(default=None, max_length=4)
+    decree84_group: Optional[str] = Field(default=None, max_length=4)
+    sensitive: bool = False  # exact locations generalised/withheld in public outputs
+    # Diacritic-free, lower-case concatenation of every name, for search.
+    search_text: str = Field(default="", index=False)
+    notes: Optional[str] = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,134 @@
+"""Typed settings registry.
+
+Every setting Saola reads lives here, with its type, default and help text.
+Values come from ``SAOLA_*`` environment variables, then from the ``config``
+mapping given to :func:`server.create_app` (tests), in that order of
+increasing precedence. ``saola config`` prints the registry, and a test fails
+when a setting has no help text or is missing from the README.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable value: its name (without prefix), type, default and help."""
+
+    name: str
+    type: Callable[[str], Any]
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        """The environment variable that sets this value."""
+        return f"SAOLA_{self.name}"
+
+
+def _bool(value: str) -> bool:
+    v = str(value).strip().lower()
+    if v in {"1", "true", "yes", "on"}:
+        return True
+    if v in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+REGISTRY: dict[str, Setting] = {}
+
+
+def register(name: str, type: Callable[[str], Any], default: Any, help: str) -> Setting:
+    """Add a setting to the registry (used by subsystems that own a setting)."""
+    if name in REGISTRY:
+        raise ValueError(f"setting {name} registered twice")
+    s = Setting(name, type, default, help)
+    REGISTRY[name] = s
+    return s
+
+
+register("DATA_DIR", str, "./saola-data",
+         "Folder for the SQLite database, the media store and derivatives.")
+register("DATABASE_URL", str, "",
+         "SQLAlchemy URL of the database; empty means SQLite at DATA_DIR/saola.db. "
+         "PostgreSQL: postgresql+psycopg://user@host:5432/dbname")
+register("SECRET_KEY", str, "",
+         "Key that signs browser sessions and CSRF tokens; empty means a random key "
+         "kept in DATA_DIR/secret_key so sessions survive restarts.")
+register("MEDIA_DIR", str, "",
+         "Content-addressed media store root; empty means DATA_DIR/media.")
+register("HOST", str, "127.0.0.1", "Address `saola serve` listens on.")
+register("PORT", int, 5000, "Port `saola serve` listens on.")
+register("THREADS", int, 8, "Worker threads of the production WSGI server.")
+register("MAX_REQUEST_MB", int, 512,
+         "Largest request body accepted, in MiB (uploads of camera cards are big).")
+register("MAX_JSON_MB", int, 8, "Largest JSON request body accepted, in MiB.")
+register("TOKEN_DAYS", int, 90, "Default lifetime of API and device bearer tokens, in days.")
+register("SESSION_HOURS", int, 12, "Lifetime of a browser sign-in session, in hours.")
+register("DEFAULT_TIMEZONE", str, "Asia/Ho_Chi_Minh",
+         "Time zone assumed for camera clocks when a deployment names none.")
+register("SEQUENCE_GAP_S", int, 60,
+         "Default gap in seconds that splits images of a deployment into sequences.")
+register("WORKER", str, "inprocess",
+         "Job runner: 'inprocess' (threads in the server, no broker), 'external' "
+         "(`saola worker` processes poll the database) or 'celery' (needs BROKER_URL).")
+register("WORKER_THREADS", int, 1, "Threads of the in-process worker.")
+register("BROKER_URL", str, "", "Celery broker URL, e.g. redis://127.0.0.1:6379/0.")
+register("JOB_LEASE_S", int, 300,
+         "Seconds a worker holds a job before the reaper hands it to another worker.")
+register("JOB_MAX_ATTEMPTS", int, 3, "Attempts before a job is marked failed.")
+register("DETECTOR_MODEL", str, "",
+         "Name of the registered detector model run automatically after ingest; empty: none.")
+register("CLASSIFIER_MODEL", str, "",
+         "Name of the registered species classifier run on animal detections; empty: none.")
+register("LANGUAGE", str, "vi", "Default interface language: 'vi' or 'en'.")
+register("LOG_LEVEL", str, "INFO", "Python logging level.")
+
+
+def load(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Resolve every setting: defaults, then environment, then ``overrides``.
+
+    Keys of ``overrides`` may be given with or without the ``SAOLA_`` prefix.
+    Raises ``ValueError`` naming the variable when a value has the wrong type.
+    """
+    env = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    over = {k.removeprefix("SAOLA_"): v for k, v in (overrides or {}).items()}
+    for name, s in REGISTRY.items():
+        value = s.default
+        if s.env in env:
+            try:
+                value = s.type(env[s.env]) if s.type is not bool else _bool(env[s.env])
+            except ValueError as e:
+                raise ValueError(f"{s.env}: {e}") from None
+        if name in over:
+            value = over[name]
+        out[name] = value
+    return out
+
+
+def resolve_paths(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Fill the derived defaults (database URL, media dir, secret key)."""
+    data = Path(cfg["DATA_DIR"]).expanduser().resolve()
+    cfg["DATA_DIR"] = str(data)
+    if not cfg["DATABASE_URL"]:
+        cfg["DATABASE_URL"] = f"sqlite:///{data / 'saola.db'}"
+    if not cfg["MEDIA_DIR"]:
+        cfg["MEDIA_DIR"] = str(data / "media")
+    if not cfg["SECRET_KEY"]:
+        data.mkdir(parents=True, exist_ok=True)
+        keyfile = data / "secret_key"
+        if not keyfile.exists():
+            keyfile.write_text(secrets.token_hex(32))
+            keyfile.chmod(0o600)
+        cfg["SECRET_KEY"] = keyfile.read_text().strip()
+    return cfg
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(variable, default, help) for each setting, for ``saola config``."""
+    return [(s.env, repr(s.default), s.help) for s in REGISTRY.values()]
