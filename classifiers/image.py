@@ -115,10 +115,13 @@ class Letterbox:
     def to_original(self, boxes_xyxy: np.ndarray) -> np.ndarray:
         """Map `[N, 4]` x1,y1,x2,y2 boxes in model-input pixels to original pixels, clipped."""
         out = np.asarray(boxes_xyxy, dtype=np.float64).copy()
-        out[:, [0, 2]] = (out[:, [0, 2]] - self.pad_left) / self.scale_x
-        out[:, [1, 3]] = (out[:, [1, 3]] - self.pad_top) / self.scale_y
-        np.clip(out[:, [0, 2]], 0, self.orig_width, out=out[:, [0, 2]])
-        np.clip(out[:, [1, 3]], 0, self.orig_height, out=out[:, [1, 3]])
+        xs, ys = out[:, 0::2], out[:, 1::2]  # views, so the in-place ops below update `out`
+        xs -= self.pad_left
+        xs /= self.scale_x
+        ys -= self.pad_top
+        ys /= self.scale_y
+        np.clip(xs, 0, self.orig_width, out=xs)
+        np.clip(ys, 0, self.orig_height, out=ys)
         return out
 
 
