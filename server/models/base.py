@@ -1,9 +1,10 @@
 """Shared column helpers for the table models.
 
 Conventions: primary keys are UUID strings (devices create field records
-offline, so ids must be unique without asking the server); times are naive
-UTC ``datetime`` values (the original UTC offset is kept beside them where it
-matters); free-form metadata is JSON.
+offline, so ids must be unique without asking the server); times are
+timezone-aware UTC ``datetime`` values (SQLModel's UTCDateTime refuses naive
+ones, which catches local-time bugs early; the original UTC offset is kept
+beside them where it matters); free-form metadata is JSON.
 """
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ def new_id() -> str:
 
 
 def utcnow() -> datetime:
-    """Now, as naive UTC (how every time is stored)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    """Now, as aware UTC (how every time is stored)."""
+    return datetime.now(timezone.utc)
 
 
 def id_field() -> Any:

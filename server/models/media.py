@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
+from pydantic import NaiveDatetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
@@ -43,7 +44,7 @@ class Media(SQLModel, table=True):
     size_bytes: int
     storage_key: str = Field(max_length=255)
     # Time as the device wrote it (local, naive), then corrected UTC and its source.
-    captured_at_raw: Optional[datetime] = None
+    captured_at_raw: Optional[NaiveDatetime] = None
     captured_at: Optional[datetime] = Field(default=None, index=True)
     utc_offset_min: Optional[int] = None
     timestamp_source: str = Field(default="none", max_length=16)

@@ -1,0 +1,63 @@
+"""REST API under /api/v1: one module per resource, all on one blueprint."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from ..errors import SaolaError
+from .core import SPECS, Page, PageQuery, api, endpoint, paginate  # noqa: F401
+
+# Resource modules register their routes on import.
+from . import (  # noqa: E402,F401
+    areas, audit_api, auth_api, deployments, jobs_api, meta, taxa, users,
+)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def init_app(app: Flask) -> None:
+    """Register the API blueprint and JSON error answers."""
+    app.register_blueprint(api)
+
+    @app.errorhandler(SaolaError)
+    def _saola_error(e: SaolaError):
+        from ..db import get_session
+
+        if "db" in __import__("flask").g:
+            get_session().rollback()
+        if not _wants_json():
+            from ..web import error_page
+
+            return error_page(e.status, e.message)
+        return jsonify(e.to_dict()), e.status
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(e: IntegrityError):
+        from ..db import get_session
+
+        get_session().rollback()
+        msg = str(e.orig).splitlines()[0] if e.orig else "constraint violated"
+        err = SaolaError(f"conflicts with an existing record: {msg}", status=409, code="conflict")
+        if not _wants_json():
+            from ..web import error_page
+
+            return error_page(409, err.message)
+        return jsonify(err.to_dict()), 409
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(e):
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        err = SaolaError(f"request body too large (limit {limit // (1024 * 1024)} MiB)", status=413,
+                         code="too_large")
+        return jsonify(err.to_dict()), 413
+
+    @app.errorhandler(HTTPException)
+    def _http(e: HTTPException):
+        if not _wants_json():
+            return e
+        err = SaolaError(e.description or e.name, status=e.code or 500,
+                         code=(e.name or "error").lower().replace(" ", "_"))
+        return jsonify(err.to_dict()), e.code

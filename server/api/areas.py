@@ -1,0 +1,155 @@
+"""Protected areas, programs and locations."""
+from __future__ import annotations
+
+from sqlmodel import select
+
+from ..auth.permissions import current_user, require_admin, require_area, visible_area_ids
+from ..db import get_session
+from ..models import Location, Program, ProtectedArea
+from . import crud
+from .core import endpoint, paginate
+from .schemas import (AreaIn, AreaOut, AreaPatch, AreaQuery, LocationIn, LocationOut, LocationPatch,
+                      LocationQuery, ProgramIn, ProgramOut, ProgramPatch, ProgramQuery)
+
+
+def scope(stmt, column, area_id: str | None):
+    """Restrict ``stmt`` to the areas the current user may see (and to ``area_id``)."""
+    s = get_session()
+    if area_id is not None:
+        require_area(s, area_id)
+        return stmt.where(column == area_id)
+    visible = visible_area_ids(s, current_user())
+    return stmt if visible is None else stmt.where(column.in_(visible))
+
+
+# ---- areas -------------------------------------------------------------------
+@endpoint("/areas", summary="List protected areas you belong to", tags=["areas"], query=AreaQuery, response=AreaOut)
+def list_areas(query: AreaQuery):
+    stmt = scope(select(ProtectedArea), ProtectedArea.id, None)
+    if query.code:
+        stmt = stmt.where(ProtectedArea.code == query.code)
+    return paginate(get_session(), stmt, query, ProtectedArea.code)
+
+
+@endpoint("/areas", ["POST"], summary="Create a protected area (administrators)", tags=["areas"],
+          body=AreaIn, response=AreaOut, status=201, responses={409: "Code already used"})
+def create_area(body: AreaIn):
+    require_admin()
+    area = ProtectedArea(**body.model_dump())
+    return crud.create(get_session(), area, area.id)
+
+
+@endpoint("/areas/<area_id>", summary="One protected area", tags=["areas"], response=AreaOut)
+def get_area(area_id: str):
+    s = get_session()
+    require_area(s, area_id)
+    return crud.get_or_404(s, ProtectedArea, area_id, "protected area")
+
+
+@endpoint("/areas/<area_id>", ["PATCH"], summary="Change a protected area (managers)", tags=["areas"],
+          body=AreaPatch, response=AreaOut)
+def patch_area(area_id: str, body: AreaPatch):
+    s = get_session()
+    require_area(s, area_id, "manager")
+    row = crud.get_or_404(s, ProtectedArea, area_id, "protected area")
+    return crud.update(s, row, body, area_id)
+
+
+@endpoint("/areas/<area_id>", ["DELETE"], summary="Delete a protected area and all its data (administrators)",
+          tags=["areas"], status=204)
+def delete_area(area_id: str):
+    require_admin()
+    s = get_session()
+    crud.delete(s, crud.get_or_404(s, ProtectedArea, area_id, "protected area"), area_id)
+
+
+# ---- programs ------------------------------------------------------------------
+@endpoint("/programs", summary="List monitoring programs", tags=["programs"], query=ProgramQuery, response=ProgramOut)
+def list_programs(query: ProgramQuery):
+    stmt = scope(select(Program), Program.area_id, query.area_id)
+    if query.protocol:
+        stmt = stmt.where(Program.protocol == query.protocol)
+    return paginate(get_session(), stmt, query, Program.name)
+
+
+@endpoint("/programs", ["POST"], summary="Create a program (managers)", tags=["programs"], body=ProgramIn,
+          response=ProgramOut, status=201)
+def create_program(body: ProgramIn):
+    s = get_session()
+    require_area(s, body.area_id, "manager")
+    return crud.create(s, Program(**body.model_dump()), body.area_id)
+
+
+def _program(program_id: str, minimum: str = "viewer") -> Program:
+    s = get_session()
+    row = crud.get_or_404(s, Program, program_id, "program")
+    require_area(s, row.area_id, minimum)
+    return row
+
+
+@endpoint("/programs/<program_id>", summary="One program", tags=["programs"], response=ProgramOut)
+def get_program(program_id: str):
+    return _program(program_id)
+
+
+@endpoint("/programs/<program_id>", ["PATCH"], summary="Change a program (managers)", tags=["programs"],
+          body=ProgramPatch, response=ProgramOut)
+def patch_program(program_id: str, body: ProgramPatch):
+    row = _program(program_id, "manager")
+    gap_changed = body.sequence_gap_s is not None and body.sequence_gap_s != row.sequence_gap_s
+    row = crud.update(get_session(), row, body, row.area_id)
+    if gap_changed:
+        from ..jobs import enqueue
+
+        enqueue(get_session(), "resequence", {"program_id": row.id}, area_id=row.area_id)
+    return row
+
+
+@endpoint("/programs/<program_id>", ["DELETE"], summary="Delete a program (managers)", tags=["programs"], status=204)
+def delete_program(program_id: str):
+    row = _program(program_id, "manager")
+    crud.delete(get_session(), row, row.area_id)
+
+
+# ---- locations -----------------------------------------------------------------
+@endpoint("/locations", summary="List locations (stations)", tags=["locations"], query=LocationQuery,
+          response=LocationOut)
+def list_locations(query: LocationQuery):
+    stmt = scope(select(Location), Location.area_id, query.area_id)
+    if query.name:
+        stmt = stmt.where(Location.name == query.name)
+    return paginate(get_session(), stmt, query, Location.name)
+
+
+@endpoint("/locations", ["POST"], summary="Create a location (rangers)", tags=["locations"], body=LocationIn,
+          response=LocationOut, status=201)
+def create_location(body: LocationIn):
+    s = get_session()
+    require_area(s, body.area_id, "ranger")
+    return crud.create(s, Location(**body.model_dump()), body.area_id)
+
+
+def _location(location_id: str, minimum: str = "viewer") -> Location:
+    s = get_session()
+    row = crud.get_or_404(s, Location, location_id, "location")
+    require_area(s, row.area_id, minimum)
+    return row
+
+
+@endpoint("/locations/<location_id>", summary="One location", tags=["locations"], response=LocationOut)
+def get_location(location_id: str):
+    return _location(location_id)
+
+
+@endpoint("/locations/<location_id>", ["PATCH"], summary="Change a location (rangers)", tags=["locations"],
+          body=LocationPatch, response=LocationOut)
+def patch_location(location_id: str, body: LocationPatch):
+    row = _location(location_id, "ranger")
+    return crud.update(get_session(), row, body, row.area_id)
+
+
+@endpoint("/locations/<location_id>", ["DELETE"], summary="Delete a location (managers)", tags=["locations"],
+          status=204)
+def delete_location(location_id: str):
+    row = _location(location_id, "manager")
+    crud.delete(get_session(), row, row.area_id)

@@ -1,0 +1,69 @@
+"""Tokens: sign in for a bearer token, register a tablet, list and revoke tokens."""
+from __future__ import annotations
+
+from flask import current_app
+from sqlmodel import select
+
+from ..auth.passwords import verify_password
+from ..auth.permissions import current_user
+from ..auth.tokens import issue_token
+from ..db import get_session
+from ..errors import Forbidden, Unauthorized
+from ..models import DeviceToken, User, utcnow
+from . import crud
+from .core import endpoint
+from .schemas import DeviceRegistration, NewToken, TokenOut, TokenRequest, UserOut
+
+
+def _check_password(username: str, password: str) -> User:
+    user = get_session().exec(select(User).where(User.username == username)).first()
+    # Same message for unknown user and wrong password: do not reveal which usernames exist.
+    if user is None or not verify_password(user.password_hash, password) or not user.active:
+        raise Unauthorized("wrong username or password", code="bad_credentials")
+    return user
+
+
+def _new_token(user: User, kind: str, name: str | None, days: int, device_id: str | None = None) -> NewToken:
+    s = get_session()
+    raw, row = issue_token(s, user, kind=kind, name=name, days=days, device_id=device_id)
+    s.flush()
+    from .. import audit
+
+    audit.record(s, "create", "device_token", row.id, area_id=None, after=audit.snapshot(row), actor=user.username)
+    s.commit()
+    return NewToken(token=raw, token_id=row.id, expires_at=row.expires_at,
+                    user=UserOut.model_validate(user, from_attributes=True))
+
+
+@endpoint("/auth/token", ["POST"], summary="Exchange a username and password for an API bearer token",
+          tags=["auth"], body=TokenRequest, response=NewToken, status=201, auth=False)
+def token(body: TokenRequest):
+    return _new_token(_check_password(body.username, body.password), "api", body.name, body.days)
+
+
+@endpoint("/auth/device", ["POST"], summary="Register a field tablet and get its device token", tags=["auth"],
+          body=DeviceRegistration, response=NewToken, status=201, auth=False)
+def register_device(body: DeviceRegistration):
+    user = _check_password(body.username, body.password)
+    return _new_token(user, "device", body.device_name or body.device_id,
+                      current_app.config["TOKEN_DAYS"], device_id=body.device_id)
+
+
+@endpoint("/tokens", summary="Your tokens (administrators: add ?all=1 for everyone's)", tags=["auth"],
+          response=TokenOut, many=True)
+def list_tokens():
+    user = current_user()
+    return list(get_session().exec(select(DeviceToken).where(DeviceToken.user_id == user.id)
+                                   .order_by(DeviceToken.created_at)))
+
+
+@endpoint("/tokens/<token_id>", ["DELETE"], summary="Revoke a token (yours, or any as administrator)",
+          tags=["auth"], status=204)
+def revoke_token(token_id: str):
+    user = current_user()
+    s = get_session()
+    row = crud.get_or_404(s, DeviceToken, token_id, "token")
+    if row.user_id != user.id and not user.is_admin:
+        raise Forbidden("you can only revoke your own tokens")
+    if row.revoked_at is None:
+        crud.update(s, row, {"revoked_at": utcnow()}, None)

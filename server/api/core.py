@@ -1,0 +1,190 @@
+"""API plumbing: the blueprint, a route decorator that also describes the route
+for the OpenAPI document, strict JSON body parsing, pagination and errors.
+
+Routes are declared with :func:`endpoint`; the OpenAPI document at
+``/api/v1/openapi.json`` is generated from these declarations and the
+pydantic schemas they name, so it cannot drift from the code.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from flask import Blueprint, current_app, jsonify, request
+from pydantic import BaseModel, ValidationError as PydanticValidationError
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from ..errors import SaolaError, ValidationError
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@dataclass
+class RouteSpec:
+    rule: str
+    methods: tuple[str, ...]
+    summary: str
+    tags: tuple[str, ...]
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    many: bool
+    status: int
+    auth: bool
+    description: str = ""
+    extra_responses: dict[int, str] = field(default_factory=dict)
+    content_type: str | None = None  # non-JSON bodies (uploads)
+
+
+SPECS: list[RouteSpec] = []
+
+
+def _format_pydantic(err: PydanticValidationError) -> list[dict[str, Any]]:
+    out = []
+    for e in err.errors(include_url=False):
+        loc = ".".join(str(p) for p in e["loc"]) or "(body)"
+        out.append({"field": loc, "message": e["msg"], "type": e["type"]})
+    return out
+
+
+def _summary(problems: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
+
+
+def parse_json_body() -> Any:
+    """The request body as JSON, or a 400/413/415 error naming the problem."""
+    limit = current_app.config["MAX_JSON_MB"] * 1024 * 1024
+    if request.content_length is not None and request.content_length > limit:
+        raise SaolaError(f"JSON body too large: {request.content_length} bytes (limit {limit})",
+                         status=413, code="too_large")
+    ctype = request.mimetype or ""
+    if ctype != "application/json" and not ctype.endswith("+json"):
+        raise SaolaError(f"expected Content-Type application/json, got {ctype or 'none'}",
+                         status=415, code="unsupported_media_type")
+    raw = request.get_data(cache=True)
+    if len(raw) > limit:
+        raise SaolaError(f"JSON body too large (limit {limit} bytes)", status=413, code="too_large")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SaolaError("request body is not UTF-8", code="malformed_json") from None
+    except json.JSONDecodeError as e:
+        raise SaolaError(f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}",
+                         code="malformed_json") from None
+
+
+def validate(schema: type[BaseModel], data: Any, where: str = "body") -> BaseModel:
+    """Validate ``data`` against ``schema``; 422 listing every bad field."""
+    try:
+        return schema.model_validate(data)
+    except PydanticValidationError as e:
+        problems = _format_pydantic(e)
+        raise ValidationError(f"invalid {where}: {_summary(problems)}", details=problems) from None
+
+
+def _query_args(schema: type[BaseModel]) -> BaseModel:
+    data: dict[str, Any] = {}
+    for key in request.args:
+        values = request.args.getlist(key)
+        data[key] = values if len(values) > 1 else values[0]
+    return validate(schema, data, "query parameters")
+
+
+def dump(obj: Any, schema: type[BaseModel] | None) -> Any:
+    """Serialise a model row / dict through ``schema`` to JSON-able data."""
+    if schema is None:
+        return obj
+    if isinstance(obj, schema):
+        return obj.model_dump(mode="json")
+    return schema.model_validate(obj, from_attributes=True).model_dump(mode="json")
+
+
+def endpoint(rule: str, methods: Iterable[str] = ("GET",), *, summary: str, tags: Iterable[str] = (),
+             body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+             response: type[BaseModel] | None = None, many: bool = False, status: int = 200,
+             auth: bool = True, description: str = "", responses: dict[int, str] | None = None,
+             content_type: str | None = None, raw: bool = False) -> Callable:
+    """Register an API route and describe it for OpenAPI.
+
+    The view receives ``body=`` (validated schema instance) and ``query=`` when
+    those schemas are given. It returns a row/dict (dumped through ``response``),
+    a list (with ``many``), a ``Page`` (paginated list), or a Flask response when
+    ``raw`` is true.
+    """
+    methods = tuple(m.upper() for m in methods)
+
+    def deco(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def view(**kwargs):
+            if auth:
+                from ..auth.permissions import current_user
+
+                current_user()
+            if body is not None:
+                kwargs["body"] = validate(body, parse_json_body())
+            if query is not None:
+                kwargs["query"] = _query_args(query)
+            result = fn(**kwargs)
+            if raw:
+                return result
+            if isinstance(result, Page):
+                payload = {"items": [dump(r, response) for r in result.items], "total": result.total,
+                           "limit": result.limit, "offset": result.offset,
+                           "next_offset": result.next_offset}
+            elif many:
+                payload = [dump(r, response) for r in result]
+            elif result is None:
+                return "", 204
+            else:
+                payload = dump(result, response)
+            return jsonify(payload), status
+
+        endpoint_name = fn.__module__.rsplit(".", 1)[-1] + "_" + fn.__name__
+        api.add_url_rule(rule, endpoint=endpoint_name, view_func=view, methods=list(methods))
+        SPECS.append(RouteSpec(rule, methods, summary, tuple(tags), body, query, response, many,
+                               status, auth, description or (fn.__doc__ or "").strip(),
+                               dict(responses or {}), content_type))
+        return view
+
+    return deco
+
+
+class PageQuery(BaseModel):
+    """Pagination parameters shared by list endpoints."""
+
+    model_config = {"extra": "forbid"}
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def next_offset(self) -> int | None:
+        n = self.offset + len(self.items)
+        return n if n < self.total else None
+
+
+MAX_LIMIT = 500
+
+
+def paginate(session: Session, stmt, query: PageQuery, order_by=None) -> Page:
+    """Run ``stmt`` for one page; limit is capped at MAX_LIMIT, offset must be >= 0."""
+    if query.limit < 1 or query.limit > MAX_LIMIT:
+        raise ValidationError(f"limit must be between 1 and {MAX_LIMIT}",
+                              details=[{"field": "limit", "message": "out of range"}])
+    if query.offset < 0:
+        raise ValidationError("offset must be >= 0", details=[{"field": "offset", "message": "negative"}])
+    total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
+    if order_by is not None:
+        stmt = stmt.order_by(*order_by) if isinstance(order_by, (list, tuple)) else stmt.order_by(order_by)
+    items = list(session.exec(stmt.offset(query.offset).limit(query.limit)))
+    return Page(items, total, query.limit, query.offset)

@@ -1,0 +1,465 @@
+"""Input and output schemas of the API (separate from the table models, which
+do not validate). Input schemas forbid unknown fields so a typo is an error,
+not a silently ignored value."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..models.auth import ROLES
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+def _check_tz(v: Optional[str]) -> Optional[str]:
+    if v is None:
+        return v
+    from ..timeutil import zone
+
+    zone(v)
+    return v
+
+
+# ---- protected areas -------------------------------------------------------
+class AreaIn(In):
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    name_vi: Optional[str] = Field(default=None, max_length=200)
+    province: Optional[str] = Field(default=None, max_length=100)
+    boundary: Optional[dict[str, Any]] = None
+
+
+class AreaPatch(In):
+    name: Optional[str] = Field(default=None, min_length=1, max_length=200)
+    name_vi: Optional[str] = Field(default=None, max_length=200)
+    province: Optional[str] = Field(default=None, max_length=100)
+    boundary: Optional[dict[str, Any]] = None
+
+
+class AreaOut(Out):
+    id: str
+    code: str
+    name: str
+    name_vi: Optional[str]
+    province: Optional[str]
+    boundary: Optional[dict[str, Any]]
+    created_at: datetime
+
+
+# ---- programs -------------------------------------------------------------
+PROTOCOLS = Literal["camera-trap", "acoustic", "line-transect", "listening-post", "patrol", "mixed"]
+
+
+class ProgramIn(In):
+    area_id: str
+    name: str = Field(min_length=1, max_length=200)
+    protocol: PROTOCOLS = "camera-trap"
+    season: Optional[str] = Field(default=None, max_length=64)
+    start_date: Optional[date] = None
+    end_date: Optional[date] = None
+    sequence_gap_s: int = Field(default=60, ge=0, le=86400)
+    capture_method: Literal["activityDetection", "timeLapse"] = "activityDetection"
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _dates(self):
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValueError("end_date is before start_date")
+        return self
+
+
+class ProgramPatch(In):
+    name: Optional[str] = Field(default=None, min_length=1, max_length=200)
+    protocol: Optional[PROTOCOLS] = None
+    season: Optional[str] = Field(default=None, max_length=64)
+    start_date: Optional[date] = None
+    end_date: Optional[date] = None
+    sequence_gap_s: Optional[int] = Field(default=None, ge=0, le=86400)
+    capture_method: Optional[Literal["activityDetection", "timeLapse"]] = None
+    settings: Optional[dict[str, Any]] = None
+
+
+class ProgramOut(Out):
+    id: str
+    area_id: str
+    name: str
+    protocol: str
+    season: Optional[str]
+    start_date: Optional[date]
+    end_date: Optional[date]
+    sequence_gap_s: int
+    capture_method: str
+    settings: dict[str, Any]
+    created_at: datetime
+
+
+# ---- locations -------------------------------------------------------------
+class LocationIn(In):
+    area_id: str
+    name: str = Field(min_length=1, max_length=200)
+    latitude: Optional[float] = Field(default=None, ge=-90, le=90)
+    longitude: Optional[float] = Field(default=None, ge=-180, le=180)
+    coordinate_uncertainty: Optional[int] = Field(default=None, ge=1)
+    elevation: Optional[float] = None
+    habitat: Optional[str] = Field(default=None, max_length=200)
+
+
+class LocationPatch(In):
+    name: Optional[str] = Field(default=None, min_length=1, max_length=200)
+    latitude: Optional[float] = Field(default=None, ge=-90, le=90)
+    longitude: Optional[float] = Field(default=None, ge=-180, le=180)
+    coordinate_uncertainty: Optional[int] = Field(default=None, ge=1)
+    elevation: Optional[float] = None
+    habitat: Optional[str] = Field(default=None, max_length=200)
+
+
+class LocationOut(Out):
+    id: str
+    area_id: str
+    name: str
+    latitude: Optional[float]
+    longitude: Optional[float]
+    coordinate_uncertainty: Optional[int]
+    elevation: Optional[float]
+    habitat: Optional[str]
+
+
+# ---- deployments ------------------------------------------------------------
+class _DeploymentFields(In):
+    kind: Literal["camera", "acoustic"] = "camera"
+    deployment_start: datetime
+    deployment_end: Optional[datetime] = None
+    timezone: str = "Asia/Ho_Chi_Minh"
+    clock_offset_s: int = Field(default=0, ge=-10 * 365 * 86400, le=10 * 365 * 86400)
+    camera_id: Optional[str] = Field(default=None, max_length=100)
+    camera_model: Optional[str] = Field(default=None, max_length=200)
+    camera_delay: Optional[int] = Field(default=None, ge=0)
+    camera_height: Optional[float] = Field(default=None, ge=0)
+    camera_depth: Optional[float] = Field(default=None, ge=0)
+    camera_tilt: Optional[int] = Field(default=None, ge=-90, le=90)
+    camera_heading: Optional[int] = Field(default=None, ge=0, le=360)
+    detection_distance: Optional[float] = Field(default=None, ge=0)
+    timestamp_issues: bool = False
+    bait_use: bool = False
+    feature_type: Optional[str] = Field(default=None, max_length=64)
+    habitat: Optional[str] = Field(default=None, max_length=200)
+    setup_by: Optional[str] = Field(default=None, max_length=200)
+    sd_card: Optional[str] = Field(default=None, max_length=100)
+    deployment_groups: Optional[str] = Field(default=None, max_length=200)
+    deployment_tags: Optional[str] = Field(default=None, max_length=200)
+    deployment_comments: Optional[str] = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_tz(v)))
+
+
+class NewLocation(In):
+    name: str = Field(min_length=1, max_length=200)
+    latitude: Optional[float] = Field(default=None, ge=-90, le=90)
+    longitude: Optional[float] = Field(default=None, ge=-180, le=180)
+
+
+class DeploymentIn(_DeploymentFields):
+    program_id: str
+    location_id: Optional[str] = None
+    location: Optional[NewLocation] = Field(default=None, description="create or reuse a location by name")
+
+    @model_validator(mode="after")
+    def _one_location(self):
+        if (self.location_id is None) == (self.location is None):
+            raise ValueError("give exactly one of location_id or location")
+        return self
+
+
+class DeploymentPatch(In):
+    location_id: Optional[str] = None
+    deployment_start: Optional[datetime] = None
+    deployment_end: Optional[datetime] = None
+    timezone: Optional[str] = None
+    clock_offset_s: Optional[int] = Field(default=None, ge=-10 * 365 * 86400, le=10 * 365 * 86400)
+    camera_id: Optional[str] = Field(default=None, max_length=100)
+    camera_model: Optional[str] = Field(default=None, max_length=200)
+    camera_delay: Optional[int] = Field(default=None, ge=0)
+    camera_height: Optional[float] = Field(default=None, ge=0)
+    camera_depth: Optional[float] = Field(default=None, ge=0)
+    camera_tilt: Optional[int] = Field(default=None, ge=-90, le=90)
+    camera_heading: Optional[int] = Field(default=None, ge=0, le=360)
+    detection_distance: Optional[float] = Field(default=None, ge=0)
+    timestamp_issues: Optional[bool] = None
+    bait_use: Optional[bool] = None
+    feature_type: Optional[str] = Field(default=None, max_length=64)
+    habitat: Optional[str] = Field(default=None, max_length=200)
+    setup_by: Optional[str] = Field(default=None, max_length=200)
+    sd_card: Optional[str] = Field(default=None, max_length=100)
+    deployment_groups: Optional[str] = Field(default=None, max_length=200)
+    deployment_tags: Optional[str] = Field(default=None, max_length=200)
+    deployment_comments: Optional[str] = None
+    settings: Optional[dict[str, Any]] = None
+
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_tz(v)))
+
+
+class IntervalOut(Out):
+    id: str
+    deployment_id: str
+    start: datetime
+    end: datetime
+    status: str
+    reason: Optional[str]
+
+
+class IntervalIn(In):
+    start: datetime
+    end: datetime
+    status: Literal["operating", "malfunction"] = "malfunction"
+    reason: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class DeploymentOut(Out):
+    id: str
+    program_id: str
+    location_id: str
+    kind: str
+    deployment_start: datetime
+    deployment_end: Optional[datetime]
+    timezone: str
+    clock_offset_s: int
+    camera_id: Optional[str]
+    camera_model: Optional[str]
+    camera_delay: Optional[int]
+    camera_height: Optional[float]
+    camera_depth: Optional[float]
+    camera_tilt: Optional[int]
+    camera_heading: Optional[int]
+    detection_distance: Optional[float]
+    timestamp_issues: bool
+    bait_use: bool
+    feature_type: Optional[str]
+    habitat: Optional[str]
+    setup_by: Optional[str]
+    sd_card: Optional[str]
+    deployment_groups: Optional[str]
+    deployment_tags: Optional[str]
+    deployment_comments: Optional[str]
+    settings: dict[str, Any]
+    operating_intervals: list[IntervalOut] = Field(default_factory=list)
+
+
+# ---- taxa -------------------------------------------------------------------
+IUCN = Literal["EX", "EW", "CR", "EN", "VU", "NT", "LC", "DD", "NE"]
+
+
+class TaxonIn(In):
+    scientific_name: str = Field(min_length=2, max_length=200)
+    rank: Literal["kingdom", "phylum", "class", "order", "family", "genus", "species", "subspecies"] = "species"
+    vietnamese_name: Optional[str] = Field(default=None, max_length=200)
+    english_name: Optional[str] = Field(default=None, max_length=200)
+    taxon_group: Optional[str] = Field(default=None, max_length=64)
+    parent_id: Optional[str] = None
+    iucn_category: Optional[IUCN] = None
+    vn_redlist_category: Optional[IUCN] = None
+    decree84_group: Optional[Literal["IB", "IIB"]] = None
+    sensitive: bool = False
+    notes: Optional[str] = None
+
+
+class TaxonPatch(In):
+    scientific_name: Optional[str] = Field(default=None, min_length=2, max_length=200)
+    rank: Optional[str] = None
+    vietnamese_name: Optional[str] = Field(default=None, max_length=200)
+    english_name: Optional[str] = Field(default=None, max_length=200)
+    taxon_group: Optional[str] = Field(default=None, max_length=64)
+    parent_id: Optional[str] = None
+    iucn_category: Optional[IUCN] = None
+    vn_redlist_category: Optional[IUCN] = None
+    decree84_group: Optional[Literal["IB", "IIB"]] = None
+    sensitive: Optional[bool] = None
+    notes: Optional[str] = None
+
+
+class TaxonOut(Out):
+    id: str
+    scientific_name: str
+    rank: str
+    vietnamese_name: Optional[str]
+    english_name: Optional[str]
+    taxon_group: Optional[str]
+    parent_id: Optional[str]
+    iucn_category: Optional[str]
+    vn_redlist_category: Optional[str]
+    decree84_group: Optional[str]
+    sensitive: bool
+    notes: Optional[str]
+
+
+# ---- users, memberships, tokens ---------------------------------------------------
+class UserIn(In):
+    username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=8, max_length=256)
+    full_name: Optional[str] = Field(default=None, max_length=200)
+    email: Optional[str] = Field(default=None, max_length=200)
+    is_admin: bool = False
+    language: Literal["vi", "en"] = "vi"
+
+
+class UserPatch(In):
+    password: Optional[str] = Field(default=None, min_length=8, max_length=256)
+    full_name: Optional[str] = Field(default=None, max_length=200)
+    email: Optional[str] = Field(default=None, max_length=200)
+    is_admin: Optional[bool] = None
+    language: Optional[Literal["vi", "en"]] = None
+    active: Optional[bool] = None
+
+
+class UserOut(Out):
+    id: str
+    username: str
+    full_name: Optional[str]
+    email: Optional[str]
+    is_admin: bool
+    language: str
+    active: bool
+
+
+class MembershipIn(In):
+    user_id: str
+    role: Literal["viewer", "ranger", "biologist", "manager"]
+
+
+class MembershipOut(Out):
+    id: str
+    user_id: str
+    area_id: str
+    role: str
+
+
+class TokenRequest(In):
+    username: str
+    password: str
+    name: Optional[str] = Field(default=None, max_length=200)
+    days: int = Field(default=90, ge=1, le=3650)
+
+
+class DeviceRegistration(In):
+    username: str
+    password: str
+    device_id: str = Field(min_length=4, max_length=64)
+    device_name: Optional[str] = Field(default=None, max_length=200)
+
+
+class TokenOut(Out):
+    id: str
+    kind: str
+    name: Optional[str]
+    device_id: Optional[str]
+    prefix: str
+    created_at: datetime
+    expires_at: Optional[datetime]
+    revoked_at: Optional[datetime]
+
+
+class NewToken(BaseModel):
+    token: str
+    token_id: str
+    expires_at: Optional[datetime]
+    user: UserOut
+
+
+# ---- jobs, audit -----------------------------------------------------------------
+class JobOut(Out):
+    id: str
+    kind: str
+    status: str
+    params: dict[str, Any]
+    area_id: Optional[str]
+    attempts: int
+    max_attempts: int
+    progress_done: int
+    progress_total: int
+    error: Optional[str]
+    failures: list[Any]
+    result: dict[str, Any]
+    created_at: datetime
+    started_at: Optional[datetime]
+    finished_at: Optional[datetime]
+
+
+class AuditOut(Out):
+    id: int
+    at: datetime
+    user_id: Optional[str]
+    actor: Optional[str]
+    area_id: Optional[str]
+    action: str
+    entity: str
+    entity_id: str
+    before: Optional[Any]
+    after: Optional[Any]
+
+
+# ---- list filters ------------------------------------------------------------------
+class ListQuery(In):
+    limit: int = 50
+    offset: int = 0
+
+
+class ProgramQuery(ListQuery):
+    area_id: Optional[str] = None
+    protocol: Optional[str] = None
+
+
+class LocationQuery(ListQuery):
+    area_id: Optional[str] = None
+    name: Optional[str] = None
+
+
+class DeploymentQuery(ListQuery):
+    area_id: Optional[str] = None
+    program_id: Optional[str] = None
+    location_id: Optional[str] = None
+    kind: Optional[Literal["camera", "acoustic"]] = None
+    camera_id: Optional[str] = None
+    active_at: Optional[datetime] = None
+
+
+class TaxonQuery(ListQuery):
+    q: Optional[str] = Field(default=None, description="any name, with or without Vietnamese diacritics")
+    rank: Optional[str] = None
+    taxon_group: Optional[str] = None
+    iucn_category: Optional[str] = None
+    sensitive: Optional[bool] = None
+
+
+class JobQuery(ListQuery):
+    area_id: Optional[str] = None
+    status: Optional[Literal["queued", "running", "done", "failed", "cancelled"]] = None
+    kind: Optional[str] = None
+
+
+class AuditQuery(ListQuery):
+    entity: Optional[str] = None
+    entity_id: Optional[str] = None
+    action: Optional[Literal["create", "update", "delete"]] = None
+    since: Optional[datetime] = None
+
+
+class AreaQuery(ListQuery):
+    code: Optional[str] = None
+
+
+class UserQuery(ListQuery):
+    q: Optional[str] = None

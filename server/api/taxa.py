@@ -1,0 +1,62 @@
+"""Taxa: the species reference (names in three languages, conservation status)."""
+from __future__ import annotations
+
+from sqlmodel import select
+
+from ..auth.permissions import require_admin
+from ..db import get_session
+from ..models import Taxon
+from ..services.taxa import refresh_search_text, search_clause, search_text
+from . import crud
+from .core import endpoint, paginate
+from .schemas import TaxonIn, TaxonOut, TaxonPatch, TaxonQuery
+
+
+@endpoint("/taxa", summary="Search taxa by any name, with or without Vietnamese diacritics", tags=["taxa"],
+          query=TaxonQuery, response=TaxonOut)
+def list_taxa(query: TaxonQuery):
+    stmt = select(Taxon)
+    if query.q:
+        stmt = search_clause(stmt, query.q)
+    for col, val in ((Taxon.rank, query.rank), (Taxon.taxon_group, query.taxon_group),
+                     (Taxon.iucn_category, query.iucn_category), (Taxon.sensitive, query.sensitive)):
+        if val is not None:
+            stmt = stmt.where(col == val)
+    return paginate(get_session(), stmt, query, Taxon.scientific_name)
+
+
+@endpoint("/taxa", ["POST"], summary="Add a taxon (administrators)", tags=["taxa"], body=TaxonIn,
+          response=TaxonOut, status=201)
+def create_taxon(body: TaxonIn):
+    require_admin()
+    s = get_session()
+    if body.parent_id:
+        crud.get_or_404(s, Taxon, body.parent_id, "parent taxon")
+    t = Taxon(**body.model_dump())
+    refresh_search_text(t)
+    return crud.create(s, t, None)
+
+
+@endpoint("/taxa/<taxon_id>", summary="One taxon", tags=["taxa"], response=TaxonOut)
+def get_taxon(taxon_id: str):
+    return crud.get_or_404(get_session(), Taxon, taxon_id, "taxon")
+
+
+@endpoint("/taxa/<taxon_id>", ["PATCH"], summary="Change a taxon (administrators)", tags=["taxa"],
+          body=TaxonPatch, response=TaxonOut)
+def patch_taxon(taxon_id: str, body: TaxonPatch):
+    require_admin()
+    s = get_session()
+    t = crud.get_or_404(s, Taxon, taxon_id, "taxon")
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("parent_id"):
+        crud.get_or_404(s, Taxon, changes["parent_id"], "parent taxon")
+    changes["search_text"] = search_text(Taxon(**{**t.model_dump(), **changes}))
+    return crud.update(s, t, changes, None)
+
+
+@endpoint("/taxa/<taxon_id>", ["DELETE"], summary="Delete a taxon (administrators)", tags=["taxa"], status=204)
+def delete_taxon(taxon_id: str):
+    require_admin()
+    s = get_session()
+    crud.delete(s, crud.get_or_404(s, Taxon, taxon_id, "taxon"), None)

@@ -1,0 +1,1 @@
+"""Domain operations shared by the API, the web UI and the CLI."""
