@@ -528,6 +528,16 @@ def demo(then_serve, port):
         ctx.invoke(serve, host=None, port=port, debug=False)
 
 
+@main.group("export")
+def export_group():
+    """Export data in interchange formats (feature commands add subcommands)."""
+
+
+@main.group("import")
+def import_group():
+    """Import data from interchange formats (feature commands add subcommands)."""
+
+
 def _load_features() -> None:
     for mod in FEATURE_COMMANDS:
         try:
