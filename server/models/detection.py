@@ -74,6 +74,9 @@ class Observation(SQLModel, table=True):
     classification_probability: Optional[float] = None
     observation_tags: Optional[str] = Field(default=None, max_length=200)
     observation_comments: Optional[str] = None
+    # Provenance and Camtrap DP fields with no column of their own (e.g. the
+    # observationID/eventID of an imported package, cameraSetupType).
+    extra: dict = json_field()
     revision: int = 1
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
