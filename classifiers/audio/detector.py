@@ -112,11 +112,11 @@ class _BandTracker:
         if b.min_duration_s <= duration <= b.max_duration_s:
             self.events.append(
                 AcousticEvent(
-                    start_s=round(self.open_start, 3),
-                    end_s=round(self.open_end, 3),
+                    start_s=float(round(self.open_start, 3)),
+                    end_s=float(round(self.open_end, 3)),
                     f_low=b.f_low,
                     f_high=b.f_high,
-                    score=round(self.excess_sum / self.excess_n, 2),
+                    score=float(round(self.excess_sum / self.excess_n, 2)),
                     band=b.name,
                 )
             )

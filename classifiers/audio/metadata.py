@@ -457,4 +457,17 @@ __all__ = [
     "parse_guano",
     "read_metadata",
     "read_riff_chunks",
+    "scan",
 ]
+
+
+def scan(paths, timezone: str = DEFAULT_TIMEZONE):
+    """Yield ``(path, RecordingMetadata | AudioFileError)`` for each path, never stopping on a bad file.
+
+    For ingesting a card: one corrupt or truncated file is reported, the rest go on.
+    """
+    for path in paths:
+        try:
+            yield path, read_metadata(path, timezone)
+        except AudioFileError as exc:
+            yield path, exc
