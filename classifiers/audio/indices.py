@@ -82,7 +82,7 @@ class IndexParams:
 class Spectrogram:
     """Amplitude spectrogram laid out (time, frequency) plus its axes."""
 
-    amplitude: np.ndarray  # (frames, bins), float32
+    amplitude: np.ndarray  # (frames, bins), float64
     freqs: np.ndarray  # (bins,) Hz
     times: np.ndarray  # (frames,) s, frame centres relative to the block start
     sample_rate: int
@@ -121,16 +121,18 @@ _WINDOWS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
 def _window(nperseg: int) -> tuple[np.ndarray, np.ndarray]:
     if nperseg not in _WINDOWS:
-        win = scipy.signal.get_window("hann", nperseg).astype(np.float32)
+        win = scipy.signal.get_window("hann", nperseg)
         # rfft of the window: removing a frame's mean m from x before windowing
         # equals subtracting m * rfft(w) afterwards, which saves a pass.
-        _WINDOWS[nperseg] = (win, scipy.fft.rfft(win).astype(np.complex64))
+        _WINDOWS[nperseg] = (win, scipy.fft.rfft(win))
     return _WINDOWS[nperseg]
 
 
 def stft(samples: np.ndarray, sample_rate: int, nperseg: int = 1024, noverlap: int = 512) -> Spectrogram:
     """maad-compatible amplitude spectrogram of a mono block (see module docstring)."""
-    x = np.asarray(samples, dtype=np.float32)
+    # float64 throughout: in float32 a spectrogram cell sitting on the ADI/AEI dB
+    # threshold can round to the other side, and AEI near 0 is sensitive to that.
+    x = np.asarray(samples, dtype=np.float64)
     hop = nperseg - noverlap
     if hop <= 0:
         raise ValueError(f"noverlap ({noverlap}) must be smaller than nperseg ({nperseg})")
@@ -140,8 +142,8 @@ def stft(samples: np.ndarray, sample_rate: int, nperseg: int = 1024, noverlap: i
     win, win_fft = _window(nperseg)
     frames = np.lib.stride_tricks.sliding_window_view(x, nperseg)[: (n_frames - 1) * hop + 1 : hop]
     spec = scipy.fft.rfft(frames * win, axis=-1)
-    spec -= frames.mean(axis=1, dtype=np.float32)[:, None] * win_fft
-    scale = np.float32(math.sqrt(2.0 / (nperseg * float(np.sum(win.astype(np.float64) ** 2)))))
+    spec -= frames.mean(axis=1)[:, None] * win_fft
+    scale = math.sqrt(2.0 / (nperseg * float(np.sum(win**2))))
     amplitude = np.abs(spec[:, :-1]) * scale
     freqs = np.arange(nperseg // 2) * (sample_rate / nperseg)
     times = (np.arange(n_frames) * hop + nperseg / 2) / sample_rate

@@ -29,6 +29,8 @@ def iter_blocks(path, block_s: float = 60.0, start_s: float = 0.0, end_s: float 
         first = int(round(start_s * rate))
         last = sf.frames if end_s is None else min(sf.frames, int(round(end_s * rate)))
         block = max(1, int(round(block_s * rate)))
+        if first >= last:
+            return
         if first:
             sf.seek(first)
         pos = first
@@ -54,5 +56,5 @@ def read_range(path, start_s: float, end_s: float) -> tuple[np.ndarray, int]:
     for _, block, rate in iter_blocks(path, block_s=60.0, start_s=start_s, end_s=end_s):
         parts.append(block)
     if rate is None:
-        raise ValueError(f"{path}: empty time range {start_s}-{end_s} s")
+        raise ValueError(f"{path}: time range {start_s}-{end_s} s holds no audio (past the end of the recording?)")
     return np.concatenate(parts), rate
