@@ -1,0 +1,321 @@
+"""Benchmark: Saola's MegaDetector pipeline (onnxruntime) vs bare inference and vs PyTorch.
+
+Builds, at run time and in a temporary folder (never committed), a YOLOv5x6
+network with MegaDetector v5a's shape (3 classes, ~140 M parameters, P3-P6,
+dynamic axes) and random weights, plus the small YOLOv5s at 640, and
+generates real-size 4:3 JPEGs.  For each model it reports:
+
+  (a) bare onnxruntime inference, images/s, on pre-made input tensors;
+  (b) Saola end to end, images/s: JPEG decode, EXIF, letterbox, inference,
+      NMS at MegaDetector's 0.005 threshold, and an sqlite insert of the
+      detections standing in for the database write;
+  (c) the reference PyTorch pipeline on the same network and weights (PIL
+      decode, letterbox and /255 in torch, torch model, NMS in torch, same
+      sqlite insert), if torch is installed.
+
+PyTorch is a benchmark-only install (not in any extra):
+    .venv/bin/pip install torch==2.13.0
+
+Usage:  .venv/bin/python benchmarks/detector.py [--quick] [--provider cpu|cuda]
+Ends with ``BENCH end_to_end_vs_bare <(b)/(a)>`` and
+``BENCH end_to_end_vs_pytorch <(b)/(c)>`` for the MDv5a-size model (the small
+model in --quick mode).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import yolov5_arch as arch  # noqa: E402
+from classifiers.megadetector import Detector, ProviderUnavailable, resolve_providers  # noqa: E402
+from classifiers.pipeline import detect_paths  # noqa: E402
+
+PUBLISHED_PARAMS = {"yolov5x6": 140.0e6, "yolov5s": 7.03e6}  # 3-class heads
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# -- inputs ---------------------------------------------------------------------------
+
+def make_jpegs(folder: Path, n: int, size: tuple[int, int], seed: int = 1) -> list[Path]:
+    """Camera-trap-like JPEGs: smooth scene, texture and sensor noise, quality 90."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i in range(n):
+        coarse = rng.uniform(30, 220, (6, 8, 3)).astype(np.uint8)
+        scene = np.asarray(Image.fromarray(coarse).resize((w, h), Image.BICUBIC), np.float32)
+        texture = np.asarray(Image.fromarray(rng.integers(0, 255, (h // 8, w // 8), np.uint8))
+                             .resize((w, h), Image.BILINEAR), np.float32)[..., None]
+        img = scene * 0.8 + texture * 0.2 + rng.normal(0, 6, (h, w, 1)).astype(np.float32)
+        path = folder / f"IMG_{i:04d}.JPG"
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def build_model(name: str, folder: Path, calib_image: Path) -> tuple[Path, tuple]:
+    """Write the ONNX graph for a variant, with objectness calibrated on one image."""
+    variant, net, heads, weights = arch.build(name)
+    params = arch.count_parameters(net, fused=False)
+    expected = PUBLISHED_PARAMS[name]
+    assert abs(params - expected) / expected < 0.03, f"{name}: {params} parameters, expected ~{expected:.3g}"
+    log(f"  {name}: {params / 1e6:.2f} M parameters ({len(net.convs)} convolutions), "
+        f"P{int(math.log2(min(variant.strides)))}-P{int(math.log2(max(variant.strides)))}")
+    path = folder / f"{name}.onnx"
+    arch.to_onnx(variant, net, heads, weights, 3, path)
+    # Calibrate the objectness spread on one image, then write the final graph.
+    det = Detector(path, image_size=variant.image_size, providers="cpu")
+    x = det.prepare(calib_image).tensor[None]
+    out = det.infer(x)[0]
+    na = len(variant.anchors[0]) // 2
+    sizes = [na * (x.shape[2] // s) * (x.shape[3] // s) for s in variant.strides]
+    levels = np.split(out, np.cumsum(sizes)[:-1])
+    arch.calibrate_objectness(weights, heads, levels, 3)
+    arch.to_onnx(variant, net, heads, weights, 3, path)
+    return path, (variant, net, heads, weights)
+
+
+# -- the database write stand-in -----------------------------------------------------------
+
+class DetectionTable:
+    """sqlite3 table of detections, written per image as the server's worker would."""
+
+    def __init__(self, path: Path):
+        self.db = sqlite3.connect(path, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS detection (media TEXT, model TEXT, category TEXT,"
+                        " conf REAL, x REAL, y REAL, w REAL, h REAL)")
+        self.rows = 0
+
+    def insert(self, media: str, model: str, rows) -> None:
+        with self.db:
+            self.db.executemany("INSERT INTO detection VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                [(media, model, c, p, *b) for c, p, b in rows])
+        self.rows += len(rows)
+
+    def close(self):
+        self.db.close()
+
+
+# -- (a), (b) ------------------------------------------------------------------------------
+
+def bare_inference(det: Detector, tensors: list[np.ndarray]) -> float:
+    """(a) seconds for onnxruntime alone over pre-made tensors, batch 1."""
+    sess, name, out = det.session, det.info.input_name, det.info.output_name
+    t0 = time.perf_counter()
+    for t in tensors:
+        sess.run([out], {name: t})
+    return time.perf_counter() - t0
+
+
+def end_to_end(det: Detector, paths: list[Path], table: DetectionTable, model: str) -> tuple[float, int]:
+    """(b) seconds for Saola's pipeline including the sqlite write; returns (s, detections)."""
+    n = 0
+    t0 = time.perf_counter()
+    for res in detect_paths(det, paths):
+        if not res.ok:
+            raise RuntimeError(res.failure)
+        table.insert(res.file, model, [(d.category, d.conf, d.bbox) for d in res.detections])
+        n += len(res.detections)
+    return time.perf_counter() - t0, n
+
+
+# -- (c) reference PyTorch pipeline ----------------------------------------------------------
+
+def torch_reference(model, paths: list[Path], size: int, stride: int, table: DetectionTable,
+                    device: str) -> tuple[float, int]:
+    """(c) MegaDetector's reference flow in torch, one image at a time."""
+    import torch
+    import torch.nn.functional as F
+    from PIL import ImageOps
+
+    def nms(boxes, scores, classes, iou_thr=0.45, max_det=300):
+        order = scores.argsort(descending=True)[:30000]
+        b = boxes[order] + classes[order, None].float() * 7680
+        keep, idx = [], torch.arange(len(order), device=b.device)
+        area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+        while idx.numel() and len(keep) < max_det:
+            i, rest = idx[0], idx[1:]
+            keep.append(order[i])
+            xx1 = torch.maximum(b[i, 0], b[rest, 0])
+            yy1 = torch.maximum(b[i, 1], b[rest, 1])
+            xx2 = torch.minimum(b[i, 2], b[rest, 2])
+            yy2 = torch.minimum(b[i, 3], b[rest, 3])
+            inter = (xx2 - xx1).clamp(min=0) * (yy2 - yy1).clamp(min=0)
+            iou = inter / (area[i] + area[rest] - inter)
+            idx = rest[iou <= iou_thr]
+        return torch.stack(keep) if keep else torch.zeros(0, dtype=torch.long)
+
+    n = 0
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        for path in paths:
+            img = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
+            # uint8 channels-last bilinear: torch's fast path, like cv2.INTER_LINEAR in the reference
+            x = torch.from_numpy(np.array(img)).to(device).permute(2, 0, 1)[None]
+            h0, w0 = x.shape[2:]
+            r = min(size / h0, size / w0)
+            nh, nw = round(h0 * r), round(w0 * r)
+            x = F.interpolate(x.contiguous(memory_format=torch.channels_last), size=(nh, nw),
+                              mode="bilinear", align_corners=False).float()
+            dh, dw = (size - nh) % stride, (size - nw) % stride
+            top, left = round(dh / 2 - 0.1), round(dw / 2 - 0.1)
+            x = F.pad(x, (left, dw - left, top, dh - top), value=114.0) / 255.0
+            pred = model(x)[0]
+            pred = pred[pred[:, 4] > 0.005]
+            conf, cls = (pred[:, 5:] * pred[:, 4:5]).max(1)
+            keep = conf > 0.005
+            pred, conf, cls = pred[keep], conf[keep], cls[keep]
+            xy, wh = pred[:, :2], pred[:, 2:4] / 2
+            boxes = torch.cat([xy - wh, xy + wh], 1)
+            k = nms(boxes, conf, cls)
+            boxes, conf, cls = boxes[k], conf[k], cls[k]
+            boxes[:, [0, 2]] = ((boxes[:, [0, 2]] - left) / r).clamp(0, w0)
+            boxes[:, [1, 3]] = ((boxes[:, [1, 3]] - top) / r).clamp(0, h0)
+            rows = [(str(int(c) + 1), float(p), (b[0] / w0, b[1] / h0, (b[2] - b[0]) / w0, (b[3] - b[1]) / h0))
+                    for b, p, c in zip(boxes.cpu().tolist(), conf.cpu().tolist(), cls.cpu().tolist())]
+            table.insert(str(path), "torch", rows)
+            n += len(rows)
+    return time.perf_counter() - t0, n
+
+
+# -- driver ------------------------------------------------------------------------------
+
+def bench_model(name: str, paths: list[Path], folder: Path, args, torch_mod) -> dict:
+    log(f"\n== {name} ==")
+    t = time.perf_counter()
+    path, (variant, net, heads, weights) = build_model(name, folder, paths[0])
+    log(f"  built ONNX graph ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s")
+    det = Detector(path, image_size=variant.image_size, providers=args.provider,
+                   intra_op_threads=args.threads)
+    prepared = [det.prepare(p) for p in paths]
+    tensors = [p.tensor[None] for p in prepared]
+    log(f"  input {tensors[0].shape} from {Image.open(paths[0]).size} JPEGs; providers {det.providers}")
+    det.infer(tensors[0])  # warm-up (allocations, kernel selection)
+    table = DetectionTable(folder / f"{name}.sqlite")
+    result = {"name": name, "n": len(paths)}
+
+    tm = None
+    if torch_mod is not None:
+        torch = torch_mod
+        device = "cuda" if args.provider == "cuda" and torch.cuda.is_available() else "cpu"
+        tm = arch.to_torch(variant, net, heads, weights, 3).to(device)
+        with torch.inference_mode():
+            ref = tm(torch.from_numpy(tensors[0]).to(device)).cpu().numpy()
+        ours = det.infer(tensors[0])
+        err = float(np.abs(ref - ours).max() / (np.abs(ref).max() + 1e-9))
+        log(f"  torch vs onnxruntime output, max relative difference {err:.2e}")
+        assert err < 1e-3, "the torch and ONNX networks differ"
+        torch_reference(tm, paths[:1], variant.image_size, max(variant.strides), table, device)  # warm-up
+
+    a_s = b_s = c_s = 0.0
+    dets = cands = 0
+    for _ in range(args.rounds):  # interleave so drift in machine load hits both alike
+        a_s += bare_inference(det, tensors)
+        s, n = end_to_end(det, paths, table, name)
+        b_s += s
+        dets += n
+        if tm is not None:
+            s, _ = torch_reference(tm, paths, variant.image_size, max(variant.strides), table, device)
+            c_s += s
+    raw = det.infer(tensors[0])[0]
+    cands = int(((raw[:, 4:5] * raw[:, 5:]).max(1) > 0.005).sum())
+    total = args.rounds * len(paths)
+    result["a"] = total / a_s
+    result["b"] = total / b_s
+    result["c"] = total / c_s if tm is not None else None
+    log(f"  candidates above 0.005 before NMS (first image): {cands} of {raw.shape[0]} anchors; "
+        f"detections kept per image: {dets / total:.0f}")
+    log(f"  (a) bare onnxruntime     {result['a']:8.3f} images/s")
+    log(f"  (b) Saola end to end     {result['b']:8.3f} images/s   (b)/(a) = {result['b'] / result['a']:.3f}")
+    if result["c"]:
+        log(f"  (c) PyTorch reference    {result['c']:8.3f} images/s   (b)/(c) = {result['b'] / result['c']:.3f}")
+    table.close()
+    del det
+    return result
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="few images, small model only (seconds)")
+    ap.add_argument("--provider", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--images", type=int, default=None, help="JPEGs per model (default 6, quick 4)")
+    ap.add_argument("--small-images", type=int, default=None, help="JPEGs for the small model (default 40)")
+    ap.add_argument("--rounds", type=int, default=None, help="interleaved repetitions (default 2, quick 1)")
+    ap.add_argument("--size", default="2048x1536", help="JPEG size WxH (4:3 camera frames)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count(), help="inference threads (both frameworks)")
+    ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
+    args = ap.parse_args(argv)
+    args.rounds = args.rounds or (1 if args.quick else 2)
+
+    try:
+        resolve_providers(args.provider)
+    except ProviderUnavailable as exc:
+        log(f"cannot benchmark with --provider {args.provider}: {exc}")
+        log("install onnxruntime-gpu (same version as onnxruntime) on a machine with an NVIDIA GPU, "
+            "or run with --provider cpu")
+        return 2
+
+    torch_mod = None
+    if not args.no_torch:
+        try:
+            import torch as torch_mod
+            torch_mod.set_num_threads(args.threads)
+        except ImportError:
+            log("torch is not installed: (c) is skipped (benchmark-only install: "
+                ".venv/bin/pip install torch==2.13.0)")
+
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    models = [("yolov5s", args.small_images or 4)] if args.quick else \
+        [("yolov5x6", args.images or 6), ("yolov5s", args.small_images or 40)]
+    log(f"{os.cpu_count()} CPUs, {args.threads} inference threads, onnxruntime provider {args.provider}, "
+        f"torch {'%s' % torch_mod.__version__ if torch_mod else 'absent'}")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="saola-bench-") as tmp:
+        folder = Path(tmp)
+        jpegs = make_jpegs(folder, max(n for _, n in models), (w, h))
+        log(f"generated {len(jpegs)} JPEGs {w}x{h}, mean {np.mean([p.stat().st_size for p in jpegs]) / 1e6:.2f} MB")
+        for name, n in models:
+            results.append(bench_model(name, jpegs[:n], folder, args, torch_mod))
+
+    head = results[0]
+    label = "MDv5a-size YOLOv5x6 at 1280" if head["name"] == "yolov5x6" else "YOLOv5s at 640 (quick)"
+    print()
+    for r in results:
+        prefix = "" if r is head else f"{r['name']}_"
+        print(f"BENCH {prefix}bare_images_per_s {r['a']:.3f} onnxruntime {r['name']} on pre-made tensors")
+        print(f"BENCH {prefix}end_to_end_images_per_s {r['b']:.3f} decode+letterbox+inference+NMS+sqlite")
+        if r["c"]:
+            print(f"BENCH {prefix}pytorch_images_per_s {r['c']:.3f} reference PyTorch pipeline")
+        if r is not head:
+            print(f"BENCH {prefix}end_to_end_vs_bare {r['b'] / r['a']:.3f} (b)/(a), target >= 0.95")
+            if r["c"]:
+                print(f"BENCH {prefix}end_to_end_vs_pytorch {r['b'] / r['c']:.3f} (b)/(c), target >= 1.10")
+    print(f"BENCH end_to_end_vs_bare {head['b'] / head['a']:.3f} (b)/(a) {label}, target >= 0.95")
+    if head["c"]:
+        print(f"BENCH end_to_end_vs_pytorch {head['b'] / head['c']:.3f} (b)/(c) {label}, target >= 1.10")
+    else:
+        print("BENCH end_to_end_vs_pytorch nan PyTorch not installed or skipped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
