@@ -1,0 +1,226 @@
+"""The Saola field app (Kivy): a thin GUI over store, location, reference and recorder.
+
+Screens are created on first use (each with its own .kv), so the app shows
+its first screen quickly. All state that matters lives in the Store: the
+app can be killed at any moment and picks up where it was, including a walk
+in progress.
+
+Environment (desktop and tests):
+    SAOLA_MOBILE_DATA     app storage folder (default: Kivy's user_data_dir)
+    SAOLA_REPLAY_TRACK    a GPX/NMEA file replayed as the GPS (desktop)
+    SAOLA_REPLAY_SPEED    replay speed factor (default 1; 0 = fixes only on demand)
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from pathlib import Path
+
+from kivy.app import App
+from kivy.clock import Clock, mainthread
+from kivy.lang import Builder
+from kivy.metrics import dp, sp
+from kivy.properties import StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
+from kivy.uix.filechooser import FileChooserListView
+from kivy.uix.popup import Popup
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+from kivy.utils import platform
+
+from .i18n import DEFAULT_LANGUAGE, LANGUAGES, tr
+from .location import ReplayProvider, TrackFilter
+from .recorder import WalkRecorder
+from .reference import Reference
+from .store import Store
+
+SCREENS_DIR = Path(__file__).with_name("screens")
+
+# name -> (module, class); the .kv file has the module's name.
+SCREENS = {
+    "signin": ("signin", "SignInScreen"),
+    "area": ("area", "AreaScreen"),
+    "home": ("home", "HomeScreen"),
+    "walk": ("walk", "WalkScreen"),
+    "form": ("form", "FormScreen"),
+    "species": ("species", "SpeciesScreen"),
+    "records": ("records", "RecordsScreen"),
+}
+
+
+def make_location_provider():
+    """Android: plyer GPS. Desktop: replay SAOLA_REPLAY_TRACK, else a built-in demo walk."""
+    if platform == "android":
+        from .location import PlyerGPSProvider
+
+        return PlyerGPSProvider()
+    speed = float(os.environ.get("SAOLA_REPLAY_SPEED", "1"))
+    track = os.environ.get("SAOLA_REPLAY_TRACK")
+    if track:
+        return ReplayProvider(track, speed=speed)
+    from .demo import demo_fixes
+
+    return ReplayProvider(demo_fixes(), speed=speed)
+
+
+class SaolaApp(App):
+    """The field app. ``lang`` drives every label: kv rules read app.tr(key, app.lang)."""
+
+    lang = StringProperty(DEFAULT_LANGUAGE)
+    title = "Saola"
+
+    def __init__(self, data_dir: str | None = None, provider=None, **kw):
+        super().__init__(**kw)
+        self._data_dir = data_dir
+        self._provider = provider
+        self.store: Store | None = None
+        self.reference: Reference | None = None
+        self.recorder: WalkRecorder | None = None
+        self.first_frame_callbacks = []
+
+    # -- setup ------------------------------------------------------------------
+    def build(self):
+        data_dir = self._data_dir or os.environ.get("SAOLA_MOBILE_DATA") or self.user_data_dir
+        self.store = Store(data_dir)
+        self.reference = Reference(self.store)
+        self.lang = self.store.get_setting("language", DEFAULT_LANGUAGE)
+        self.recorder = WalkRecorder(self.store, self._provider or make_location_provider())
+        from .screens import widgets  # noqa: F401  (registers TopBar, FieldTitle... with the Factory)
+
+        Builder.load_file(str(SCREENS_DIR / "common.kv"))
+        self.sm = ScreenManager(transition=NoTransition())
+        return self.sm
+
+    def on_start(self):
+        walk = self.store.active_walk()
+        if walk is not None:
+            # Killed mid-walk: go straight back to it and keep recording.
+            self.show("walk", resumed=True)
+        elif self.store.get_setting("program") is not None:
+            self.show("home")
+        elif self.store.get_setting("token") or self.store.get_setting("offline"):
+            self.show("area")
+        else:
+            self.show("signin")
+        Clock.schedule_once(self._first_frame, 0)
+
+    def _first_frame(self, dt):
+        for cb in self.first_frame_callbacks:
+            cb()
+
+    def on_stop(self):
+        if self.recorder is not None:
+            self.recorder.shutdown()
+        if self.store is not None:
+            self.store.close()
+
+    def on_pause(self):
+        # Android: keep running in the background (the GPS service records the track).
+        return True
+
+    # -- navigation -------------------------------------------------------------
+    def screen(self, name: str):
+        """The screen ``name``, created (and its .kv loaded) on first use."""
+        if not self.sm.has_screen(name):
+            module_name, cls_name = SCREENS[name]
+            Builder.load_file(str(SCREENS_DIR / f"{module_name}.kv"))
+            module = importlib.import_module(f".screens.{module_name}", __package__)
+            self.sm.add_widget(getattr(module, cls_name)(name=name))
+        return self.sm.get_screen(name)
+
+    def show(self, name: str, **kwargs):
+        """Open screen ``name``, passing ``kwargs`` to its prepare()."""
+        scr = self.screen(name)
+        if hasattr(scr, "prepare"):
+            scr.prepare(**kwargs)
+        self.sm.current = name
+        return scr
+
+    # -- language ---------------------------------------------------------------
+    def tr(self, key: str, lang: str | None = None, **params) -> str:
+        """Interface text in the current language (pass app.lang in kv so it rebinds)."""
+        return tr(key, lang or self.lang, **params)
+
+    def set_language(self, lang: str):
+        """Switch every screen to ``lang`` ("vi" or "en") and remember it."""
+        if lang not in LANGUAGES:
+            raise ValueError(f"language {lang!r} is not one of {LANGUAGES}")
+        self.lang = lang
+        self.store.set_setting("language", lang)
+        for scr in self.sm.screens:
+            if hasattr(scr, "on_language"):
+                scr.on_language(lang)
+
+    def toggle_language(self):
+        """The top bar's vi/en button."""
+        self.set_language("en" if self.lang == "vi" else "vi")
+
+    # -- location ---------------------------------------------------------------
+    def track_filter(self) -> TrackFilter:
+        """A filter with the line-transect protocol's GPS settings."""
+        return TrackFilter.from_protocol(self.reference.protocol("line_transect"))
+
+    def current_location(self) -> dict | None:
+        """The latest GPS fix as a geopoint, or None."""
+        return self.recorder.current_location() if self.recorder else None
+
+    def ensure_gps(self):
+        """Keep the receiver on outside walks too, so forms get a position."""
+        self.recorder.listen()
+
+    # -- photos -----------------------------------------------------------------
+    def add_photo(self, field_widget, camera: bool = False):
+        """Camera (Android, plyer) or file chooser; the photo is copied into the store at once."""
+        if camera and platform == "android":
+            from plyer import camera as plyer_camera  # lazy: Android only
+
+            target = str(Path(self.store.root) / "capture.jpg")
+            def done(path):
+                self._photo_chosen(field_widget, path)
+                return False
+            plyer_camera.take_picture(filename=target, on_complete=done)
+            return
+        return self.open_file_chooser(lambda path: self._photo_chosen(field_widget, path))
+
+    def open_file_chooser(self, on_choice):
+        """A popup file chooser filtered to images."""
+        box = BoxLayout(orientation="vertical", spacing=dp(6))
+        start = os.environ.get("SAOLA_PHOTO_DIR") or str(Path.home())
+        chooser = FileChooserListView(path=start, filters=["*.jpg", "*.jpeg", "*.png", "*.JPG", "*.JPEG", "*.PNG"])
+        row = BoxLayout(size_hint_y=None, height=dp(56), spacing=dp(6))
+        ok = Button(text=self.tr("add_photo"), font_size=sp(18))
+        cancel = Button(text=self.tr("cancel"), font_size=sp(18))
+        row.add_widget(cancel)
+        row.add_widget(ok)
+        box.add_widget(chooser)
+        box.add_widget(row)
+        popup = Popup(title=self.tr("choose_file"), content=box, size_hint=(0.95, 0.9))
+        def choose(*_):
+            if chooser.selection:
+                popup.dismiss()
+                on_choice(chooser.selection[0])
+        ok.bind(on_release=choose)
+        cancel.bind(on_release=lambda *_: popup.dismiss())
+        popup.open()
+        self.file_chooser = chooser
+        self.file_chooser_popup = popup
+        return popup
+
+    @mainthread
+    def _photo_chosen(self, field_widget, path):
+        if path:
+            field_widget.add(self.store.add_photo(path))
+
+    # -- background work ----------------------------------------------------------
+    def run_in_background(self, work, on_done):
+        """Run ``work()`` off the UI thread; ``on_done(result, error)`` runs on it."""
+        def target():
+            try:
+                result, error = work(), None
+            except Exception as exc:  # reported to the screen, which shows it
+                result, error = None, exc
+            Clock.schedule_once(lambda dt: on_done(result, error), 0)
+        t = threading.Thread(target=target, daemon=True)
+        t.start()
+        return t

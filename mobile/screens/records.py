@@ -1,0 +1,96 @@
+"""Records on this device with their sync state, newest first, paged into a RecycleView.
+
+Rows are fetched 100 at a time with keyset paging as the list nears its end,
+so 10,000 records open as fast as 10 and scrolling only recycles row widgets.
+"""
+from __future__ import annotations
+
+from kivy.app import App
+from kivy.uix.label import Label
+from kivy.uix.recycleview.views import RecycleDataViewBehavior
+from kivy.uix.screenmanager import Screen
+
+PAGE = 100
+SYNC_COLOURS = {
+    "pending": (1, 0.8, 0.3, 1),
+    "synced": (0.5, 0.95, 0.55, 1),
+    "conflict": (1, 0.45, 0.4, 1),
+    "rejected": (1, 0.45, 0.4, 1),
+}
+
+
+class RecordRow(RecycleDataViewBehavior, Label):
+    """Entity, summary, time and sync state of one record."""
+
+
+class RecordsScreen(Screen):
+    """The paged records list."""
+
+    def on_kv_post(self, base_widget):
+        self.cursor = None
+        self.rows = []
+        self.total = 0
+
+    def prepare(self, **_):
+        self.reload()
+
+    def on_language(self, lang):
+        self.reload()
+
+    def reload(self):
+        self.cursor = None
+        self.rows = []
+        self.ids.list.data = []
+        self.ids.list.scroll_y = 1
+        counts = App.get_running_app().store.sync_counts()
+        self.total = sum(counts.values())
+        self.load_more()
+
+    def _choice_labels(self, lang: str) -> dict:
+        # Summaries hold raw values ("snare"); show the protocol's label for them.
+        if getattr(self, "_labels_lang", None) != lang:
+            import protocols
+
+            app = App.get_running_app()
+            labels = {"unidentified": app.tr("unidentified", lang)}
+            for info in protocols.list_protocols():
+                proto = app.reference.protocol(info["name"])
+                for rt in proto.records.values():
+                    for f in rt.fields:
+                        for c in f.get("choices", []):
+                            labels.setdefault(c["value"], c["label"].get(lang) or c["value"])
+            self._labels, self._labels_lang = labels, lang
+        return self._labels
+
+    def _row(self, r: dict) -> dict:
+        app = App.get_running_app()
+        state = r["sync_state"]
+        summary = self._choice_labels(app.lang).get(r["summary"], r["summary"]) or r["record_type"]
+        return {
+            "text": f"{app.tr('entity_' + r['entity'])}: {summary}\n"
+                    f"{r['recorded_at'][:16].replace('T', ' ')} · {app.tr('sync_' + state)}",
+            "color": SYNC_COLOURS.get(state, (1, 1, 1, 1)),
+        }
+
+    def load_more(self) -> int:
+        """Append the next page; returns how many rows were added."""
+        if self.rows and self.cursor is None:
+            return 0
+        store = App.get_running_app().store
+        page, self.cursor = store.records_page(limit=PAGE, cursor=self.cursor)
+        self.rows.extend(page)
+        self.ids.list.data.extend(self._row(r) for r in page)
+        self.update_count()
+        return len(page)
+
+    def update_count(self):
+        app = App.get_running_app()
+        if not self.total:
+            self.ids.count.text = app.tr("records_empty")
+        else:
+            self.ids.count.text = app.tr("records_count", shown=len(self.rows), total=self.total)
+
+    def on_scroll(self, scroll_y: float):
+        # Near the bottom (scroll_y -> 0): fetch the next page before the ranger gets there.
+        if scroll_y < 0.1 and self.cursor is not None:
+            self.load_more()

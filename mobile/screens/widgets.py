@@ -1,0 +1,475 @@
+"""Shared widgets: the top bar and the form built from a protocol definition.
+
+A FormView turns a protocol record type's field list into input widgets, reads
+them back into a record dict and shows the validator's messages under each
+field. It knows nothing about saving: screens do that.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from kivy.app import App
+from kivy.metrics import dp, sp
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.label import Label
+from kivy.uix.spinner import Spinner, SpinnerOption
+from kivy.uix.textinput import TextInput
+from kivy.uix.togglebutton import ToggleButton
+
+from ..i18n import label as pick_label
+from ..i18n import tr
+
+TOUCH = dp(52)  # field controls; >= 48dp
+
+
+class TopBar(BoxLayout):
+    """Title, back button and the vi/en switch, on every screen."""
+
+    title = StringProperty("")
+    show_back = BooleanProperty(True)
+    __events__ = ("on_back",)
+
+    def on_back(self, *args):
+        pass
+
+
+class FieldBox(BoxLayout):
+    """One field: title, control, error line."""
+
+
+class ErrorLabel(Label):
+    """Red message under a field (zero height when empty)."""
+
+
+class FieldTitle(Label):
+    """Field label with its unit."""
+
+
+class ChoiceOption(SpinnerOption):
+    """A 52dp-high choice in a dropdown."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.height = TOUCH
+        self.font_size = sp(18)
+
+
+def local_now_iso() -> str:
+    """Now with the device's UTC offset, to the second (what datetime fields hold)."""
+    return datetime.now().astimezone().replace(microsecond=0).isoformat()
+
+
+def _unit_text(unit: str | None) -> str:
+    if not unit:
+        return ""
+    return " (°)" if unit == "deg" else f" ({unit})"
+
+
+class FieldWidget(FieldBox):
+    """Base: a field definition, a value, an error line."""
+
+    def __init__(self, field: dict, lang: str, form: "FormView", **kw):
+        super().__init__(**kw)
+        self.field = field
+        self.name = field["name"]
+        self.form = form
+        self.lang = lang
+        required = "*" if field.get("required") else ""
+        self.title = FieldTitle(text=pick_label(field["label"], lang, self.name) + _unit_text(field.get("unit")) + required)
+        self.add_widget(self.title)
+        self.build()
+        self.error = ErrorLabel(text="")
+        self.add_widget(self.error)
+
+    def build(self):
+        raise NotImplementedError
+
+    def get_value(self):
+        raise NotImplementedError
+
+    def set_value(self, value):
+        raise NotImplementedError
+
+    def show_error(self, message: str):
+        self.error.text = message or ""
+
+
+class TextField(FieldWidget):
+    """string, text, time, date, timezone, integer, number, string_list."""
+
+    def build(self):
+        kind = self.field["type"]
+        multiline = kind == "text"
+        self.input = TextInput(multiline=multiline, size_hint_y=None, height=dp(96) if multiline else TOUCH,
+                               font_size=sp(18), write_tab=False, padding=[dp(10), dp(12)])
+        if kind == "integer":
+            self.input.input_filter = "int"
+        elif kind == "number":
+            self.input.input_filter = "float"
+        if kind == "string_list":
+            self.input.hint_text = tr("observers_hint", self.lang)
+        if kind == "datetime":
+            self.input.hint_text = tr("datetime_hint", self.lang)
+        self.input.bind(text=lambda *_: self.form.changed(self.name))
+        self.add_widget(self.input)
+
+    def get_value(self):
+        text = self.input.text.strip()
+        if not text:
+            return None
+        kind = self.field["type"]
+        try:
+            if kind == "integer":
+                return int(text)
+            if kind == "number":
+                return float(text)
+        except ValueError:
+            return text  # the validator names the field and says "must be a number"
+        if kind == "string_list":
+            return [p.strip() for p in text.split(",") if p.strip()]
+        return text
+
+    def set_value(self, value):
+        if value is None:
+            self.input.text = ""
+        elif isinstance(value, list):
+            self.input.text = ", ".join(map(str, value))
+        elif isinstance(value, float) and value.is_integer() and self.field["type"] == "integer":
+            self.input.text = str(int(value))
+        else:
+            self.input.text = str(value)
+
+
+class DateTimeField(TextField):
+    """ISO date-time with the device's offset, and a Now button."""
+
+    def build(self):
+        row = BoxLayout(size_hint_y=None, height=TOUCH, spacing=dp(6))
+        self.input = TextInput(multiline=False, font_size=sp(18), write_tab=False, padding=[dp(10), dp(12)],
+                               hint_text=tr("datetime_hint", self.lang))
+        now = Button(text=tr("now", self.lang), size_hint_x=None, width=dp(110), font_size=sp(18))
+        now.bind(on_release=lambda *_: setattr(self.input, "text", local_now_iso()))
+        row.add_widget(self.input)
+        row.add_widget(now)
+        self.add_widget(row)
+
+
+class ComputedField(FieldWidget):
+    """A read-only value the form computes (perpendicular distance)."""
+
+    def build(self):
+        self.value = None
+        self.shown = Label(size_hint_y=None, height=TOUCH, font_size=sp(20), halign="left")
+        self.shown.bind(size=lambda w, s: setattr(w, "text_size", s))
+        self.add_widget(self.shown)
+
+    def get_value(self):
+        return self.value
+
+    def set_value(self, value):
+        self.value = value
+        self.shown.text = "—" if value is None else f"{value:g}{' m' if self.field.get('unit') == 'm' else ''}"
+
+
+class BooleanField(FieldWidget):
+    """Yes / No toggle buttons (no value until one is pressed, unless a default)."""
+
+    def build(self):
+        row = BoxLayout(size_hint_y=None, height=TOUCH, spacing=dp(6))
+        group = f"{id(self)}-{self.name}"
+        self.yes = ToggleButton(text=tr("yes", self.lang), group=group, font_size=sp(18))
+        self.no = ToggleButton(text=tr("no", self.lang), group=group, font_size=sp(18))
+        for b in (self.yes, self.no):
+            b.bind(state=lambda *_: self.form.changed(self.name))
+            row.add_widget(b)
+        self.add_widget(row)
+
+    def get_value(self):
+        if self.yes.state == "down":
+            return True
+        if self.no.state == "down":
+            return False
+        return None
+
+    def set_value(self, value):
+        self.yes.state = "down" if value is True else "normal"
+        self.no.state = "down" if value is False else "normal"
+
+
+class ChoiceField(FieldWidget):
+    """A dropdown of the protocol's choices, labelled in the current language."""
+
+    def build(self):
+        self.choices = self.options()
+        self.spinner = Spinner(text=tr("choose", self.lang), values=[c[1] for c in self.choices],
+                               size_hint_y=None, height=TOUCH, font_size=sp(18), option_cls=ChoiceOption)
+        self.spinner.bind(text=lambda *_: self.form.changed(self.name))
+        self.add_widget(self.spinner)
+
+    def options(self) -> list[tuple]:
+        return [(c["value"], pick_label(c["label"], self.lang, c["value"])) for c in self.field["choices"]]
+
+    def get_value(self):
+        for value, text in self.choices:
+            if text == self.spinner.text:
+                return value
+        return None
+
+    def set_value(self, value):
+        for v, text in self.choices:
+            if v == value:
+                self.spinner.text = text
+                return
+        self.spinner.text = tr("choose", self.lang)
+
+
+class DeploymentRefField(ChoiceField):
+    """deployment_id: choose one of this device's deployments of the same protocol."""
+
+    def options(self) -> list[tuple]:
+        return list(self.form.context.get("deployments", lambda: [])())
+
+    def set_value(self, value):
+        super().set_value(value)
+        if value and self.get_value() is None:
+            # A deployment not on this device (e.g. made on another tablet): keep its id.
+            self.choices.append((value, value))
+            self.spinner.values = [c[1] for c in self.choices]
+            self.spinner.text = value
+
+
+class TaxonField(FieldWidget):
+    """Opens the species picker; shows the chosen species in the current language."""
+
+    def build(self):
+        self.value = None
+        self.button = Button(text=tr("pick_species", self.lang), size_hint_y=None, height=TOUCH, font_size=sp(18))
+        self.button.bind(on_release=lambda *_: self.form.context["pick_species"](self))
+        self.add_widget(self.button)
+
+    def get_value(self):
+        return self.value
+
+    def set_value(self, value):
+        self.value = value
+        if not value:
+            self.button.text = tr("pick_species", self.lang)
+            return
+        name = value.get("scientific_name") if isinstance(value, dict) else value
+        sp_ = self.form.context.get("species_lookup", lambda n: None)(name)
+        self.button.text = f"{sp_.name(self.lang)} ({sp_.scientific_name})" if sp_ else str(name)
+        self.form.changed(self.name)
+
+
+class GeopointField(FieldWidget):
+    """Filled from the GPS; a button takes the current position again."""
+
+    def build(self):
+        self.value = None
+        self.shown = Label(size_hint_y=None, height=dp(32), halign="left")
+        self.shown.bind(size=lambda w, s: setattr(w, "text_size", s))
+        self.button = Button(text=tr("use_gps", self.lang), size_hint_y=None, height=TOUCH, font_size=sp(18))
+        self.button.bind(on_release=lambda *_: self.take())
+        self.add_widget(self.shown)
+        self.add_widget(self.button)
+        self._render()
+
+    def take(self):
+        loc = self.form.context.get("current_location", lambda: None)()
+        if loc:
+            self.set_value(loc)
+        else:
+            self.show_error(tr("no_gps_yet", self.lang))
+
+    def _render(self):
+        v = self.value
+        if v:
+            acc = f" ±{v['accuracy_m']:.0f} m" if v.get("accuracy_m") is not None else ""
+            self.shown.text = f"{v['lat']:.5f}, {v['lon']:.5f}{acc}"
+        else:
+            self.shown.text = tr("no_gps_yet", self.lang)
+
+    def get_value(self):
+        return self.value
+
+    def set_value(self, value):
+        self.value = value
+        self._render()
+
+
+class PhotosField(FieldWidget):
+    """Photos from a file (desktop and Android) or the camera (Android, via plyer)."""
+
+    def build(self):
+        self.value = []
+        row = BoxLayout(size_hint_y=None, height=TOUCH, spacing=dp(6))
+        self.count = Label(text=tr("photos_n", self.lang, n=0), size_hint_x=0.4)
+        add = Button(text=tr("add_photo", self.lang), font_size=sp(18))
+        add.bind(on_release=lambda *_: self.form.context["add_photo"](self, camera=False))
+        row.add_widget(self.count)
+        row.add_widget(add)
+        if self.form.context.get("has_camera"):
+            cam = Button(text=tr("take_photo", self.lang), font_size=sp(18))
+            cam.bind(on_release=lambda *_: self.form.context["add_photo"](self, camera=True))
+            row.add_widget(cam)
+        self.add_widget(row)
+
+    def add(self, sha256: str):
+        if sha256 not in self.value:
+            self.value.append(sha256)
+        self.set_value(self.value)
+
+    def get_value(self):
+        return list(self.value) or None
+
+    def set_value(self, value):
+        self.value = list(value or [])
+        self.count.text = tr("photos_n", self.lang, n=len(self.value))
+
+
+class GroupListField(FieldWidget):
+    """Repeated sub-forms (calling groups at a gibbon listening post)."""
+
+    def build(self):
+        self.groups: list[FormView] = []
+        self.box = GridLayout(cols=1, size_hint_y=None, spacing=dp(4))
+        self.box.bind(minimum_height=self.box.setter("height"))
+        add = Button(text=tr("add_group", self.lang), size_hint_y=None, height=TOUCH, font_size=sp(18))
+        add.bind(on_release=lambda *_: self.add_group())
+        self.add_widget(self.box)
+        self.add_widget(add)
+
+    def add_group(self, values: dict | None = None):
+        n = len(self.groups) + 1
+        self.box.add_widget(FieldTitle(text=tr("group_n", self.lang, n=n)))
+        sub = FormView(self.field["item_fields"], self.lang, self.form.context)
+        defaults = {"group_no": n}
+        defaults.update(values or {})
+        sub.set_values(defaults)
+        self.groups.append(sub)
+        self.box.add_widget(sub)
+        return sub
+
+    def get_value(self):
+        return [g.values() for g in self.groups] or None
+
+    def set_value(self, value):
+        self.box.clear_widgets()
+        self.groups = []
+        for item in value or []:
+            self.add_group(item)
+
+    def show_error(self, message):
+        super().show_error(message)
+
+
+WIDGETS = {
+    "string": TextField, "text": TextField, "integer": TextField, "number": TextField, "time": TextField,
+    "date": TextField, "timezone": TextField, "string_list": TextField, "datetime": DateTimeField,
+    "boolean": BooleanField, "choice": ChoiceField, "taxon": TaxonField, "geopoint": GeopointField,
+    "photos": PhotosField, "group_list": GroupListField,
+}
+
+
+class FormView(GridLayout):
+    """A form for a list of protocol fields.
+
+    ``context`` supplies what the form cannot know: pick_species(field_widget),
+    species_lookup(name), current_location(), add_photo(field_widget, camera),
+    deployments() -> [(id, label)], has_camera, and on_change(form, name).
+    """
+
+    def __init__(self, fields, lang: str, context: dict | None = None, skip=(), **kw):
+        kw.setdefault("cols", 1)
+        kw.setdefault("size_hint_y", None)
+        kw.setdefault("spacing", dp(6))
+        super().__init__(**kw)
+        self.bind(minimum_height=self.setter("height"))
+        self.fields = [f for f in fields if f["name"] not in skip and f["type"] != "track"]
+        self.context = context or {}
+        self.lang = lang
+        self.widgets: dict[str, FieldWidget] = {}
+        self.hidden: dict = {}
+        self._building = False
+        self._build()
+
+    def _build(self):
+        self._building = True
+        self.clear_widgets()
+        self.widgets = {}
+        for f in self.fields:
+            if f.get("widget") == "hidden":
+                continue
+            if "computed" in f:
+                cls = ComputedField
+            elif f["name"] == "deployment_id":
+                cls = DeploymentRefField
+            else:
+                cls = WIDGETS[f["type"]]
+            w = cls(f, self.lang, self)
+            self.widgets[f["name"]] = w
+            self.add_widget(w)
+        for f in self.fields:
+            if "default" in f and f["name"] in self.widgets:
+                self.widgets[f["name"]].set_value(f["default"])
+        self._building = False
+
+    def set_language(self, lang: str):
+        """Rebuild the labels in ``lang``, keeping what was entered."""
+        values = self.values()
+        self.lang = lang
+        self._build()
+        self.set_values(values)
+
+    def changed(self, name: str):
+        if not self._building and "on_change" in self.context:
+            self.context["on_change"](self, name)
+
+    def values(self) -> dict:
+        """The record as entered (empty fields left out), hidden values included."""
+        out = dict(self.hidden)
+        for name, w in self.widgets.items():
+            v = w.get_value()
+            if v is not None:
+                out[name] = v
+        return out
+
+    def set_values(self, values: dict):
+        """Fill fields from a record (unknown keys kept as hidden values)."""
+        self._building = True
+        for name, v in (values or {}).items():
+            if name in self.widgets:
+                self.widgets[name].set_value(v)
+            else:
+                self.hidden[name] = v
+        self._building = False
+
+    def show_errors(self, errors, lang: str) -> int:
+        """Put each validator message under its field; returns how many were shown."""
+        for w in self.widgets.values():
+            w.show_error("")
+        shown = 0
+        for e in errors:
+            top = e.path.split("[")[0].split(".")[0]
+            w = self.widgets.get(top)
+            if w is None:
+                continue
+            if isinstance(w, GroupListField) and "[" in e.path:
+                idx = int(e.path.split("[")[1].split("]")[0])
+                inner = e.path.split("].", 1)[1] if "]." in e.path else ""
+                if idx < len(w.groups) and inner in w.groups[idx].widgets:
+                    w.groups[idx].widgets[inner].show_error(e.message(lang))
+                    shown += 1
+                    continue
+            w.show_error((w.error.text + "\n" if w.error.text else "") + e.message(lang))
+            shown += 1
+        return shown
+
+
+def app_tr(key: str, **kw) -> str:
+    """Translate with the running app's language."""
+    app = App.get_running_app()
+    return tr(key, app.lang if app else "vi", **kw)

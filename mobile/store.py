@@ -1,0 +1,611 @@
+"""The field app's local store: stdlib sqlite3, every record written the moment it is saved.
+
+Rangers work for days without a network and the app may be killed at any
+time (battery, Android's task killer, a fall). So:
+
+- every save is one short ``BEGIN IMMEDIATE`` transaction, committed before
+  the call returns, in WAL mode with ``synchronous=FULL`` (survives power loss);
+- every record has a device-generated UUID, so saving twice or syncing twice
+  never doubles it;
+- a record row and its outbox mutation are written in the same transaction,
+  so no saved change can miss the outbox;
+- a walk's state (active / paused / done) and each track point are rows, so a
+  killed app finds its walk on restart and carries on recording.
+
+The outbox is what the sync client (push) reads: one row per local change
+with mutation_id, entity, record_id, op, base_revision, data, device_time and
+gps_time, in the order made. A row leaves the outbox only when the server
+answered for it (``complete_mutation``).
+
+Imports nothing outside the standard library (runs on Android, tested headless).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import shutil
+import sqlite3
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+# Local entity name -> table. The sync client sends these entity names.
+ENTITIES = {
+    "walk": "walks",
+    "observation": "observations",
+    "deployment": "deployments",
+    "threat": "threats",
+}
+SYNC_STATES = ("pending", "synced", "conflict", "rejected")
+WALK_STATES = ("active", "paused", "done")
+
+_RECORD_COLUMNS = """
+    id TEXT PRIMARY KEY,
+    program_id TEXT,
+    protocol TEXT NOT NULL,
+    record_type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    summary TEXT NOT NULL DEFAULT '',
+    latitude REAL,
+    longitude REAL,
+    recorded_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 0,
+    sync_state TEXT NOT NULL DEFAULT 'pending',
+    sync_error TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0
+"""
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS walks (
+    {_RECORD_COLUMNS},
+    status TEXT NOT NULL DEFAULT 'active',
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    paused_at REAL,
+    paused_total_s REAL NOT NULL DEFAULT 0,
+    segment INTEGER NOT NULL DEFAULT 0,
+    distance_m REAL NOT NULL DEFAULT 0,
+    point_count INTEGER NOT NULL DEFAULT 0,
+    last_lat REAL, last_lon REAL, last_t REAL, last_segment INTEGER
+);
+CREATE TABLE IF NOT EXISTS track_points (
+    walk_id TEXT NOT NULL REFERENCES walks(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    segment INTEGER NOT NULL,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    t REAL NOT NULL,
+    accuracy_m REAL,
+    altitude_m REAL,
+    PRIMARY KEY (walk_id, seq)
+);
+CREATE TABLE IF NOT EXISTS observations ({_RECORD_COLUMNS}, walk_id TEXT REFERENCES walks(id));
+CREATE TABLE IF NOT EXISTS threats ({_RECORD_COLUMNS}, walk_id TEXT REFERENCES walks(id));
+CREATE TABLE IF NOT EXISTS deployments ({_RECORD_COLUMNS}, deployment_id TEXT);
+CREATE TABLE IF NOT EXISTS photos (
+    sha256 TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    media_type TEXT,
+    original_name TEXT,
+    created_at TEXT NOT NULL,
+    upload_offset INTEGER NOT NULL DEFAULT 0,
+    uploaded INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS photo_links (
+    sha256 TEXT NOT NULL REFERENCES photos(sha256),
+    entity TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    PRIMARY KEY (sha256, entity, record_id)
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    mutation_id TEXT NOT NULL UNIQUE,
+    entity TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    op TEXT NOT NULL,
+    base_revision INTEGER NOT NULL,
+    data TEXT,
+    device_time TEXT NOT NULL,
+    gps_time TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS ix_outbox_record ON outbox(entity, record_id);
+CREATE INDEX IF NOT EXISTS ix_observations_page ON observations(updated_at, id);
+CREATE INDEX IF NOT EXISTS ix_observations_walk ON observations(walk_id);
+CREATE INDEX IF NOT EXISTS ix_threats_page ON threats(updated_at, id);
+CREATE INDEX IF NOT EXISTS ix_deployments_page ON deployments(updated_at, id);
+CREATE INDEX IF NOT EXISTS ix_walks_page ON walks(updated_at, id);
+CREATE INDEX IF NOT EXISTS ix_walks_status ON walks(status);
+"""
+
+
+class StoreError(ValueError):
+    """A store call got something it cannot save (the message says which argument)."""
+
+
+def utc_iso(t: float | None = None) -> str:
+    """ISO 8601 UTC with offset, millisecond precision (what records and the outbox carry)."""
+    t = time.time() if t is None else t
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (mean Earth radius 6,371,008.8 m)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371008.8 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _summary(data: dict) -> str:
+    # A short line for the records list, chosen once at save time so paging
+    # 10,000 rows never parses JSON.
+    taxon = data.get("taxon")
+    if isinstance(taxon, dict):
+        taxon = taxon.get("scientific_name") or taxon.get("id")
+    for value in (taxon, "unidentified" if data.get("unidentified") else None, data.get("threat_type"),
+                  data.get("station_id"), data.get("transect_id"), data.get("post_id"), data.get("deployment_id")):
+        if value:
+            return str(value)[:120]
+    return ""
+
+
+def _location_of(data: dict, location: dict | None):
+    loc = location or data.get("location")
+    if isinstance(loc, dict) and loc.get("lat") is not None and loc.get("lon") is not None:
+        return float(loc["lat"]), float(loc["lon"])
+    return None, None
+
+
+class Store:
+    """The app's database and photo folder under ``root`` (the app's private storage).
+
+    Thread-safe: the GPS thread adds track points while the UI saves records.
+    """
+
+    def __init__(self, root: str | os.PathLike, *, clock=time.time):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.photo_dir = self.root / "photos"
+        self.photo_dir.mkdir(exist_ok=True)
+        self.path = self.root / "saola.db"
+        self._clock = clock
+        self._lock = threading.RLock()
+        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a write
+        # transaction takes the lock up front instead of failing half-way.
+        self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        # executescript commits on its own, so it runs outside _tx(); every
+        # statement is IF NOT EXISTS, so running it on each start is safe.
+        with self._lock:
+            self._db.executescript(SCHEMA)
+        if self.get_setting("schema_version") is None:
+            self.set_setting("schema_version", SCHEMA_VERSION)
+
+    # -- plumbing ---------------------------------------------------------
+    @contextlib.contextmanager
+    def _tx(self):
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the database (a checkpoint folds the WAL back into the file)."""
+        with self._lock:
+            self._db.close()
+
+    def now(self) -> str:
+        """Current device time as ISO UTC."""
+        return utc_iso(self._clock())
+
+    # -- settings (session, selections, cached reference data) -----------
+    def get_setting(self, key: str, default=None):
+        """A JSON setting, or ``default``."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_setting(self, key: str, value) -> None:
+        """Store a JSON-able setting (None deletes it)."""
+        with self._tx() as db:
+            if value is None:
+                db.execute("DELETE FROM settings WHERE key=?", (key,))
+            else:
+                db.execute("INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                           (key, json.dumps(value, ensure_ascii=False)))
+
+    @property
+    def device_id(self) -> str:
+        """This installation's id, made once (sent when registering the device)."""
+        value = self.get_setting("device_id")
+        if not value:
+            value = str(uuid.uuid4())
+            self.set_setting("device_id", value)
+        return value
+
+    # -- outbox -------------------------------------------------------------
+    def _enqueue(self, db, entity, record_id, op, base_revision, data, gps_time):
+        mutation_id = str(uuid.uuid4())
+        db.execute(
+            "INSERT INTO outbox(mutation_id, entity, record_id, op, base_revision, data, device_time, gps_time)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (mutation_id, entity, record_id, op, base_revision,
+             None if data is None else json.dumps(data, ensure_ascii=False), self.now(), gps_time),
+        )
+        return mutation_id
+
+    def outbox(self, limit: int | None = None) -> list[dict]:
+        """Pending mutations in the order they were made (oldest first)."""
+        sql = "SELECT * FROM outbox ORDER BY seq"
+        args: tuple = ()
+        if limit:
+            sql += " LIMIT ?"
+            args = (limit,)
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["data"] = json.loads(d["data"]) if d["data"] is not None else None
+            out.append(d)
+        return out
+
+    def outbox_count(self) -> int:
+        """Number of mutations waiting to be pushed."""
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+
+    def complete_mutation(self, mutation_id: str, status: str, revision: int | None = None,
+                          error: str | None = None) -> None:
+        """Record the server's answer to a pushed mutation (for the sync client).
+
+        ``applied``/``duplicate``: the row leaves the outbox and the record takes
+        the server revision; it is ``synced`` once no later mutation of it waits.
+        ``conflict``/``rejected``: the row leaves the outbox and the record is
+        flagged so the ranger sees it. Anything else (a network failure) keeps
+        the row and counts the attempt.
+        """
+        with self._tx() as db:
+            row = db.execute("SELECT entity, record_id FROM outbox WHERE mutation_id=?", (mutation_id,)).fetchone()
+            if row is None:
+                return  # already completed: answering twice is harmless
+            table = ENTITIES[row["entity"]]
+            if status in ("applied", "duplicate", "conflict", "rejected"):
+                db.execute("DELETE FROM outbox WHERE mutation_id=?", (mutation_id,))
+                if revision is not None:
+                    db.execute(f"UPDATE {table} SET revision=? WHERE id=?", (revision, row["record_id"]))
+                waiting = db.execute("SELECT 1 FROM outbox WHERE entity=? AND record_id=? LIMIT 1",
+                                     (row["entity"], row["record_id"])).fetchone()
+                if status in ("conflict", "rejected"):
+                    db.execute(f"UPDATE {table} SET sync_state=?, sync_error=? WHERE id=?",
+                               (status, error, row["record_id"]))
+                elif not waiting:
+                    db.execute(f"UPDATE {table} SET sync_state='synced', sync_error=NULL WHERE id=?",
+                               (row["record_id"],))
+            else:
+                db.execute("UPDATE outbox SET attempts=attempts+1, last_error=? WHERE mutation_id=?",
+                           (error or status, mutation_id))
+
+    # -- generic records ------------------------------------------------------
+    def save_record(self, entity: str, protocol: str, record_type: str, data: dict, *,
+                    record_id: str | None = None, program_id: str | None = None,
+                    walk_id: str | None = None, deployment_id: str | None = None,
+                    location: dict | None = None, recorded_at: str | None = None,
+                    photos: list[str] | None = None, gps_time: str | None = None) -> str:
+        """Create or update a record and queue its mutation, atomically. Returns the record id.
+
+        ``data`` is the protocol record as validated by the form. ``photos``
+        are sha256 digests from ``add_photo`` to link to the record.
+        """
+        if entity not in ENTITIES or entity == "walk":
+            raise StoreError(f"entity {entity!r} is not one of observation, deployment, threat")
+        if not isinstance(data, dict):
+            raise StoreError(f"data for {entity} must be a dict, not {type(data).__name__}")
+        table = ENTITIES[entity]
+        payload = json.dumps(data, ensure_ascii=False)
+        lat, lon = _location_of(data, location)
+        now = self.now()
+        with self._tx() as db:
+            existing = None
+            if record_id:
+                existing = db.execute(f"SELECT revision FROM {table} WHERE id=?", (record_id,)).fetchone()
+            record_id = record_id or str(uuid.uuid4())
+            extra_col, extra_val = (("walk_id", walk_id) if entity in ("observation", "threat")
+                                    else ("deployment_id", deployment_id or record_id))
+            if existing is None:
+                db.execute(
+                    f"INSERT INTO {table}(id, program_id, protocol, record_type, data, summary, latitude, longitude,"
+                    f" recorded_at, created_at, updated_at, {extra_col}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (record_id, program_id, protocol, record_type, payload, _summary(data), lat, lon,
+                     recorded_at or now, now, now, extra_val),
+                )
+                op, base = "create", 0
+            else:
+                db.execute(
+                    f"UPDATE {table} SET data=?, summary=?, latitude=?, longitude=?, updated_at=?,"
+                    f" sync_state='pending', sync_error=NULL WHERE id=?",
+                    (payload, _summary(data), lat, lon, now, record_id),
+                )
+                op, base = "update", existing["revision"]
+            for sha in photos or ():
+                db.execute("INSERT OR IGNORE INTO photo_links(sha256, entity, record_id) VALUES (?,?,?)",
+                           (sha, entity, record_id))
+            mutation = {"protocol": protocol, "record_type": record_type, "program_id": program_id,
+                        "recorded_at": recorded_at or now, "data": data}
+            if entity in ("observation", "threat"):
+                mutation["walk_id"] = walk_id
+            else:
+                mutation["deployment_id"] = extra_val
+            self._enqueue(db, entity, record_id, op, base, mutation, gps_time)
+        return record_id
+
+    def delete_record(self, entity: str, record_id: str) -> None:
+        """Mark a record deleted and queue a delete (the server keeps a tombstone)."""
+        table = ENTITIES[entity]
+        with self._tx() as db:
+            row = db.execute(f"SELECT revision FROM {table} WHERE id=?", (record_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"no {entity} with id {record_id}")
+            db.execute(f"UPDATE {table} SET deleted=1, sync_state='pending', updated_at=? WHERE id=?",
+                       (self.now(), record_id))
+            self._enqueue(db, entity, record_id, "delete", row["revision"], None, None)
+
+    def get_record(self, entity: str, record_id: str) -> dict | None:
+        """One record as a dict with its data parsed, or None."""
+        table = ENTITIES[entity]
+        with self._lock:
+            row = self._db.execute(f"SELECT * FROM {table} WHERE id=?", (record_id,)).fetchone()
+        if row is None:
+            return None
+        d = dict(row)
+        d["data"] = json.loads(d["data"])
+        d["entity"] = entity
+        return d
+
+    def records(self, entity: str, *, walk_id: str | None = None, include_deleted: bool = False) -> list[dict]:
+        """All records of an entity (optionally of one walk), oldest first."""
+        table = ENTITIES[entity]
+        where, args = ["1=1"], []
+        if walk_id is not None:
+            where.append("walk_id=?")
+            args.append(walk_id)
+        if not include_deleted:
+            where.append("deleted=0")
+        with self._lock:
+            rows = self._db.execute(f"SELECT id FROM {table} WHERE {' AND '.join(where)} ORDER BY created_at, id",
+                                    args).fetchall()
+        return [self.get_record(entity, r[0]) for r in rows]
+
+    def records_page(self, entities=("observation", "threat", "deployment", "walk"), limit: int = 50,
+                     cursor: tuple | None = None) -> tuple[list[dict], tuple | None]:
+        """One page of the records list, newest first: (rows, next cursor or None).
+
+        Keyset paging on (updated_at, id): page 200 costs what page 1 costs,
+        which matters with 10,000 records on a tablet.
+        """
+        parts, args = [], []
+        for entity in entities:
+            table = ENTITIES[entity]
+            sql = (f"SELECT '{entity}' AS entity, id, protocol, record_type, summary, recorded_at, updated_at,"
+                   f" sync_state FROM {table} WHERE deleted=0")
+            if cursor:
+                sql += " AND (updated_at < ? OR (updated_at = ? AND id < ?))"
+                args += [cursor[0], cursor[0], cursor[1]]
+            parts.append(sql)
+        sql = " UNION ALL ".join(parts) + " ORDER BY updated_at DESC, id DESC LIMIT ?"
+        args.append(limit + 1)
+        with self._lock:
+            rows = [dict(r) for r in self._db.execute(sql, args).fetchall()]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        nxt = (rows[-1]["updated_at"], rows[-1]["id"]) if more and rows else None
+        return rows, nxt
+
+    def sync_counts(self) -> dict:
+        """Records per sync state over all entities, e.g. {"pending": 3, "synced": 120}."""
+        counts = dict.fromkeys(SYNC_STATES, 0)
+        with self._lock:
+            for table in ENTITIES.values():
+                for state, n in self._db.execute(
+                        f"SELECT sync_state, COUNT(*) FROM {table} WHERE deleted=0 GROUP BY sync_state"):
+                    counts[state] = counts.get(state, 0) + n
+        return counts
+
+    # -- walks ----------------------------------------------------------------
+    def start_walk(self, protocol: str, data: dict, *, program_id: str | None = None,
+                   walk_id: str | None = None, gps_time: str | None = None) -> str:
+        """Start a transect walk (status active) and queue its creation. Returns its id."""
+        if self.active_walk() is not None:
+            raise StoreError("a walk is already in progress; stop it before starting another")
+        walk_id = walk_id or str(uuid.uuid4())
+        now = self.now()
+        data = dict(data)
+        data.setdefault("start_time", now)
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO walks(id, program_id, protocol, record_type, data, summary, recorded_at, created_at,"
+                " updated_at, status, started_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (walk_id, program_id, protocol, "walk", json.dumps(data, ensure_ascii=False), _summary(data),
+                 data["start_time"], now, now, "active", data["start_time"]),
+            )
+            self._enqueue(db, "walk", walk_id, "create", 0,
+                          {"protocol": protocol, "record_type": "walk", "program_id": program_id,
+                           "status": "active", "data": data}, gps_time)
+        return walk_id
+
+    def active_walk(self) -> dict | None:
+        """The walk in progress (active or paused), or None. The app resumes it on start."""
+        with self._lock:
+            row = self._db.execute("SELECT id FROM walks WHERE status IN ('active','paused') AND deleted=0"
+                                   " ORDER BY created_at DESC LIMIT 1").fetchone()
+        return self.get_walk(row[0]) if row else None
+
+    def get_walk(self, walk_id: str) -> dict | None:
+        """A walk with its data and live statistics (distance, points, walking time)."""
+        walk = self.get_record("walk", walk_id)
+        if walk is None:
+            return None
+        started = datetime.fromisoformat(walk["started_at"]).timestamp()
+        end = datetime.fromisoformat(walk["ended_at"]).timestamp() if walk["ended_at"] else self._clock()
+        paused = walk["paused_total_s"] + ((self._clock() - walk["paused_at"]) if walk["paused_at"] else 0)
+        walk["walking_s"] = max(0.0, end - started - paused)
+        return walk
+
+    def add_track_point(self, walk_id: str, lat: float, lon: float, t: float,
+                        accuracy_m: float | None = None, altitude_m: float | None = None) -> int:
+        """Append a (filtered) GPS fix to a walk's track, committed at once. Returns its sequence number.
+
+        Distance only accumulates within a segment: after a pause or a restart
+        the straight line across the gap is not walked distance.
+        """
+        with self._tx() as db:
+            w = db.execute("SELECT status, segment, point_count, last_lat, last_lon, last_segment, distance_m"
+                           " FROM walks WHERE id=?", (walk_id,)).fetchone()
+            if w is None:
+                raise StoreError(f"no walk with id {walk_id}")
+            if w["status"] != "active":
+                raise StoreError(f"walk {walk_id} is {w['status']}; track points are only recorded while active")
+            seq = w["point_count"]
+            distance = w["distance_m"]
+            if w["last_lat"] is not None and w["last_segment"] == w["segment"]:
+                distance += haversine_m(w["last_lat"], w["last_lon"], lat, lon)
+            db.execute("INSERT INTO track_points(walk_id, seq, segment, lat, lon, t, accuracy_m, altitude_m)"
+                       " VALUES (?,?,?,?,?,?,?,?)", (walk_id, seq, w["segment"], lat, lon, t, accuracy_m, altitude_m))
+            db.execute("UPDATE walks SET point_count=?, distance_m=?, last_lat=?, last_lon=?, last_t=?, last_segment=?"
+                       " WHERE id=?", (seq + 1, distance, lat, lon, t, w["segment"], walk_id))
+        return seq
+
+    def track(self, walk_id: str) -> list[list]:
+        """The walk's track as [[lon, lat, t_iso, accuracy_m], ...] (the server's SurveyWalk.track shape)."""
+        with self._lock:
+            rows = self._db.execute("SELECT lon, lat, t, accuracy_m FROM track_points WHERE walk_id=? ORDER BY seq",
+                                    (walk_id,)).fetchall()
+        return [[r[0], r[1], utc_iso(r[2]), r[3]] for r in rows]
+
+    def _set_walk_status(self, walk_id: str, status: str, allowed_from: tuple) -> dict:
+        w = self.get_walk(walk_id)
+        if w is None:
+            raise StoreError(f"no walk with id {walk_id}")
+        if w["status"] not in allowed_from:
+            raise StoreError(f"walk {walk_id} is {w['status']}; cannot make it {status}")
+        return w
+
+    def pause_walk(self, walk_id: str) -> None:
+        """Pause recording (the pause is not counted as walking time)."""
+        self._set_walk_status(walk_id, "paused", ("active",))
+        with self._tx() as db:
+            db.execute("UPDATE walks SET status='paused', paused_at=?, updated_at=? WHERE id=?",
+                       (self._clock(), self.now(), walk_id))
+
+    def resume_walk(self, walk_id: str) -> None:
+        """Resume a paused walk, or continue one found active after a restart; a new track segment starts."""
+        w = self._set_walk_status(walk_id, "active", ("paused", "active"))
+        with self._tx() as db:
+            paused = (self._clock() - w["paused_at"]) if w["paused_at"] else 0.0
+            db.execute("UPDATE walks SET status='active', paused_at=NULL, paused_total_s=paused_total_s+?,"
+                       " segment=segment+1, updated_at=? WHERE id=?", (paused, self.now(), walk_id))
+
+    def stop_walk(self, walk_id: str, data: dict | None = None, gps_time: str | None = None) -> dict:
+        """End the walk: set end_time, attach the track and queue the final update. Returns the walk."""
+        w = self._set_walk_status(walk_id, "done", ("active", "paused"))
+        merged = dict(w["data"])
+        merged.update(data or {})
+        merged.setdefault("end_time", self.now())
+        merged["track"] = self.track(walk_id)
+        now = self.now()
+        with self._tx() as db:
+            paused = (self._clock() - w["paused_at"]) if w["paused_at"] else 0.0
+            db.execute("UPDATE walks SET status='done', ended_at=?, paused_at=NULL, paused_total_s=paused_total_s+?,"
+                       " data=?, summary=?, updated_at=?, sync_state='pending' WHERE id=?",
+                       (merged["end_time"], paused, json.dumps(merged, ensure_ascii=False), _summary(merged),
+                        now, walk_id))
+            self._enqueue(db, "walk", walk_id, "update", w["revision"],
+                          {"protocol": w["protocol"], "record_type": "walk", "program_id": w["program_id"],
+                           "status": "done", "distance_m": round(w["distance_m"], 1), "data": merged}, gps_time)
+        return self.get_walk(walk_id)
+
+    # -- photos ---------------------------------------------------------------
+    def add_photo(self, source: str | os.PathLike, media_type: str | None = None) -> str:
+        """Copy a photo into app storage, named by its SHA-256; returns the digest.
+
+        The copy is written to a temporary name, fsynced, then renamed, so a
+        kill never leaves a truncated photo under a valid name. Adding the same
+        bytes twice stores them once.
+        """
+        source = Path(source)
+        if not source.is_file():
+            raise StoreError(f"photo {source} does not exist or is not a file")
+        digest = hashlib.sha256()
+        with open(source, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        sha = digest.hexdigest()
+        with self._lock:
+            if self._db.execute("SELECT 1 FROM photos WHERE sha256=?", (sha,)).fetchone():
+                return sha
+        ext = source.suffix.lower() if len(source.suffix) <= 6 else ""
+        target = self.photo_dir / sha[:2] / f"{sha}{ext}"
+        target.parent.mkdir(exist_ok=True)
+        tmp = target.with_name(target.name + ".part")
+        shutil.copyfile(source, tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO photos(sha256, path, size_bytes, media_type, original_name, created_at)"
+                       " VALUES (?,?,?,?,?,?)",
+                       (sha, str(target.relative_to(self.root)), target.stat().st_size,
+                        media_type or _guess_media_type(ext), source.name, self.now()))
+        return sha
+
+    def photo(self, sha256: str) -> dict | None:
+        """A stored photo's row with its absolute path, or None."""
+        with self._lock:
+            row = self._db.execute("SELECT * FROM photos WHERE sha256=?", (sha256,)).fetchone()
+        if row is None:
+            return None
+        d = dict(row)
+        d["abs_path"] = str(self.root / d["path"])
+        return d
+
+    def photos_of(self, entity: str, record_id: str) -> list[str]:
+        """SHA-256 digests of the photos linked to a record."""
+        with self._lock:
+            return [r[0] for r in self._db.execute(
+                "SELECT sha256 FROM photo_links WHERE entity=? AND record_id=? ORDER BY sha256", (entity, record_id))]
+
+    def pending_photos(self) -> list[dict]:
+        """Photos not yet fully uploaded (for the resumable upload in the sync client)."""
+        with self._lock:
+            return [dict(r) for r in self._db.execute("SELECT * FROM photos WHERE uploaded=0 ORDER BY created_at")]
+
+    def set_photo_upload(self, sha256: str, offset: int, done: bool = False) -> None:
+        """Remember how many bytes of a photo the server has (resume from there)."""
+        with self._tx() as db:
+            db.execute("UPDATE photos SET upload_offset=?, uploaded=? WHERE sha256=?", (offset, int(done), sha256))
+
+
+def _guess_media_type(ext: str) -> str:
+    return {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".heic": "image/heic",
+            ".webp": "image/webp"}.get(ext, "application/octet-stream")
