@@ -9,13 +9,13 @@ from .detection import Detection, Observation
 from .field import FieldObservation, SurveyWalk, Transect
 from .job import Job, MLModel
 from .media import Media, Sequence
-from .sync import SyncChange, SyncConflict, SyncMutation, Upload
+from .sync import ServerState, SyncChange, SyncConflict, SyncMutation, Upload
 from .taxon import Taxon
 
 __all__ = [
     "AcousticIndex", "Alert", "AuditLog", "Deployment", "DeviceToken", "Detection",
     "FieldObservation", "Job", "Location", "MLModel", "Media", "Membership", "Observation",
-    "OperatingInterval", "Program", "ProtectedArea", "ROLES", "Sequence", "SurveyWalk",
+    "OperatingInterval", "Program", "ProtectedArea", "ROLES", "Sequence", "ServerState", "SurveyWalk",
     "SyncChange", "SyncConflict", "SyncMutation", "Taxon", "Transect", "Upload", "User",
     "new_id", "utcnow",
 ]

@@ -22,7 +22,19 @@ class SyncChange(SQLModel, table=True):
     revision: int
     op: str = Field(max_length=8)  # upsert|delete (delete = tombstone)
     data: Optional[Any] = json_nullable()
+    # Who made this revision: a device's own successive edits are not conflicts.
+    device_id: Optional[str] = Field(default=None, max_length=64)
+    user_id: Optional[str] = Field(default=None, max_length=36)
     at: datetime = Field(default_factory=utcnow)
+
+
+class ServerState(SQLModel, table=True):
+    """Small named values the server keeps, e.g. the sync tombstone horizon."""
+
+    __tablename__ = "server_state"
+    key: str = Field(primary_key=True, max_length=64)
+    value: Optional[Any] = json_nullable()
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class SyncMutation(SQLModel, table=True):
