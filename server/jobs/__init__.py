@@ -13,7 +13,7 @@ import atexit
 from flask import Flask
 
 from . import core
-from .core import HANDLERS, JobCancelled, JobContext, dispatch, drain, enqueue, handler, reap, run_job  # noqa: F401
+from .core import HANDLERS, JobCancelled, JobContext, JobFailed, dispatch, drain, enqueue, handler, reap, run_job  # noqa: F401
 
 
 def init_app(app: Flask) -> None:

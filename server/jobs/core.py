@@ -49,6 +49,11 @@ class JobCancelled(Exception):
     """Raised inside a handler when the job was cancelled meanwhile."""
 
 
+class JobFailed(Exception):
+    """Raised by a handler for an error that another attempt cannot fix (bad parameters,
+    a model file that fails its checksum): the job fails at once, without retries."""
+
+
 @dataclass
 class JobContext:
     """What a handler gets: the job's params, config, and ways to report back."""
@@ -138,17 +143,22 @@ def run_claimed(job_id: str, config: dict[str, Any], owner: str) -> str:
         status, error = "done", None
     except JobCancelled:
         return "cancelled"
+    except JobFailed as e:
+        log.warning("job %s (%s) failed: %s", job_id, kind, e)
+        result, status, error, permanent = {}, "failed", str(e), True
     except Exception as e:  # the job failed; record why, retry if attempts remain
         log.warning("job %s (%s) failed: %s", job_id, kind, e)
-        result, status, error = {}, "failed", f"{type(e).__name__}: {e}"
+        result, status, error, permanent = {}, "failed", f"{type(e).__name__}: {e}", False
         log.debug("%s", traceback.format_exc())
+    else:
+        permanent = False
     with session_scope(url) as s:
         job = s.get(Job, job_id)
         if job is None or job.lease_owner != owner or job.status != "running":
             return job.status if job else "gone"
         job.failures = ctx.failures
         job.lease_owner, job.lease_expires_at = None, None
-        if status == "failed" and job.attempts < job.max_attempts:
+        if status == "failed" and not permanent and job.attempts < job.max_attempts:
             job.status, job.error = "queued", error
         else:
             job.status, job.error, job.result = status, error, result

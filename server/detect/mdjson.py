@@ -1,0 +1,247 @@
+"""MegaDetector batch-output JSON for a deployment: export and import.
+
+Export writes the detections of one model for the images of a deployment, with
+file paths relative to the deployment (the path recorded at ingest, made
+relative to the folder all of the deployment's images share), so the file
+opens in Timelapse or AddaxAI next to the images. Each image also carries its
+``sha256`` (an extra field the tools ignore), which import uses first.
+
+Import matches each entry to an image of the deployment by SHA-256 when the
+entry has one, else by the longest unambiguous tail of its path (``cam1/
+DCIM/IMG_0001.JPG`` matches an image ingested from ``.../DCIM/IMG_0001.JPG``),
+case-insensitively, and stores the detections under the model named by
+``info.detector`` (replacing that model's earlier unreviewed detections of the
+image, like a detect job does).
+"""
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import tempfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from classifiers import md_json
+from classifiers.megadetector import MD_CATEGORIES, Detection as MDDetection, ImageResult
+
+from .. import audit
+from ..models import Deployment, Detection, Media, MLModel, Program
+from . import service
+from .registry import model_key
+
+_MD_IDS = {name: cid for cid, name in MD_CATEGORIES.items()}
+
+
+class ExportError(ValueError):
+    """Nothing sensible to export (no such deployment, no detections, unknown model)."""
+
+
+def _components(path: str) -> list[str]:
+    p = path.replace("\\", "/")
+    if len(p) > 1 and p[1] == ":":  # Windows drive letter
+        p = p[2:]
+    return [c for c in p.split("/") if c not in ("", ".")]
+
+
+def _media_components(m: Media) -> list[str]:
+    """Path components of where a media came from, ending with its file name."""
+    comps = _components(m.file_path or "")
+    if not comps or comps[-1] != m.file_name:  # file_path may name the folder only
+        comps.append(m.file_name)
+    return comps
+
+
+def relative_paths(media: list[Media]) -> dict[str, str]:
+    """media id -> path relative to the deployment (see module docstring); unique per media."""
+    comps = {m.id: _media_components(m) for m in media}
+    absolute = [c for m in media for c in [comps[m.id]]
+                if (m.file_path or "").startswith(("/", "\\")) or (len(m.file_path or "") > 1 and m.file_path[1] == ":")]
+    prefix: list[str] = []
+    if absolute:
+        # Strip the folder every absolute path shares (the card or upload root).
+        prefix = list(os.path.commonprefix([c[:-1] for c in absolute]))
+    out, seen = {}, Counter()
+    for m in media:
+        c = comps[m.id]
+        if prefix and c[:len(prefix)] == prefix:
+            c = c[len(prefix):]
+        rel = "/".join(c)
+        seen[rel.casefold()] += 1
+        out[m.id] = rel
+    for m in media:  # two images with the same path (two cards): keep them apart
+        if seen[out[m.id].casefold()] > 1:
+            out[m.id] = f"{m.sha256[:12]}/{out[m.id]}"
+    return out
+
+
+def choose_model(session: Session, deployment_id: str, model: str | None) -> str:
+    """The model key to export: ``model`` (a registered name or a name@version), else the
+    model with the most image detections in the deployment."""
+    if model:
+        if "@" in model:
+            return model
+        row = session.exec(select(MLModel).where(MLModel.name == model)).first()
+        if row is None:
+            raise ExportError(f"no registered model {model!r}; give a name@version as stored with the detections")
+        return model_key(row)
+    counts = session.exec(select(Detection.model, func.count()).join(Media, Media.id == Detection.media_id)
+                          .where(Media.deployment_id == deployment_id, Media.kind == "image")
+                          .group_by(Detection.model).order_by(func.count().desc(), Detection.model)).all()
+    if not counts:
+        raise ExportError(f"deployment {deployment_id} has no image detections to export (run `saola detect` first)")
+    return counts[0][0]
+
+
+def export_deployment(session: Session, deployment_id: str, out: str | os.PathLike,
+                      model: str | None = None) -> dict:
+    """Write the deployment's detections of one model as MegaDetector JSON; returns a summary."""
+    dep = session.get(Deployment, deployment_id)
+    if dep is None:
+        raise ExportError(f"no deployment with id {deployment_id!r}")
+    key = choose_model(session, deployment_id, model)
+    media = list(session.exec(select(Media).where(Media.deployment_id == deployment_id, Media.kind == "image")
+                              .order_by(Media.file_path, Media.file_name, Media.id)))
+    rel = relative_paths(media)
+    rows_by_media: dict[str, list[Detection]] = defaultdict(list)
+    for part in service.chunks([m.id for m in media]):
+        for d in session.exec(select(Detection).where(Detection.media_id.in_(part), Detection.model == key)
+                              .order_by(Detection.confidence.desc(), Detection.id)):
+            rows_by_media[d.media_id].append(d)
+    det_ids = dict(_MD_IDS)
+    labels = sorted({d.label for rows in rows_by_media.values() for d in rows if d.label})
+    cls_ids = {lab: str(i + 1) for i, lab in enumerate(labels)}
+    images, extra = [], []
+    for m in media:
+        rows = rows_by_media.get(m.id)
+        if not rows:
+            continue  # not processed by this model
+        dets = []
+        for d in rows:
+            if d.category == service.BLANK or d.bbox_x is None:
+                continue
+            if d.category not in det_ids:
+                det_ids[d.category] = str(max(int(i) for i in det_ids.values()) + 1)
+            cls = ((cls_ids[d.label], float(d.label_confidence or 0.0)),) if d.label else ()
+            dets.append(MDDetection(det_ids[d.category], float(d.confidence),
+                                    (d.bbox_x, d.bbox_y, d.bbox_width, d.bbox_height), cls))
+        images.append(ImageResult(rel[m.id], dets))
+        extra.append(m.sha256)
+    batch = md_json.MDBatch(images, {cid: name for name, cid in det_ids.items()},
+                            {cid: lab for lab, cid in cls_ids.items()} if labels else None,
+                            info={"format_version": md_json.FORMAT_VERSION, "detector": key,
+                                  "detection_completion_time": md_json.completion_time(),
+                                  "detector_metadata": {"typical_detection_threshold": 0.2,
+                                                        "conservative_detection_threshold": 0.05}})
+    data = md_json.to_dict(batch)
+    for im, sha in zip(data["images"], extra):
+        im["sha256"] = sha
+    md_json.validate(data, source=str(out))
+    out = Path(out)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, ensure_ascii=False)
+        os.replace(tmp, out)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return {"model": key, "images": len(images), "not_processed": len(media) - len(images),
+            "detections": sum(len(i.detections) for i in images), "file": str(out)}
+
+
+@dataclass
+class ImportReport:
+    """What an import did; ``unmatched`` and ``ambiguous`` name the files."""
+
+    model: str
+    matched: int = 0
+    detections: int = 0
+    failed_in_file: int = 0
+    skipped_reviewed: int = 0
+    unmatched: list[str] = field(default_factory=list)
+    ambiguous: list[str] = field(default_factory=list)
+
+
+class _Matcher:
+    def __init__(self, media: list[Media]):
+        self.by_sha = {m.sha256: m.id for m in media}
+        self.by_tail: dict[tuple, set[str]] = defaultdict(set)
+        for m in media:
+            comps = [c.casefold() for c in _media_components(m)]
+            for k in range(1, len(comps) + 1):
+                self.by_tail[tuple(comps[-k:])].add(m.id)
+
+    def match(self, file: str, sha256: str | None) -> tuple[str | None, bool]:
+        """(media id or None, ambiguous)."""
+        if sha256 and sha256 in self.by_sha:
+            return self.by_sha[sha256], False
+        comps = [c.casefold() for c in _components(file)]
+        for k in range(len(comps), 0, -1):
+            hit = self.by_tail.get(tuple(comps[-k:]))
+            if hit:
+                return (next(iter(hit)), False) if len(hit) == 1 else (None, True)
+        return None, False
+
+
+def import_file(session_factory, path: str | os.PathLike, deployment_id: str | None = None,
+                model: str | None = None, batch_size: int = 200) -> ImportReport:
+    """Import a MegaDetector results file (see module docstring).
+
+    ``session_factory()`` opens a short transaction (``session_scope``); the
+    file is read and validated before anything is written.
+    """
+    batch = md_json.read_results(path)  # MDJsonError naming file and field
+    key = model or str(batch.info.get("detector") or "").strip()
+    if not key:
+        raise ValueError(f"{path}: info.detector is empty; say which model made it with --model")
+    key = key[:128]
+    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    shas = [im.get("sha256") if isinstance(im.get("sha256"), str) else None for im in raw["images"]]
+    with session_factory() as s:
+        if deployment_id is not None:
+            if s.get(Deployment, deployment_id) is None:
+                raise ValueError(f"no deployment with id {deployment_id!r}")
+            media = list(s.exec(select(Media).where(Media.deployment_id == deployment_id, Media.kind == "image")))
+        else:
+            if any(sh is None for sh in shas):
+                raise ValueError(f"{path}: images without sha256 can only be matched within a deployment: "
+                                 "give --deployment")
+            media = []
+            for part in service.chunks([sh for sh in shas if sh]):
+                media += s.exec(select(Media).where(Media.sha256.in_(part))).all()
+        area_id = None
+        if deployment_id is not None:
+            dep = s.get(Deployment, deployment_id)
+            area_id = s.get(Program, dep.program_id).area_id
+    matcher = _Matcher(media)
+    rep = ImportReport(model=key)
+    cls_names = batch.classification_categories or {}
+    per_media: dict[str, list[Detection]] = {}
+    for im, sha in zip(batch.images, shas):
+        if not im.ok:
+            rep.failed_in_file += 1
+            continue
+        mid, ambiguous = matcher.match(im.file, sha)
+        if mid is None:
+            (rep.ambiguous if ambiguous else rep.unmatched).append(im.file)
+            continue
+        named = ImageResult(im.file, [MDDetection(d.category, d.conf, d.bbox,
+                                                  tuple((cls_names.get(c, c), p) for c, p in d.classifications))
+                                      for d in im.detections])
+        per_media[mid] = service.detection_rows(mid, key, named, batch.detection_categories, 0.0)
+    ids = list(per_media)
+    for part in service.chunks(ids, batch_size):
+        with session_factory() as s:
+            written = service.replace_detections(s, key, {m: per_media[m] for m in part})
+            rep.skipped_reviewed += len(part) - len(written)
+            rep.matched += len(written)
+            rep.detections += sum(1 for m in written for d in per_media[m] if d.category != service.BLANK)
+    with session_factory() as s:
+        audit.record(s, "create", "detection", f"import:{posixpath.basename(str(path))}"[:64], area_id=area_id,
+                     after={"source": str(path), "model": key, "images": rep.matched,
+                            "detections": rep.detections, "deployment_id": deployment_id})
+    return rep

@@ -1,0 +1,112 @@
+"""What viewers see: images with people and vehicles blurred.
+
+Originals in the media store are never changed. Viewers, rangers and public
+exports get derivatives from the derivatives store in which every person or
+vehicle box (any model, confidence >= :data:`PRIVACY_THRESHOLD`, not rejected
+by a reviewer) is blurred; biologists and above get the clear image. A
+blurred derivative's key carries a fingerprint of the boxes it hides
+(``ab/cd/<sha256>-<size>-public-<fingerprint>.jpg``), so when detections
+change a stale derivative is simply never asked for again.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+#: People and vehicles at or above this confidence are blurred for viewers. Lower than the
+#: usual review threshold (0.2) on purpose: a blurred tree stump costs little, a visible face a lot.
+PRIVACY_THRESHOLD = 0.1
+#: Long side in pixels of each derivative size; None keeps the original size.
+SIZES = {"thumb": 320, "review": 1280, "original": None}
+JPEG_QUALITY = 85
+
+Box = tuple[float, float, float, float]
+
+
+def fingerprint(boxes: Sequence[Box]) -> str:
+    """Short stable digest of the boxes a derivative hides."""
+    text = ";".join(",".join(f"{v:.4f}" for v in b) for b in sorted(boxes))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def derivative_key(sha256: str, size: str, boxes: Sequence[Box] = ()) -> str:
+    """Derivatives-store key of an image of ``size`` with ``boxes`` blurred (clear when none)."""
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {', '.join(SIZES)}, not {size!r}")
+    stem = f"{sha256[:2]}/{sha256[2:4]}/{sha256}-{size}"
+    return f"{stem}-public-{fingerprint(boxes)}.jpg" if boxes else f"{stem}.jpg"
+
+
+def blur_boxes(img, boxes: Sequence[Box]):
+    """A copy of a PIL RGB image with each normalised ``[x, y, w, h]`` box blurred beyond recognition."""
+    try:  # the classifiers package owns image operations when it has them
+        from classifiers.privacy import blur_boxes as _blur  # type: ignore[attr-defined]
+    except ImportError:
+        _blur = None
+    if _blur is not None:
+        return _blur(img, boxes)
+    from PIL import Image, ImageFilter
+
+    out = img.copy()
+    W, H = out.size
+    for x, y, w, h in boxes:
+        left, top = max(0, int(x * W)), max(0, int(y * H))
+        right, bottom = min(W, int(round((x + w) * W)) + 1), min(H, int(round((y + h) * H)) + 1)
+        if right <= left or bottom <= top:
+            continue
+        region = out.crop((left, top, right, bottom))
+        # Pixelate to at most 8 blocks across, then smooth: no face or number plate survives.
+        small = region.resize((min(8, region.width), min(8, region.height)), Image.BILINEAR)
+        radius = max(2, min(region.size) // 16)
+        region = small.resize(region.size, Image.NEAREST).filter(ImageFilter.GaussianBlur(radius))
+        out.paste(region, (left, top))
+    return out
+
+
+def render(original: Path, size: str, boxes: Sequence[Box]) -> bytes:
+    """JPEG bytes of ``original`` at ``size`` with ``boxes`` blurred."""
+    from classifiers.image import load_image
+
+    img = load_image(original)  # EXIF orientation applied, as the detector saw it
+    long_side = SIZES[size]
+    if long_side and max(img.size) > long_side:
+        img.thumbnail((long_side, long_side))
+    if boxes:
+        img = blur_boxes(img, boxes)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=JPEG_QUALITY)
+    return buf.getvalue()
+
+
+def ensure_derivative(derivatives, original: Path, sha256: str, size: str, boxes: Sequence[Box]) -> Path:
+    """Path of the derivative in the derivatives store, made (atomically) when missing."""
+    key = derivative_key(sha256, size, boxes)
+    path = derivatives.path(key)
+    if not path.is_file():
+        data = render(original, size, boxes)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def public_image(session, media, size: str, media_store, derivatives) -> Path:
+    """The image of ``media`` that anyone may see (public exports, viewers): people blurred.
+
+    Exports call this rather than reading originals.
+    """
+    from .service import private_boxes
+
+    boxes = private_boxes(session, media.id)
+    if not boxes and size == "original":
+        return media_store.path(media.storage_key)
+    return ensure_derivative(derivatives, media_store.path(media.storage_key), media.sha256, size, boxes)

@@ -1,0 +1,182 @@
+"""Which media a detection run covers, and how its results are stored.
+
+Results are written per batch in one short transaction: the model's earlier
+unreviewed detections of those media are deleted and the new ones inserted,
+so running the same model@version twice leaves the same rows (idempotent).
+A media a person already reviewed for that model is left as it is: a rerun
+never overwrites a biologist's work. An image where nothing reached the
+storage threshold gets one ``blank`` row (no box, confidence 0, the threshold
+in ``extra``): it records that the image was processed, which is how
+"everything not yet processed" is found.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import delete, exists
+from sqlmodel import Session, select
+
+from ..models import Deployment, Detection, Media, Program
+from .privacy import PRIVACY_THRESHOLD
+
+BLANK = "blank"
+#: Categories of boxes that show people or their vehicles (blurred for viewers).
+PRIVATE_CATEGORIES = ("person", "vehicle")
+_CHUNK = 500  # ids per IN (...) clause
+
+
+class SelectionError(ValueError):
+    """Detection parameters that name nothing sensible."""
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """What a detection worker needs of one image."""
+
+    id: str
+    storage_key: str
+    file_name: str
+
+
+def chunks(seq: Sequence, n: int = _CHUNK) -> Iterable[Sequence]:
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]
+
+
+def select_media(session: Session, params: dict[str, Any], model_key: str) -> list[MediaItem]:
+    """The images a detect job covers (see :func:`server.detect.jobs.detect`).
+
+    ``media_ids`` are processed whatever their state; a deployment, a program
+    or ``all`` cover only images without results of ``model_key`` unless
+    ``force`` is true.
+    """
+    base = select(Media.id, Media.storage_key, Media.file_name).where(Media.kind == "image")
+    unprocessed = ~exists().where(Detection.media_id == Media.id, Detection.model == model_key)
+    force = bool(params.get("force"))
+    if params.get("media_ids") is not None:
+        ids = params["media_ids"]
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise SelectionError("media_ids must be a list of media ids")
+        rows = []
+        for part in chunks(ids):
+            rows += session.exec(base.where(Media.id.in_(part))).all()
+        order = {m: i for i, m in enumerate(ids)}
+        rows.sort(key=lambda r: order[r[0]])
+        return [MediaItem(*r) for r in rows]
+    if params.get("deployment_id"):
+        stmt = base.where(Media.deployment_id == params["deployment_id"])
+    elif params.get("program_id"):
+        stmt = base.join(Deployment, Deployment.id == Media.deployment_id).where(
+            Deployment.program_id == params["program_id"])
+    elif params.get("all"):
+        stmt = base
+    else:
+        raise SelectionError("say which images: media_ids, deployment_id, program_id or all")
+    if not force:
+        stmt = stmt.where(unprocessed)
+    stmt = stmt.order_by(Media.deployment_id, Media.captured_at, Media.file_name, Media.id)
+    return [MediaItem(*r) for r in session.exec(stmt)]
+
+
+def area_of_params(session: Session, params: dict[str, Any]) -> str | None:
+    """The protected area a detect job belongs to (None for installation-wide runs)."""
+    if params.get("deployment_id"):
+        dep = session.get(Deployment, params["deployment_id"])
+        if dep is None:
+            raise SelectionError(f"no deployment with id {params['deployment_id']!r}")
+        return session.get(Program, dep.program_id).area_id
+    if params.get("program_id"):
+        prog = session.get(Program, params["program_id"])
+        if prog is None:
+            raise SelectionError(f"no program with id {params['program_id']!r}")
+        return prog.area_id
+    return None
+
+
+def area_of_media(session: Session, media: Media) -> str | None:
+    """The protected area a media belongs to (through its deployment), or None."""
+    if media.deployment_id is None:
+        return None
+    dep = session.get(Deployment, media.deployment_id)
+    return session.get(Program, dep.program_id).area_id if dep else None
+
+
+def detection_rows(media_id: str, model_key: str, result, categories: dict[str, str],
+                   threshold: float) -> list[Detection]:
+    """Detection rows for one successful :class:`classifiers.megadetector.ImageResult`."""
+    rows = []
+    for d in result.detections:
+        x, y, w, h = d.bbox
+        label = conf = None
+        if d.classifications:
+            label, conf = d.classifications[0]
+        rows.append(Detection(media_id=media_id, model=model_key, category=categories.get(d.category, d.category),
+                              confidence=float(d.conf), bbox_x=float(x), bbox_y=float(y), bbox_width=float(w),
+                              bbox_height=float(h), label=label, label_confidence=conf))
+    if not rows:
+        rows.append(Detection(media_id=media_id, model=model_key, category=BLANK, confidence=0.0,
+                              extra={"threshold": threshold}))
+    return rows
+
+
+def replace_detections(session: Session, model_key: str, per_media: dict[str, list[Detection]],
+                       sizes: dict[str, tuple[int | None, int | None]] | None = None) -> list[str]:
+    """Store each media's new detections of ``model_key`` in place of the old ones.
+
+    Media a person reviewed for this model are skipped. Returns the media ids
+    written. Updates ``Media.contains_person`` of every media written.
+    """
+    ids = list(per_media)
+    if not ids:
+        return []
+    reviewed = set()
+    for part in chunks(ids):
+        reviewed |= set(session.exec(select(Detection.media_id).where(
+            Detection.media_id.in_(part), Detection.model == model_key,
+            Detection.review_status != "unreviewed")))
+    todo = [m for m in ids if m not in reviewed]
+    for part in chunks(todo):
+        session.exec(delete(Detection).where(Detection.media_id.in_(part), Detection.model == model_key))
+    for m in todo:
+        session.add_all(per_media[m])
+    session.flush()
+    update_contains_person(session, todo, sizes)
+    return todo
+
+
+def update_contains_person(session: Session, media_ids: Sequence[str],
+                           sizes: dict[str, tuple[int | None, int | None]] | None = None) -> None:
+    """Set ``Media.contains_person`` from the media's detections of every model."""
+    with_person: set[str] = set()
+    for part in chunks(list(media_ids)):
+        with_person |= set(session.exec(select(Detection.media_id).where(
+            Detection.media_id.in_(part), Detection.category == "person",
+            Detection.confidence >= PRIVACY_THRESHOLD, Detection.dismissed == False,  # noqa: E712
+            Detection.review_status != "rejected")))
+        for media in session.exec(select(Media).where(Media.id.in_(part))):
+            flag = media.id in with_person
+            w, h = (sizes or {}).get(media.id, (None, None))
+            changed = media.contains_person != flag
+            if media.width is None and w:
+                media.width, media.height, changed = w, h, True
+            if changed:
+                media.contains_person = flag
+                session.add(media)
+
+
+def private_boxes(session: Session, media_id: str) -> list[tuple[float, float, float, float]]:
+    """Normalised boxes of people and vehicles in a media, by any model, to blur for viewers."""
+    rows = session.exec(select(Detection.bbox_x, Detection.bbox_y, Detection.bbox_width, Detection.bbox_height)
+                        .where(Detection.media_id == media_id, Detection.category.in_(PRIVATE_CATEGORIES),
+                               Detection.confidence >= PRIVACY_THRESHOLD, Detection.review_status != "rejected",
+                               Detection.bbox_x.is_not(None))
+                        .order_by(Detection.bbox_x, Detection.bbox_y, Detection.bbox_width, Detection.bbox_height))
+    return [tuple(float(v) for v in r) for r in rows]
+
+
+def is_screened(session: Session, media_id: str) -> bool:
+    """Whether any image detector has processed this media (so its people are known)."""
+    return session.exec(select(Detection.id).where(Detection.media_id == media_id,
+                                                   Detection.bbox_x.is_not(None) | (Detection.category == BLANK))
+                        .limit(1)).first() is not None

@@ -1,0 +1,119 @@
+"""Test helpers for detection: tiny ONNX detectors built here, images and Media rows.
+
+The detectors ignore image content and emit a fixed YOLOv5-layout table
+(``[1, N, 5 + 3]``: centre x, centre y, width, height in input pixels,
+objectness, three class scores), so stored boxes are known exactly. With
+``square_only`` the graph also reshapes its input to a 64x64 square, which
+onnxruntime refuses for any other input shape: a per-image inference failure.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from PIL import Image
+
+# One animal (conf 0.9*0.9) at the top left, one person (0.8*0.85) at the bottom right of a 64x64 input.
+ANIMAL_AND_PERSON = [[20, 20, 16, 16, 0.9, 0.9, 0.05, 0.05],
+                     [44, 44, 16, 16, 0.8, 0.1, 0.85, 0.05]]
+ANIMAL_ONLY = [[32, 32, 32, 32, 0.95, 0.9, 0.05, 0.05]]
+NOTHING = [[32, 32, 32, 32, 0.001, 0.9, 0.05, 0.05]]
+
+
+def _const(name, value):
+    return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.asarray(value), name + "_v"))
+
+
+def constant_detector(path: Path, rows=ANIMAL_AND_PERSON, *, square_only: bool = False) -> Path:
+    """A dynamic-axes detector emitting ``rows`` for every image (see module docstring)."""
+    table = np.asarray([rows], np.float32)
+    nodes = [
+        _const("table", table),
+        helper.make_node("Shape", ["images"], ["in_shape"]),
+        _const("zero", np.array([0], np.int64)), _const("one", np.array([1], np.int64)),
+        helper.make_node("Slice", ["in_shape", "zero", "one"], ["batch"]),
+        _const("rest", np.array(table.shape[1:], np.int64)),
+        helper.make_node("Concat", ["batch", "rest"], ["out_shape"], axis=0),
+    ]
+    if square_only:
+        nodes += [
+            _const("sq", np.array([-1, 3 * 64 * 64], np.int64)),
+            helper.make_node("Reshape", ["images", "sq"], ["flat"]),
+            helper.make_node("ReduceSum", ["flat"], ["s"], keepdims=0),
+            _const("fz", np.array(0.0, np.float32)),
+            helper.make_node("Mul", ["s", "fz"], ["zero_f"]),
+            helper.make_node("Add", ["table", "zero_f"], ["table2"]),
+            helper.make_node("Expand", ["table2", "out_shape"], ["output0"]),
+        ]
+    else:
+        nodes.append(helper.make_node("Expand", ["table", "out_shape"], ["output0"]))
+    graph = helper.make_graph(
+        nodes, "constant_detector",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, "height", "width"])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["batch", table.shape[1], 8])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    for k, v in {"stride": "16", "names": "{0: 'animal', 1: 'person', 2: 'vehicle'}", "imgsz": "[64, 64]"}.items():
+        e = model.metadata_props.add()
+        e.key, e.value = k, v
+    onnx.checker.check_model(model)
+    path = Path(path)
+    onnx.save(model, str(path))
+    return path
+
+
+def jpeg_bytes(size=(128, 128), color=(90, 140, 60), seed: int = 0) -> bytes:
+    """A small JPEG with some texture (so blurring visibly changes it)."""
+    rng = np.random.default_rng(seed)
+    arr = np.clip(rng.normal(0, 60, (size[1], size[0], 3)) + np.array(color), 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+def add_media(app, deployment_id: str | None, file_name: str, data: bytes, *, file_path: str | None = None,
+              kind: str = "image") -> str:
+    """Store ``data`` in the media store and create its Media row; returns the media id."""
+    from server.db import session_scope
+    from server.models import Media
+    from server.storage import get_store
+
+    sha = hashlib.sha256(data).hexdigest()
+    store = get_store(app)
+    key = store.key_for(sha, Path(file_name).suffix)
+    store.put_stream(io.BytesIO(data), key)
+    with session_scope(app.config["DATABASE_URL"]) as s:
+        m = Media(sha256=sha, kind=kind, deployment_id=deployment_id, file_name=file_name,
+                  file_path=file_path or f"DCIM/100RECNX/{file_name}", media_type="image/jpeg",
+                  size_bytes=len(data), storage_key=key)
+        s.add(m)
+        return m.id
+
+
+def register_model(app, path: Path, name: str = "md_test", version: str = "1.0", **kw) -> str:
+    """Register a model file directly (no CLI); returns its name@version."""
+    from server.db import session_scope
+    from server.detect.registry import add_model, model_key
+
+    with session_scope(app.config["DATABASE_URL"]) as s:
+        row = add_model(s, path, name, version=version, **kw)
+        return model_key(row)
+
+
+def setup_deployment(world, code: str = "PNKB"):
+    """An area, a program and a camera deployment; returns (area, program, deployment_id)."""
+    area = world.area(code=code, name=f"Area {code}")
+    program = world.program(area.id)
+    dep = world.deployment(program)
+    return area, program, dep.id
+
+
+def run_jobs(app) -> int:
+    """Run every queued job in this thread (what a worker does)."""
+    from server.jobs import drain
+
+    return drain(app.config)
