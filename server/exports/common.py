@@ -1,0 +1,123 @@
+"""Helpers shared by the exporters: what to export (scope), time formatting, CSV writing."""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any, Iterable
+
+from sqlmodel import Session, select
+
+from ..errors import NotFound, ValidationError
+from ..models import Program, ProtectedArea
+from ..timeutil import as_utc, zone
+
+
+@dataclass
+class Scope:
+    """The programs an export covers: one program, or every program of a protected area."""
+
+    area: ProtectedArea
+    programs: list[Program]
+    title: str
+
+    @property
+    def program_ids(self) -> list[str]:
+        return [p.id for p in self.programs]
+
+
+def resolve_scope(session: Session, program_id: str | None = None, area_id: str | None = None) -> Scope:
+    """The Scope of ``program_id`` or of ``area_id`` (id or code); exactly one must be given."""
+    if bool(program_id) == bool(area_id):
+        raise ValidationError("give exactly one of program or protected area to export")
+    if program_id:
+        p = session.get(Program, program_id)
+        if p is None:
+            raise NotFound(f"no program {program_id!r}")
+        area = session.get(ProtectedArea, p.area_id)
+        return Scope(area, [p], f"{area.name}: {p.name}")
+    area = session.get(ProtectedArea, area_id) or session.exec(
+        select(ProtectedArea).where(ProtectedArea.code == area_id)).first()
+    if area is None:
+        raise NotFound(f"no protected area {area_id!r}")
+    programs = list(session.exec(select(Program).where(Program.area_id == area.id).order_by(Program.name)))
+    return Scope(area, programs, area.name)
+
+
+@lru_cache(maxsize=4096)
+def _offset_of_zone(tz: str, hour_key: int) -> int:
+    """UTC offset in minutes of zone ``tz`` at the hour ``hour_key`` (hours since the epoch)."""
+    instant = datetime.fromtimestamp(hour_key * 3600, tz=timezone.utc)
+    off = instant.astimezone(zone(tz)).utcoffset()
+    return int(off.total_seconds() // 60) if off is not None else 0
+
+
+def zone_offset_min(tz: str, when: datetime) -> int:
+    """UTC offset (minutes) of IANA zone ``tz`` at instant ``when`` (cached per hour: fast for big exports)."""
+    return _offset_of_zone(tz, int(as_utc(when).timestamp() // 3600))
+
+
+def fmt_time(value: datetime | None, offset_min: int | None = None) -> str:
+    """ISO 8601 to the second with a numeric offset (``Z`` for UTC), as Camtrap DP wants it."""
+    if value is None:
+        return ""
+    value = as_utc(value)
+    if not offset_min:
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    local = value + timedelta(minutes=offset_min)
+    sign = "+" if offset_min > 0 else "-"
+    h, m = divmod(abs(offset_min), 60)
+    return local.strftime("%Y-%m-%dT%H:%M:%S") + f"{sign}{h:02d}:{m:02d}"
+
+
+def parse_time(text: str, where: str) -> tuple[datetime, int]:
+    """An ISO 8601 time with offset as (aware UTC, offset in minutes); ValidationError naming ``where``."""
+    try:
+        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"{where}: {text!r} is not an ISO 8601 date-time") from None
+    if t.tzinfo is None:
+        raise ValidationError(f"{where}: {text!r} has no UTC offset (Camtrap DP requires one)")
+    off = t.utcoffset()
+    return t.astimezone(timezone.utc), int(off.total_seconds() // 60) if off else 0
+
+
+def fmt_num(value: Any) -> str:
+    """A number for CSV: integers without a trailing .0, floats with up to 6 decimals."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    v = round(float(value), 6)
+    return str(int(v)) if v.is_integer() else repr(v)
+
+
+def fmt_bool(value: bool | None) -> str:
+    return "" if value is None else ("true" if value else "false")
+
+
+@dataclass
+class CsvTable:
+    """A CSV file written row by row (streaming: nothing is kept in memory)."""
+
+    path: Any
+    columns: list[str]
+    rows: int = 0
+    _fh: Any = field(default=None, repr=False)
+    _writer: Any = field(default=None, repr=False)
+
+    def __enter__(self) -> "CsvTable":
+        self._fh = open(self.path, "w", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._fh, lineterminator="\n")
+        self._writer.writerow(self.columns)
+        return self
+
+    def write(self, row: Iterable[Any]) -> None:
+        self._writer.writerow(row)
+        self.rows += 1
+
+    def __exit__(self, *exc) -> None:
+        self._fh.close()
