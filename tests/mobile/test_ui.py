@@ -1,0 +1,96 @@
+"""Headless UI tests of the real app (Kivy on Mesa software GL, SDL2 offscreen, no X server).
+
+Each scenario runs in its own process (Kivy's Window, Clock and Factory are
+process-global); these tests check what the scenario did through the screens
+against the store, and keep the screenshots in test-artifacts/mobile/.
+"""
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+from conftest import run_scenario
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(path: str) -> tuple[int, int]:
+    data = Path(path).read_bytes()[:24]
+    assert data[:8] == PNG_MAGIC, f"{path} is not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_ranger_day_through_the_screens(tmp_path, artifacts):
+    r = run_scenario(tmp_path, "scenario_walk.py", str(tmp_path), str(artifacts))
+    assert r["screens"][:3] == ["signin", "area", "home"]
+    # An empty walk form is refused field by field, in Vietnamese, and nothing is stored.
+    assert r["empty_walk_error"] == "Cần nhập Tuyến"
+    assert r["walk_after_empty_start"] is None
+    # Species picker: diacritic-free search finds the douc; the form shows the computed distance.
+    assert r["species_hits"][0] == "Pygathrix nemaeus"
+    assert r["back_on"] == "form"
+    assert r["perpendicular_shown"] == "40 m"  # 40 m * |sin(135° - 45°)|
+    assert r["photo_count_label"] == "1 ảnh"
+    assert r["after_save_screen"] == "walk" and r["save_message"] == "Đã lưu"
+    # A count of 0 is refused with the validator's Vietnamese message; the form stays open.
+    assert r["bad_count_error"] == "Số lượng / cỡ đàn phải lớn hơn hoặc bằng 1 (nhận được 0)"
+    assert r["bad_count_screen"] == "form"
+    assert r["points_unchanged_while_paused"] is True
+    assert r["lang_after_switch"] == "en" and r["state_vi_en"] == ["Đang ghi", "Recording"]
+
+    walk = r["walk_after_stop"]
+    assert walk["status"] == "done"
+    assert walk["data"]["observers"] == ["Nguyễn Văn An", "Lê Thị Hoa"]
+    assert walk["data"]["weather"] == "clear" and walk["data"]["transect_bearing_deg"] == 45
+    track = walk["data"]["track"]
+    assert len(track) == r["track_len"] == walk["point_count"]
+    # 80 + 60 fixes, 6 m apart: warm-up (3, twice), 3 bad-accuracy fixes and thinning to >= 10 m drop the rest.
+    assert 50 <= len(track) <= 75, len(track)
+    assert all(p[3] is None or p[3] <= 50 for p in track)
+    assert walk["segment"] == 1  # resumed once
+    assert 650 < walk["distance_m"] < 900  # 140 fixes * 6 m, less the paused stretch
+
+    obs = r["observations"]
+    assert len(obs) == 2
+    first, second = obs
+    assert first["data"]["taxon"] == "Pygathrix nemaeus"
+    assert first["data"]["perpendicular_distance_m"] == 40.0
+    assert first["data"]["transect_bearing_deg"] == 45
+    assert first["latitude"] is not None and first["walk_id"] == walk["id"]
+    assert second["data"]["unidentified"] is True and "taxon" not in second["data"]
+    assert second["data"]["sign_type"] == "dung" and second["data"]["count"] == 1
+    assert r["photo_links"] == first["data"]["photos"]
+    assert r["photo"]["size_bytes"] > 0 and r["photo"]["abs_path"].endswith(".png")
+    assert Path(r["photo"]["abs_path"]).is_file()
+
+    dep, = r["deployments"]
+    assert dep["data"]["station_id"] == "CT-12" and dep["data"]["habitat"] == "evergreen_forest"
+    assert dep["data"]["location"]["lat"] > 16
+    threat, = r["threats"]
+    assert threat["data"]["threat_type"] == "snare" and threat["data"]["count"] == 14
+    assert threat["data"]["action_taken"] == "removed"
+
+    # Everything is queued for sync, in order: walk create, 2 observations, walk update, deployment, threat.
+    ops = [(m["entity"], m["op"]) for m in r["outbox"]]
+    assert ops == [("walk", "create"), ("observation", "create"), ("observation", "create"),
+                   ("walk", "update"), ("deployment", "create"), ("threat", "create")]
+    assert len({m["mutation_id"] for m in r["outbox"]}) == 6
+    assert all(m["base_revision"] == 0 and m["device_time"] for m in r["outbox"])
+    assert r["outbox"][1]["gps_time"]  # observations carry the fix time
+    assert r["records_count_label"] == "5 of 5 shown"
+    assert len(r["records_rows"]) == 5 and all("waiting to sync" in t for t in r["records_rows"])
+    assert any(t.startswith("Threat: Snare") for t in r["records_rows"])
+
+    assert len(r["shots"]) == 10
+    for shot in r["shots"]:
+        assert png_size(shot) == (600, 960)
+
+
+def test_vietnamese_diacritics_render(tmp_path, artifacts):
+    r = run_scenario(tmp_path, "scenario_glyphs.py", str(tmp_path), str(artifacts))
+    assert r["control_missing_detected"] is True  # the check can fail
+    assert r["checked"] == 134 and r["bad_glyphs"] == []
+    assert r["vi_text"] == "Đi tuyến" and r["en_text"] == "Transect walk"
+    assert r["screen_differs"] is True
+    assert r["label_ink_vi"] > r["label_ink_ascii"] > 0  # the marks add ink
+    assert r["label_differs"] is True
