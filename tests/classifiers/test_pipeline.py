@@ -90,15 +90,18 @@ def test_loading_overlaps_inference(tmp_path, pipeline_detector, monkeypatch):
 
 def test_closing_early_stops_the_threads(tmp_path, pipeline_detector):
     paths = _images(tmp_path, 20)
-    before = threading.active_count()
+
+    def ours():
+        return [t for t in threading.enumerate() if t.name.startswith("saola-")]
+
     gen = detect_paths(pipeline_detector, paths, loader_threads=2)
     first = next(gen)
-    assert first.ok
+    assert first.ok and ours()
     gen.close()
     deadline = time.time() + 5
-    while threading.active_count() > before and time.time() < deadline:
+    while ours() and time.time() < deadline:
         time.sleep(0.01)
-    assert threading.active_count() == before
+    assert ours() == []
 
 
 def test_unexpected_error_reaches_the_caller(tmp_path, pipeline_detector, monkeypatch):
