@@ -1,0 +1,169 @@
+"""Photo metadata with exifread: capture time, camera, serial, GPS, orientation, size.
+
+The whole (printable) tag set is kept as JSON in ``Media.meta["exif"]``, so
+nothing the camera wrote is lost even when Saola does not use it yet.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import re
+from datetime import datetime
+from typing import Any, Optional
+
+import exifread
+
+from .registry import MediaInfo, UnreadableMedia
+
+# exifread logs every odd tag at WARNING; a card of 50,000 images would flood the log.
+logging.getLogger("exifread").setLevel(logging.ERROR)
+
+JPEG_SOI = b"\xff\xd8\xff"
+# Tags that are binary blobs, not worth keeping as text.
+_SKIP_TAGS = {"JPEGThumbnail", "TIFFThumbnail", "EXIF MakerNote", "EXIF UserComment", "Image PrintIM",
+              "EXIF ComponentsConfiguration", "Image ApplicationNotes"}
+_MAX_VALUE_CHARS = 500
+_DATE_RE = re.compile(r"^\s*(\d{4})[:\-/](\d{2})[:\-/](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+_OFFSET_RE = re.compile(r"^\s*([+-])(\d{2}):?(\d{2})\s*$")
+_SERIAL_TAGS = ("EXIF BodySerialNumber", "Image CameraSerialNumber", "MakerNote SerialNumber",
+                "EXIF CameraSerialNumber")
+
+
+def parse_exif_datetime(text: str | None, subsec: str | None = None) -> Optional[datetime]:
+    """``2021:04:11 20:43:09`` (+ SubSecTime digits) as a naive datetime; None when blank or invalid."""
+    if not text:
+        return None
+    m = _DATE_RE.match(str(text))
+    if not m:
+        return None
+    try:
+        dt = datetime(*(int(g) for g in m.groups()))
+    except ValueError:  # 0000:00:00 00:00:00 and other impossible dates
+        return None
+    digits = re.sub(r"\D", "", str(subsec or ""))[:6]
+    if digits:
+        dt = dt.replace(microsecond=int(digits.ljust(6, "0")))
+    return dt
+
+
+def parse_offset(text: str | None) -> Optional[int]:
+    """EXIF OffsetTime ``+07:00`` in minutes east of UTC; None when absent or malformed."""
+    if not text:
+        return None
+    m = _OFFSET_RE.match(str(text))
+    if not m:
+        return None
+    minutes = int(m.group(2)) * 60 + int(m.group(3))
+    if minutes > 14 * 60:
+        return None
+    return -minutes if m.group(1) == "-" else minutes
+
+
+def _ratio(v: Any) -> float:
+    return float(v.num) / float(v.den) if getattr(v, "den", 0) else float(v)
+
+
+def _gps(tags: dict) -> tuple[Optional[float], Optional[float]]:
+    try:
+        lat_t, lon_t = tags["GPS GPSLatitude"], tags["GPS GPSLongitude"]
+        lat = sum(_ratio(x) / 60 ** i for i, x in enumerate(lat_t.values[:3]))
+        lon = sum(_ratio(x) / 60 ** i for i, x in enumerate(lon_t.values[:3]))
+    except (KeyError, ZeroDivisionError, TypeError, ValueError, AttributeError):
+        return None, None
+    if str(tags.get("GPS GPSLatitudeRef", "N")).strip().upper().startswith("S"):
+        lat = -lat
+    if str(tags.get("GPS GPSLongitudeRef", "E")).strip().upper().startswith("W"):
+        lon = -lon
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
+        return None, None
+    return round(lat, 7), round(lon, 7)
+
+
+def _text(tags: dict, name: str) -> Optional[str]:
+    v = tags.get(name)
+    if v is None:
+        return None
+    s = str(v).strip().strip("\x00").strip()
+    return s[:100] or None
+
+
+def exif_tags(data: bytes) -> dict:
+    """The raw exifread tag dictionary of a JPEG (empty when it has no EXIF)."""
+    try:
+        return exifread.process_file(io.BytesIO(data), details=False, extract_thumbnail=False)
+    except Exception:  # exifread raises assorted errors on mangled EXIF: treat as no EXIF
+        return {}
+
+
+def info_from_tags(tags: dict) -> MediaInfo:
+    """A :class:`MediaInfo` from an exifread tag dictionary."""
+    info = MediaInfo()
+    raw = None
+    for name, sub in (("EXIF DateTimeOriginal", "EXIF SubSecTimeOriginal"),
+                      ("EXIF DateTimeDigitized", "EXIF SubSecTimeDigitized"), ("Image DateTime", "EXIF SubSecTime")):
+        raw = parse_exif_datetime(_text(tags, name), _text(tags, sub))
+        if raw is not None:
+            break
+    if raw is not None:
+        info.captured_at_raw = raw
+        info.timestamp_source = "exif"
+        off = parse_offset(_text(tags, "EXIF OffsetTimeOriginal") or _text(tags, "EXIF OffsetTime"))
+        if off is not None:
+            info.utc_offset_min = off
+            info.timestamp_source = "exif_offset"
+    info.camera_make = _text(tags, "Image Make")
+    info.camera_model = _text(tags, "Image Model")
+    for t in _SERIAL_TAGS:
+        info.camera_serial = _text(tags, t)
+        if info.camera_serial:
+            break
+    orient = tags.get("Image Orientation")
+    if orient is not None:
+        try:
+            o = int(orient.values[0])
+            info.orientation = o if 1 <= o <= 8 else None
+        except (AttributeError, IndexError, TypeError, ValueError):
+            pass
+    info.latitude, info.longitude = _gps(tags)
+    exif: dict[str, str] = {}
+    for k, v in tags.items():
+        if k in _SKIP_TAGS or k.startswith("Thumbnail"):
+            continue
+        s = str(v)
+        exif[k] = s if len(s) <= _MAX_VALUE_CHARS else s[:_MAX_VALUE_CHARS] + "…"
+    info.meta = {"exif": exif}
+    return info
+
+
+def read_jpeg(data: Optional[bytes], path: Optional[str]) -> MediaInfo:
+    """Reader for JPEG photos: EXIF metadata plus the pixel size from the JPEG header.
+
+    A file that does not start with a JPEG marker is not a photo (skipped); one
+    that does but cannot be decoded is kept and flagged ``corrupt`` (see
+    :mod:`server.ingest.derivatives`, which decodes it).
+    """
+    if data is None:
+        with open(path, "rb") as f:
+            data = f.read()
+    if not data:
+        raise UnreadableMedia("empty file")
+    if not data.startswith(JPEG_SOI):
+        raise UnreadableMedia("not a JPEG file (does not start with a JPEG marker)")
+    info = info_from_tags(exif_tags(data))
+    if not info.meta["exif"]:
+        info.notes.append("no EXIF metadata")
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            info.width, info.height = im.size
+            info.meta["mode"] = im.mode
+    except Exception as e:  # header unreadable: keep the bytes, flag them
+        info.flags.append("corrupt")
+        info.notes.append(f"JPEG header unreadable: {e}")
+        try:  # the size the camera wrote, as a fallback
+            info.width = int(info.meta["exif"]["EXIF ExifImageWidth"])
+            info.height = int(info.meta["exif"]["EXIF ExifImageLength"])
+        except (KeyError, TypeError, ValueError):
+            pass
+    return info

@@ -1,0 +1,324 @@
+"""An ingest run: scan, do the file work in a process pool, write rows in short batches.
+
+Order of work, for crash safety: each file is stored (atomically) before its
+database row exists, and rows are written in short transactions of
+``batch_size`` files. A run that stops anywhere (crash, Ctrl-C, full disk)
+leaves stored files without rows at worst; running the same command again
+finds their SHA-256 in the store, skips the copy, and writes the missing rows:
+the card is finished with nothing stored twice and no half-written record.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+from flask import Flask
+from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from .. import audit
+from ..db import session_scope
+from ..errors import NotFound, ValidationError
+from ..models import Deployment, Media, Program, new_id, utcnow
+from . import process as proc
+from .report import IngestReport
+from .sequences import resequence
+from .sources import Skipped, Source, ZipRefused, scan
+from .timefix import correct_time, in_window, time_flags
+
+log = logging.getLogger("saola.ingest")
+
+BATCH_SIZE = 250
+BATCH_SECONDS = 2.0
+# Flags that ingest/retime recompute from times and windows (others, like corrupt, stay).
+TIME_FLAGS = {"outside_window", "no_deployment", "no_timestamp", "clock_reset", "future_time"}
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class DeploymentWindow:
+    """What matching needs of a deployment (read once, outside any write transaction)."""
+
+    id: str
+    area_id: str
+    camera_id: Optional[str]
+    start: Any
+    end: Any
+    timezone: str
+    clock_offset_s: int
+    capture_method: Optional[str]
+
+    @classmethod
+    def of(cls, dep: Deployment, program: Program) -> "DeploymentWindow":
+        return cls(dep.id, program.area_id, (dep.camera_id or "").strip().upper() or None, dep.deployment_start,
+                   dep.deployment_end, dep.timezone or "UTC", dep.clock_offset_s or 0, program.capture_method)
+
+
+class Matcher:
+    """Finds the deployment of a file: the explicit one, or by camera serial and time window."""
+
+    def __init__(self, url: str, deployment_id: Optional[str], default_tz: str):
+        self.default_tz = default_tz
+        self.explicit: Optional[DeploymentWindow] = None
+        self.explicit_kind: Optional[str] = None
+        self.by_serial: dict[str, list[DeploymentWindow]] = {}
+        with session_scope(url, read_only=True) as s:
+            if deployment_id is not None:
+                dep = s.get(Deployment, deployment_id)
+                if dep is None:
+                    raise NotFound(f"no deployment with id {deployment_id!r}")
+                self.explicit = DeploymentWindow.of(dep, s.get(Program, dep.program_id))
+                self.explicit_kind = dep.kind
+            else:
+                for dep, program in s.exec(select(Deployment, Program).join(Program, Program.id == Deployment.program_id)
+                                           .where(Deployment.camera_id.is_not(None))):
+                    w = DeploymentWindow.of(dep, program)
+                    if w.camera_id:
+                        self.by_serial.setdefault(w.camera_id, []).append(w)
+
+    def place(self, info: dict) -> tuple[Optional[DeploymentWindow], Any, Optional[int], list[str]]:
+        """(deployment, UTC time, UTC offset minutes, flags) of a file's metadata."""
+        raw, file_off = info.get("captured_at_raw"), info.get("utc_offset_min")
+        if self.explicit is not None:
+            w = self.explicit
+            t, off = correct_time(raw, w.timezone, w.clock_offset_s, file_off)
+            flags = time_flags(raw, t)
+            if raw is not None and not in_window(t, w.start, w.end):
+                flags.append("outside_window")
+            return w, t, off, flags
+        serial = (info.get("camera_serial") or "").strip().upper()
+        candidates = self.by_serial.get(serial, []) if serial else []
+        for w in candidates:
+            t, off = correct_time(raw, w.timezone, w.clock_offset_s, file_off)
+            if in_window(t, w.start, w.end):
+                return w, t, off, time_flags(raw, t)
+        t, off = correct_time(raw, self.default_tz, 0, file_off)
+        flags = time_flags(raw, t)
+        flags.append("outside_window" if candidates and raw is not None else "no_deployment")
+        return None, t, off, flags
+
+
+def _trim(v: Optional[str], n: int) -> Optional[str]:
+    return v[:n] if isinstance(v, str) else v
+
+
+def media_row(res: dict, w: Optional[DeploymentWindow], t: Any, off: Optional[int], flags: list[str]) -> dict:
+    """The media table row of a processed file."""
+    info = res["info"]
+    meta = dict(info.get("meta") or {})
+    if info.get("notes"):
+        meta["ingest_notes"] = info["notes"]
+    all_flags = list(dict.fromkeys(list(info.get("flags") or []) + flags))
+    rel = res["rel_path"]
+    return {
+        "id": new_id(), "sha256": res["sha256"], "kind": res["kind"], "deployment_id": w.id if w else None,
+        "sequence_id": None, "file_name": _trim(rel.rsplit("/", 1)[-1], 255), "file_path": rel,
+        "media_type": _trim(res["media_type"], 64), "size_bytes": res["size"], "storage_key": res["storage_key"],
+        "captured_at_raw": info.get("captured_at_raw"), "captured_at": t, "utc_offset_min": off,
+        "timestamp_source": info.get("timestamp_source") or "none", "width": info.get("width"),
+        "height": info.get("height"), "orientation": info.get("orientation"), "duration_s": info.get("duration_s"),
+        "sample_rate": info.get("sample_rate"), "channels": info.get("channels"),
+        "camera_make": _trim(info.get("camera_make"), 100), "camera_model": _trim(info.get("camera_model"), 100),
+        "camera_serial": _trim(info.get("camera_serial"), 100), "latitude": info.get("latitude"),
+        "longitude": info.get("longitude"), "capture_method": w.capture_method if w else None,
+        "flags": all_flags, "meta": meta, "has_derivatives": bool(res.get("derivatives")),
+        "contains_person": False, "favorite": False, "media_comments": None, "created_at": utcnow(),
+    }
+
+
+class BatchWriter:
+    """Writes processed files as media rows, a short transaction per batch."""
+
+    def __init__(self, url: str, matcher: Matcher, report: IngestReport, run_id: str, keep_ids: bool):
+        self.url, self.matcher, self.report, self.run_id, self.keep_ids = url, matcher, report, run_id, keep_ids
+        self.pending: list[dict] = []
+        self.seen: dict[str, str] = {}  # sha256 -> media id, for files of this run
+        self.last_flush = time.monotonic()
+        self.later: list[tuple[str, str]] = []  # in-run duplicates whose media id is known after flush
+
+    def add(self, res: dict) -> None:
+        if res["sha256"] in self.seen:  # the same bytes twice on this card
+            self.report.duplicate(res["rel_path"])
+            if self.keep_ids:
+                self.later.append((res["rel_path"], res["sha256"]))
+            return
+        self.seen[res["sha256"]] = ""  # media id filled in when written
+        self.pending.append(res)
+        if len(self.pending) >= BATCH_SIZE or time.monotonic() - self.last_flush > BATCH_SECONDS:
+            self.flush()
+
+    def finish(self) -> None:
+        """Write what is pending and resolve the media ids of in-run duplicates."""
+        self.flush()
+        for path, sha in self.later:
+            if self.seen.get(sha):
+                self.report.media_ids[path] = self.seen[sha]
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        self.last_flush = time.monotonic()
+        placed = []
+        for res in batch:
+            w, t, off, flags = self.matcher.place(res["info"])
+            placed.append((res, w, t, off, flags))
+        try:
+            self._write(placed)
+        except IntegrityError:
+            # Another ingest stored some of the same files meanwhile: go one by one.
+            for item in placed:
+                try:
+                    self._write([item])
+                except IntegrityError:
+                    self._write([item])  # now seen as a duplicate
+
+    def _write(self, placed: list) -> None:
+        rep = self.report
+        shas = [p[0]["sha256"] for p in placed]
+        with session_scope(self.url) as s:
+            existing = {sha: (mid, has_d) for sha, mid, has_d in s.exec(
+                select(Media.sha256, Media.id, Media.has_derivatives).where(Media.sha256.in_(shas)))}
+            rows, completed, per_area = [], [], {}
+            for res, w, t, off, flags in placed:
+                path = res["rel_path"]
+                if res["sha256"] in existing:
+                    mid, has_d = existing[res["sha256"]]
+                    self.seen[res["sha256"]] = mid
+                    rep.duplicate(path)
+                    if res.get("derivatives") and not has_d:
+                        completed.append(mid)
+                    if self.keep_ids:
+                        rep.media_ids[path] = mid
+                    continue
+                row = media_row(res, w, t, off, flags)
+                self.seen[res["sha256"]] = row["id"]
+                rows.append(row)
+                if self.keep_ids:
+                    rep.media_ids[path] = row["id"]
+                per_area.setdefault(w.area_id if w else None, []).append(row["id"])
+            if rows:
+                s.connection().execute(insert(Media.__table__), rows)
+            if completed:
+                s.connection().execute(update(Media.__table__).where(Media.__table__.c.id.in_(completed))
+                                       .values(has_derivatives=True))
+            # One summarising audit entry per batch and area (bulk machine write).
+            for area_id, ids in per_area.items():
+                audit.record(s, "create", "media", self.run_id, area_id=area_id,
+                             after={"ingest_run": self.run_id, "source": rep.source, "count": len(ids),
+                                    "media_ids": ids})
+        # Counted only once committed.
+        rep.completed += len(completed)
+        for row in rows:
+            rep.ingested += 1
+            rep.by_kind[row["kind"]] += 1
+            rep.flag(row["file_path"], [f for f in row["flags"]])
+            if row["deployment_id"]:
+                rep.deployments.add(row["deployment_id"])
+
+
+def _pool_context():
+    # fork is fastest, but only safe while this process runs no other threads.
+    if "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
+        return mp.get_context("fork")
+    return mp.get_context("spawn")
+
+
+def _results(sources: list[Source], roots: proc.StoreRoots, workers: int) -> Iterator[dict]:
+    if workers <= 1 or len(sources) < 8:
+        for src in sources:
+            yield proc.process_source(src, roots)
+        return
+    ctx = _pool_context()
+    pool = ctx.Pool(workers, initializer=proc.init_worker, initargs=(roots,))
+    try:
+        # Ordered results keep the report and the batches repeatable; small chunks keep memory flat.
+        yield from pool.imap(proc.work, sources, chunksize=4)
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def store_roots(app: Flask) -> proc.StoreRoots:
+    """Where the worker processes write, from the app's stores."""
+    return proc.StoreRoots(str(app.extensions["saola.media"].root), str(app.extensions["saola.derivatives"].root))
+
+
+def ingest_sources(app: Flask, sources: list[Source], skipped: Iterable[Skipped] = (), *,
+                   deployment_id: Optional[str] = None, workers: Optional[int] = None,
+                   progress: Optional[Progress] = None, source_name: str = "", keep_ids: bool = False,
+                   resequence_after: bool = True) -> IngestReport:
+    """Ingest already scanned sources; the building block of :func:`ingest_path` and uploads."""
+    url = app.config["DATABASE_URL"]
+    skipped = list(skipped)
+    report = IngestReport(source=source_name, total=len(sources) + len(skipped))
+    for sk in skipped:
+        report.skip(sk.rel_path, sk.reason)
+    matcher = Matcher(url, deployment_id, app.config.get("DEFAULT_TIMEZONE") or "Asia/Ho_Chi_Minh")
+    if matcher.explicit is not None and matcher.explicit_kind == "acoustic" and any(
+            s.kind in ("image", "video") for s in sources):
+        raise ValidationError(f"deployment {deployment_id} is an acoustic deployment: photos and videos go to "
+                              "a camera deployment")
+    writer = BatchWriter(url, matcher, report, new_id(), keep_ids)
+    if workers is None:
+        workers = os.cpu_count() or 1
+    done = 0
+    if progress:
+        progress(0, len(sources))
+    try:
+        for res in _results(sources, store_roots(app), workers):
+            done += 1
+            if res["status"] == "ok":
+                writer.add(res)
+            elif res["status"] == "disk_full":
+                report.fatal = (f"disk full while storing {res['rel_path']}: {res['reason']}. Free space in "
+                                f"{app.extensions['saola.media'].root} and run the same command again; what is "
+                                "stored so far is kept and will not be stored twice")
+                break
+            else:
+                report.skip(res["rel_path"], res["reason"])
+            if progress:
+                progress(done, len(sources))
+    finally:
+        # Whatever happens, rows of files already stored are written (crash safety).
+        try:
+            writer.finish()
+        except OSError as e:
+            if report.fatal is None:
+                report.fatal = f"database write failed: {e}"
+    if report.fatal is None and done < len(sources):
+        report.fatal = f"stopped after {done} of {len(sources)} files"
+    if resequence_after and report.deployments:
+        report.sequences = resequence_all(url, report.deployments)
+    return report
+
+
+def resequence_all(url: str, deployment_ids: Iterable[str]) -> int:
+    """Resequence each deployment in its own short transaction; total sequences."""
+    n = 0
+    for dep_id in sorted(deployment_ids):
+        with session_scope(url) as s:
+            n += resequence(s, dep_id)
+    return n
+
+
+def ingest_path(app: Flask, path: str | os.PathLike, *, deployment_id: Optional[str] = None,
+                workers: Optional[int] = None, progress: Optional[Progress] = None,
+                keep_ids: bool = False) -> IngestReport:
+    """Ingest a folder (recursively) or a zip into the media store and database."""
+    try:
+        sources, skipped = scan(path)
+    except ZipRefused as e:
+        rep = IngestReport(source=str(path), total=1)
+        rep.skip(os.path.basename(str(path)), str(e))
+        return rep
+    return ingest_sources(app, sources, skipped, deployment_id=deployment_id, workers=workers, progress=progress,
+                          source_name=str(path), keep_ids=keep_ids)

@@ -1,0 +1,231 @@
+"""The per-file work of ingest, run in worker processes: read once, hash, store, describe, derive.
+
+For each file: read its bytes once (photos fit in memory; big videos are
+streamed), SHA-256 them, store the original in the content-addressed media
+store (atomic: temporary file, fsync, rename; skipped when the key already
+exists), read its metadata with the registered reader, and make the
+thumbnail / review-size image (also atomic; skipped when present). The
+database row is written afterwards by the parent process, so a crash at any
+point leaves either nothing or a complete file without a row, which the next
+run completes.
+
+No Flask and no database here: workers only touch files.
+"""
+from __future__ import annotations
+
+import dataclasses
+import errno
+import hashlib
+import os
+import uuid
+import zipfile
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from . import derivatives as deriv
+from .registry import MediaInfo, UnreadableMedia, load_plugins, reader_for
+from .sources import Source
+
+IN_MEMORY_MAX = 64 * 1024 * 1024  # files up to this size are read into memory once
+CHUNK = 1024 * 1024
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
+
+
+@dataclass(frozen=True)
+class StoreRoots:
+    """Where workers write: the media store and the derivatives store (local folders)."""
+
+    media: str
+    derivatives: str
+    durable: bool = True  # fsync originals before they count as stored
+
+
+class DiskFull(Exception):
+    """No space left on the device (ENOSPC/EDQUOT)."""
+
+
+_EXT_ALIASES = {"jpeg": "jpg"}
+
+
+def media_key(sha256: str, ext: str) -> str:
+    """The media-store key ``ab/cd/<sha256>.<ext>`` (as LocalMediaStore.key_for; .jpeg stored as .jpg)."""
+    ext = ext.lower().lstrip(".")
+    ext = _EXT_ALIASES.get(ext, ext)
+    return f"{sha256[:2]}/{sha256[2:4]}/{sha256}.{ext}" if ext else f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def atomic_write(path: str, data: bytes, durable: bool) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename (never half-written)."""
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _present(path: str) -> bool:
+    try:
+        return os.path.getsize(path) > 0
+    except OSError:
+        return False
+
+
+_zips: dict[str, zipfile.ZipFile] = {}
+
+
+def _open_member(src: Source):
+    zf = _zips.get(src.zip_path)
+    if zf is None:
+        if len(_zips) > 4:
+            for z in _zips.values():
+                z.close()
+            _zips.clear()
+        zf = _zips[src.zip_path] = zipfile.ZipFile(src.zip_path)
+    return zf.open(src.member)
+
+
+def _stream_to_store(stream, roots: StoreRoots, ext: str) -> tuple[str, str, int, bool]:
+    """Copy a big stream into the store while hashing it; (sha256, key, size, newly stored)."""
+    os.makedirs(roots.media, exist_ok=True)
+    tmp = os.path.join(roots.media, f".tmp-{uuid.uuid4().hex}")
+    h = hashlib.sha256()
+    size = 0
+    try:
+        with open(tmp, "wb") as out:
+            for block in iter(lambda: stream.read(CHUNK), b""):
+                h.update(block)
+                out.write(block)
+                size += len(block)
+            if roots.durable:
+                out.flush()
+                os.fsync(out.fileno())
+        sha = h.hexdigest()
+        key = media_key(sha, ext)
+        dest = os.path.join(roots.media, key)
+        if _present(dest):
+            os.unlink(tmp)
+            return sha, key, size, False
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        os.replace(tmp, dest)
+        return sha, key, size, True
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _info_dict(info: MediaInfo) -> dict[str, Any]:
+    return dataclasses.asdict(info)
+
+
+def process_source(src: Source, roots: StoreRoots, make_derivatives: bool = True) -> dict[str, Any]:
+    """Do the file work for one source; returns a small picklable result.
+
+    ``status`` is ``ok`` (stored; ``info`` describes it), ``skipped`` (with
+    ``reason``) or ``disk_full``.
+    """
+    res: dict[str, Any] = {"rel_path": src.rel_path, "status": "ok", "kind": src.kind, "ext": src.ext}
+    try:
+        reader = reader_for(src.file_name)
+        if reader is None or reader.read is None:
+            return {**res, "status": "skipped", "reason": "no reader for this file type"}
+        data: Optional[bytes] = None
+        if src.size <= IN_MEMORY_MAX:
+            if src.path is not None:
+                with open(src.path, "rb") as f:
+                    data = f.read()
+            else:
+                with _open_member(src) as f:
+                    data = f.read(IN_MEMORY_MAX + 1)
+            if len(data) > IN_MEMORY_MAX:  # grew since the scan; stream it instead
+                data = None
+        if data is not None:
+            if not data:
+                return {**res, "status": "skipped", "reason": "empty file (0 bytes)"}
+            sha = hashlib.sha256(data).hexdigest()
+            key = media_key(sha, src.ext)
+            dest = os.path.join(roots.media, key)
+            try:
+                info = reader.read(data, src.path)
+            except UnreadableMedia as e:
+                return {**res, "status": "skipped", "reason": str(e)}
+            if not _present(dest):
+                atomic_write(dest, data, roots.durable)
+            size = len(data)
+        else:
+            opener = open(src.path, "rb") if src.path is not None else _open_member(src)
+            with opener as f:
+                sha, key, size, created = _stream_to_store(f, roots, src.ext)
+            dest = os.path.join(roots.media, key)
+            try:
+                info = reader.read(None, dest)
+            except UnreadableMedia as e:
+                if created:  # not media after all: take back the copy this call made
+                    os.unlink(dest)
+                return {**res, "status": "skipped", "reason": str(e)}
+        res.update(sha256=sha, storage_key=key, size=size, media_type=reader.media_type)
+        res["derivatives"] = False
+        if src.kind == "image" and make_derivatives and "corrupt" not in info.flags:
+            res["derivatives"] = ensure_derivatives(sha, data if data is not None else _read(dest), info, roots)
+        res["info"] = _info_dict(info)
+        return res
+    except OSError as e:
+        if e.errno in _NO_SPACE:
+            return {**res, "status": "disk_full", "reason": f"no space left on the device ({e.strerror or e})"}
+        return {**res, "status": "skipped", "reason": f"cannot read: {e.strerror or e}"}
+    except zipfile.BadZipFile as e:
+        return {**res, "status": "skipped", "reason": f"damaged zip entry: {e}"}
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def ensure_derivatives(sha: str, data: bytes, info: MediaInfo, roots: StoreRoots) -> bool:
+    """Make the thumbnail / review image unless present; False (and flag ``corrupt``) if undecodable."""
+    thumb = os.path.join(roots.derivatives, deriv.thumb_key(sha))
+    if _present(thumb):
+        return True
+    try:
+        d = deriv.make_derivatives(data, info.orientation)
+    except deriv.DerivativeError as e:
+        info.flags.append("corrupt")
+        info.notes.append(str(e))
+        return False
+    if d.review is not None:
+        # Derivatives can be made again from the original: no fsync needed.
+        atomic_write(os.path.join(roots.derivatives, deriv.review_key(sha)), d.review, False)
+    # The thumbnail is written last: its presence means "derivatives complete".
+    atomic_write(thumb, d.thumb, False)
+    return True
+
+
+# ---- worker-process plumbing ---------------------------------------------------------------
+_roots: Optional[StoreRoots] = None
+
+
+def init_worker(roots: StoreRoots) -> None:
+    """Pool initializer: remember the store roots and load extra readers."""
+    global _roots
+    _roots = roots
+    load_plugins()
+
+
+def work(src: Source) -> dict[str, Any]:
+    """Pool entry point."""
+    assert _roots is not None, "init_worker was not called"
+    return process_source(src, _roots)

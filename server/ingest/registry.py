@@ -1,0 +1,123 @@
+"""Which files ingest reads, and with what: a registry from file extension to a reader.
+
+Each kind of media (image, video, audio) has a *reader*: a function that
+returns a :class:`MediaInfo` for one file. The scanner dispatches on the file
+extension through :data:`READERS`, so another feature can add a kind without
+touching the scanner: ``server/audio`` registers WAV/FLAC readers with
+:func:`register_reader` in a module listed in :data:`READER_MODULES`. Until a
+reader is registered for an extension, files with it are skipped with the
+``unavailable`` reason (WAV/FLAC: "audio ingest not available").
+
+Readers run inside ingest worker processes: keep them importable without
+Flask or a database.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Optional
+
+# Modules that register extra readers when imported (ingest loads them in the
+# main process and in every worker process). The audio feature adds its own.
+READER_MODULES: list[str] = ["server.audio.readers"]
+
+
+@dataclass
+class MediaInfo:
+    """What a reader found in one file. Times are the device's local clock, naive."""
+
+    captured_at_raw: Optional[datetime] = None
+    timestamp_source: str = "none"  # exif | exif_offset | video | file_header | none
+    utc_offset_min: Optional[int] = None  # only when the file itself states its UTC offset
+    width: Optional[int] = None
+    height: Optional[int] = None
+    orientation: Optional[int] = None
+    duration_s: Optional[float] = None
+    sample_rate: Optional[int] = None
+    channels: Optional[int] = None
+    camera_make: Optional[str] = None
+    camera_model: Optional[str] = None
+    camera_serial: Optional[str] = None
+    latitude: Optional[float] = None
+    longitude: Optional[float] = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    # Problems the reader noticed but that do not stop ingest (e.g. "corrupt").
+    flags: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class UnreadableMedia(Exception):
+    """The file is not media of the kind its extension claims; it is skipped with this message."""
+
+
+# read(data, path) -> MediaInfo. ``data`` holds the whole file when it is small
+# enough to keep in memory (photos), else None and the reader opens ``path``.
+ReadFn = Callable[[Optional[bytes], Optional[str]], MediaInfo]
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How one file type is read."""
+
+    kind: str  # image | video | audio
+    media_type: str  # MIME type stored on the media row
+    read: Optional[ReadFn] = None
+    unavailable: Optional[str] = None  # reason to skip while no reader exists
+
+
+READERS: dict[str, Reader] = {}
+_plugins_loaded = False
+
+
+def register_reader(extensions: list[str] | tuple[str, ...], kind: str, media_type: str, read: ReadFn) -> None:
+    """Read files with these extensions (e.g. ``[".wav"]``) as ``kind`` media with ``read``."""
+    if kind not in ("image", "video", "audio"):
+        raise ValueError(f"unknown media kind {kind!r} (image, video or audio)")
+    for ext in extensions:
+        READERS[ext.lower()] = Reader(kind, media_type, read)
+
+
+def register_unavailable(extensions: list[str] | tuple[str, ...], kind: str, media_type: str, reason: str) -> None:
+    """Know these extensions as ``kind`` media that cannot be ingested yet (skipped with ``reason``)."""
+    for ext in extensions:
+        if ext.lower() not in READERS or READERS[ext.lower()].read is None:
+            READERS[ext.lower()] = Reader(kind, media_type, None, reason)
+
+
+def load_plugins() -> None:
+    """Import the modules of :data:`READER_MODULES` that exist (once per process)."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for name in READER_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name and (e.name == name or name.startswith(e.name + ".")):
+                continue  # that feature is not installed
+            raise
+
+
+def reader_for(filename: str) -> Reader | None:
+    """The reader of ``filename`` by its extension, or None for files ingest does not know."""
+    load_plugins()
+    dot = filename.rfind(".")
+    if dot < 0:
+        return None
+    return READERS.get(filename[dot:].lower())
+
+
+def _builtin() -> None:
+    from . import exif, video
+
+    register_reader([".jpg", ".jpeg"], "image", "image/jpeg", exif.read_jpeg)
+    register_reader([".mp4", ".m4v"], "video", "video/mp4", video.read_video)
+    register_reader([".mov"], "video", "video/quicktime", video.read_video)
+    register_reader([".avi"], "video", "video/x-msvideo", video.read_video)
+    register_unavailable([".wav"], "audio", "audio/wav", "audio ingest not available")
+    register_unavailable([".flac"], "audio", "audio/flac", "audio ingest not available")
+
+
+_builtin()

@@ -1,0 +1,93 @@
+"""What an ingest run did, file by file, and its closing summary."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+MAX_LISTED = 1000  # paths kept per list, so a 50,000-file card does not grow memory
+
+# How each flag reads in the summary.
+FLAG_TEXT = {
+    "outside_window": "outside the deployment window (kept, flagged)",
+    "no_deployment": "no deployment matches (no --deployment, and no camera serial + time match; kept, flagged)",
+    "no_timestamp": "no capture time in the file (kept without a time)",
+    "clock_reset": "camera clock was reset (date before 2005; set a clock offset on the deployment)",
+    "future_time": "capture time in the future (check the camera clock)",
+    "corrupt": "damaged file kept without thumbnails (cannot be decoded)",
+}
+
+
+@dataclass
+class IngestReport:
+    """Counts and reasons of one ingest run. ``fatal`` is set when the run stopped early."""
+
+    source: str = ""
+    total: int = 0
+    ingested: int = 0
+    duplicates: int = 0
+    completed: int = 0  # duplicates whose missing derivatives were made this time
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    flag_counts: Counter = field(default_factory=Counter)
+    flagged: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # examples, capped
+    duplicate_paths: list[str] = field(default_factory=list)  # capped
+    fatal: Optional[str] = None
+    deployments: set[str] = field(default_factory=set)
+    sequences: int = 0
+    media_ids: dict[str, str] = field(default_factory=dict)  # path -> media id (when asked for)
+    by_kind: Counter = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+
+    def skip(self, path: str, reason: str) -> None:
+        self.skipped.append((path, reason))
+
+    def flag(self, path: str, flags: list[str]) -> None:
+        for f in flags:
+            self.flag_counts[f] += 1
+            if len(self.flagged[f]) < MAX_LISTED:
+                self.flagged[f].append(path)
+
+    def duplicate(self, path: str) -> None:
+        self.duplicates += 1
+        if len(self.duplicate_paths) < MAX_LISTED:
+            self.duplicate_paths.append(path)
+
+    @property
+    def outside_window(self) -> int:
+        return self.flag_counts.get("outside_window", 0)
+
+    def summary_lines(self, max_items: int = 20) -> list[str]:
+        """The closing summary: one line per count, then one line per skipped file."""
+        kinds = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in sorted(self.by_kind.items()))
+        lines = [f"ingested: {self.ingested}" + (f" ({kinds})" if kinds else ""),
+                 f"duplicates: {self.duplicates} (already stored, not stored again"
+                 + (f"; {self.completed} completed" if self.completed else "") + ")",
+                 f"skipped: {len(self.skipped)}",
+                 f"outside the deployment window: {self.outside_window}"]
+        for path, reason in self.skipped[:max_items]:
+            lines.append(f"  skipped {path}: {reason}")
+        if len(self.skipped) > max_items:
+            lines.append(f"  ... and {len(self.skipped) - max_items} more skipped (see --report)")
+        for flag, n in sorted(self.flag_counts.items()):
+            paths = self.flagged[flag]
+            text = FLAG_TEXT.get(flag, flag)
+            example = ", ".join(paths[:3]) + (", ..." if n > 3 else "")
+            lines.append(f"flagged {flag}: {n} file(s) {text}: {example}")
+        if self.sequences:
+            lines.append(f"sequences: {self.sequences} in {len(self.deployments)} deployment(s)")
+        lines.extend(self.notes)
+        if self.fatal:
+            lines.append(f"STOPPED: {self.fatal}")
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (API answers, --report files)."""
+        return {"source": self.source, "total": self.total, "ingested": self.ingested,
+                "duplicates": self.duplicates, "completed": self.completed,
+                "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+                "outside_window": self.outside_window,
+                "flag_counts": dict(sorted(self.flag_counts.items())),
+                "flagged": {k: list(v) for k, v in sorted(self.flagged.items())},
+                "deployments": sorted(self.deployments), "sequences": self.sequences,
+                "by_kind": dict(self.by_kind), "notes": list(self.notes), "fatal": self.fatal,
+                "summary": self.summary_lines()}
