@@ -1,5 +1,18 @@
-"""Server-rendered web UI: sign-in and the pages of each feature (blueprints)."""
+"""Server-rendered web UI: sign-in, language, and one blueprint per page group.
+
+- review_pages: the camera-trap review queue and repeated false positives (biologists)
+- sound_pages: sound review and alerts
+- conflict_pages: sync conflicts (biologists)
+- manager_pages: protected-area overview, map and deployment calendar (managers)
+
+Every page checks the user's role in the protected area it shows
+(server/auth/permissions.py); a user with no role there gets 404, so other
+areas' ids do not leak. State-changing requests carry the CSRF token (forms:
+``csrf_token`` field; JavaScript: ``X-CSRF-Token`` from the csrf-token meta tag).
+"""
 from __future__ import annotations
+
+import functools
 
 from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
 from sqlmodel import select
@@ -9,6 +22,7 @@ from ..auth.passwords import verify_password
 from ..db import get_session
 from ..i18n import LANGUAGES, gettext as _
 from ..models import User
+from . import messages  # noqa: F401  (registers the Vietnamese strings)
 
 web = Blueprint("web", __name__)
 
@@ -18,7 +32,7 @@ def error_page(status: int, message: str):
 
 
 def login_required(view):
-    import functools
+    """Send visitors who are not signed in to the sign-in page (then back)."""
 
     @functools.wraps(view)
     def wrapped(**kw):
@@ -29,18 +43,30 @@ def login_required(view):
     return wrapped
 
 
+def areas_with_role(minimum: str = "viewer"):
+    """The (area, role) pairs of the signed-in user with at least ``minimum``, by code."""
+    from ..auth.permissions import RANK
+    from ..models import Membership, ProtectedArea
+
+    s = get_session()
+    user = g.user
+    if user.is_admin:
+        return [(a, "admin") for a in s.exec(select(ProtectedArea).order_by(ProtectedArea.code))]
+    rows = s.exec(select(ProtectedArea, Membership.role).join(Membership, Membership.area_id == ProtectedArea.id)
+                  .where(Membership.user_id == user.id).order_by(ProtectedArea.code))
+    return [(a, r) for a, r in rows if RANK[r] >= RANK[minimum]]
+
+
+def safe_next(nxt: str | None, default: str = "/") -> str:
+    """Only local paths: no open redirect."""
+    nxt = nxt or ""
+    return nxt if nxt.startswith("/") and not nxt.startswith("//") else default
+
+
 @web.route("/")
 @login_required
 def index():
-    from ..auth.permissions import visible_area_ids
-    from ..models import ProtectedArea
-
-    s = get_session()
-    visible = visible_area_ids(s, g.user)
-    stmt = select(ProtectedArea).order_by(ProtectedArea.code)
-    if visible is not None:
-        stmt = stmt.where(ProtectedArea.id.in_(visible))
-    return render_template("index.html", areas=list(s.exec(stmt)))
+    return render_template("index.html", areas=areas_with_role("viewer"))
 
 
 @web.route("/login", methods=["GET", "POST"])
@@ -50,9 +76,7 @@ def login():
         user = get_session().exec(select(User).where(User.username == request.form.get("username", ""))).first()
         if user and user.active and verify_password(user.password_hash, request.form.get("password", "")):
             login_user(user)
-            nxt = request.args.get("next", "")
-            # Only local paths: no open redirect.
-            return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else url_for("web.index"))
+            return redirect(safe_next(request.args.get("next"), url_for("web.index")))
         error = _("Wrong username or password")
     return render_template("login.html", error=error), (401 if error else 200)
 
@@ -73,9 +97,13 @@ def set_language(lang: str):
             u = s.get(User, user.id)
             u.language = lang
             s.commit()
-    nxt = request.form.get("next", "/")
-    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
+    return redirect(safe_next(request.form.get("next", "/")))
 
 
 def init_app(app: Flask) -> None:
+    from . import conflict_pages, manager_pages, review_pages, sound_pages
+
     app.register_blueprint(web)
+    for mod in (review_pages, sound_pages, conflict_pages, manager_pages):
+        app.register_blueprint(mod.bp)
+    app.jinja_env.globals["areas_with_role"] = areas_with_role

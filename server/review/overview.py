@@ -1,0 +1,144 @@
+"""Figures for managers: effort (trap-nights), species detected, the map and the calendar."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from ..models import (Alert, Deployment, FieldObservation, Location, Observation, OperatingInterval, Program,
+                      SurveyWalk, Taxon, Transect, utcnow)
+from ..timeutil import as_utc
+
+
+def merge_intervals(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Union of possibly overlapping (start, end) spans, sorted."""
+    out: list[tuple[datetime, datetime]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
+def trap_nights(dep: Deployment, intervals: list[OperatingInterval], now: datetime | None = None) -> float:
+    """Camera-days of a deployment: its window (open ones end now) minus malfunction intervals."""
+    now = now or utcnow()
+    start = as_utc(dep.deployment_start)
+    end = min(as_utc(dep.deployment_end) or now, now)
+    if end <= start:
+        return 0.0
+    down = merge_intervals([(max(as_utc(i.start), start), min(as_utc(i.end), end)) for i in intervals
+                            if i.status == "malfunction" and as_utc(i.end) > start and as_utc(i.start) < end])
+    lost = sum(((e - s) for s, e in down), timedelta())
+    return round(((end - start) - lost).total_seconds() / 86400, 2)
+
+
+def deployments_of(session: Session, area_id: str) -> list[tuple[Deployment, Program, Location]]:
+    return list(session.exec(select(Deployment, Program, Location)
+                             .join(Program, Program.id == Deployment.program_id)
+                             .join(Location, Location.id == Deployment.location_id)
+                             .where(Program.area_id == area_id).order_by(Location.name, Deployment.deployment_start)))
+
+
+def intervals_by_deployment(session: Session, dep_ids: list[str]) -> dict[str, list[OperatingInterval]]:
+    out: dict[str, list[OperatingInterval]] = defaultdict(list)
+    if dep_ids:
+        for i in session.exec(select(OperatingInterval).where(OperatingInterval.deployment_id.in_(dep_ids))
+                              .order_by(OperatingInterval.start)):
+            out[i.deployment_id].append(i)
+    return out
+
+
+def area_overview(session: Session, area_id: str, now: datetime | None = None) -> dict[str, Any]:
+    """Deployments with effort, species detected with conservation status, recent alerts."""
+    deps = deployments_of(session, area_id)
+    ivs = intervals_by_deployment(session, [d.id for d, _, _ in deps])
+    rows = []
+    for d, p, loc in deps:
+        rows.append({"deployment": d, "program": p, "location": loc, "trap_nights": trap_nights(d, ivs[d.id], now),
+                     "malfunctions": sum(1 for i in ivs[d.id] if i.status == "malfunction")})
+    effort = defaultdict(float)
+    for r in rows:
+        effort[r["deployment"].kind] += r["trap_nights"]
+    cam = dict(session.exec(
+        select(Observation.taxon_id, func.count()).join(Deployment, Deployment.id == Observation.deployment_id)
+        .join(Program, Program.id == Deployment.program_id)
+        .where(Program.area_id == area_id, Observation.taxon_id.is_not(None))
+        .group_by(Observation.taxon_id)).all())
+    field = dict(session.exec(
+        select(FieldObservation.taxon_id, func.count()).join(Program, Program.id == FieldObservation.program_id)
+        .where(Program.area_id == area_id, FieldObservation.taxon_id.is_not(None),
+               FieldObservation.deleted.is_(False))
+        .group_by(FieldObservation.taxon_id)).all())
+    ids = set(cam) | set(field)
+    taxa = list(session.exec(select(Taxon).where(Taxon.id.in_(ids)).order_by(Taxon.scientific_name))) if ids else []
+    species = [{"taxon": t, "records": cam.get(t.id, 0), "field_records": field.get(t.id, 0)} for t in taxa]
+    alerts = list(session.exec(select(Alert).where(Alert.area_id == area_id)
+                               .order_by(Alert.created_at.desc()).limit(10)))
+    return {"deployments": rows, "effort": dict(effort), "species": species, "alerts": alerts,
+            "threatened": sum(1 for s in species if s["taxon"].iucn_category in ("CR", "EN", "VU")
+                              or s["taxon"].decree84_group)}
+
+
+def map_features(session: Session, area_id: str, area_boundary: Any = None) -> dict[str, Any]:
+    """GeoJSON of the area: boundary, locations (points), transects and recent walk tracks (lines)."""
+    feats: list[dict] = []
+    if area_boundary:
+        feats.append({"type": "Feature", "geometry": area_boundary, "properties": {"kind": "boundary"}})
+    counts = dict(session.exec(select(Deployment.location_id, func.count())
+                               .join(Program, Program.id == Deployment.program_id)
+                               .where(Program.area_id == area_id).group_by(Deployment.location_id)).all())
+    for loc in session.exec(select(Location).where(Location.area_id == area_id).order_by(Location.name)):
+        if loc.latitude is None or loc.longitude is None:
+            continue
+        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [loc.longitude, loc.latitude]},
+                      "properties": {"kind": "location", "name": loc.name, "deployments": counts.get(loc.id, 0)}})
+    for t in session.exec(select(Transect).where(Transect.area_id == area_id).order_by(Transect.name)):
+        if t.geometry:
+            feats.append({"type": "Feature", "geometry": t.geometry,
+                          "properties": {"kind": "transect", "name": t.name, "length_m": t.length_m}})
+    walks = session.exec(select(SurveyWalk).join(Program, Program.id == SurveyWalk.program_id)
+                         .where(Program.area_id == area_id, SurveyWalk.deleted.is_(False))
+                         .order_by(SurveyWalk.started_at.desc()).limit(50))
+    for w in walks:
+        coords = [[p[0], p[1]] for p in (w.track or []) if isinstance(p, (list, tuple)) and len(p) >= 2]
+        if len(coords) >= 2:
+            feats.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords},
+                          "properties": {"kind": "track", "name": as_utc(w.started_at).date().isoformat()}})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def calendar(session: Session, area_id: str, now: datetime | None = None, width: int = 900) -> dict[str, Any]:
+    """Deployment rows for an SVG timeline: window bar, operating and malfunction spans in pixels."""
+    now = now or utcnow()
+    deps = deployments_of(session, area_id)
+    ivs = intervals_by_deployment(session, [d.id for d, _, _ in deps])
+    if not deps:
+        return {"rows": [], "ticks": [], "width": width}
+    t0 = min(as_utc(d.deployment_start) for d, _, _ in deps)
+    t1 = max((as_utc(d.deployment_end) or now) for d, _, _ in deps)
+    t1 = max(t1, t0 + timedelta(days=1))
+    span = (t1 - t0).total_seconds()
+
+    def px(t: datetime) -> float:
+        return round((as_utc(t) - t0).total_seconds() / span * width, 1)
+
+    rows = []
+    for d, p, loc in deps:
+        end = as_utc(d.deployment_end) or now
+        spans = [{"x": px(i.start), "w": max(1.0, px(i.end) - px(i.start)), "status": i.status,
+                  "reason": i.reason or "", "start": as_utc(i.start), "end": as_utc(i.end)} for i in ivs[d.id]]
+        rows.append({"deployment": d, "location": loc, "program": p, "x": px(d.deployment_start),
+                     "w": max(1.0, px(end) - px(d.deployment_start)), "open": d.deployment_end is None,
+                     "spans": spans, "trap_nights": trap_nights(d, ivs[d.id], now)})
+    ticks, m = [], datetime(t0.year, t0.month, 1, tzinfo=t0.tzinfo)
+    while m <= t1:
+        if m >= t0:
+            ticks.append({"x": px(m), "label": m.strftime("%Y-%m")})
+        m = datetime(m.year + (m.month // 12), m.month % 12 + 1, 1, tzinfo=t0.tzinfo)
+    step = max(1, len(ticks) // 12)
+    return {"rows": rows, "ticks": ticks[::step], "width": width, "start": t0, "end": t1}

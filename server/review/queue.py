@@ -1,0 +1,283 @@
+"""The camera-trap review queue: sequences that carry machine detections.
+
+Queue order is (deployment, event start, sequence id), so a biologist works
+through one deployment from its first event to its last, and "next" is a
+keyset step from the current sequence (no OFFSET scans). Filters narrow the
+sequences; the detection filters (confidence, species, person) apply to the
+non-dismissed image detections of the sequence's media.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import and_, exists, func, or_
+from sqlmodel import Session, select
+
+from ..errors import NotFound, ValidationError
+from ..models import (Deployment, Detection, Location, Media, Observation, Program, Sequence, Taxon)
+from ..timeutil import as_utc
+
+REVIEW_STATUSES = ("unreviewed", "reviewed", "blank", "any")
+
+
+@dataclass
+class QueueFilter:
+    """What part of the queue a reviewer works on; None means no restriction."""
+
+    area_ids: Optional[list[str]] = None  # the areas the user may see (None: all, administrators)
+    area_id: Optional[str] = None
+    program_id: Optional[str] = None
+    deployment_id: Optional[str] = None
+    date_from: Optional[datetime] = None
+    date_to: Optional[datetime] = None
+    taxon_id: Optional[str] = None
+    min_confidence: Optional[float] = None
+    max_confidence: Optional[float] = None
+    review_status: str = "unreviewed"
+    contains_person: Optional[bool] = None
+
+    def __post_init__(self):
+        if self.review_status not in REVIEW_STATUSES:
+            raise ValidationError(f"review_status must be one of {', '.join(REVIEW_STATUSES)}, "
+                                  f"got {self.review_status!r}",
+                                  details=[{"field": "review_status", "message": "unknown status"}])
+        for name in ("min_confidence", "max_confidence"):
+            v = getattr(self, name)
+            if v is not None and not 0.0 <= v <= 1.0:
+                raise ValidationError(f"{name} must be between 0 and 1, got {v}",
+                                      details=[{"field": name, "message": "out of range"}])
+        if (self.min_confidence is not None and self.max_confidence is not None
+                and self.min_confidence > self.max_confidence):
+            raise ValidationError("min_confidence is above max_confidence",
+                                  details=[{"field": "min_confidence", "message": "above max"}])
+        if self.date_from and self.date_to and self.date_to < self.date_from:
+            raise ValidationError("date_to is before date_from",
+                                  details=[{"field": "date_to", "message": "before date_from"}])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "area_ids"}
+
+
+def _image_detection(*conds):
+    """EXISTS a live (not dismissed) image detection on a medium of the current sequence."""
+    return exists().where(Media.sequence_id == Sequence.id, Media.kind != "audio",
+                          Detection.media_id == Media.id, Detection.dismissed.is_(False),
+                          *conds)
+
+
+def queue_stmt(flt: QueueFilter):
+    """SELECT of the queue's sequences (unordered) under ``flt``."""
+    stmt = (select(Sequence).join(Deployment, Deployment.id == Sequence.deployment_id)
+            .join(Program, Program.id == Deployment.program_id))
+    if flt.area_ids is not None:
+        stmt = stmt.where(Program.area_id.in_(flt.area_ids))
+    if flt.area_id:
+        stmt = stmt.where(Program.area_id == flt.area_id)
+    if flt.program_id:
+        stmt = stmt.where(Deployment.program_id == flt.program_id)
+    if flt.deployment_id:
+        stmt = stmt.where(Sequence.deployment_id == flt.deployment_id)
+    if flt.date_from:
+        stmt = stmt.where(Sequence.event_start >= flt.date_from)
+    if flt.date_to:
+        stmt = stmt.where(Sequence.event_start <= flt.date_to)
+    if flt.review_status != "any":
+        stmt = stmt.where(Sequence.review_status == flt.review_status)
+    conds = []
+    if flt.min_confidence is not None:
+        conds.append(Detection.confidence >= flt.min_confidence)
+    if flt.max_confidence is not None:
+        conds.append(Detection.confidence <= flt.max_confidence)
+    if flt.taxon_id:
+        # A species filter also finds sequences a person already labelled with it.
+        stmt = stmt.where(or_(_image_detection(Detection.taxon_id == flt.taxon_id, *conds),
+                              exists().where(Observation.sequence_id == Sequence.id,
+                                             Observation.taxon_id == flt.taxon_id)))
+    else:
+        stmt = stmt.where(_image_detection(*conds))
+    if flt.contains_person is not None:
+        person = or_(_image_detection(Detection.category == "person"),
+                     exists().where(Media.sequence_id == Sequence.id, Media.contains_person.is_(True)))
+        stmt = stmt.where(person if flt.contains_person else ~person)
+    return stmt
+
+
+ORDER = (Sequence.deployment_id, Sequence.event_start, Sequence.id)
+
+
+def _after(seq: Sequence):
+    """Keyset condition: sequences strictly after ``seq`` in queue order."""
+    return or_(Sequence.deployment_id > seq.deployment_id,
+               and_(Sequence.deployment_id == seq.deployment_id,
+                    or_(Sequence.event_start > seq.event_start,
+                        and_(Sequence.event_start == seq.event_start, Sequence.id > seq.id))))
+
+
+def _before(seq: Sequence):
+    return or_(Sequence.deployment_id < seq.deployment_id,
+               and_(Sequence.deployment_id == seq.deployment_id,
+                    or_(Sequence.event_start < seq.event_start,
+                        and_(Sequence.event_start == seq.event_start, Sequence.id < seq.id))))
+
+
+def next_sequence(session: Session, flt: QueueFilter, after_id: str | None = None,
+                  backwards: bool = False) -> Sequence | None:
+    """The first sequence of the queue after ``after_id`` (or before it, ``backwards``).
+
+    With no ``after_id`` it is the start of the queue. When nothing follows the
+    cursor, the queue wraps to its start, so sequences skipped earlier come back.
+    """
+    stmt = queue_stmt(flt)
+    cursor = session.get(Sequence, after_id) if after_id else None
+    if after_id and cursor is None:
+        raise NotFound(f"no sequence with id {after_id!r}")
+    if cursor is not None:
+        cond = _before(cursor) if backwards else _after(cursor)
+        order = [c.desc() for c in ORDER] if backwards else list(ORDER)
+        found = session.exec(stmt.where(cond).order_by(*order).limit(1)).first()
+        if found is not None or backwards:
+            return found
+        found = session.exec(stmt.where(Sequence.id != cursor.id).order_by(*ORDER).limit(1)).first()
+        return found
+    return session.exec(stmt.order_by(*ORDER).limit(1)).first()
+
+
+def progress(session: Session, flt: QueueFilter) -> dict[str, int]:
+    """Counts of the queue's sequences by review status (ignoring the status filter)."""
+    base = QueueFilter(**{**flt.as_dict(), "review_status": "any"}, area_ids=flt.area_ids)
+    sub = queue_stmt(base).with_only_columns(Sequence.review_status).subquery()
+    rows = session.exec(select(sub.c.review_status, func.count()).group_by(sub.c.review_status)).all()
+    counts = {"unreviewed": 0, "reviewed": 0, "blank": 0}
+    for status, n in rows:
+        counts[status] = counts.get(status, 0) + n
+    counts["total"] = sum(counts.values())
+    counts["done"] = counts["total"] - counts["unreviewed"]
+    return counts
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return as_utc(dt).isoformat() if dt is not None else None
+
+
+def taxon_dict(t: Taxon | None) -> dict[str, Any] | None:
+    if t is None:
+        return None
+    return {"id": t.id, "scientific_name": t.scientific_name, "vietnamese_name": t.vietnamese_name,
+            "english_name": t.english_name, "iucn_category": t.iucn_category,
+            "decree84_group": t.decree84_group}
+
+
+def detection_dict(d: Detection, taxa: dict[str, Taxon]) -> dict[str, Any]:
+    return {"id": d.id, "media_id": d.media_id, "model": d.model, "category": d.category,
+            "confidence": d.confidence, "bbox": [d.bbox_x, d.bbox_y, d.bbox_width, d.bbox_height]
+            if d.bbox_x is not None else None,
+            "start_s": d.start_s, "end_s": d.end_s, "freq_low_hz": d.freq_low_hz, "freq_high_hz": d.freq_high_hz,
+            "label": d.label, "label_confidence": d.label_confidence,
+            "taxon": taxon_dict(taxa.get(d.taxon_id)) if d.taxon_id else None,
+            "dismissed": d.dismissed, "review_status": d.review_status,
+            "human": d.model == HUMAN_MODEL}
+
+
+def observation_dict(o: Observation, taxa: dict[str, Taxon]) -> dict[str, Any]:
+    return {"id": o.id, "media_id": o.media_id, "sequence_id": o.sequence_id,
+            "observation_level": o.observation_level, "observation_type": o.observation_type,
+            "taxon": taxon_dict(taxa.get(o.taxon_id)) if o.taxon_id else None, "count": o.count,
+            "life_stage": o.life_stage, "sex": o.sex, "behavior": o.behavior,
+            "classification_method": o.classification_method, "classified_by": o.classified_by,
+            "classification_timestamp": _iso(o.classification_timestamp),
+            "event_start": _iso(o.event_start), "event_end": _iso(o.event_end)}
+
+
+# Boxes people draw are stored as detections of this pseudo-model (see actions.draw_box).
+HUMAN_MODEL = "human"
+
+
+def load_taxa(session: Session, ids) -> dict[str, Taxon]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return {t.id: t for t in session.exec(select(Taxon).where(Taxon.id.in_(ids)))}
+
+
+def suggestion(detections: list[Detection], taxa: dict[str, Taxon]) -> dict[str, Any] | None:
+    """The machine's best guess for the sequence: the most confident labelled detection."""
+    best = None
+    for d in detections:
+        if d.dismissed or d.model == HUMAN_MODEL:
+            continue
+        score = d.label_confidence if d.label_confidence is not None else d.confidence
+        if d.taxon_id or d.category in ("person", "vehicle"):
+            if best is None or score > best[0]:
+                best = (score, d)
+    if best is None:
+        return None
+    d = best[1]
+    count = max(1, sum(1 for x in detections if x.media_id == d.media_id and not x.dismissed
+                       and x.category == d.category))
+    return {"detection_id": d.id, "category": d.category, "label": d.label, "confidence": best[0],
+            "taxon": taxon_dict(taxa.get(d.taxon_id)) if d.taxon_id else None,
+            "observation_type": {"person": "human", "vehicle": "vehicle"}.get(d.category, "animal"),
+            "count": count}
+
+
+def sequence_item(session: Session, seq: Sequence, image_url=None) -> dict[str, Any]:
+    """Everything the review page shows for one sequence.
+
+    ``image_url(media)`` returns the URL of a medium's review image.
+    """
+    dep = session.get(Deployment, seq.deployment_id)
+    program = session.get(Program, dep.program_id)
+    loc = session.get(Location, dep.location_id)
+    media = list(session.exec(select(Media).where(Media.sequence_id == seq.id)
+                              .order_by(Media.captured_at, Media.file_name)))
+    mids = [m.id for m in media]
+    dets = list(session.exec(select(Detection).where(Detection.media_id.in_(mids))
+                             .order_by(Detection.confidence.desc()))) if mids else []
+    obs = list(session.exec(select(Observation).where(
+        or_(Observation.sequence_id == seq.id, Observation.media_id.in_(mids) if mids else False))
+        .order_by(Observation.created_at)))
+    taxa = load_taxa(session, [d.taxon_id for d in dets] + [o.taxon_id for o in obs])
+    by_media: dict[str, list] = {m: [] for m in mids}
+    for d in dets:
+        by_media[d.media_id].append(detection_dict(d, taxa))
+    return {
+        "sequence": {"id": seq.id, "event_start": _iso(seq.event_start), "event_end": _iso(seq.event_end),
+                     "media_count": seq.media_count, "review_status": seq.review_status,
+                     "reviewed_by": seq.reviewed_by, "reviewed_at": _iso(seq.reviewed_at)},
+        "deployment": {"id": dep.id, "camera_id": dep.camera_id, "location": loc.name if loc else None,
+                       "program_id": program.id, "program": program.name, "area_id": program.area_id},
+        "media": [{"id": m.id, "file_name": m.file_name, "captured_at": _iso(m.captured_at),
+                   "width": m.width, "height": m.height, "kind": m.kind, "contains_person": m.contains_person,
+                   "url": image_url(m) if image_url else None, "detections": by_media[m.id]}
+                  for m in media],
+        "observations": [observation_dict(o, taxa) for o in obs if o.classification_method == "human"],
+        "machine_observations": [observation_dict(o, taxa) for o in obs if o.classification_method != "human"],
+        "suggestion": suggestion(dets, taxa),
+    }
+
+
+def common_species(session: Session, program: Program, limit: int = 9) -> list[dict[str, Any]]:
+    """The program's common species for the number keys 1-9.
+
+    ``Program.settings["common_species"]`` (scientific names or taxon ids) when
+    set; otherwise the species people have labelled most in the program.
+    """
+    wanted = program.settings.get("common_species") if isinstance(program.settings, dict) else None
+    out: list[Taxon] = []
+    if wanted:
+        from ..services.taxa import find_taxon
+
+        for w in wanted[:limit]:
+            t = session.get(Taxon, w) or find_taxon(session, str(w))
+            if t is not None and t not in out:
+                out.append(t)
+        return [taxon_dict(t) for t in out]
+    rows = session.exec(
+        select(Observation.taxon_id, func.count()).join(Deployment, Deployment.id == Observation.deployment_id)
+        .where(Deployment.program_id == program.id, Observation.taxon_id.is_not(None),
+               Observation.classification_method == "human")
+        .group_by(Observation.taxon_id).order_by(func.count().desc()).limit(limit)).all()
+    taxa = load_taxa(session, [r[0] for r in rows])
+    return [taxon_dict(taxa[r[0]]) for r in rows if r[0] in taxa]

@@ -1,0 +1,101 @@
+"""Camera-trap review pages: the keyboard-driven queue and repeated false positives.
+
+The page is a shell; its JavaScript (static/review.js) talks to
+/api/v1/review/* (server/api/review.py). Review images are made here from the
+originals and cached in the derivatives store (server/review/media.py).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, render_template, request, send_file
+from sqlmodel import select
+
+from ..auth.permissions import RANK, require_area
+from ..db import get_session
+from ..errors import NotFound
+from ..i18n import gettext as _
+from ..models import Deployment, Location, Media, Program, Taxon
+from ..review import actions
+from ..review.media import review_image
+from ..storage import get_store
+from . import areas_with_role, login_required
+
+bp = Blueprint("review_pages", __name__)
+
+# Text the review script shows, translated when the page is rendered.
+JS_TEXT = (
+    "Saved", "Marked blank", "Undone", "Nothing to undo", "The queue is empty", "No species chosen",
+    "Box saved", "Box deleted", "Box added", "Applied to the whole sequence", "Read only: you cannot change labels here",
+    "images", "Loading…", "Error", "reviewed", "blank", "unreviewed", "of", "done", "Suggestion",
+    "Draw a box: drag on the image", "Labels", "none", "Image", "Sequence", "Search species…",
+)
+
+
+def js_text() -> dict[str, str]:
+    return {t: _(t) for t in JS_TEXT}
+
+
+@bp.route("/review")
+@login_required
+def review():
+    """The review queue page (viewers see it read-only)."""
+    s = get_session()
+    areas = areas_with_role("viewer")
+    area_ids = [a.id for a, _r in areas]
+    programs = list(s.exec(select(Program).where(Program.area_id.in_(area_ids)).order_by(Program.name))) \
+        if area_ids else []
+    deployments = list(s.exec(select(Deployment, Location).join(Location, Location.id == Deployment.location_id)
+                              .where(Deployment.program_id.in_([p.id for p in programs]), Deployment.kind == "camera")
+                              .order_by(Location.name, Deployment.deployment_start))) if programs else []
+    taxon = s.get(Taxon, request.args["taxon_id"]) if request.args.get("taxon_id") else None
+    return render_template("review.html", areas=areas, programs=programs, deployments=deployments,
+                           args=request.args, taxon=taxon, js_text=js_text(),
+                           can_edit=any(RANK[r] >= RANK["biologist"] for _a, r in areas))
+
+
+@bp.route("/review/media/<media_id>/<size>.jpg")
+@login_required
+def media_image(media_id: str, size: str):
+    """A review-sized (or thumbnail) JPEG of an image the user may see."""
+    s = get_session()
+    m = s.get(Media, media_id)
+    if m is None or m.deployment_id is None or size not in ("review", "thumb") or m.kind != "image":
+        raise NotFound("no such image")
+    require_area(s, actions.area_of_deployment(s, m.deployment_id))
+    store = get_store()
+    if not store.exists(m.storage_key):
+        raise NotFound(f"the original of {m.file_name} is missing from the media store")
+    path = review_image(store, current_app.extensions["saola.derivatives"], m, size)
+    resp = send_file(path, mimetype="image/jpeg", conditional=True, max_age=86400)
+    resp.headers["Cache-Control"] = "private, max-age=86400"
+    return resp
+
+
+@bp.route("/review/repeated")
+@login_required
+def repeated():
+    """Repeated boxes of one deployment, offered for bulk dismissal."""
+    s = get_session()
+    dep_id = request.args.get("deployment_id")
+    areas = areas_with_role("viewer")
+    area_ids = [a.id for a, _r in areas]
+    deployments = list(s.exec(select(Deployment, Location).join(Location, Location.id == Deployment.location_id)
+                              .join(Program, Program.id == Deployment.program_id)
+                              .where(Program.area_id.in_(area_ids), Deployment.kind == "camera")
+                              .order_by(Location.name))) if area_ids else []
+    groups, role, dep = [], None, None
+    min_images = request.args.get("min_images", "5")
+    try:
+        min_images_i = max(2, int(min_images))
+    except ValueError:
+        min_images_i = 5
+    if dep_id:
+        dep = s.get(Deployment, dep_id)
+        if dep is None:
+            raise NotFound("no such deployment")
+        role = require_area(s, actions.area_of_deployment(s, dep_id))
+        from ..review.false_positives import find_repeated
+
+        groups = find_repeated(s, dep_id, min_images=min_images_i)
+    return render_template("repeated.html", deployments=deployments, dep=dep, groups=groups,
+                           min_images=min_images_i, js_text=js_text(),
+                           can_edit=role is not None and RANK[role] >= RANK["biologist"])

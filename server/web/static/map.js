@@ -1,0 +1,61 @@
+/* Saola area map: GeoJSON on a plain background (no tile server needed).
+   Uses Leaflet when installed (server/web/vendor), else draws a simple SVG. */
+document.addEventListener('DOMContentLoaded', function () {
+  'use strict';
+  const el = document.getElementById('map');
+  const data = JSON.parse(document.getElementById('map-data').textContent);
+  const styleOf = (f) => ({
+    boundary: { color: '#2f5d3a', weight: 2, fill: true, fillOpacity: 0.05 },
+    transect: { color: '#c7772a', weight: 3 },
+    track: { color: '#3a6fb0', weight: 2, dashArray: '4 4' },
+  })[f.properties.kind] || { color: '#333' };
+
+  if (window.L && el.dataset.leaflet === 'true') {
+    const map = L.map(el, { attributionControl: false, zoomSnap: 0.25 });
+    const layer = L.geoJSON(data, {
+      style: styleOf,
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 6, color: '#1d1d1b', fillColor: '#ffd400', fillOpacity: 0.9, weight: 1 }),
+      onEachFeature: (f, l) => { if (f.properties.name) l.bindTooltip(f.properties.name + (f.properties.deployments !== undefined ? ' (' + f.properties.deployments + ')' : '')); },
+    }).addTo(map);
+    const b = layer.getBounds();
+    if (b.isValid()) map.fitBounds(b.pad(0.15)); else map.setView([16, 106], 6);
+    L.control.scale({ imperial: false }).addTo(map);
+    el.dataset.ready = 'leaflet';
+    el.dataset.features = String(data.features.length);
+    return;
+  }
+  // Fallback: an equirectangular SVG sketch of the same features.
+  const pts = [];
+  const walk = (c) => { if (typeof c[0] === 'number') pts.push(c); else c.forEach(walk); };
+  data.features.forEach((f) => walk(f.geometry.coordinates));
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 1000 700');
+  svg.setAttribute('width', '100%'); svg.setAttribute('height', '100%');
+  el.appendChild(svg);
+  el.dataset.ready = 'svg';
+  el.dataset.features = String(data.features.length);
+  if (!pts.length) return;
+  const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
+  const s = Math.min(900 / Math.max(x1 - x0, 1e-6), 600 / Math.max(y1 - y0, 1e-6));
+  const px = (p) => [50 + (p[0] - x0) * s, 650 - (p[1] - y0) * s];
+  data.features.forEach((f) => {
+    const g = f.geometry, st = styleOf(f);
+    const line = (coords) => {
+      const e = document.createElementNS(ns, 'polyline');
+      e.setAttribute('points', coords.map((c) => px(c).join(',')).join(' '));
+      e.setAttribute('fill', 'none'); e.setAttribute('stroke', st.color); e.setAttribute('stroke-width', st.weight || 2);
+      svg.appendChild(e);
+    };
+    if (g.type === 'Point') {
+      const c = document.createElementNS(ns, 'circle');
+      const [x, y] = px(g.coordinates);
+      c.setAttribute('cx', x); c.setAttribute('cy', y); c.setAttribute('r', 6); c.setAttribute('fill', '#ffd400'); c.setAttribute('stroke', '#000');
+      const title = document.createElementNS(ns, 'title'); title.textContent = f.properties.name || ''; c.appendChild(title);
+      svg.appendChild(c);
+    } else if (g.type === 'LineString') line(g.coordinates);
+    else if (g.type === 'MultiLineString' || g.type === 'Polygon') g.coordinates.forEach(line);
+    else if (g.type === 'MultiPolygon') g.coordinates.forEach((p) => p.forEach(line));
+  });
+});
