@@ -31,6 +31,7 @@ def _kill_when(proc, predicate, timeout=90):
             if predicate(last):
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
+                proc.stdout.close()
                 return last
     proc.kill()
     out, err = proc.communicate(timeout=10)
@@ -99,7 +100,10 @@ def test_store_killed_while_writing_loses_no_acknowledged_write(tmp_path):
                 os.kill(proc.pid, signal.SIGKILL)
                 break
     proc.wait(timeout=10)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()[-2000:]
+    stderr = proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL, stderr[-2000:]
 
     sys.path.insert(0, str(REPO))
     from mobile.store import Store

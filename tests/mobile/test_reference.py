@@ -1,0 +1,55 @@
+"""Reference data: server protocol versions (newer major refused), species cache, offline fallback."""
+from __future__ import annotations
+
+import pytest
+
+import protocols
+from mobile.reference import KINDS, Reference
+from mobile.store import Store
+from protocols.species import SpeciesListError
+
+
+@pytest.fixture
+def ref(tmp_path):
+    s = Store(tmp_path)
+    yield Reference(s)
+    s.close()
+
+
+def bumped(name: str, version: str) -> dict:
+    d = protocols.load(name).to_dict()
+    d["version"] = version
+    return d
+
+
+def test_bundled_protocols_offline(ref):
+    for kind in KINDS.values():
+        assert ref.protocol(kind["protocol"]).version == "1.0"
+
+
+def test_minor_version_from_server_is_used_newer_major_refused(ref):
+    newer_minor = bumped("line_transect", "1.3")
+    newer_minor["records"]["walk"]["fields"].append(
+        {"name": "canopy_cover", "type": "integer", "min": 0, "max": 100, "unit": "%",
+         "label": {"en": "Canopy cover", "vi": "Độ che phủ tán"}})
+    refused = ref.update_protocols([newer_minor, bumped("threat_incident", "2.0"), {"name": "broken"}])
+    assert ref.protocol("line_transect").version == "1.3"
+    assert "canopy_cover" in ref.protocol("line_transect").record_type("walk").field_names
+    assert ref.protocol("threat_incident").version == "1.0"
+    assert refused[0] == ("Protocol 'threat_incident' version 2.0 is newer than this app supports (1.x). "
+                          "Update the Saola app before recording with it.")
+    assert "server protocol broken: protocol version None is not of the form" in refused[1]
+    # Kept across restarts.
+    again = Reference(ref.store)
+    assert again.protocol("line_transect").version == "1.3"
+    assert ref.store.get_setting("protocols_refused") == refused
+
+
+def test_species_cache_per_program(ref):
+    assert len(ref.species(None)) > 40  # bundled vn_core
+    n = ref.set_species("p1", [{"scientific_name": "Pseudoryx nghetinhensis", "vietnamese_name": "Sao la",
+                                "english_name": "Saola", "iucn_category": "CR"}])
+    assert n == 1 and [s.scientific_name for s in ref.species("p1").search("sao la")] == ["Pseudoryx nghetinhensis"]
+    assert len(Reference(ref.store).species("p1")) == 1
+    with pytest.raises(SpeciesListError, match="item 1: scientific_name is empty"):
+        ref.set_species("p2", [{"vietnamese_name": "?"}])
