@@ -1,0 +1,120 @@
+"""Job handlers of ingest: ``retime``, ``resequence`` and ``derivatives``.
+
+All three are idempotent: they recompute from what is stored (the raw device
+time, the originals), so running one twice gives the same result.
+"""
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import bindparam, update
+from sqlmodel import select
+
+from ..jobs.core import JobContext, handler
+from ..models import Deployment, Media, Program
+from ..storage import LocalMediaStore
+from .pipeline import TIME_FLAGS
+from .sequences import resequence
+from .timefix import correct_time, in_window, time_flags
+
+CHUNK = 500
+
+
+def retime_deployment(session_factory, deployment_id: str, progress=None) -> dict:
+    """Recompute captured_at, the UTC offset and the time flags of a deployment's media from captured_at_raw.
+
+    ``session_factory()`` opens a short transaction (each chunk of media gets its own).
+    Then the deployment is resequenced.
+    """
+    with session_factory() as s:
+        dep = s.get(Deployment, deployment_id)
+        if dep is None:
+            raise LookupError(f"no deployment with id {deployment_id!r}")
+        tz, offset_s, start, end = dep.timezone or "UTC", dep.clock_offset_s or 0, dep.deployment_start, \
+            dep.deployment_end
+        ids = list(s.exec(select(Media.id).where(Media.deployment_id == deployment_id).order_by(Media.id)))
+    changed = 0
+    for i in range(0, len(ids), CHUNK):
+        with session_factory() as s:
+            rows = s.exec(select(Media.id, Media.captured_at_raw, Media.timestamp_source, Media.utc_offset_min,
+                                 Media.flags).where(Media.id.in_(ids[i:i + CHUNK]))).all()
+            updates = []
+            for mid, raw, source, file_off, flags in rows:
+                t, off = correct_time(raw, tz, offset_s, file_off if source == "exif_offset" else None)
+                new_flags = [f for f in (flags or []) if f not in TIME_FLAGS] + time_flags(raw, t)
+                if raw is not None and not in_window(t, start, end):
+                    new_flags.append("outside_window")
+                updates.append({"mid": mid, "t": t, "off": off, "fl": new_flags})
+            if updates:
+                tbl = Media.__table__
+                s.connection().execute(update(tbl).where(tbl.c.id == bindparam("mid")).values(
+                    captured_at=bindparam("t"), utc_offset_min=bindparam("off"), flags=bindparam("fl")), updates)
+                changed += len(updates)
+        if progress:
+            progress(min(i + CHUNK, len(ids)), len(ids) + 1)
+    with session_factory() as s:
+        n = resequence(s, deployment_id)
+    return {"media": changed, "sequences": n}
+
+
+@handler("retime")
+def retime(ctx: JobContext) -> dict:
+    """Params {"deployment_id"}: recompute media times after a clock offset / time zone change, then resequence."""
+    return retime_deployment(ctx.session, ctx.params["deployment_id"], ctx.progress)
+
+
+@handler("resequence")
+def resequence_job(ctx: JobContext) -> dict:
+    """Params {"program_id"} or {"deployment_id"}: recompute sequences (e.g. after the gap changed)."""
+    if "deployment_id" in ctx.params:
+        ids = [ctx.params["deployment_id"]]
+    elif "program_id" in ctx.params:
+        with ctx.session() as s:
+            if s.get(Program, ctx.params["program_id"]) is None:
+                raise LookupError(f"no program with id {ctx.params['program_id']!r}")
+            ids = list(s.exec(select(Deployment.id).where(Deployment.program_id == ctx.params["program_id"])))
+    else:
+        raise ValueError("resequence needs program_id or deployment_id")
+    total = 0
+    for i, dep_id in enumerate(ids):
+        with ctx.session() as s:
+            total += resequence(s, dep_id)
+        ctx.progress(i + 1, len(ids))
+    return {"deployments": len(ids), "sequences": total}
+
+
+@handler("derivatives")
+def derivatives_job(ctx: JobContext) -> dict:
+    """Params {"deployment_id"} or {"media_ids": [...]}: make missing thumbnails / review images again."""
+    from . import process as proc
+    from .registry import MediaInfo
+
+    cfg = ctx.config
+    media_root = cfg.get("MEDIA_DIR") or os.path.join(cfg["DATA_DIR"], "media")
+    roots = proc.StoreRoots(media_root, os.path.join(cfg["DATA_DIR"], "derivatives"))
+    store = LocalMediaStore(media_root)
+    with ctx.session() as s:
+        stmt = select(Media.id, Media.sha256, Media.storage_key, Media.orientation).where(Media.kind == "image")
+        if "media_ids" in ctx.params:
+            stmt = stmt.where(Media.id.in_(list(ctx.params["media_ids"])))
+        else:
+            stmt = stmt.where(Media.deployment_id == ctx.params["deployment_id"])
+        rows = s.exec(stmt).all()
+    made = 0
+    for i, (mid, sha, key, orientation) in enumerate(rows):
+        try:
+            with store.open(key) as f:
+                data = f.read()
+        except OSError as e:
+            ctx.fail_item(mid, f"original missing from the media store: {e}")
+            continue
+        if proc.ensure_derivatives(sha, data, MediaInfo(orientation=orientation), roots):
+            made += 1
+            with ctx.session() as s:
+                s.connection().execute(update(Media.__table__).where(Media.__table__.c.id == mid)
+                                       .values(has_derivatives=True))
+        else:
+            ctx.fail_item(mid, "cannot decode the image")
+        if i % 50 == 0:
+            ctx.progress(i + 1, len(rows))
+    return {"media": len(rows), "with_derivatives": made}
