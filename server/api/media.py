@@ -1,0 +1,345 @@
+"""Media: upload to a deployment (files or a zip), list, look at, and fetch the bytes; sequences.
+
+Uploads run the same ingest as ``saola ingest`` (server/ingest/): identity by
+SHA-256, duplicates reported, bad files skipped with a reason, times
+corrected with the deployment's time zone and clock offset.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from flask import current_app, request, send_file
+from pydantic import Field
+from sqlalchemy import String, cast
+from sqlmodel import select
+
+from ..auth.permissions import RANK, current_user, require_area
+from ..db import get_session
+from ..errors import NotFound, SaolaError, ValidationError
+from ..models import Deployment, Media, Program, Sequence
+from ..storage import get_store
+from ..timeutil import to_utc
+from . import crud
+from .areas import scope
+from .core import endpoint, paginate
+from .schemas import In, Out
+
+TAGS = ["media"]
+FLAGS = Literal["outside_window", "no_deployment", "no_timestamp", "clock_reset", "future_time", "corrupt"]
+# Uploads with at least this many files use worker processes; fewer run in the request thread.
+POOL_FROM_FILES = 64
+
+
+class MediaQuery(In):
+    limit: int = 50
+    offset: int = 0
+    area_id: Optional[str] = None
+    program_id: Optional[str] = None
+    deployment_id: Optional[str] = None
+    sequence_id: Optional[str] = None
+    kind: Optional[Literal["image", "video", "audio"]] = None
+    flag: Optional[FLAGS] = Field(default=None, description="only media with this ingest flag")
+    start: Optional[datetime] = Field(default=None, description="captured at or after (naive = UTC)")
+    end: Optional[datetime] = Field(default=None, description="captured at or before (naive = UTC)")
+
+
+class MediaOut(Out):
+    id: str
+    sha256: str
+    kind: str
+    deployment_id: Optional[str]
+    sequence_id: Optional[str]
+    file_name: str
+    file_path: Optional[str]
+    media_type: str
+    size_bytes: int
+    captured_at_raw: Optional[datetime]
+    captured_at: Optional[datetime]
+    utc_offset_min: Optional[int]
+    timestamp_source: str
+    width: Optional[int]
+    height: Optional[int]
+    orientation: Optional[int]
+    duration_s: Optional[float]
+    camera_make: Optional[str]
+    camera_model: Optional[str]
+    camera_serial: Optional[str]
+    latitude: Optional[float]
+    longitude: Optional[float]
+    capture_method: Optional[str]
+    flags: list[str]
+    has_derivatives: bool
+    favorite: bool
+    created_at: datetime
+
+
+class MediaDetailOut(MediaOut):
+    meta: dict[str, Any]
+
+
+class SequenceQuery(In):
+    limit: int = 50
+    offset: int = 0
+    area_id: Optional[str] = None
+    program_id: Optional[str] = None
+    deployment_id: Optional[str] = None
+    review_status: Optional[Literal["unreviewed", "reviewed", "blank"]] = None
+
+
+class SequenceOut(Out):
+    id: str
+    deployment_id: str
+    event_start: datetime
+    event_end: datetime
+    media_count: int
+    review_status: str
+
+
+class IngestOut(Out):
+    source: str
+    total: int
+    ingested: int
+    duplicates: int
+    completed: int
+    skipped: list[dict[str, str]]
+    outside_window: int
+    flag_counts: dict[str, int]
+    flagged: dict[str, list[str]]
+    deployments: list[str]
+    sequences: int
+    by_kind: dict[str, int]
+    notes: list[str]
+    fatal: Optional[str]
+    summary: list[str]
+
+
+# ---- access --------------------------------------------------------------------------------
+def _media(media_id: str, minimum: str = "viewer") -> tuple[Media, str]:
+    """The media row and the caller's role; media outside every deployment are for administrators."""
+    s = get_session()
+    m = crud.get_or_404(s, Media, media_id, "media")
+    if m.deployment_id is None:
+        if not current_user().is_admin:
+            raise NotFound(f"no media with id {media_id!r}")
+        return m, "admin"
+    dep = s.get(Deployment, m.deployment_id)
+    program = s.get(Program, dep.program_id)
+    return m, require_area(s, program.area_id, minimum)
+
+
+def _deployment_for_upload(deployment_id: str) -> tuple[Deployment, Program]:
+    s = get_session()
+    dep = crud.get_or_404(s, Deployment, deployment_id, "deployment")
+    program = s.get(Program, dep.program_id)
+    require_area(s, program.area_id, "ranger")
+    if dep.kind != "camera":
+        raise ValidationError(f"deployment {deployment_id} is an {dep.kind} deployment; photos and videos "
+                              "go to a camera deployment")
+    return dep, program
+
+
+# ---- upload --------------------------------------------------------------------------------
+def _stage_uploads(staging: Path) -> tuple[list, list]:
+    """Save the request's files under ``staging`` and scan them; (sources, skipped)."""
+    import zipfile
+
+    from ..ingest.sources import Skipped, Source, ZipRefused, classify, safe_member_name, scan_zip
+
+    files = [f for key in request.files for f in request.files.getlist(key)]
+    if not files:
+        raise ValidationError("no files in the upload: send multipart/form-data with one or more 'files' parts",
+                              details=[{"field": "files", "message": "missing"}])
+    sources, skipped = [], []
+    for i, fs in enumerate(files):
+        raw_name = fs.filename or f"upload-{i}"
+        name = safe_member_name(raw_name)
+        if name is None:
+            skipped.append(Skipped(raw_name, "unsafe file name (escapes the upload folder): refused"))
+            continue
+        dest = staging / f"{i:06d}" / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fs.save(dest)
+        size = dest.stat().st_size
+        if zipfile.is_zipfile(dest):
+            try:
+                zs, zk = scan_zip(dest)
+            except ZipRefused as e:
+                skipped.append(Skipped(name, str(e)))
+                continue
+            prefix = name + "!"  # members read as zipname!member in reports
+            sources += [Source(prefix + s.rel_path, s.kind, s.ext, s.size, zip_path=s.zip_path, member=s.member)
+                        for s in zs]
+            skipped += [Skipped(prefix + k.rel_path, k.reason) for k in zk]
+            continue
+        kind, reason, ext = classify(name)
+        if reason:
+            skipped.append(Skipped(name, reason))
+        elif size == 0:
+            skipped.append(Skipped(name, "empty file (0 bytes)"))
+        else:
+            sources.append(Source(name, kind, ext, size, path=str(dest)))
+    return sources, skipped
+
+
+@endpoint("/deployments/<deployment_id>/media", ["POST"],
+          summary="Upload photos/videos (many files, or a zip of a card) to a deployment (rangers)",
+          tags=TAGS, content_type="multipart/form-data", raw=True,
+          responses={201: "ingest report", 507: "disk full (what was stored is kept)"})
+def upload_media(deployment_id: str):
+    """Multipart parts named ``files`` (any part name works); a zip is opened and checked for unsafe paths
+    and zip bombs. Answers the ingest report: ingested, duplicates, skipped with reasons, flags."""
+    from ..ingest.pipeline import ingest_sources
+
+    dep, program = _deployment_for_upload(deployment_id)
+    app = current_app._get_current_object()
+    staging = Path(app.config["DATA_DIR"]) / "incoming" / uuid.uuid4().hex
+    try:
+        try:
+            staging.mkdir(parents=True)
+            sources, skipped = _stage_uploads(staging)
+        except OSError as e:
+            if e.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise SaolaError("disk full while receiving the upload; nothing was stored", status=507,
+                                 code="disk_full") from None
+            raise
+        # Release the request's read transaction: ingest writes in its own short ones.
+        get_session().rollback()
+        workers = 0 if len(sources) < POOL_FROM_FILES else min(os.cpu_count() or 1, 4)
+        report = ingest_sources(app, sources, skipped, deployment_id=dep.id, workers=workers,
+                                source_name="upload")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    data = IngestOut.model_validate(report.to_dict()).model_dump(mode="json")
+    if report.fatal:
+        err = SaolaError(report.fatal, status=507 if "disk full" in report.fatal else 500,
+                         code="disk_full" if "disk full" in report.fatal else "ingest_stopped", details=data)
+        return err.to_dict(), err.status
+    return data, 201 if report.ingested else 200
+
+
+# ---- listing -------------------------------------------------------------------------------
+@endpoint("/media", summary="List media (filters: area, program, deployment, sequence, kind, flag, time range)",
+          tags=TAGS, query=MediaQuery, response=MediaOut)
+def list_media(query: MediaQuery):
+    s = get_session()
+    stmt = (select(Media).join(Deployment, Deployment.id == Media.deployment_id, isouter=True)
+            .join(Program, Program.id == Deployment.program_id, isouter=True))
+    stmt = scope(stmt, Program.area_id, query.area_id)
+    for col, val in ((Deployment.program_id, query.program_id), (Media.deployment_id, query.deployment_id),
+                     (Media.sequence_id, query.sequence_id), (Media.kind, query.kind)):
+        if val is not None:
+            stmt = stmt.where(col == val)
+    if query.flag is not None:
+        # Flags are a JSON list; its text form contains the quoted name (same on SQLite and PostgreSQL).
+        stmt = stmt.where(cast(Media.flags, String).like(f'%"{query.flag}"%'))
+    if query.start is not None:
+        stmt = stmt.where(Media.captured_at >= to_utc(query.start))
+    if query.end is not None:
+        stmt = stmt.where(Media.captured_at <= to_utc(query.end))
+    if query.start is not None and query.end is not None and query.end < query.start:
+        raise ValidationError("end is before start", details=[{"field": "end", "message": "before start"}])
+    return paginate(s, stmt, query, [Media.captured_at.is_(None), Media.captured_at, Media.file_path, Media.id])
+
+
+@endpoint("/media/<media_id>", summary="One media item with its full metadata (EXIF tags...)", tags=TAGS,
+          response=MediaDetailOut)
+def get_media(media_id: str):
+    return _media(media_id)[0]
+
+
+def _send(media: Media, size: str, role: str):
+    app = current_app
+    store, derivatives = get_store(app), app.extensions["saola.derivatives"]
+    if media.kind == "image":
+        try:
+            from ..detect import privacy
+        except ImportError:  # no detection feature: nothing to blur
+            privacy = None
+        if privacy is not None:
+            try:
+                path, mimetype, blurred = privacy.image_for_role(
+                    get_session(), media, {"file": "original"}.get(size, size), role, store, derivatives,
+                    bool(app.config.get("DETECTOR_MODEL")))
+            except privacy.NotScreened:
+                raise SaolaError("this image has not been checked for people yet; it is shown to viewers once "
+                                 "detection has run", status=409, code="not_screened") from None
+            except ValueError as e:
+                raise SaolaError(f"cannot make the image: {e}", status=422, code="unreadable_image") from None
+            return _file_response(path, mimetype, media, blurred or RANK.get(role, 99) < RANK["biologist"])
+    if size == "file":
+        return _file_response(store.path(media.storage_key), media.media_type, media, False)
+    if media.kind != "image":
+        raise NotFound(f"no {size} image for a {media.kind} (media {media.id})")
+    from ..ingest.derivatives import review_key, thumb_key
+
+    key = thumb_key(media.sha256) if size == "thumb" else review_key(media.sha256)
+    if derivatives.exists(key):
+        return _file_response(derivatives.path(key), "image/jpeg", media, False)
+    if size == "review" and media.has_derivatives:  # the original is review-size already
+        return _file_response(store.path(media.storage_key), media.media_type, media, False)
+    raise NotFound(f"no {size} image for media {media.id}"
+                   + (" (the file is damaged)" if "corrupt" in (media.flags or []) else ""))
+
+
+def _file_response(path: Path, mimetype: str, media: Media, private: bool):
+    if not path.is_file():
+        raise NotFound(f"the file of media {media.id} is missing from the media store")
+    resp = send_file(path, mimetype=mimetype, conditional=True, etag=False, max_age=0)
+    resp.set_etag(f"{media.sha256}-{path.name}")
+    resp.headers["Cache-Control"] = "private, no-store" if private else "private, max-age=3600"
+    return resp
+
+
+@endpoint("/media/<media_id>/file", summary="The original file, unmodified", tags=TAGS, raw=True)
+def media_file(media_id: str):
+    m, role = _media(media_id)
+    resp = _send(m, "file", role)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{_ascii(m.file_name)}"'
+    return resp
+
+
+@endpoint("/media/<media_id>/thumbnail", summary="Thumbnail JPEG (about 320 px, upright)", tags=TAGS, raw=True)
+def media_thumbnail(media_id: str):
+    m, role = _media(media_id)
+    return _send(m, "thumb", role)
+
+
+@endpoint("/media/<media_id>/review", summary="Review-size JPEG (about 1600 px, upright)", tags=TAGS, raw=True)
+def media_review(media_id: str):
+    m, role = _media(media_id)
+    return _send(m, "review", role)
+
+
+def _ascii(name: str) -> str:
+    return "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)
+
+
+# ---- sequences ------------------------------------------------------------------------------
+@endpoint("/sequences", summary="List sequences (bursts / events) of deployments", tags=TAGS, query=SequenceQuery,
+          response=SequenceOut)
+def list_sequences(query: SequenceQuery):
+    s = get_session()
+    stmt = (select(Sequence).join(Deployment, Deployment.id == Sequence.deployment_id)
+            .join(Program, Program.id == Deployment.program_id))
+    stmt = scope(stmt, Program.area_id, query.area_id)
+    for col, val in ((Deployment.program_id, query.program_id), (Sequence.deployment_id, query.deployment_id),
+                     (Sequence.review_status, query.review_status)):
+        if val is not None:
+            stmt = stmt.where(col == val)
+    return paginate(s, stmt, query, [Sequence.event_start, Sequence.id])
+
+
+@endpoint("/sequences/<sequence_id>", summary="One sequence", tags=TAGS, response=SequenceOut)
+def get_sequence(sequence_id: str):
+    s = get_session()
+    seq = crud.get_or_404(s, Sequence, sequence_id, "sequence")
+    dep = s.get(Deployment, seq.deployment_id)
+    require_area(s, s.get(Program, dep.program_id).area_id)
+    return seq
+
