@@ -262,7 +262,7 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
             exif = prov.get("exifData")
             t.write([prov.get("mediaID") or mid, dep_export_id[dep_id], cap, fmt_time(at, deployment_tz_off), path,
                      fmt_bool(bool(file_public)), name, mtype,
-                     json.dumps(exif, ensure_ascii=False, separators=(", ", ": ")) if exif is not None else "",
+                     _exif_text(exif),
                      "" if "favorite" in nulls and not fav else fmt_bool(fav), comments or ""])
             if t.rows % 50000 == 0:
                 tick("media", t.rows)
@@ -350,6 +350,15 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
     (out / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n",
                                           encoding="utf-8")
     return rep
+
+
+def _exif_text(exif: Any) -> str:
+    """exifData cell: JSON for structured metadata; a string read from a package is written back as it was."""
+    if exif is None:
+        return ""
+    if isinstance(exif, str):
+        return exif
+    return json.dumps(exif, ensure_ascii=False, separators=(", ", ": "))
 
 
 def _copy_target(prov: dict, dep_export_id: str, sha: str, name: str, used: set[str]) -> str:

@@ -39,8 +39,6 @@ def _typed(standards: Path, table: str, path: Path) -> dict[str, dict]:
                     typed[k] = v == "true"
                 elif types[k] == "datetime":
                     typed[k] = datetime.fromisoformat(v.replace("Z", "+00:00"))
-                elif types[k] == "any":
-                    typed[k] = json.loads(v)
                 else:
                     typed[k] = v
             out[row[schema["fields"][0]["name"]]] = typed
