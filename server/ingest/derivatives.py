@@ -84,7 +84,7 @@ def make_derivatives(data: bytes, orientation: Optional[int] = None) -> Derivati
     review = None
     if needs_review:
         r = im
-        if max(r.size) > REVIEW_SIZE * 1.3:
+        if max(r.size) > REVIEW_SIZE:
             r = r.resize(_fit(r.size, REVIEW_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0)
         if transpose is not None:
             r = r.transpose(transpose)

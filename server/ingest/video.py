@@ -195,10 +195,10 @@ def ffprobe(path: str) -> MediaInfo:
             info.timestamp_source = "video"
         except ValueError:
             pass
-    for st in doc.get("streams") or []:
-        if st.get("codec_type") == "video":
-            info.width, info.height = st.get("width"), st.get("height")
-            break
+    video = [st for st in doc.get("streams") or [] if st.get("codec_type") == "video"]
+    if not video:
+        raise VideoParseError("ffprobe found no video stream")
+    info.width, info.height = video[0].get("width"), video[0].get("height")
     info.meta["ffprobe"] = {"format_name": fmt.get("format_name"), "tags": fmt.get("tags") or {}}
     return info
 
