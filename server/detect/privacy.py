@@ -110,3 +110,42 @@ def public_image(session, media, size: str, media_store, derivatives) -> Path:
     if not boxes and size == "original":
         return media_store.path(media.storage_key)
     return ensure_derivative(derivatives, media_store.path(media.storage_key), media.sha256, size, boxes)
+
+
+class NotScreened(Exception):
+    """A viewer asked for an image no detector has checked for people yet."""
+
+
+def _clear_derivative(media, size: str, media_store, derivatives) -> Path:
+    # Ingest's own derivatives when it made them (server/ingest/derivatives.py keys), else ours.
+    sha = media.sha256
+    theirs = f"{size}/{sha[:2]}/{sha[2:4]}/{sha}.jpg"
+    if size in ("thumb", "review") and derivatives.exists(theirs):
+        return derivatives.path(theirs)
+    return ensure_derivative(derivatives, media_store.path(media.storage_key), sha, size, ())
+
+
+def image_for_role(session, media, size: str, role: str, media_store, derivatives,
+                   detector_configured: bool) -> tuple[Path, str, bool]:
+    """(file, MIME type, blurred) of the image ``role`` may see of ``media`` at ``size``.
+
+    Biologists, managers and administrators get the clear image (the original
+    itself for ``original``); viewers and rangers get people and vehicles
+    blurred. When a detector is configured, an image no detector has checked
+    yet raises :class:`NotScreened` for them rather than risk showing a face.
+    """
+    from ..auth.permissions import RANK
+    from .service import is_screened, private_boxes
+
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {', '.join(SIZES)}, not {size!r}")
+    if RANK[role] < RANK["biologist"]:
+        boxes = private_boxes(session, media.id)
+        if boxes:
+            return ensure_derivative(derivatives, media_store.path(media.storage_key), media.sha256, size,
+                                     boxes), "image/jpeg", True
+        if detector_configured and not is_screened(session, media.id):
+            raise NotScreened(media.id)
+    if size == "original":
+        return media_store.path(media.storage_key), media.media_type, False
+    return _clear_derivative(media, size, media_store, derivatives), "image/jpeg", False

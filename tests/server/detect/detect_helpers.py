@@ -117,3 +117,16 @@ def run_jobs(app) -> int:
     from server.jobs import drain
 
     return drain(app.config)
+
+
+def quick_user(world, username: str, roles: dict | None = None, admin: bool = False):
+    """A user who signs in with tokens only (no password hashing: argon2 is slow on purpose)."""
+    from server.models import Membership, User
+
+    with world.session() as s:
+        u = User(username=username, password_hash="!token-only", is_admin=admin, language="en")
+        s.add(u)
+        s.flush()
+        for area_id, role in (roles or {}).items():
+            s.add(Membership(user_id=u.id, area_id=area_id, role=role))
+        return u

@@ -1,0 +1,177 @@
+"""Machine detections, detection jobs, registered models, and role-aware images.
+
+Images are served at ``/media/<id>/view``: viewers and rangers get people and
+vehicles blurred (server/detect/privacy.py), biologists and above the clear
+image or the untouched original.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, Optional
+
+from flask import current_app, send_file
+from pydantic import Field
+from sqlmodel import select
+
+from ..auth.permissions import current_user, require_area
+from ..db import get_session
+from ..detect import privacy, service
+from ..detect.registry import ModelNotFound, get_model
+from ..errors import NotFound, SaolaError, ValidationError
+from ..jobs import enqueue
+from ..models import Deployment, Detection, Media, MLModel, Program
+from ..storage import get_store
+from . import crud
+from .core import endpoint, paginate
+from .schemas import In, JobOut, ListQuery, Out
+
+TAGS = ["detections"]
+
+
+class DetectionOut(Out):
+    id: str
+    media_id: str
+    model: str
+    category: str
+    confidence: float
+    bbox_x: Optional[float]
+    bbox_y: Optional[float]
+    bbox_width: Optional[float]
+    bbox_height: Optional[float]
+    label: Optional[str]
+    label_confidence: Optional[float]
+    taxon_id: Optional[str]
+    dismissed: bool
+    review_status: str
+    created_at: datetime
+
+
+class DetectionFilter(In):
+    category: Optional[str] = Field(default=None, max_length=64,
+                                    description="animal, person, vehicle, blank (processed, nothing found)...")
+    min_confidence: Optional[float] = Field(default=None, ge=0, le=1)
+    model: Optional[str] = Field(default=None, max_length=128, description="name@version, or a name")
+    include_blank: bool = False
+
+
+class DeploymentDetectionQuery(DetectionFilter, ListQuery):
+    pass
+
+
+class DetectIn(In):
+    model: Optional[str] = Field(default=None, max_length=64,
+                                 description="registered detector (default SAOLA_DETECTOR_MODEL)")
+    force: bool = Field(default=False, description="also reprocess images that already have results of the model")
+    classify: bool = Field(default=True, description="run the configured species classifier afterwards")
+
+
+class ModelOut(Out):
+    id: str
+    name: str
+    kind: str
+    version: str
+    sha256: str
+    size_bytes: int
+    created_at: datetime
+    config: dict[str, Any]
+
+
+class ViewQuery(In):
+    size: Literal["thumb", "review", "original"] = "review"
+
+
+def _media(media_id: str, minimum: str = "viewer") -> tuple[Media, str]:
+    """The media and the caller's role in its area (404 when the caller may not see it)."""
+    s = get_session()
+    media = s.get(Media, media_id)
+    if media is None:
+        raise NotFound(f"no media with id {media_id!r}")
+    area_id = service.area_of_media(s, media)
+    if area_id is None:  # not attached to a deployment: administrators only
+        if not current_user().is_admin:
+            raise NotFound(f"no media with id {media_id!r}")
+        return media, "admin"
+    return media, require_area(s, area_id, minimum)
+
+
+def _filtered(stmt, q: DetectionFilter):
+    if q.category is not None:
+        stmt = stmt.where(Detection.category == q.category)
+    elif not q.include_blank:
+        stmt = stmt.where(Detection.category != service.BLANK)
+    if q.min_confidence is not None:
+        stmt = stmt.where(Detection.confidence >= q.min_confidence)
+    if q.model:
+        stmt = stmt.where(Detection.model == q.model) if "@" in q.model else stmt.where(
+            Detection.model.startswith(q.model + "@", autoescape=True))
+    return stmt
+
+
+@endpoint("/media/<media_id>/detections", summary="Machine detections of one image", tags=TAGS,
+          query=DetectionFilter, response=DetectionOut, many=True)
+def media_detections(media_id: str, query: DetectionFilter):
+    _media(media_id)
+    stmt = _filtered(select(Detection).where(Detection.media_id == media_id), query)
+    return list(get_session().exec(stmt.order_by(Detection.confidence.desc(), Detection.id)))
+
+
+@endpoint("/deployments/<deployment_id>/detections", summary="Machine detections of a deployment's images",
+          tags=TAGS, query=DeploymentDetectionQuery, response=DetectionOut)
+def deployment_detections(deployment_id: str, query: DeploymentDetectionQuery):
+    s = get_session()
+    dep = crud.get_or_404(s, Deployment, deployment_id, "deployment")
+    require_area(s, s.get(Program, dep.program_id).area_id)
+    stmt = select(Detection).join(Media, Media.id == Detection.media_id).where(Media.deployment_id == deployment_id)
+    return paginate(s, _filtered(stmt, query), query, [Media.captured_at, Media.file_name, Detection.media_id,
+                                                      Detection.confidence.desc(), Detection.id])
+
+
+@endpoint("/deployments/<deployment_id>/detect", ["POST"],
+          summary="Queue detection of a deployment's images (biologists)", tags=TAGS, body=DetectIn,
+          response=JobOut, status=202)
+def detect_deployment(deployment_id: str, body: DetectIn):
+    s = get_session()
+    dep = crud.get_or_404(s, Deployment, deployment_id, "deployment")
+    area_id = s.get(Program, dep.program_id).area_id
+    require_area(s, area_id, "biologist")
+    name = body.model or current_app.config["DETECTOR_MODEL"]
+    if not name:
+        raise ValidationError("no detector: give model or set SAOLA_DETECTOR_MODEL",
+                              details=[{"field": "model", "message": "required"}])
+    try:
+        get_model(s, name, "detector")
+    except ModelNotFound as e:
+        raise ValidationError(str(e), details=[{"field": "model", "message": "unknown"}]) from None
+    return enqueue(s, "detect", {"deployment_id": deployment_id, "model": name, "force": body.force,
+                                 "classify": body.classify}, area_id=area_id, created_by=current_user().id)
+
+
+@endpoint("/models", summary="Registered detector and classifier models", tags=TAGS, response=ModelOut, many=True)
+def list_models():
+    current_user()
+    return list(get_session().exec(select(MLModel).order_by(MLModel.kind, MLModel.name)))
+
+
+@endpoint("/media/<media_id>/view", summary="The image as the caller may see it (people blurred below biologist)",
+          tags=TAGS, query=ViewQuery, raw=True,
+          responses={409: "not yet checked for people (viewers, when a detector is configured)"})
+def view_media(media_id: str, query: ViewQuery):
+    media, role = _media(media_id)
+    if media.kind != "image":
+        raise ValidationError(f"media {media_id} is a {media.kind}, not an image")
+    app = current_app
+    try:
+        path, mimetype, blurred = privacy.image_for_role(
+            get_session(), media, query.size, role, get_store(app), app.extensions["saola.derivatives"],
+            bool(app.config["DETECTOR_MODEL"]))
+    except privacy.NotScreened:
+        raise SaolaError("this image has not been checked for people yet; it is shown to viewers once "
+                         "detection has run", status=409, code="not_screened") from None
+    except ValueError as e:  # unreadable original
+        raise SaolaError(f"cannot make the image: {e}", status=422, code="unreadable_image") from None
+    if not path.is_file():
+        raise NotFound(f"the file of media {media_id} is missing from the store")
+    resp = send_file(path, mimetype=mimetype, conditional=True, max_age=0)
+    resp.headers["Cache-Control"] = "private, no-store" if blurred or role in ("viewer", "ranger") else "private"
+    resp.headers["X-Saola-Blurred"] = "1" if blurred else "0"
+    return resp
