@@ -78,6 +78,7 @@ class SaolaApp(App):
         self.reference: Reference | None = None
         self.recorder: WalkRecorder | None = None
         self.first_frame_callbacks = []
+        self._service_started = False
 
     # -- setup ------------------------------------------------------------------
     def build(self):
@@ -157,6 +158,34 @@ class SaolaApp(App):
         self.set_language("en" if self.lang == "vi" else "vi")
 
     # -- location ---------------------------------------------------------------
+    def start_recording(self, walk_id: str):
+        """Record the walk's track: in the foreground service on Android, in-process elsewhere."""
+        if platform == "android":
+            self._android_service("start")
+            self._service_started = True
+            self.recorder.listen()  # forms still want the current position
+        else:
+            self.recorder.filter = self.track_filter()
+            self.recorder.start(walk_id)
+
+    def stop_recording(self):
+        """Pause or stop: the store's walk status tells the service; in-process recording stops here."""
+        self.recorder.stop()
+
+    def recording(self) -> bool:
+        """True while this process (desktop) records the track."""
+        return self._service_started if platform == "android" else self.recorder.running
+
+    def _android_service(self, action: str):
+        from jnius import autoclass  # lazy: Android only
+
+        activity = autoclass("org.kivy.android.PythonActivity").mActivity
+        service = autoclass(f"{activity.getPackageName()}.ServiceGps")
+        if action == "start":
+            service.start(activity, str(self.store.root))
+        else:
+            service.stop(activity)
+
     def track_filter(self) -> TrackFilter:
         """A filter with the line-transect protocol's GPS settings."""
         return TrackFilter.from_protocol(self.reference.protocol("line_transect"))

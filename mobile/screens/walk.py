@@ -49,12 +49,11 @@ class WalkScreen(Screen):
             self._show_setup()
             return
         self.walk_id = walk["id"]
-        if walk["status"] == "active" and not app.recorder.running:
-            # Found active with nobody recording: the app was killed. Carry on,
-            # in a new track segment (the gap is not walked distance).
+        if walk["status"] == "active" and not app.recording():
+            # Found active with nobody recording here: the app was killed. Carry
+            # on, in a new track segment (the gap is not walked distance).
             app.store.resume_walk(self.walk_id)
-            app.recorder.filter = app.track_filter()
-            app.recorder.start(self.walk_id)
+            app.start_recording(self.walk_id)
             if resumed:
                 self.ids.message.text = app.tr("walk_resumed")
         self._show_run()
@@ -114,8 +113,7 @@ class WalkScreen(Screen):
         program = app.store.get_setting("program") or {}
         self.walk_id = app.store.start_walk(proto.key, record, program_id=program.get("id"),
                                             gps_time=app.recorder.gps_time())
-        app.recorder.filter = app.track_filter()
-        app.recorder.start(self.walk_id)
+        app.start_recording(self.walk_id)
         self._show_run()
         return self.walk_id
 
@@ -123,16 +121,16 @@ class WalkScreen(Screen):
         app = self.app
         walk = app.store.get_walk(self.walk_id)
         if walk["status"] == "active":
-            app.recorder.stop()
+            app.stop_recording()
             app.store.pause_walk(self.walk_id)
         else:
             app.store.resume_walk(self.walk_id)
-            app.recorder.start(self.walk_id)
+            app.start_recording(self.walk_id)
         self.update_stats()
 
     def stop_walk(self):
         app = self.app
-        app.recorder.stop()
+        app.stop_recording()
         app.store.stop_walk(self.walk_id, {"end_time": local_now_iso()}, gps_time=app.recorder.gps_time())
         self.walk_id = None
         self._show_setup()

@@ -1,0 +1,48 @@
+"""The Android GPS service loop, run on the desktop with a replayed track."""
+from __future__ import annotations
+
+import threading
+import time
+
+from mobile.demo import demo_fixes
+from mobile.location import ReplayProvider, TrackFilter
+from mobile.service.gps import run
+from mobile.store import Store
+
+
+def test_service_follows_the_walk_state_in_the_store(tmp_path):
+    app_store = Store(tmp_path)  # the UI process
+    walk = app_store.start_walk("line_transect@1.0", {"transect_id": "T1"})
+    provider = ReplayProvider(demo_fixes(600, speed_mps=1.2), speed=200)  # 600 s of walking in ~3 s
+    stop = threading.Event()
+    result = {}
+    t = threading.Thread(target=lambda: result.update(run(str(tmp_path), provider, stop, poll_s=0.05,
+                                                          track_filter=TrackFilter())))
+    t.start()
+    deadline = time.monotonic() + 20
+    while app_store.get_walk(walk)["point_count"] < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    app_store.pause_walk(walk)  # the ranger pauses in the app: the service stops writing
+    time.sleep(0.3)
+    paused = app_store.get_walk(walk)["point_count"]
+    time.sleep(0.3)
+    assert app_store.get_walk(walk)["point_count"] == paused >= 10
+    app_store.resume_walk(walk)
+    while app_store.get_walk(walk)["point_count"] <= paused and time.monotonic() < deadline:
+        time.sleep(0.05)
+    app_store.stop_walk(walk)
+    stop.set()
+    t.join(10)
+    assert not t.is_alive()
+    final = app_store.get_walk(walk)
+    assert final["status"] == "done" and final["point_count"] > paused
+    assert result["raw_fixes"] > final["point_count"]
+    assert len(final["data"]["track"]) <= final["point_count"]
+    app_store.close()
+
+
+def test_service_exits_when_no_walk_is_active(tmp_path):
+    started = time.monotonic()
+    result = run(str(tmp_path), ReplayProvider(demo_fixes(10), speed=0), poll_s=0.05, idle_exit_s=0.3,
+                 track_filter=TrackFilter())
+    assert time.monotonic() - started < 5 and result["points"] == 0
