@@ -42,6 +42,17 @@ def logout_user() -> None:
 
 
 def _load_user() -> None:
+    try:
+        _resolve_user()
+    finally:
+        # End the lookup's transaction at once: on SQLite a write request's
+        # transaction holds the write lock, which views that open their own
+        # short sessions (sync, jobs) would otherwise wait for.
+        if "db" in g:
+            g.db.commit()
+
+
+def _resolve_user() -> None:
     g.user = None
     g.auth_method = None
     g.token = None

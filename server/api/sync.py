@@ -1,0 +1,285 @@
+"""Offline sync for field tablets: push, pull, resumable uploads, reference data, conflicts."""
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from flask import current_app, g, jsonify, make_response, request
+from pydantic import BaseModel, Field
+from sqlmodel import select
+
+import protocols
+
+from ..auth.permissions import current_user, require_area, visible_area_ids
+from ..db import get_session, session_scope
+from ..errors import NotFound, SaolaError, ValidationError
+from ..models import Deployment, Location, Program, SyncConflict, Taxon, Transect, Upload
+from ..storage import get_store
+from ..sync import service, uploads
+from . import crud
+from .core import endpoint, parse_json_body
+from .schemas import In, Out
+
+MAX_MUTATIONS = 500
+
+
+class PushIn(In):
+    protocol_version: str = service.PROTOCOL_VERSION
+    device_id: Optional[str] = Field(default=None, max_length=64)
+    mutations: list[Any] = Field(description="mutation_id, entity, record_id, op, base_revision, data, "
+                                             "device_time, gps_time")
+
+
+class MutationResult(BaseModel):
+    mutation_id: str
+    status: Literal["applied", "duplicate", "conflict", "rejected"]
+    revision: Optional[int] = None
+    seq: Optional[int] = None
+    record_id: Optional[str] = None
+    entity: Optional[str] = None
+    errors: Optional[list[dict]] = None
+    conflict_id: Optional[str] = None
+    merged_fields: Optional[list[str]] = None
+    message: Optional[str] = None
+    original_status: Optional[str] = None
+
+
+class PushOut(BaseModel):
+    protocol_version: str
+    results: list[MutationResult]
+
+
+class PullQuery(In):
+    since: int = Field(default=0, ge=0)
+    limit: int = Field(default=500, ge=1, le=2000)
+    area_id: Optional[str] = None
+
+
+class Change(BaseModel):
+    seq: int
+    entity: str
+    record_id: str
+    revision: int
+    op: Literal["upsert", "delete"]
+    data: Optional[dict] = None
+    at: str
+
+
+class PullOut(BaseModel):
+    protocol_version: str
+    changes: list[Change]
+    next_since: int
+    has_more: bool
+
+
+def _check_version(v: str) -> None:
+    if str(v).split(".")[0] != service.PROTOCOL_VERSION.split(".")[0]:
+        raise SaolaError(f"sync protocol {v} is not supported by this server ({service.PROTOCOL_VERSION}); "
+                         "update the app", status=400, code="protocol_version")
+
+
+@endpoint("/sync/push", ["POST"], summary="Push a batch of offline mutations; each is answered on its own",
+          tags=["sync"], body=PushIn, response=PushOut)
+def push(body: PushIn):
+    _check_version(body.protocol_version)
+    if len(body.mutations) > MAX_MUTATIONS:
+        raise SaolaError(f"at most {MAX_MUTATIONS} mutations per push, got {len(body.mutations)}", status=413,
+                         code="too_large")
+    tok = g.get("token")
+    device_id = tok.device_id if tok is not None and tok.device_id else body.device_id
+    url = current_app.config["DATABASE_URL"]
+    results = service.push(lambda: session_scope(url), current_user(), device_id, body.mutations)
+    return {"protocol_version": service.PROTOCOL_VERSION, "results": results}
+
+
+@endpoint("/sync/pull", summary="Changes after a sequence number (never a timestamp), with tombstones, paged",
+          tags=["sync"], query=PullQuery, response=PullOut, responses={410: "Cursor older than the tombstone horizon"})
+def pull(query: PullQuery):
+    s = get_session()
+    if query.area_id:
+        require_area(s, query.area_id)
+        areas = [query.area_id]
+    else:
+        areas = visible_area_ids(s, current_user())
+    try:
+        return service.pull(s, areas, query.since, query.limit)
+    except service.CursorTooOld as e:
+        raise SaolaError(str(e), status=410, code="resync_required") from None
+
+
+# ---- reference data ------------------------------------------------------------------------
+@endpoint("/protocols", summary="The active field protocols (definitions with versions)", tags=["sync"], raw=True)
+def list_protocols():
+    out = [protocols.load(p["name"], p["version"]).to_dict() for p in protocols.list_protocols()]
+    return jsonify({"protocol_version": service.PROTOCOL_VERSION, "protocols": out})
+
+
+def _program_species(s, program: Program) -> list[Taxon]:
+    names = (program.settings or {}).get("species_list")
+    stmt = select(Taxon).order_by(Taxon.scientific_name)
+    if names:
+        stmt = stmt.where(Taxon.scientific_name.in_(names))
+    return list(s.exec(stmt))
+
+
+class SpeciesOut(Out):
+    id: str
+    scientific_name: str
+    vietnamese_name: Optional[str]
+    english_name: Optional[str]
+    taxon_group: Optional[str]
+    iucn_category: Optional[str]
+    decree84_group: Optional[str]
+    sensitive: bool
+
+
+@endpoint("/programs/<program_id>/species", summary="The species list of a program (for the field app's picker)",
+          tags=["sync"], response=SpeciesOut, many=True)
+def program_species(program_id: str):
+    s = get_session()
+    program = crud.get_or_404(s, Program, program_id, "program")
+    require_area(s, program.area_id)
+    return _program_species(s, program)
+
+
+@endpoint("/sync/reference", summary="Reference data for an area: protocols, programs, species, deployments, "
+          "transects, with a version", tags=["sync"], raw=True)
+def reference():
+    import hashlib
+    import json
+
+    s = get_session()
+    area_id = request.args.get("area_id")
+    if not area_id:
+        raise ValidationError("area_id is required", details=[{"field": "area_id", "message": "missing"}])
+    require_area(s, area_id)
+    programs = list(s.exec(select(Program).where(Program.area_id == area_id).order_by(Program.name)))
+    species: dict[str, Taxon] = {}
+    for p in programs:
+        for t in _program_species(s, p):
+            species[t.id] = t
+    deps = list(s.exec(select(Deployment).join(Program, Program.id == Deployment.program_id)
+                       .where(Program.area_id == area_id)))
+    locs = list(s.exec(select(Location).where(Location.area_id == area_id)))
+    transects = list(s.exec(select(Transect).where(Transect.area_id == area_id)))
+    body = {
+        "protocols": [{"name": p["name"], "version": p["version"]} for p in protocols.list_protocols()],
+        "programs": [{"id": p.id, "name": p.name, "protocol": p.protocol, "settings": p.settings} for p in programs],
+        "species": [SpeciesOut.model_validate(t, from_attributes=True).model_dump() for t in species.values()],
+        "deployments": [{"id": d.id, "program_id": d.program_id, "location_id": d.location_id, "kind": d.kind,
+                         "camera_id": d.camera_id, "deployment_start": d.deployment_start.isoformat(),
+                         "deployment_end": d.deployment_end.isoformat() if d.deployment_end else None}
+                        for d in deps],
+        "locations": [{"id": x.id, "name": x.name, "latitude": x.latitude, "longitude": x.longitude} for x in locs],
+        "transects": [{"id": t.id, "name": t.name, "length_m": t.length_m, "geometry": t.geometry} for t in transects],
+    }
+    version = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return jsonify({"protocol_version": service.PROTOCOL_VERSION, "version": version, **body})
+
+
+# ---- resumable uploads ---------------------------------------------------------------------
+class UploadIn(In):
+    sha256: str
+    size: int
+    file_name: Optional[str] = Field(default=None, max_length=255)
+    media_type: Optional[str] = None
+
+
+class UploadOut(Out):
+    id: str
+    sha256: str
+    size_bytes: int
+    offset: int
+    media_id: Optional[str]
+    completed_at: Optional[Any] = None
+
+
+def _upload(upload_id: str) -> Upload:
+    up = get_session().get(Upload, upload_id)
+    if up is None or up.user_id != current_user().id:
+        raise NotFound(f"no upload {upload_id!r}")
+    return up
+
+
+@endpoint("/uploads", ["POST"], summary="Start (or resume) a resumable upload of a field photo", tags=["sync"],
+          body=UploadIn, response=UploadOut, status=201)
+def create_upload(body: UploadIn):
+    s = get_session()
+    up = uploads.create(s, current_app.config["DATA_DIR"], current_user().id, body.sha256, body.size,
+                        body.file_name, body.media_type)
+    s.commit()
+    return up
+
+
+@endpoint("/uploads/<upload_id>", summary="An upload's offset (bytes the server holds)", tags=["sync"],
+          response=UploadOut)
+def get_upload(upload_id: str):
+    return _upload(upload_id)
+
+
+@endpoint("/uploads/<upload_id>", ["PATCH"], summary="Append bytes at Upload-Offset (application/offset+octet-stream)",
+          tags=["sync"], content_type="application/offset+octet-stream", raw=True,
+          responses={409: "Offset mismatch (the answer carries the server's offset)", 422: "Hash mismatch"})
+def patch_upload(upload_id: str):
+    s = get_session()
+    up = _upload(upload_id)
+    try:
+        offset = int(request.headers.get("Upload-Offset", ""))
+    except ValueError:
+        raise ValidationError("Upload-Offset header (an integer) is required") from None
+    chunk = request.get_data(cache=False)
+    up = uploads.append(s, current_app.config["DATA_DIR"], get_store(), up, offset, chunk)
+    s.commit()
+    resp = make_response(jsonify(UploadOut.model_validate(up, from_attributes=True).model_dump(mode="json")), 200)
+    resp.headers["Upload-Offset"] = str(up.offset)
+    return resp
+
+
+# ---- conflicts ---------------------------------------------------------------------------------
+class ConflictOut(Out):
+    id: str
+    area_id: str
+    entity: str
+    record_id: str
+    base_revision: int
+    server_revision: int
+    server_version: dict
+    client_version: dict
+    fields: list
+    client_user: Optional[str]
+    client_device: Optional[str]
+    server_user: Optional[str]
+    status: str
+    resolution: Optional[str]
+    resolved_by: Optional[str]
+
+
+class ConflictQuery(In):
+    area_id: str
+    status: Literal["open", "resolved"] = "open"
+
+
+class ResolveIn(In):
+    resolution: Literal["mine", "theirs", "merge"]
+    merged: Optional[dict] = None
+
+
+@endpoint("/sync/conflicts", summary="Sync conflicts of an area (biologists)", tags=["sync"], query=ConflictQuery,
+          response=ConflictOut, many=True)
+def list_conflicts(query: ConflictQuery):
+    s = get_session()
+    require_area(s, query.area_id, "biologist")
+    return list(s.exec(select(SyncConflict).where(SyncConflict.area_id == query.area_id,
+                                                  SyncConflict.status == query.status)
+                       .order_by(SyncConflict.created_at)))
+
+
+@endpoint("/sync/conflicts/<conflict_id>/resolve", ["POST"],
+          summary="Resolve a conflict: keep mine (the device's), keep theirs (the server's) or merge", tags=["sync"],
+          body=ResolveIn, response=ConflictOut)
+def resolve(conflict_id: str, body: ResolveIn):
+    s = get_session()
+    c = crud.get_or_404(s, SyncConflict, conflict_id, "conflict")
+    require_area(s, c.area_id, "biologist")
+    service.resolve_conflict(s, c, body.resolution, current_user(), body.merged)
+    s.commit()
+    return c

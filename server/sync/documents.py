@@ -1,0 +1,142 @@
+"""The sync document of a field record, and its projection onto the tables.
+
+A document is what the tablet sends as a mutation's ``data``::
+
+    {"protocol": "line_transect@1.0", "record_type": "observation",
+     "program_id": "...", "recorded_at": "...", "walk_id": "..." | "deployment_id": "...",
+     "data": {...the protocol record...}}
+
+The server keeps the document whole (``data`` column) and projects the fields
+it queries (taxon, distances, position, time...) onto columns.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlmodel import Session
+
+import protocols
+
+from ..models import FieldObservation, Program, SurveyWalk
+from ..services.taxa import find_taxon
+
+# Tablet entity name -> table model.
+ENTITIES = {"walk": SurveyWalk, "observation": FieldObservation, "threat": FieldObservation,
+            "deployment": FieldObservation}
+ENVELOPE_KEYS = ("protocol", "record_type", "program_id", "recorded_at", "walk_id", "deployment_id")
+
+
+class DocumentError(ValueError):
+    """The document cannot be stored; ``errors`` lists field problems (en/vi messages)."""
+
+    def __init__(self, message: str, errors: list[dict] | None = None):
+        super().__init__(message)
+        self.errors = errors or [{"field": "", "en": message, "vi": message}]
+
+
+def _time(value: Any) -> datetime | None:
+    dt = protocols.parse_datetime(value) if value else None
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def load_protocol(key: str):
+    """The protocol named ``name@version``; a version newer than the server knows is refused."""
+    if not isinstance(key, str) or "@" not in key:
+        raise DocumentError(f"protocol must be 'name@version', got {key!r}")
+    name, version = key.split("@", 1)
+    try:
+        return protocols.load(name, version)
+    except protocols.ProtocolNotFound as e:
+        raise DocumentError(f"unknown protocol {key}: {e}") from None
+
+
+def validate_document(doc: Any) -> tuple[Any, str]:
+    """Check a document's envelope and its record against its protocol; (protocol, record_type)."""
+    if not isinstance(doc, dict):
+        raise DocumentError("data must be a JSON object")
+    unknown = set(doc) - set(ENVELOPE_KEYS) - {"data"}
+    if unknown:
+        raise DocumentError(f"unknown keys in data: {', '.join(sorted(unknown))}")
+    proto = load_protocol(doc.get("protocol"))
+    record = doc.get("data")
+    if not isinstance(record, dict):
+        raise DocumentError("data.data (the protocol record) must be a JSON object")
+    rtype = doc.get("record_type")
+    if rtype not in proto.records:
+        raise DocumentError(f"record_type {rtype!r} is not one of {', '.join(proto.records)} in {proto.key}")
+    errors = protocols.validate(proto, record, rtype)
+    if errors:
+        details = [{"field": e.path if hasattr(e, "path") else "", "en": e.message("en"), "vi": e.message("vi")}
+                   for e in errors]
+        raise DocumentError("; ".join(d["en"] for d in details[:5]), details)
+    return proto, rtype
+
+
+def taxon_name(record: dict) -> str | None:
+    t = record.get("taxon")
+    if isinstance(t, dict):
+        return t.get("scientific_name") or t.get("id")
+    return t if isinstance(t, str) and t.strip() else None
+
+
+def project(session: Session, entity: str, row: Any, doc: dict, program: Program) -> None:
+    """Copy the queried fields of ``doc`` onto ``row`` (a SurveyWalk or FieldObservation)."""
+    rec = doc["data"]
+    if entity == "walk":
+        row.program_id = program.id
+        row.started_at = _time(rec.get("start_time")) or _time(doc.get("recorded_at")) or row.started_at
+        row.ended_at = _time(rec.get("end_time"))
+        row.observers = list(rec.get("observers") or [])
+        row.weather = rec.get("weather")
+        row.track = list(rec.get("track") or [])
+        row.status = "done" if row.ended_at else "active"
+        row.data = doc
+        return
+    row.program_id = program.id
+    walk_id = doc.get("walk_id")
+    row.walk_id = walk_id if walk_id and session.get(SurveyWalk, walk_id) is not None else None
+    row.protocol = doc["protocol"]
+    row.record_type = doc["record_type"]
+    name = taxon_name(rec)
+    row.taxon_id = None
+    if name:
+        taxon = find_taxon(session, name)
+        if taxon is None:
+            from ..models import Taxon
+
+            taxon = session.get(Taxon, name)
+        if taxon is None:
+            raise DocumentError(f"unknown species {name!r}: not in the species reference",
+                                [{"field": "taxon", "en": f"unknown species {name!r}",
+                                  "vi": f"loài không có trong danh lục: {name!r}"}])
+        row.taxon_id = taxon.id
+    row.unidentified = bool(rec.get("unidentified"))
+    row.sign_type = rec.get("sign_type")
+    row.count = rec.get("count")
+    row.distance_m = rec.get("distance_m")
+    row.bearing_deg = rec.get("bearing_deg")
+    row.perpendicular_distance_m = rec.get("perpendicular_distance_m")
+    loc = rec.get("location") or {}
+    row.latitude, row.longitude = loc.get("lat"), loc.get("lon")
+    row.observed_at = (_time(rec.get("observed_at")) or _time(rec.get("visit_time")) or _time(rec.get("start_time"))
+                       or _time(rec.get("end_time")) or _time(doc.get("recorded_at")) or row.observed_at)
+    row.habitat = rec.get("habitat")
+    row.note = rec.get("note") or rec.get("malfunction_notes")
+    photos: list[str] = []
+    for key in ("photos", "setup_photo"):
+        v = rec.get(key)
+        if isinstance(v, list):
+            photos += [p for p in v if isinstance(p, str)]
+    row.photos = photos
+    row.data = doc
+
+
+def new_row(entity: str, record_id: str, doc: dict) -> Any:
+    now = datetime.now(timezone.utc)
+    if entity == "walk":
+        return SurveyWalk(id=record_id, program_id=doc.get("program_id") or "", started_at=now, revision=0)
+    return FieldObservation(id=record_id, program_id=doc.get("program_id") or "", protocol=doc.get("protocol", ""),
+                            observed_at=now, revision=0)

@@ -1,0 +1,377 @@
+"""Push and pull.
+
+Merge rules for a mutation whose base revision is older than the record's:
+
+* the revisions made since the base were all made by the same device (its own
+  earlier edits, pushed before it learnt their revision): apply as is;
+* otherwise compare field by field against the base version (kept in the
+  change log): fields only the client changed, or changed to the same value
+  on both sides, merge automatically; a field both sides changed differently
+  makes a conflict record with both versions, and the stored record is left
+  as it is — a stale edit never overwrites and is never dropped.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from .. import audit
+from ..auth.permissions import has_role
+from ..models import (FieldObservation, Program, ServerState, SurveyWalk, SyncChange, SyncConflict,
+                      SyncMutation, User, utcnow)
+from .documents import ENTITIES, DocumentError, new_row, project, validate_document
+
+PROTOCOL_VERSION = "1.0"
+OPS = ("create", "update", "delete")
+_UUID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.:-]{7,63}$")
+HORIZON_KEY = "sync.tombstone_horizon_seq"
+
+
+@dataclass
+class Mutation:
+    mutation_id: str
+    entity: str
+    record_id: str
+    op: str
+    base_revision: int
+    data: Any
+    device_time: str | None
+    gps_time: str | None
+
+
+def parse_mutation(raw: Any) -> Mutation:
+    """Check one mutation's envelope; DocumentError names what is wrong."""
+    if not isinstance(raw, dict):
+        raise DocumentError("each mutation must be a JSON object")
+    mid = raw.get("mutation_id")
+    if not isinstance(mid, str) or not _UUID.match(mid):
+        raise DocumentError("mutation_id must be a string id (8-64 characters)")
+    entity = raw.get("entity")
+    if entity not in ENTITIES:
+        raise DocumentError(f"entity must be one of {', '.join(ENTITIES)}, got {entity!r}")
+    rid = raw.get("record_id")
+    if not isinstance(rid, str) or not _UUID.match(rid):
+        raise DocumentError("record_id must be a string id (8-64 characters)")
+    op = raw.get("op")
+    if op == "upsert":
+        op = "update"
+    if op not in OPS:
+        raise DocumentError(f"op must be create, update or delete, got {op!r}")
+    base = raw.get("base_revision", 0)
+    if not isinstance(base, int) or isinstance(base, bool) or base < 0:
+        raise DocumentError("base_revision must be an integer >= 0")
+    return Mutation(mid, entity, rid, op, base, raw.get("data"), raw.get("device_time"), raw.get("gps_time"))
+
+
+def _answer(m: Mutation | None, mutation_id: str, status: str, **kw) -> dict:
+    out = {"mutation_id": mutation_id, "status": status, "revision": kw.get("revision"), "seq": kw.get("seq")}
+    if m is not None:
+        out["record_id"] = m.record_id
+        out["entity"] = m.entity
+    for k in ("errors", "conflict_id", "merged_fields", "message"):
+        if kw.get(k) is not None:
+            out[k] = kw[k]
+    return out
+
+
+def _fields(doc: dict | None) -> dict:
+    """Flatten a document for field-level comparison (envelope keys and record fields)."""
+    if not doc:
+        return {}
+    flat = {f"@{k}": v for k, v in doc.items() if k != "data"}
+    flat.update((doc.get("data") or {}).items())
+    return flat
+
+
+def _unflatten(flat: dict) -> dict:
+    doc = {k[1:]: v for k, v in flat.items() if k.startswith("@")}
+    doc["data"] = {k: v for k, v in flat.items() if not k.startswith("@")}
+    return doc
+
+
+def _base_version(s: Session, m: Mutation) -> dict | None:
+    if m.base_revision == 0:
+        return {}
+    ch = s.exec(select(SyncChange).where(SyncChange.record_id == m.record_id,
+                                         SyncChange.revision == m.base_revision)).first()
+    return ch.data if ch is not None else None
+
+
+def _own_history(s: Session, m: Mutation, current: int, device_id: str | None) -> bool:
+    """True when every revision after the base was made by this device."""
+    if not device_id:
+        return False
+    others = s.exec(select(func.count()).select_from(SyncChange).where(
+        SyncChange.record_id == m.record_id, SyncChange.revision > m.base_revision,
+        SyncChange.revision <= current, (SyncChange.device_id != device_id) | SyncChange.device_id.is_(None))).one()
+    return others == 0
+
+
+def apply_mutation(s: Session, user: User, device_id: str | None, raw: Any) -> dict:
+    """Apply one mutation in the caller's transaction and return its answer (also remembered)."""
+    mid = raw.get("mutation_id") if isinstance(raw, dict) else None
+    if isinstance(mid, str):
+        seen = s.get(SyncMutation, mid)
+        if seen is not None:
+            return {**seen.response, "status": "duplicate", "original_status": seen.response.get("status")}
+    try:
+        m = parse_mutation(raw)
+    except DocumentError as e:
+        return _answer(None, mid if isinstance(mid, str) else "", "rejected", errors=e.errors, message=str(e))
+    answer = _decide(s, user, device_id, m)
+    s.add(SyncMutation(mutation_id=m.mutation_id, device_id=device_id, user_id=user.id, response=answer))
+    return answer
+
+
+def _decide(s: Session, user: User, device_id: str | None, m: Mutation) -> dict:
+    Model = ENTITIES[m.entity]
+    row = s.get(Model, m.record_id)
+    doc = m.data if m.op != "delete" else None
+    try:
+        if m.op != "delete":
+            validate_document(doc)
+        program_id = (doc or {}).get("program_id") or (row.program_id if row is not None else None)
+        program = s.get(Program, program_id) if program_id else None
+        if program is None:
+            raise DocumentError(f"unknown program {program_id!r}")
+        if not has_role(s, user, program.area_id, "ranger"):
+            raise DocumentError("you are not a ranger (or above) in this program's protected area",
+                                [{"field": "program_id", "en": "not a member of this protected area",
+                                  "vi": "bạn không thuộc khu bảo tồn này"}])
+        if row is not None and row.program_id != program.id:
+            old = s.get(Program, row.program_id)
+            if old is None or old.area_id != program.area_id:
+                raise DocumentError("a record cannot move to another protected area")
+        if row is not None and m.entity != "walk" and row.record_type and doc and \
+                doc.get("record_type") != row.record_type and m.entity != "deployment":
+            pass  # the tablet may correct the record type; the document says which
+    except DocumentError as e:
+        return _answer(m, m.mutation_id, "rejected", errors=e.errors, message=str(e))
+
+    if row is None:
+        if m.op == "delete":
+            return _answer(m, m.mutation_id, "applied", revision=0, message="nothing to delete")
+        return _write(s, user, device_id, m, program, None, doc)
+
+    current = row.revision
+    if m.base_revision > current:
+        return _answer(m, m.mutation_id, "rejected", message=f"base_revision {m.base_revision} is ahead of the "
+                       f"server's revision {current}")
+    if m.base_revision == current or _own_history(s, m, current, device_id):
+        return _write(s, user, device_id, m, program, row, doc)
+
+    base = _base_version(s, m)
+    server_doc = row.data if not row.deleted else None
+    if base is None:
+        base = {}
+    b, srv = _fields(base), _fields(server_doc)
+    if m.op == "delete":
+        server_changed = {k for k in set(b) | set(srv) if b.get(k) != srv.get(k)}
+        if not server_changed:
+            return _write(s, user, device_id, m, program, row, None)
+        return _conflict(s, user, device_id, m, program, row, base, {"_deleted": True}, sorted(server_changed))
+    cli = _fields(doc)
+    client_changed = {k for k in set(b) | set(cli) if b.get(k) != cli.get(k)}
+    server_changed = {k for k in set(b) | set(srv) if b.get(k) != srv.get(k)}
+    overlap = sorted(k for k in client_changed & server_changed if cli.get(k) != srv.get(k))
+    if row.deleted or overlap:
+        return _conflict(s, user, device_id, m, program, row, base, doc, overlap or ["_deleted"])
+    merged = dict(srv)
+    for k in client_changed:
+        if k in cli:
+            merged[k] = cli[k]
+        else:
+            merged.pop(k, None)
+    merged_doc = _unflatten(merged)
+    try:
+        validate_document(merged_doc)
+    except DocumentError as e:
+        return _conflict(s, user, device_id, m, program, row, base, doc, sorted(client_changed), note=str(e))
+    return _write(s, user, device_id, m, program, row, merged_doc, merged_fields=sorted(client_changed))
+
+
+def lock_change_log(s: Session) -> None:
+    """Serialise writers of the change log until commit.
+
+    Pull hands out changes by sequence number, so a change must never commit
+    after one with a higher number (a device would skip it). SQLite already
+    serialises writers (BEGIN IMMEDIATE); PostgreSQL takes an advisory lock.
+    """
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        s.exec(text("SELECT pg_advisory_xact_lock(7211001)"))
+
+
+def _write(s: Session, user: User, device_id: str | None, m: Mutation, program: Program, row: Any,
+           doc: dict | None, merged_fields: list[str] | None = None) -> dict:
+    lock_change_log(s)
+    before = audit.snapshot(row) if row is not None else None
+    created = row is None
+    if created:
+        row = new_row(m.entity, m.record_id, doc)
+    try:
+        if doc is not None:
+            project(s, m.entity, row, doc, program)
+            row.deleted = False
+        else:
+            row.deleted = True
+    except DocumentError as e:
+        if created:
+            s.expunge(row) if row in s else None
+        return _answer(m, m.mutation_id, "rejected", errors=e.errors, message=str(e))
+    row.revision = (row.revision or 0) + 1
+    row.device_id = device_id
+    if created:
+        row.created_by = user.id
+    row.updated_at = utcnow()
+    if m.entity != "walk":
+        row.media_pending = bool(row.photos) and not _photos_present(s, row.photos)
+    s.add(row)
+    s.flush()
+    change = SyncChange(area_id=program.area_id, entity=m.entity, record_id=m.record_id, revision=row.revision,
+                        op="delete" if doc is None else "upsert", data=doc, device_id=device_id, user_id=user.id)
+    s.add(change)
+    s.flush()
+    audit.record(s, "delete" if doc is None else ("create" if created else "update"), row.__tablename__, row.id,
+                 area_id=program.area_id, before=before, after=audit.snapshot(row) if doc is not None else None)
+    return _answer(m, m.mutation_id, "applied", revision=row.revision, seq=change.seq, merged_fields=merged_fields)
+
+
+def _photos_present(s: Session, shas: list[str]) -> bool:
+    from ..models import Media
+
+    found = s.exec(select(func.count()).select_from(Media).where(Media.sha256.in_(shas))).one()
+    return found >= len(set(shas))
+
+
+def _conflict(s: Session, user: User, device_id: str | None, m: Mutation, program: Program, row: Any,
+              base: dict, client_doc: dict, fields: list[str], note: str | None = None) -> dict:
+    last = s.exec(select(SyncChange).where(SyncChange.record_id == m.record_id)
+                  .order_by(SyncChange.revision.desc())).first()
+    server_user = None
+    if last is not None and last.user_id:
+        u = s.get(User, last.user_id)
+        server_user = u.username if u else None
+    lock_change_log(s)
+    c = SyncConflict(area_id=program.area_id, entity=m.entity, record_id=m.record_id, base_revision=m.base_revision,
+                     server_revision=row.revision, server_version=row.data if not row.deleted else {"_deleted": True},
+                     client_version=client_doc, fields=fields, client_user=user.username, client_device=device_id,
+                     server_user=server_user)
+    s.add(c)
+    s.flush()
+    audit.record(s, "create", "sync_conflict", c.id, area_id=program.area_id, after=audit.snapshot(c))
+    return _answer(m, m.mutation_id, "conflict", revision=row.revision, conflict_id=c.id,
+                   message=note or f"changed on the server too: {', '.join(fields)}")
+
+
+def push(session_factory: Callable[[], Any], user: User, device_id: str | None, mutations: list) -> list[dict]:
+    """Apply each mutation in its own transaction; one answer per mutation, in order."""
+    answers = []
+    for raw in mutations:
+        with session_factory() as s:
+            u = s.get(User, user.id)
+            answers.append(apply_mutation(s, u, device_id, raw))
+    return answers
+
+
+# ---- pull -------------------------------------------------------------------------------
+class CursorTooOld(Exception):
+    """The cursor is older than the tombstone horizon: the device must resync from zero."""
+
+
+def horizon(s: Session) -> int:
+    st = s.get(ServerState, HORIZON_KEY)
+    return int(st.value) if st is not None and st.value is not None else 0
+
+
+def pull(s: Session, area_ids: list[str] | None, since: int, limit: int) -> dict:
+    """Changes after ``since`` in ``area_ids`` (None: all), oldest first, one page."""
+    h = horizon(s)
+    if 0 < since < h:
+        raise CursorTooOld(f"cursor {since} is older than the tombstone horizon {h}: resync from 0")
+    stmt = select(SyncChange).where(SyncChange.seq > since)
+    if area_ids is not None:
+        stmt = stmt.where(SyncChange.area_id.in_(area_ids))
+    rows = list(s.exec(stmt.order_by(SyncChange.seq).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_since = rows[-1].seq if rows else since
+    return {
+        "protocol_version": PROTOCOL_VERSION,
+        "changes": [{"seq": r.seq, "entity": r.entity, "record_id": r.record_id, "revision": r.revision,
+                     "op": r.op, "data": r.data, "at": r.at.isoformat()} for r in rows],
+        "next_since": next_since,
+        "has_more": more,
+    }
+
+
+def compact(s: Session, keep_seq: int) -> dict:
+    """Drop superseded changes and tombstones with seq <= ``keep_seq``; moves the horizon there.
+
+    The latest change of every live record is kept, so a resync from 0 still
+    returns every record; devices with a cursor below the horizon get 410.
+    """
+    latest = {r.record_id: r.seq for r in s.exec(
+        select(SyncChange.record_id, func.max(SyncChange.seq).label("seq")).group_by(SyncChange.record_id))}
+    removed = 0
+    for ch in s.exec(select(SyncChange).where(SyncChange.seq <= keep_seq)):
+        if latest.get(ch.record_id) != ch.seq or ch.op == "delete":
+            s.delete(ch)
+            removed += 1
+    st = s.get(ServerState, HORIZON_KEY) or ServerState(key=HORIZON_KEY)
+    st.value = max(horizon(s), keep_seq)
+    st.updated_at = utcnow()
+    s.add(st)
+    return {"removed": removed, "horizon": st.value}
+
+
+# ---- conflicts -------------------------------------------------------------------------------
+def resolve_conflict(s: Session, conflict: SyncConflict, resolution: str, resolver: User,
+                     merged: dict | None = None) -> dict:
+    """Resolve a conflict: 'theirs' keeps the server version, 'mine' applies the device's version,
+    'merge' applies ``merged`` (a full document). The result is a new revision devices pull."""
+    if conflict.status != "open":
+        from ..errors import Conflict as ConflictError
+
+        raise ConflictError("this conflict is already resolved")
+    if resolution not in ("mine", "theirs", "merge"):
+        from ..errors import ValidationError
+
+        raise ValidationError("resolution must be mine, theirs or merge")
+    Model = ENTITIES[conflict.entity]
+    row = s.get(Model, conflict.record_id)
+    answer: dict = {"revision": row.revision if row is not None else None}
+    if resolution != "theirs":
+        doc = conflict.client_version if resolution == "mine" else merged
+        if resolution == "merge":
+            from ..errors import ValidationError
+
+            if not isinstance(merged, dict):
+                raise ValidationError("merge needs the merged document")
+            try:
+                validate_document(merged)
+            except DocumentError as e:
+                raise ValidationError(f"merged version is not valid: {e}", details=e.errors) from None
+        program = s.get(Program, (doc or {}).get("program_id") or row.program_id)
+        m = Mutation(mutation_id=f"resolve-{conflict.id}", entity=conflict.entity, record_id=conflict.record_id,
+                     op="delete" if doc == {"_deleted": True} else "update",
+                     base_revision=row.revision, data=None if doc == {"_deleted": True} else doc,
+                     device_time=None, gps_time=None)
+        answer = _write(s, resolver, None, m, program, row, m.data)
+        if answer["status"] != "applied":
+            from ..errors import ValidationError
+
+            raise ValidationError(answer.get("message") or "could not apply that version")
+    before = audit.snapshot(conflict)
+    conflict.status, conflict.resolution = "resolved", resolution
+    conflict.resolved_by, conflict.resolved_at = resolver.username, utcnow()
+    s.add(conflict)
+    s.flush()
+    audit.record(s, "update", "sync_conflict", conflict.id, area_id=conflict.area_id, before=before,
+                 after=audit.snapshot(conflict))
+    return answer

@@ -1,0 +1,130 @@
+"""Resumable attachment uploads (tus-style), for photos taken in the field.
+
+1. ``create(sha256, size)``: a new upload, or the one already started for the
+   same bytes (resume), or "complete" at once when the server has them.
+2. ``offset``: how many bytes the server holds.
+3. ``append(offset, chunk)``: only at the current offset (else 409 with the
+   real offset), written to a partial file and fsynced before the offset moves.
+4. On the last byte the SHA-256 is verified; a mismatch discards the bytes.
+   A verified photo enters the media store and becomes a Media row; field
+   observations waiting for it stop being "media pending".
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from ..errors import Conflict, SaolaError, ValidationError
+from ..models import FieldObservation, Media, Upload, utcnow
+from ..storage import LocalMediaStore, sha256_file
+
+MAX_PHOTO_BYTES = 200 * 1024 * 1024
+ALLOWED_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/heic": "heic",
+                 "audio/wav": "wav", "audio/x-wav": "wav", "video/mp4": "mp4"}
+
+
+def _part(data_dir: str, upload_id: str) -> Path:
+    p = Path(data_dir) / "uploads" / f"{upload_id}.part"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def create(s: Session, data_dir: str, user_id: str, sha256: str, size: int, file_name: str | None,
+           media_type: str | None) -> Upload:
+    sha256 = (sha256 or "").lower()
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ValidationError("sha256 must be 64 hexadecimal characters")
+    if not isinstance(size, int) or size <= 0 or size > MAX_PHOTO_BYTES:
+        raise ValidationError(f"size must be between 1 and {MAX_PHOTO_BYTES} bytes")
+    if media_type and media_type not in ALLOWED_TYPES:
+        raise ValidationError(f"media_type {media_type!r} is not accepted ({', '.join(sorted(ALLOWED_TYPES))})")
+    existing = s.exec(select(Upload).where(Upload.sha256 == sha256, Upload.user_id == user_id)
+                      .order_by(Upload.created_at.desc())).first()
+    if existing is not None and existing.size_bytes == size:
+        return existing
+    media = s.exec(select(Media).where(Media.sha256 == sha256)).first()
+    up = Upload(sha256=sha256, size_bytes=size, file_name=file_name, media_type=media_type, user_id=user_id)
+    if media is not None:
+        up.offset, up.completed_at, up.media_id = size, utcnow(), media.id
+    s.add(up)
+    s.flush()
+    return up
+
+
+def append(s: Session, data_dir: str, store: LocalMediaStore, up: Upload, offset: int, chunk: bytes) -> Upload:
+    """Write ``chunk`` at ``offset``; finishes the upload on the last byte."""
+    if up.completed_at is not None:
+        return up
+    if offset != up.offset:
+        raise Conflict(f"upload is at offset {up.offset}, not {offset}", details={"offset": up.offset})
+    if up.offset + len(chunk) > up.size_bytes:
+        raise ValidationError(f"chunk runs past the declared size {up.size_bytes}")
+    part = _part(data_dir, up.id)
+    with open(part, "ab") as f:
+        # A crash between the write and the offset update leaves extra bytes: trim to the recorded offset.
+        f.truncate(up.offset)
+        f.seek(up.offset)
+        f.write(chunk)
+        f.flush()
+        os.fsync(f.fileno())
+    up.offset += len(chunk)
+    if up.offset == up.size_bytes:
+        _finish(s, store, up, part)
+    s.add(up)
+    return up
+
+
+def _finish(s: Session, store: LocalMediaStore, up: Upload, part: Path) -> None:
+    digest = sha256_file(part)
+    if digest != up.sha256:
+        part.unlink(missing_ok=True)
+        up.offset = 0
+        s.add(up)
+        s.commit()
+        raise SaolaError(f"uploaded bytes hash to {digest}, not the declared {up.sha256}; the upload was reset",
+                         status=422, code="hash_mismatch")
+    ext = ALLOWED_TYPES.get(up.media_type or "", "") or Path(up.file_name or "").suffix.lstrip(".").lower() or "bin"
+    key = store.key_for(up.sha256, ext)
+    store.put_file(part, key)
+    media = s.exec(select(Media).where(Media.sha256 == up.sha256)).first()
+    if media is None:
+        width = height = None
+        kind = "image"
+        if (up.media_type or "").startswith("image/"):
+            try:
+                from PIL import Image
+
+                with Image.open(store.path(key)) as im:
+                    width, height = im.size
+            except Exception:  # not decodable: kept as a file, flagged
+                pass
+        elif (up.media_type or "").startswith("audio/"):
+            kind = "audio"
+        elif (up.media_type or "").startswith("video/"):
+            kind = "video"
+        media = Media(sha256=up.sha256, kind=kind, file_name=up.file_name or f"{up.sha256}.{ext}",
+                      file_path=f"field/{up.file_name or ''}", media_type=up.media_type or "application/octet-stream",
+                      size_bytes=up.size_bytes, storage_key=key, width=width, height=height,
+                      timestamp_source="none", flags=["field_photo"])
+        s.add(media)
+        s.flush()
+    up.media_id = media.id
+    up.completed_at = utcnow()
+    part.unlink(missing_ok=True)
+    _release_pending(s, up.sha256)
+
+
+def _release_pending(s: Session, sha256: str) -> None:
+    from .service import _photos_present
+
+    for obs in s.exec(select(FieldObservation).where(FieldObservation.media_pending.is_(True))):
+        if sha256 in (obs.photos or []) and _photos_present(s, obs.photos):
+            obs.media_pending = False
+            s.add(obs)
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
