@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+import time
 from pathlib import Path
 
 from kivy.app import App
@@ -104,11 +105,20 @@ class SaolaApp(App):
             self.show("area")
         else:
             self.show("signin")
-        Clock.schedule_once(self._first_frame, 0)
+        from kivy.core.window import Window
 
-    def _first_frame(self, dt):
+        Window.bind(on_flip=self._first_frame)
+
+    def _first_frame(self, *args):
+        # on_flip: the first frame is on screen (what "cold start" measures).
+        from kivy.core.window import Window
+
+        Window.unbind(on_flip=self._first_frame)
         for cb in self.first_frame_callbacks:
             cb()
+        if os.environ.get("SAOLA_EXIT_AFTER_FIRST_FRAME"):
+            print(f"FIRST_FRAME {time.time():.6f} {self.sm.current}", flush=True)
+            self.stop()
 
     def on_stop(self):
         if self.recorder is not None:

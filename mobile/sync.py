@@ -1,0 +1,375 @@
+"""Sync client: pushes the outbox, uploads photos resumably, pulls server changes.
+
+Rules that keep a ranger's data safe (each has a fault test):
+
+- push before pull, in batches, oldest first; a row leaves the outbox only
+  when the server answered ``applied`` or ``duplicate`` for it (``conflict``
+  and ``rejected`` leave it too, but flag the record so the ranger sees it);
+- a retry sends the same ``mutation_id``: a response lost after the server
+  applied the change is answered ``duplicate``, never applied twice;
+- any answer that is not the sync protocol's JSON envelope (a captive
+  portal's HTML page with status 200, a proxy error) is a failure, never data;
+- network failures and 5xx answers are retried with exponential backoff and
+  full jitter; after the last try the outbox is simply kept for next time;
+- photos upload tus-style: the client asks the server's offset and sends only
+  the missing bytes; the server verifies the SHA-256 at the end.
+
+Imports nothing outside the standard library at import time (``requests`` is
+loaded lazily), so it runs on Android and in headless tests.
+"""
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+PROTOCOL_VERSION = "1.0"
+CURSOR_KEY = "sync.since"
+CHUNK = 256 * 1024
+
+
+class SyncError(Exception):
+    """Sync could not finish; nothing local was lost (the outbox keeps what was not answered)."""
+
+    def __init__(self, message: str, status: int | None = None, retryable: bool = True):
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
+@dataclass
+class Progress:
+    """What the app shows while syncing."""
+
+    phase: str = "idle"  # push | upload | pull | done | failed
+    records_total: int = 0
+    records_done: int = 0
+    bytes_total: int = 0
+    bytes_done: int = 0
+    pulled: int = 0
+    message: str = ""
+
+
+@dataclass
+class SyncReport:
+    pushed: dict = field(default_factory=dict)  # status -> count
+    uploaded_photos: int = 0
+    uploaded_bytes: int = 0
+    pulled: int = 0
+    resynced: bool = False
+    errors: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class SyncClient:
+    """Syncs one :class:`mobile.store.Store` with a Saola server."""
+
+    def __init__(self, store, server: str, token: str, *, session=None, batch_size: int = 100,
+                 retries: int = 5, backoff_s: float = 0.5, backoff_max_s: float = 60.0, timeout_s: float = 30.0,
+                 sleep: Callable[[float], None] = time.sleep, rng: Callable[[], float] = random.random,
+                 on_progress: Callable[[Progress], None] | None = None, chunk_size: int = CHUNK):
+        server = (server or "").strip().rstrip("/")
+        if not server.startswith(("http://", "https://")):
+            raise SyncError(f"server address {server!r} must start with http:// or https://", retryable=False)
+        self.store, self.server, self.token = store, server, token
+        self._session = session
+        self.batch_size, self.retries = batch_size, retries
+        self.backoff_s, self.backoff_max_s, self.timeout_s = backoff_s, backoff_max_s, timeout_s
+        self.sleep, self.rng = sleep, rng
+        self.on_progress = on_progress
+        self.chunk_size = chunk_size
+        self.progress = Progress()
+        self._lock = threading.Lock()
+
+    # -- transport ----------------------------------------------------------------
+    @property
+    def session(self):
+        if self._session is None:
+            import requests
+
+            self._session = requests.Session()
+        return self._session
+
+    def _emit(self, **kw) -> None:
+        for k, v in kw.items():
+            setattr(self.progress, k, v)
+        if self.on_progress:
+            self.on_progress(self.progress)
+
+    def _once(self, method: str, path: str, *, json_body: Any = None, data: bytes | None = None,
+              headers: dict | None = None, params: dict | None = None, ok: tuple = (200, 201)) -> tuple[int, dict, dict]:
+        hdrs = {"Authorization": f"Bearer {self.token}", "Accept": "application/json", **(headers or {})}
+        kw: dict = {"headers": hdrs, "timeout": self.timeout_s}
+        if json_body is not None:
+            kw["data"] = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+            hdrs["Content-Type"] = "application/json"
+        elif data is not None:
+            kw["data"] = data
+        if params:
+            kw["params"] = params
+        try:
+            resp = self.session.request(method, f"{self.server}/api/v1{path}", **kw)
+        except Exception as exc:  # requests' ConnectionError, Timeout, ChunkedEncodingError...
+            raise SyncError(f"{method} {path}: no answer ({exc.__class__.__name__}: {exc})") from None
+        ctype = resp.headers.get("Content-Type", "")
+        body = None
+        if ctype.split(";")[0].strip() == "application/json":
+            try:
+                body = resp.json()
+            except ValueError:
+                body = None
+        if not isinstance(body, dict):
+            # A captive portal answers 200 with HTML: that is a failure, never data.
+            raise SyncError(f"{method} {path}: not a Saola answer (HTTP {resp.status_code}, "
+                            f"{ctype or 'no content type'}; a captive portal or proxy?)", resp.status_code)
+        if resp.status_code not in ok:
+            err = body.get("error") if isinstance(body.get("error"), dict) else {}
+            retryable = resp.status_code >= 500 or resp.status_code in (408, 429)
+            e = SyncError(f"{method} {path}: HTTP {resp.status_code}: {err.get('message', '')}", resp.status_code,
+                          retryable)
+            e.body = body  # type: ignore[attr-defined]
+            raise e
+        return resp.status_code, dict(resp.headers), body
+
+    def _call(self, method: str, path: str, **kw) -> tuple[int, dict, dict]:
+        """``_once`` with retries: exponential backoff with full jitter on retryable failures."""
+        attempt = 0
+        while True:
+            try:
+                return self._once(method, path, **kw)
+            except SyncError as e:
+                attempt += 1
+                if not e.retryable or attempt > self.retries:
+                    raise
+                delay = min(self.backoff_max_s, self.backoff_s * (2 ** (attempt - 1))) * self.rng()
+                self._emit(message=f"retrying in {delay:.1f} s: {e}")
+                self.sleep(delay)
+
+    # -- the three phases -------------------------------------------------------------
+    def sync(self) -> SyncReport:
+        """Push, upload photos, pull. Never raises for network trouble: see ``report.errors``."""
+        if not self._lock.acquire(blocking=False):
+            return SyncReport(errors=["a sync is already running"])
+        report = SyncReport()
+        try:
+            self.push(report)
+            self.upload_photos(report)
+            self.pull(report)
+            self._emit(phase="done", message="")
+        except SyncError as e:
+            report.errors.append(str(e))
+            self._emit(phase="failed", message=str(e))
+        finally:
+            self._lock.release()
+        return report
+
+    def push(self, report: SyncReport | None = None) -> SyncReport:
+        report = report or SyncReport()
+        total = self.store.outbox_count()
+        self._emit(phase="push", records_total=total, records_done=0)
+        done = 0
+        while True:
+            batch = self.store.outbox(limit=self.batch_size)
+            if not batch:
+                break
+            mutations = [self._mutation(row) for row in batch]
+            _, _, body = self._call("POST", "/sync/push", json_body={
+                "protocol_version": PROTOCOL_VERSION, "device_id": self.store.device_id, "mutations": mutations})
+            results = body.get("results")
+            if body.get("protocol_version") is None or not isinstance(results, list) or len(results) != len(batch):
+                raise SyncError("push: the answer is not a sync envelope with one result per mutation")
+            progressed = False
+            for sent, res in zip(mutations, results):
+                if not isinstance(res, dict) or res.get("mutation_id") != sent["mutation_id"]:
+                    raise SyncError("push: results do not match the mutations sent")
+                status = res.get("status")
+                if status not in ("applied", "duplicate", "conflict", "rejected"):
+                    raise SyncError(f"push: unknown status {status!r}")
+                error = res.get("message")
+                if status == "rejected" and res.get("errors"):
+                    error = "; ".join(e.get("vi") or e.get("en") or "" for e in res["errors"])
+                self.store.complete_mutation(sent["mutation_id"], status, res.get("revision"), error)
+                report.pushed[status] = report.pushed.get(status, 0) + 1
+                progressed = True
+                done += 1
+            self._emit(records_done=done)
+            if not progressed:
+                break
+        return report
+
+    def _mutation(self, row: dict) -> dict:
+        data = row["data"]
+        return {"mutation_id": row["mutation_id"], "entity": row["entity"], "record_id": row["record_id"],
+                "op": row["op"], "base_revision": row["base_revision"], "data": data,
+                "device_time": row["device_time"], "gps_time": row["gps_time"]}
+
+    def upload_photos(self, report: SyncReport | None = None) -> SyncReport:
+        report = report or SyncReport()
+        photos = self.store.pending_photos()
+        total = sum(p["size_bytes"] - p.get("upload_offset", 0) for p in photos)
+        self._emit(phase="upload", bytes_total=total, bytes_done=0)
+        sent_total = 0
+        for p in photos:
+            _, _, up = self._call("POST", "/uploads", json_body={
+                "sha256": p["sha256"], "size": p["size_bytes"], "file_name": p.get("original_name"),
+                "media_type": p.get("media_type") if p.get("media_type") != "application/octet-stream" else None})
+            offset = int(up.get("offset", 0))
+            path = p["path"]
+            with open(path if path.startswith("/") else str(self.store.root / path), "rb") as f:
+                while offset < p["size_bytes"]:
+                    f.seek(offset)
+                    chunk = f.read(self.chunk_size)
+                    try:
+                        _, headers, up = self._call("PATCH", f"/uploads/{up['id']}", data=chunk, headers={
+                            "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"})
+                    except SyncError as e:
+                        if e.status == 409:  # the server holds a different offset: continue from there
+                            offset = int(getattr(e, "body", {}).get("error", {}).get("details", {}).get("offset", 0))
+                            continue
+                        if e.status == 422:  # hash mismatch: the server reset; start again next sync
+                            self.store.set_photo_upload(p["sha256"], 0, False)
+                        raise
+                    sent_total += int(up["offset"]) - offset
+                    offset = int(up["offset"])
+                    self.store.set_photo_upload(p["sha256"], offset, offset >= p["size_bytes"])
+                    self._emit(bytes_done=sent_total)
+            if offset >= p["size_bytes"]:
+                self.store.set_photo_upload(p["sha256"], offset, True)
+                report.uploaded_photos += 1
+        report.uploaded_bytes += sent_total
+        return report
+
+    def pull(self, report: SyncReport | None = None) -> SyncReport:
+        report = report or SyncReport()
+        since = int(self.store.get_setting(CURSOR_KEY, 0) or 0)
+        self._emit(phase="pull", pulled=0)
+        while True:
+            try:
+                _, _, body = self._call("GET", "/sync/pull", params={"since": since, "limit": 500})
+            except SyncError as e:
+                if e.status == 410 and since != 0:  # older than the tombstone horizon: resync from zero
+                    since = 0
+                    report.resynced = True
+                    continue
+                raise
+            changes = body.get("changes")
+            if body.get("protocol_version") is None or not isinstance(changes, list) or "next_since" not in body:
+                raise SyncError("pull: the answer is not a sync envelope")
+            apply_changes(self.store, changes)
+            since = int(body["next_since"])
+            self.store.set_setting(CURSOR_KEY, since)
+            report.pulled += len(changes)
+            self._emit(pulled=report.pulled)
+            if not body.get("has_more"):
+                break
+        return report
+
+
+def apply_changes(store, changes: list[dict]) -> None:
+    """Write pulled changes into the local store, atomically per page.
+
+    A record with local changes still waiting in the outbox is not overwritten:
+    the local edit is pushed and the server decides (merge or conflict).
+    """
+    from .store import ENTITIES, _location_of, _summary
+
+    with store._tx() as db:
+        for ch in changes:
+            table = ENTITIES.get(ch.get("entity"))
+            if table is None:
+                continue
+            rid = ch["record_id"]
+            waiting = db.execute("SELECT 1 FROM outbox WHERE entity=? AND record_id=? LIMIT 1",
+                                 (ch["entity"], rid)).fetchone()
+            if waiting:
+                continue
+            existing = db.execute(f"SELECT revision FROM {table} WHERE id=?", (rid,)).fetchone()
+            if existing is not None and existing["revision"] >= ch["revision"]:
+                continue
+            if ch["op"] == "delete":
+                if existing is not None:
+                    db.execute(f"UPDATE {table} SET deleted=1, revision=?, sync_state='synced' WHERE id=?",
+                               (ch["revision"], rid))
+                continue
+            doc = ch.get("data") or {}
+            rec = doc.get("data") or {}
+            lat, lon = _location_of(rec, None)
+            payload = json.dumps(rec, ensure_ascii=False)
+            now = store.now()
+            if existing is None:
+                cols = ["id", "program_id", "protocol", "record_type", "data", "summary", "latitude", "longitude",
+                        "recorded_at", "created_at", "updated_at", "revision", "sync_state"]
+                vals = [rid, doc.get("program_id"), doc.get("protocol", ""), doc.get("record_type", ""), payload,
+                        _summary(rec), lat, lon, doc.get("recorded_at") or now, now, now, ch["revision"], "synced"]
+                if table == "walks":
+                    cols += ["status", "started_at", "ended_at"]
+                    vals += ["done" if rec.get("end_time") else "paused", rec.get("start_time") or now,
+                             rec.get("end_time")]
+                elif table == "deployments":
+                    cols.append("deployment_id")
+                    vals.append(doc.get("deployment_id") or rid)
+                else:
+                    walk = doc.get("walk_id")
+                    if walk and db.execute("SELECT 1 FROM walks WHERE id=?", (walk,)).fetchone():
+                        cols.append("walk_id")
+                        vals.append(walk)
+                db.execute(f"INSERT INTO {table}({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", vals)
+            else:
+                db.execute(f"UPDATE {table} SET data=?, summary=?, latitude=?, longitude=?, updated_at=?, revision=?,"
+                           f" sync_state='synced', sync_error=NULL, deleted=0 WHERE id=?",
+                           (payload, _summary(rec), lat, lon, now, ch["revision"], rid))
+
+
+class AutoSync:
+    """Runs a sync when the network comes back, and every ``interval_s`` while it is up.
+
+    ``probe`` answers whether the server is reachable (default: GET /api/v1/health).
+    """
+
+    def __init__(self, client: SyncClient, interval_s: float = 300.0, probe_s: float = 15.0,
+                 probe: Callable[[], bool] | None = None):
+        self.client, self.interval_s, self.probe_s = client, interval_s, probe_s
+        self.probe = probe or self._health
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_report: SyncReport | None = None
+        self.online = False
+
+    def _health(self) -> bool:
+        try:
+            resp = self.client.session.get(f"{self.client.server}/api/v1/health", timeout=5)
+            return resp.status_code == 200 and resp.headers.get("Content-Type", "").startswith("application/json") \
+                and resp.json().get("status") == "ok"
+        except Exception:
+            return False
+
+    def step(self, now: float, last_sync: float | None) -> float | None:
+        """One probe; syncs when the network just came back or the interval passed. Returns the sync time."""
+        up = self.probe()
+        came_back = up and not self.online
+        self.online = up
+        if up and (came_back or last_sync is None or now - last_sync >= self.interval_s):
+            self.last_report = self.client.sync()
+            return now
+        return last_sync
+
+    def start(self) -> None:
+        def loop():
+            last = None
+            while not self._stop.is_set():
+                last = self.step(time.monotonic(), last)
+                self._stop.wait(self.probe_s)
+
+        self._thread = threading.Thread(target=loop, name="saola-autosync", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(5)
