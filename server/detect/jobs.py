@@ -160,3 +160,6 @@ def refresh_public_derivatives(config, media_ids) -> None:
                 ensure_derivative(derivatives, media_store.path(storage_key), sha, size, boxes)
             except ValueError as e:  # unreadable original: the view route reports it when asked
                 log.warning("no public derivative for %s: %s", sha, e)
+
+
+from . import species  # noqa: E402,F401  (registers the "classify" job kind)

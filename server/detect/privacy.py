@@ -43,28 +43,11 @@ def derivative_key(sha256: str, size: str, boxes: Sequence[Box] = ()) -> str:
 
 def blur_boxes(img, boxes: Sequence[Box]):
     """A copy of a PIL RGB image with each normalised ``[x, y, w, h]`` box blurred beyond recognition."""
-    try:  # the classifiers package owns image operations when it has them
-        from classifiers.privacy import blur_boxes as _blur  # type: ignore[attr-defined]
-    except ImportError:
-        _blur = None
-    if _blur is not None:
-        return _blur(img, boxes)
-    from PIL import Image, ImageFilter
+    from classifiers.megadetector import Detection as Box_
+    from classifiers.privacy import blur_detections
 
-    out = img.copy()
-    W, H = out.size
-    for x, y, w, h in boxes:
-        left, top = max(0, int(x * W)), max(0, int(y * H))
-        right, bottom = min(W, int(round((x + w) * W)) + 1), min(H, int(round((y + h) * H)) + 1)
-        if right <= left or bottom <= top:
-            continue
-        region = out.crop((left, top, right, bottom))
-        # Pixelate to at most 8 blocks across, then smooth: no face or number plate survives.
-        small = region.resize((min(8, region.width), min(8, region.height)), Image.BILINEAR)
-        radius = max(2, min(region.size) // 16)
-        region = small.resize(region.size, Image.NEAREST).filter(ImageFilter.GaussianBlur(radius))
-        out.paste(region, (left, top))
-    return out
+    # The boxes were already chosen (category, threshold, review): hide every one of them.
+    return blur_detections(img, [Box_("2", 1.0, tuple(b)) for b in boxes], categories=("2",), min_conf=0.0)
 
 
 def render(original: Path, size: str, boxes: Sequence[Box]) -> bytes:

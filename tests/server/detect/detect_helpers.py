@@ -130,3 +130,22 @@ def quick_user(world, username: str, roles: dict | None = None, admin: bool = Fa
         for area_id, role in (roles or {}).items():
             s.add(Membership(user_id=u.id, area_id=area_id, role=role))
         return u
+
+
+def mean_colour_classifier(path: Path, weights, *, size=None) -> Path:
+    """Species classifier: logits = mean RGB of the crop (in [0, 1]) @ ``weights`` ([3, n_labels]).
+
+    ``size`` fixes the input to ``[batch, 3, size, size]``; without it the spatial axes are dynamic.
+    """
+    w = np.asarray(weights, np.float32)
+    shape = ["batch", 3, size, size] if size else ["batch", 3, "h", "w"]
+    nodes = [helper.make_node("ReduceMean", ["input"], ["mean_rgb"], axes=[2, 3], keepdims=0),
+             _const("W", w), helper.make_node("MatMul", ["mean_rgb", "W"], ["logits"])]
+    graph = helper.make_graph(nodes, "mean_colour_classifier",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", w.shape[1]])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return Path(path)
