@@ -1,0 +1,105 @@
+"""``saola analytics NAME --program ID [options] [--out FILE.csv]``: one subcommand per analysis."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .camtrap import COMPARED_TO
+from .registry import ANALYSES
+
+
+def _options(fn):
+    opts = [
+        click.option("--program", "program_id", default=None, help="Program id."),
+        click.option("--area", default=None, help="Protected area code or id (all its programs)."),
+        click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Write to this file (.csv or .json) instead of standard output."),
+        click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default=None,
+                     help="Output format (default: from --out, else csv)."),
+        click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Also draw the plot (PNG) where the analysis has one."),
+        click.option("--min-delta", type=click.FloatRange(0), default=60.0, show_default=True,
+                     help="Minutes between independent records of a species at a station."),
+        click.option("--compared-to", type=click.Choice(COMPARED_TO), default=COMPARED_TO[0], show_default=True,
+                     help="Independence measured from the last record or the last independent record."),
+        click.option("--occasion-length", type=click.IntRange(1), default=1, show_default=True, help="Days."),
+        click.option("--day1", type=click.Choice(["station", "survey"]), default="station", show_default=True,
+                     help="Occasions start at each station's setup or at the survey start."),
+        click.option("--no-effort", is_flag=True, help="Occasions with any inactive day are NA (camtrapR "
+                                                        "includeEffort = FALSE)."),
+        click.option("--output", type=click.Choice(["binary", "count"]), default="binary", show_default=True),
+        click.option("--species", default=None, help="Scientific name (detection history, diel activity...)."),
+        click.option("--whole-days", is_flag=True, help="Camera operation by whole days (camtrapR date-only form)."),
+        click.option("--include-machine", is_flag=True,
+                     help="Also count machine species labels no one has reviewed."),
+        click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.0),
+        click.option("--by-station", is_flag=True, help="RAI per species and station."),
+        click.option("--unit", type=click.Choice(["station", "day"]), default="station", show_default=True,
+                     help="Sampling unit of the species accumulation curve."),
+        click.option("--bin", "bin_m", type=click.FloatRange(0, min_open=True), default=10.0, show_default=True,
+                     help="Distance histogram bin width (m)."),
+        click.option("--truncation", "truncation_m", type=click.FloatRange(0), default=None,
+                     help="Leave out perpendicular distances beyond this (m)."),
+        click.option("--direct-only", is_flag=True, help="Encounter rates of direct sightings only (no signs)."),
+        click.option("--period", type=click.Choice(["day", "hour"]), default="day", show_default=True),
+        click.option("--year", type=int, default=None, help="Only this calendar year (local time)."),
+        click.option("--start", default=None, help="First day (YYYY-MM-DD)."),
+        click.option("--end", default=None, help="Last day (YYYY-MM-DD)."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def _make(name: str, help_text: str) -> click.Command:
+    @click.command(name, help=help_text + ".")
+    @_options
+    def cmd(program_id, area, out, fmt, plot_file, min_delta, compared_to, occasion_length, day1, no_effort,
+            output, species, whole_days, include_machine, min_confidence, by_station, unit, bin_m, truncation_m,
+            direct_only, period, year, start, end):
+        from server.cli import fail, get_app, session_for
+        from server.errors import SaolaError
+        from server.exports.common import resolve_scope
+
+        from . import plots, registry
+
+        try:
+            o = registry.options_from({
+                "min_delta": min_delta, "compared_to": compared_to, "occasion_length": occasion_length,
+                "day1": day1, "include_effort": not no_effort, "output": output, "species": species,
+                "fractional": not whole_days, "include_machine": include_machine, "min_confidence": min_confidence,
+                "by_station": by_station, "unit": unit, "bin_m": bin_m, "truncation_m": truncation_m,
+                "signs": not direct_only, "period": period, "year": year, "start": start, "end": end})
+            with session_for(get_app()) as s:
+                scope = resolve_scope(s, program_id, area)
+                table = registry.run(s, name, scope.program_ids, o)
+                png = plots.plot(s, name, scope.program_ids, o) if plot_file else None
+        except SaolaError as e:
+            fail(e.message)
+        fmt = fmt or ("json" if out is not None and out.suffix.lower() == ".json" else "csv")
+        text = registry.to_json_text(table) if fmt == "json" else table.to_csv()
+        if out is None:
+            click.echo(text, nl=False)
+        else:
+            out.write_text(text, encoding="utf-8")
+            click.echo(f"{out}: {len(table.rows)} row(s)", err=True)
+        if png is not None:
+            plot_file.write_bytes(png)
+            click.echo(f"{plot_file}: plot written", err=True)
+
+    return cmd
+
+
+@click.group("analytics")
+def analytics_group():
+    """camtrapR-grade analyses, line-transect and acoustic summaries, as CSV or JSON."""
+
+
+for _name, (_fn, _help) in ANALYSES.items():
+    analytics_group.add_command(_make(_name, _help))
+
+
+def register(main: click.Group) -> None:
+    """Add ``saola analytics`` to the ``saola`` command."""
+    main.add_command(analytics_group)

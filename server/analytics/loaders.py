@@ -1,0 +1,208 @@
+"""Read the inputs of the analyses from the database (records, station periods, walks, acoustic rows).
+
+Times are converted to each deployment's local wall-clock time (naive), which
+is how camtrapR reads camera times; the station is the location name.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Iterator
+
+from sqlalchemy import exists, func, select
+from sqlmodel import Session
+
+from ..models import (AcousticIndex, Deployment, Detection, FieldObservation, Location, Media, Observation,
+                      OperatingInterval, SurveyWalk, Taxon, Transect)
+from ..timeutil import as_utc, zone
+from .camtrap import Record, StationPeriod
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str):
+    return zone(name)
+
+
+def local(t: datetime | None, tz: str) -> datetime | None:
+    """Aware/UTC-naive database time -> naive local time of zone ``tz``."""
+    if t is None:
+        return None
+    return as_utc(t).astimezone(_zone(tz)).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Optional local-date window [start, end] (inclusive) that analyses are restricted to."""
+
+    start: date | None = None
+    end: date | None = None
+
+    def lo(self) -> datetime | None:
+        return datetime.combine(self.start, time()) if self.start else None
+
+    def hi(self) -> datetime | None:
+        return datetime.combine(self.end + timedelta(days=1), time()) if self.end else None
+
+    def contains(self, t: datetime) -> bool:
+        return (self.start is None or t >= self.lo()) and (self.end is None or t < self.hi())
+
+    @classmethod
+    def year(cls, year: int | None) -> "Window":
+        return cls(date(year, 1, 1), date(year, 12, 31)) if year else cls()
+
+
+def camera_deployments(session: Session, program_ids: list[str]) -> list[tuple[Deployment, str]]:
+    """(deployment, station name) of the camera deployments of the programs."""
+    return [(d, name) for d, name in session.execute(
+        select(Deployment, Location.name).join(Location, Location.id == Deployment.location_id)
+        .where(Deployment.program_id.in_(program_ids), Deployment.kind == "camera")
+        .order_by(Location.name, Deployment.deployment_start)).all()]
+
+
+def load_records(session: Session, program_ids: list[str], window: Window = Window(),
+                 include_machine: bool = False, min_confidence: float = 0.0) -> Iterator[Record]:
+    """Species records at camera stations: observations of animals with a taxon (and, optionally,
+    machine detections with a species label that no observation has taken over)."""
+    deps = {d.id: (d, station) for d, station in camera_deployments(session, program_ids)}
+    if not deps:
+        return
+    stmt = (select(Observation.id, Observation.deployment_id, Observation.event_start, Observation.count,
+                   Taxon.scientific_name)
+            .join(Taxon, Taxon.id == Observation.taxon_id)
+            .where(Observation.deployment_id.in_(list(deps)), Observation.observation_type == "animal")
+            .execution_options(yield_per=10000))
+    for oid, dep_id, start, count, name in session.execute(stmt):
+        d, station = deps[dep_id]
+        t = local(start, d.timezone)
+        if window.contains(t):
+            yield Record(station, name, t, count, dep_id, oid)
+    if include_machine:
+        taken = exists().where(Observation.detection_id == Detection.id)
+        stmt = (select(Detection.id, Media.deployment_id, Media.captured_at, Taxon.scientific_name)
+                .join(Media, Media.id == Detection.media_id).join(Taxon, Taxon.id == Detection.taxon_id)
+                .where(Media.deployment_id.in_(list(deps)), Media.captured_at.is_not(None),
+                       Detection.dismissed.is_(False), Detection.review_status != "rejected",
+                       func.coalesce(Detection.label_confidence, Detection.confidence) >= min_confidence, ~taken)
+                .execution_options(yield_per=10000))
+        for did, dep_id, at, name in session.execute(stmt):
+            d, station = deps[dep_id]
+            t = local(at, d.timezone)
+            if window.contains(t):
+                yield Record(station, name, t, None, dep_id, did)
+
+
+def load_periods(session: Session, program_ids: list[str], window: Window = Window()) -> list[StationPeriod]:
+    """Station operating periods (local times) with their malfunctions, clipped to ``window``.
+
+    A deployment still in the field ends at its last image (no image: no effort yet). When a
+    deployment has ``operating`` intervals, only those windows count as working.
+    """
+    deps = camera_deployments(session, program_ids)
+    if not deps:
+        return []
+    ids = [d.id for d, _ in deps]
+    intervals: dict[str, list[OperatingInterval]] = {}
+    for iv in session.execute(select(OperatingInterval).where(OperatingInterval.deployment_id.in_(ids))).scalars():
+        intervals.setdefault(iv.deployment_id, []).append(iv)
+    last = dict(session.execute(select(Media.deployment_id, func.max(Media.captured_at))
+                                .where(Media.deployment_id.in_(ids)).group_by(Media.deployment_id)).all())
+    out = []
+    for d, station in deps:
+        start = local(d.deployment_start, d.timezone)
+        end = local(d.deployment_end or last.get(d.id) or d.deployment_start, d.timezone)
+        lo, hi = window.lo(), window.hi()
+        if lo is not None:
+            start = max(start, lo)
+        if hi is not None:
+            end = min(end, hi - timedelta(seconds=1)) if end >= hi else end
+        if end <= start:
+            continue
+        ivs = intervals.get(d.id, [])
+        problems = [(local(i.start, d.timezone), local(i.end, d.timezone)) for i in ivs if i.status == "malfunction"]
+        operating = [(local(i.start, d.timezone), local(i.end, d.timezone)) for i in ivs if i.status == "operating"]
+        out.append(StationPeriod(station, start, end, problems, operating or None))
+    return out
+
+
+def station_names(session: Session, program_ids: list[str]) -> list[str]:
+    return sorted({name for _, name in camera_deployments(session, program_ids)})
+
+
+# ---- line transects ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Walk:
+    walk_id: str
+    transect: str
+    started_at: datetime
+    km: float
+
+
+@dataclass(frozen=True)
+class Sighting:
+    walk_id: str
+    species: str
+    count: int | None
+    perpendicular_m: float | None
+    sign_type: str | None
+
+
+def load_walks(session: Session, program_ids: list[str], window: Window = Window(),
+               tz: str = "Asia/Ho_Chi_Minh") -> tuple[list[Walk], list[Sighting]]:
+    """Finished or paused walks with their effort (km: GPS distance, else the transect length) and sightings."""
+    rows = session.execute(select(SurveyWalk, Transect.name, Transect.length_m)
+                           .outerjoin(Transect, Transect.id == SurveyWalk.transect_id)
+                           .where(SurveyWalk.program_id.in_(program_ids), SurveyWalk.deleted.is_(False))
+                           .order_by(SurveyWalk.started_at)).all()
+    walks = []
+    for w, tname, length in rows:
+        t = local(w.started_at, tz)
+        if not window.contains(t):
+            continue
+        km = (w.distance_m if w.distance_m is not None else (length or 0.0)) / 1000.0
+        walks.append(Walk(w.id, tname or "(no transect)", t, km))
+    ids = [w.walk_id for w in walks]
+    sightings = []
+    if ids:
+        for wid, name, count, perp, sign in session.execute(
+                select(FieldObservation.walk_id, Taxon.scientific_name, FieldObservation.count,
+                       FieldObservation.perpendicular_distance_m, FieldObservation.sign_type)
+                .join(Taxon, Taxon.id == FieldObservation.taxon_id)
+                .where(FieldObservation.walk_id.in_(ids), FieldObservation.deleted.is_(False),
+                       FieldObservation.record_type == "observation")):
+            sightings.append(Sighting(wid, name, count, perp, sign))
+    return walks, sightings
+
+
+# ---- acoustics -----------------------------------------------------------------------------
+def load_acoustic_indices(session: Session, program_ids: list[str], window: Window = Window()):
+    """(station, local minute start, {index: value}) for every analysed minute of the programs' recorders."""
+    rows = session.execute(
+        select(AcousticIndex, Media.captured_at, Deployment.timezone, Location.name)
+        .join(Media, Media.id == AcousticIndex.media_id).join(Deployment, Deployment.id == Media.deployment_id)
+        .join(Location, Location.id == Deployment.location_id)
+        .where(Deployment.program_id.in_(program_ids))).all()
+    for ix, captured, tz, station in rows:
+        start = ix.start_at or (as_utc(captured) + timedelta(minutes=ix.minute) if captured else None)
+        if start is None:
+            continue
+        t = local(start, tz)
+        if window.contains(t):
+            yield station, t, {k: getattr(ix, k) for k in ("aci", "adi", "aei", "bi", "ndsi", "h")}
+
+
+def load_sound_detections(session: Session, program_ids: list[str], window: Window = Window(),
+                          min_confidence: float = 0.0):
+    """(station, local time, label) of audio detections (taxon name when known, else the class)."""
+    rows = session.execute(
+        select(Detection.category, Detection.start_s, Detection.confidence, Taxon.scientific_name, Media.captured_at,
+               Deployment.timezone, Location.name)
+        .join(Media, Media.id == Detection.media_id).join(Deployment, Deployment.id == Media.deployment_id)
+        .join(Location, Location.id == Deployment.location_id).outerjoin(Taxon, Taxon.id == Detection.taxon_id)
+        .where(Deployment.program_id.in_(program_ids), Media.kind == "audio", Media.captured_at.is_not(None),
+               Detection.dismissed.is_(False), Detection.review_status != "rejected",
+               Detection.confidence >= min_confidence)).all()
+    for cat, start_s, _conf, name, captured, tz, station in rows:
+        t = local(as_utc(captured) + timedelta(seconds=start_s or 0), tz)
+        if window.contains(t):
+            yield station, t, name or cat

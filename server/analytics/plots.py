@@ -1,0 +1,103 @@
+"""PNG plots of the analyses (matplotlib's object API: no pyplot global state, safe in web threads)."""
+from __future__ import annotations
+
+import io
+
+from matplotlib.figure import Figure
+from sqlmodel import Session
+
+from ..errors import ValidationError
+from . import camtrap
+from .registry import Options, _records, run
+
+PLOTS = ("diel-activity", "species-accumulation", "distance-histogram", "detections-per-hour", "rai",
+         "acoustic-indices")
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def diel_activity_figure(rows: list[camtrap.RecordRow], species: str | None = None) -> Figure:
+    """Histogram of records by hour with a circular kernel density line (camtrapR activityDensity-like)."""
+    fig = Figure(figsize=(6, 3.2))
+    ax = fig.add_subplot()
+    bins = camtrap.diel_activity(rows, species)
+    total = sum(b["records"] for b in bins) or 1
+    ax.bar([b["hour_from"] + 0.5 for b in bins], [b["records"] / total for b in bins], width=0.9, color="#9bb7a4",
+           label="records (share)")
+    xs, ys = zip(*camtrap.activity_density(rows, species))
+    ax.plot(xs, ys, color="#1f5f3a", lw=2, label="kernel density")
+    ax.set_xlim(0, 24)
+    ax.set_xticks(range(0, 25, 3))
+    ax.set_xlabel("hour of day (local time)")
+    ax.set_ylabel("density")
+    ax.set_title(f"Diel activity{': ' + species if species else ''} (n={sum(b['records'] for b in bins)})")
+    ax.legend(fontsize=7, loc="upper right")
+    return fig
+
+
+def accumulation_figure(curve: list[dict], unit: str) -> Figure:
+    fig = Figure(figsize=(6, 3.2))
+    ax = fig.add_subplot()
+    ax.plot([c["units"] for c in curve], [c["richness"] for c in curve], marker="o", ms=3, color="#1f5f3a")
+    ax.set_xlabel(f"{unit}s surveyed")
+    ax.set_ylabel("expected species")
+    ax.set_title("Species accumulation")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def bar_figure(labels: list, values: list, xlabel: str, ylabel: str, title: str) -> Figure:
+    fig = Figure(figsize=(6, 3.2 if len(labels) < 12 else 0.25 * len(labels) + 1))
+    ax = fig.add_subplot()
+    if all(isinstance(x, (int, float)) for x in labels):
+        ax.bar(labels, values, width=(labels[1] - labels[0]) * 0.9 if len(labels) > 1 else 0.8, color="#6b8f71",
+               align="edge")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+    else:
+        ax.barh([str(x) for x in labels][::-1], values[::-1], color="#6b8f71")
+        ax.set_xlabel(ylabel)
+    ax.set_title(title)
+    return fig
+
+
+def plot(session: Session, name: str, program_ids: list[str], options: Options | None = None) -> bytes:
+    """The PNG of analysis ``name`` (one of PLOTS)."""
+    o = options or Options()
+    if name == "diel-activity":
+        return _png(diel_activity_figure(_records(session, program_ids, o), o.species))
+    if name == "species-accumulation":
+        return _png(accumulation_figure(run(session, name, program_ids, o).rows, o.unit))
+    if name == "distance-histogram":
+        rows = run(session, name, program_ids, o).rows
+        return _png(bar_figure([r["from_m"] for r in rows], [r["count"] for r in rows], "perpendicular distance (m)",
+                               "sightings", "Perpendicular distances"))
+    if name == "detections-per-hour":
+        rows = run(session, name, program_ids, o).rows
+        hours = [0] * 24
+        for r in rows:
+            hours[r["hour"]] += r["detections"]
+        return _png(bar_figure(list(range(24)), hours, "hour of day", "detections", "Sound detections per hour"))
+    if name == "rai":
+        rows = run(session, name, program_ids, Options(**{**o.__dict__, "by_station": False})).rows
+        return _png(bar_figure([r["species"] for r in rows], [r["rai"] or 0 for r in rows], "", "RAI",
+                               "Independent events per 100 trap-nights"))
+    if name == "acoustic-indices":
+        rows = run(session, name, program_ids, o).rows
+        fig = Figure(figsize=(6, 3.2))
+        ax = fig.add_subplot()
+        for station in sorted({r["station"] for r in rows}):
+            pts = [(r[o.period], r["aci"]) for r in rows if r["station"] == station and r["aci"] is not None]
+            if pts:
+                ax.plot([str(p[0]) for p in pts], [p[1] for p in pts], marker="o", ms=3, label=station)
+        ax.set_ylabel("ACI (mean)")
+        ax.set_title("Acoustic complexity index")
+        ax.tick_params(axis="x", labelrotation=60, labelsize=6)
+        if rows:
+            ax.legend(fontsize=7)
+        return _png(fig)
+    raise ValidationError(f"no plot for {name!r}; plots exist for {', '.join(PLOTS)}")

@@ -1,0 +1,255 @@
+"""Named analyses over a program (or a protected area): one table each, for the CLI, the API and reports."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field, fields
+from datetime import date
+from typing import Any, Callable
+
+from sqlmodel import Session
+
+from ..errors import ValidationError
+from . import acoustic, camtrap, transect
+from .loaders import (Window, load_acoustic_indices, load_periods, load_records, load_sound_detections, load_walks,
+                      station_names)
+
+
+@dataclass
+class Options:
+    """Options of the analyses (each analysis reads the ones it needs)."""
+
+    min_delta: float = 60.0  # minutes between independent records (camtrapR minDeltaTime)
+    compared_to: str = camtrap.LAST_RECORD  # camtrapR deltaTimeComparedTo
+    occasion_length: int = 1  # days
+    day1: str = "station"
+    include_effort: bool = True
+    output: str = "binary"
+    species: str | None = None
+    fractional: bool = True
+    include_machine: bool = False
+    min_confidence: float = 0.0
+    by_station: bool = False
+    unit: str = "station"
+    bin_m: float = 10.0
+    truncation_m: float | None = None
+    signs: bool = True
+    period: str = "day"
+    bins: int = 24
+    year: int | None = None
+    start: date | None = None
+    end: date | None = None
+
+    def window(self) -> Window:
+        if self.year and (self.start or self.end):
+            raise ValidationError("give either year or start/end dates, not both")
+        return Window.year(self.year) if self.year else Window(self.start, self.end)
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+
+@dataclass
+class Table:
+    """The result of an analysis: column names and rows (dicts)."""
+
+    name: str
+    columns: list[str]
+    rows: list[dict]
+    notes: dict = field(default_factory=dict)
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        for r in self.rows:
+            w.writerow({k: ("NA" if r.get(k) is None else r.get(k)) for k in self.columns})
+        return buf.getvalue()
+
+    def to_json(self) -> dict:
+        return {"analysis": self.name, "columns": self.columns, "rows": self.rows, "notes": self.notes}
+
+
+def _records(session, pids, o: Options) -> list[camtrap.RecordRow]:
+    recs = load_records(session, pids, o.window(), o.include_machine, o.min_confidence)
+    try:
+        return camtrap.record_table(recs, o.min_delta, o.compared_to)
+    except ValueError as e:
+        raise ValidationError(str(e)) from None
+
+
+def _camop(session, pids, o: Options) -> camtrap.CameraOperation:
+    return camtrap.camera_operation(load_periods(session, pids, o.window()), station_names(session, pids),
+                                    fractional=o.fractional)
+
+
+def record_table(session, pids, o):
+    rows = [r.as_dict() for r in _records(session, pids, o)]
+    return Table("record-table", camtrap.RECORD_TABLE_COLUMNS, rows,
+                 {"min_delta_min": o.min_delta, "compared_to": o.compared_to})
+
+
+def camera_operation(session, pids, o):
+    op = _camop(session, pids, o)
+    return Table("camera-operation", ["station"] + [d.isoformat() for d in op.days], op.as_rows(),
+                 {"fractional": o.fractional})
+
+
+def trap_nights(session, pids, o):
+    nights = camtrap.trap_nights(_camop(session, pids, o))
+    return Table("trap-nights", ["station", "trap_nights"], [{"station": s, "trap_nights": v} for s, v in nights.items()])
+
+
+def rai(session, pids, o):
+    rows = camtrap.relative_abundance(_records(session, pids, o), _camop(session, pids, o), o.by_station)
+    cols = ["species", "station", "events", "trap_nights", "rai"] if o.by_station else [
+        "species", "events", "trap_nights", "rai"]
+    return Table("rai", cols, rows, {"min_delta_min": o.min_delta})
+
+
+def _species_list(rows, o) -> list[str]:
+    return [o.species] if o.species else sorted({r.species for r in rows})
+
+
+def _history(rows, op, sp, o):
+    try:
+        return camtrap.detection_history(rows, op, sp, o.occasion_length, o.day1, o.include_effort, o.output)
+    except ValueError as e:
+        raise ValidationError(str(e)) from None
+
+
+def detection_history(session, pids, o):
+    if not o.species:
+        raise ValidationError("detection-history needs a species (scientific name)")
+    rows = _records(session, pids, o)
+    dh = _history(rows, _camop(session, pids, o), o.species, o)
+    cols = ["station"] + [f"o{k + 1}" for k in range(dh.occasions)] + [f"effort_o{k + 1}" for k in range(dh.occasions)]
+    return Table("detection-history", cols, dh.as_rows(),
+                 {"species": o.species, "occasion_length": o.occasion_length, "day1": o.day1,
+                  "records_outside_effort": dh.records_outside_effort})
+
+
+def naive_occupancy(session, pids, o):
+    rows = _records(session, pids, o)
+    op = _camop(session, pids, o)
+    out = [camtrap.naive_occupancy(_history(rows, op, sp, o)) for sp in _species_list(rows, o)]
+    return Table("naive-occupancy", ["species", "stations_surveyed", "stations_detected", "naive_occupancy"], out)
+
+
+def species_accumulation(session, pids, o):
+    rows = _records(session, pids, o)
+    if o.unit == "station":
+        units = station_names(session, pids)
+    else:
+        op = _camop(session, pids, o)
+        units = [d.isoformat() for j, d in enumerate(op.days) if any(v[j] for v in op.values)]
+    try:
+        curve = camtrap.species_accumulation(rows, units, o.unit)
+    except ValueError as e:
+        raise ValidationError(str(e)) from None
+    return Table("species-accumulation", ["units", "richness"], curve, {"unit": o.unit})
+
+
+def diel_activity(session, pids, o):
+    rows = camtrap.diel_activity(_records(session, pids, o), o.species, o.bins)
+    return Table("diel-activity", ["hour_from", "hour_to", "records"], rows, {"species": o.species})
+
+
+def transect_effort(session, pids, o):
+    walks, _ = load_walks(session, pids, o.window())
+    return Table("transect-effort", ["transect", "walks", "km"], transect.effort(walks))
+
+
+def encounter_rates(session, pids, o):
+    walks, sightings = load_walks(session, pids, o.window())
+    return Table("encounter-rates", ["species", "encounters", "individuals", "km", "encounters_per_km",
+                                     "individuals_per_km"], transect.encounter_rates(walks, sightings, o.signs))
+
+
+def distance_histogram(session, pids, o):
+    _, sightings = load_walks(session, pids, o.window())
+    try:
+        rows = transect.distance_histogram(sightings, o.bin_m, o.truncation_m, o.species)
+    except ValueError as e:
+        raise ValidationError(str(e)) from None
+    return Table("distance-histogram", ["from_m", "to_m", "count"], rows, {"species": o.species})
+
+
+def acoustic_indices(session, pids, o):
+    try:
+        rows = acoustic.index_trends(load_acoustic_indices(session, pids, o.window()), o.period)
+    except ValueError as e:
+        raise ValidationError(str(e)) from None
+    return Table("acoustic-indices", ["station", o.period, "minutes", *acoustic.INDICES], rows)
+
+
+def detections_per_hour(session, pids, o):
+    rows = acoustic.detections_per_hour(load_sound_detections(session, pids, o.window(), o.min_confidence),
+                                        o.species)
+    return Table("detections-per-hour", ["label", "hour", "detections"], rows)
+
+
+ANALYSES: dict[str, tuple[Callable[[Session, list[str], Options], Table], str]] = {
+    "record-table": (record_table, "Independent records (camtrapR recordTable)"),
+    "camera-operation": (camera_operation, "Daily camera operation matrix per station (camtrapR cameraOperation)"),
+    "trap-nights": (trap_nights, "Trap-nights per station"),
+    "rai": (rai, "Relative abundance index: independent events per 100 trap-nights"),
+    "detection-history": (detection_history, "Detection history and effort for occupancy (one species)"),
+    "naive-occupancy": (naive_occupancy, "Share of surveyed stations where each species was detected"),
+    "species-accumulation": (species_accumulation, "Expected species richness by stations or days surveyed"),
+    "diel-activity": (diel_activity, "Independent records by hour of the day"),
+    "transect-effort": (transect_effort, "Walks and km walked per transect"),
+    "encounter-rates": (encounter_rates, "Encounters and individuals per km walked, per species"),
+    "distance-histogram": (distance_histogram, "Perpendicular distances of transect sightings"),
+    "acoustic-indices": (acoustic_indices, "Acoustic indices per station and day (or hour)"),
+    "detections-per-hour": (detections_per_hour, "Sound detections per label and hour of the day"),
+}
+
+
+def run(session: Session, name: str, program_ids: list[str], options: Options | None = None) -> Table:
+    """Run analysis ``name`` over the programs; ValidationError for an unknown name or bad options."""
+    if name not in ANALYSES:
+        raise ValidationError(f"unknown analysis {name!r}; choose one of {', '.join(ANALYSES)}")
+    return ANALYSES[name][0](session, program_ids, options or Options())
+
+
+def options_from(data: dict[str, Any]) -> Options:
+    """Options from strings (query parameters, CLI), with errors naming the option."""
+    o = Options()
+    types = {f.name: f.type for f in fields(Options)}
+    for key, raw in data.items():
+        if raw is None or raw == "":
+            continue
+        name = key.replace("-", "_")
+        if name not in types:
+            raise ValidationError(f"unknown option {key!r}")
+        t = str(types[name])
+        try:
+            if isinstance(raw, (bool, int, float, date)) and not isinstance(raw, str):
+                value = raw
+            elif "bool" in t:
+                if str(raw).lower() not in ("1", "0", "true", "false", "yes", "no"):
+                    raise ValueError("expected true or false")
+                value = str(raw).lower() in ("1", "true", "yes")
+            elif "int" in t:
+                value = int(raw)
+            elif "float" in t:
+                value = float(raw)
+            elif "date" in t:
+                value = date.fromisoformat(str(raw))
+            else:
+                value = str(raw)
+        except ValueError as e:
+            raise ValidationError(f"option {key}: {raw!r} is not valid ({e})") from None
+        setattr(o, name, value)
+    if o.compared_to not in camtrap.COMPARED_TO:
+        raise ValidationError(f"option compared_to must be one of {', '.join(camtrap.COMPARED_TO)}")
+    if o.min_delta < 0:
+        raise ValidationError("option min_delta must be >= 0 minutes")
+    return o
+
+
+def to_json_text(table: Table) -> str:
+    return json.dumps(table.to_json(), ensure_ascii=False, indent=1, default=str)
