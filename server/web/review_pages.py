@@ -6,6 +6,8 @@ originals and cached in the derivatives store (server/review/media.py).
 """
 from __future__ import annotations
 
+import io
+
 from flask import Blueprint, current_app, g, render_template, request, send_file
 from sqlmodel import select
 
@@ -65,7 +67,9 @@ def media_image(media_id: str, size: str):
     if not store.exists(m.storage_key):
         raise NotFound(f"the original of {m.file_name} is missing from the media store")
     path = review_image(store, current_app.extensions["saola.derivatives"], m, size)
-    resp = send_file(path, mimetype="image/jpeg", conditional=True, max_age=86400)
+    # Small files: send the bytes (no open file handle left to the WSGI server).
+    resp = send_file(io.BytesIO(path.read_bytes()), mimetype="image/jpeg", conditional=True, max_age=86400,
+                     etag=path.name, last_modified=path.stat().st_mtime)
     resp.headers["Cache-Control"] = "private, max-age=86400"
     return resp
 

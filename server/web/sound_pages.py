@@ -2,6 +2,8 @@
 a label) and the alerts list (gunshot, engine, chainsaw-like) with acknowledge."""
 from __future__ import annotations
 
+import io
+
 from flask import Blueprint, current_app, g, redirect, render_template, request, send_file, url_for
 from sqlalchemy import case, func
 from sqlmodel import select
@@ -96,7 +98,8 @@ def spectrogram_png(media_id: str):
     if not store.exists(m.storage_key):
         raise NotFound(f"the original of {m.file_name} is missing from the media store")
     path = spectrogram(store, current_app.extensions["saola.derivatives"], m)
-    return send_file(path, mimetype="image/png", conditional=True, max_age=86400)
+    return send_file(io.BytesIO(path.read_bytes()), mimetype="image/png", conditional=True, max_age=86400,
+                     etag=path.name, last_modified=path.stat().st_mtime)
 
 
 @bp.route("/sound/<media_id>/audio")

@@ -1,0 +1,302 @@
+"""Server-rendered pages: sign-in, language, every page's roles, images,
+sound review, alerts, sync conflicts and the manager pages."""
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import numpy as np
+from sqlmodel import select
+
+from server.models import (Alert, FieldObservation, Observation, OperatingInterval, SurveyWalk, SyncChange,
+                           SyncConflict, Transect, User)
+
+from conftest import T0, store_bytes
+
+
+def test_login_logout_and_language(rd, client, world):
+    assert client.get("/review").status_code == 302
+    r = client.post("/login", data={"username": "bio", "password": "wrong-password"})
+    assert r.status_code == 401 and "Wrong username or password" in r.get_data(as_text=True)
+    r = client.post("/login?next=/review", data={"username": "bio", "password": "password123"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/review")
+    page = client.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    assert "PNKB" in page and "CTN" not in page  # no other area leaks
+    assert client.post("/lang/vi", data={"next": "/review"}).status_code == 403  # no CSRF token
+    r = client.post("/lang/vi", data={"csrf_token": token, "next": "/review"})
+    assert r.status_code == 302
+    page = client.get("/review").get_data(as_text=True)
+    assert "Duyệt ảnh" in page and "Phím tắt" in page and 'lang="vi"' in page
+    with world.session() as s:
+        assert s.exec(select(User).where(User.username == "bio")).one().language == "vi"
+    client.post("/logout", data={"csrf_token": token})
+    assert client.get("/review").status_code == 302
+
+
+def test_every_vietnamese_string_is_translated():
+    from server.i18n import CATALOG
+    from server.web.review_pages import JS_TEXT
+    from pathlib import Path
+
+    web = Path(__file__).resolve().parents[3] / "server" / "web"
+    keys = set(JS_TEXT)
+    for f in [*web.glob("templates/*.html"), *web.glob("*.py")]:
+        for m in re.finditer(r"""_\((['"])((?:\\.|(?!\1).)*)\1\)""", f.read_text(encoding="utf-8")):
+            keys.add(m.group(2).replace("\\'", "'"))
+    assert len(keys) > 150
+    missing = sorted(k for k in keys if k not in CATALOG["vi"])
+    assert missing == []
+
+
+def test_review_page_and_images(rd, signed_in):
+    b = signed_in("viewer")
+    page = b.get("/review").get_data(as_text=True)
+    assert 'id="help"' in page and "review.js" in page and 'data-can-edit="false"' in page
+    assert signed_in("bio").get("/review").get_data(as_text=True).count('data-can-edit="true"') == 1
+    m = rd.media[rd.sequences[0].id][0]
+    r = b.get(f"/review/media/{m.id}/review.jpg")
+    assert r.status_code == 200 and r.mimetype == "image/jpeg" and r.data[:2] == b"\xff\xd8"
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(b.get(f"/review/media/{m.id}/thumb.jpg").data)).size == (64, 48)
+    assert b.get(f"/review/media/{m.id}/huge.jpg").status_code == 404
+    other = rd.other_sequence
+    assert signed_in("bio").get("/review/media/nope/review.jpg").status_code == 404
+    # Another area's image is not found, not forbidden.
+    from server.models import Media
+    from server.db import session_scope
+
+    with session_scope(b.client.application.config["DATABASE_URL"]) as s:
+        om = s.exec(select(Media).where(Media.sequence_id == other.id)).one()
+    assert b.get(f"/review/media/{om.id}/review.jpg").status_code == 404
+
+
+def test_repeated_false_positives_page_and_dismissal(app, rd, signed_in, world):
+    from server.models import Detection, Media
+
+    with world.session() as s:  # a "branch": the same box on 6 images
+        for i in range(6):
+            sha, key = store_bytes(app, bytes([i]) * 50 + b"x", "jpg")
+            m = Media(sha256=sha, deployment_id=rd.deployment.id, file_name=f"B{i}.JPG", media_type="image/jpeg",
+                      size_bytes=51, storage_key=key, captured_at=T0 + timedelta(days=1, minutes=i))
+            s.add(m)
+            s.flush()
+            s.add(Detection(media_id=m.id, model="megadetector@5a", category="animal", confidence=0.3,
+                            bbox_x=0.61 + i * 0.002, bbox_y=0.1, bbox_width=0.2, bbox_height=0.3))
+    b = signed_in("bio")
+    groups = b.get(f"/api/v1/review/deployments/{rd.deployment.id}/repeated?min_images=5").get_json()["groups"]
+    # The fixture's own animal boxes share one place too (6 images); the branch is the other group.
+    assert sorted(g["bbox"][1] for g in groups) == [0.1, 0.2]
+    groups = [g for g in groups if g["bbox"][1] == 0.1]
+    assert groups[0]["images"] == 6 and groups[0]["category"] == "animal"
+    page = b.get(f"/review/repeated?deployment_id={rd.deployment.id}&min_images=5").get_data(as_text=True)
+    assert "Dismiss all these boxes" in page
+    ids = groups[0]["detection_ids"]
+    assert signed_in("viewer").post(f"/api/v1/review/deployments/{rd.deployment.id}/dismiss",
+                                    json={"detection_ids": ids}).status_code == 403
+    foreign = rd.detections[rd.media[rd.sequences[0].id][0].id][0].id
+    r = b.post(f"/api/v1/review/deployments/{rd.other_deployment.id}/dismiss", json={"detection_ids": [foreign]})
+    assert r.status_code == 404
+    r = b.post(f"/api/v1/review/deployments/{rd.deployment.id}/dismiss", json={"detection_ids": ids + ["zzz"]})
+    assert r.status_code == 422 and "not in this deployment" in r.get_json()["error"]["message"]
+    r = b.post(f"/api/v1/review/deployments/{rd.deployment.id}/dismiss", json={"detection_ids": ids})
+    assert r.get_json()["dismissed"] == 6
+    with world.session() as s:
+        assert all(s.get(Detection, i).dismissed for i in ids)
+    left = b.get(f"/api/v1/review/deployments/{rd.deployment.id}/repeated?min_images=5").get_json()["groups"]
+    assert [g["bbox"][1] for g in left] == [0.2]
+    assert b.post("/api/v1/review/undo").get_json()["kind"] == "dismiss_repeated"
+    with world.session() as s:
+        assert not any(s.get(Detection, i).dismissed for i in ids)
+
+
+def test_group_boxes_unit():
+    from server.review.false_positives import group_boxes, iou
+
+    assert iou((0, 0, 1, 1), (0, 0, 1, 1)) == 1.0 and iou((0, 0, 0.1, 0.1), (0.5, 0.5, 0.1, 0.1)) == 0.0
+    rows = [(f"a{i}", f"m{i}", "animal", 0.5, 0.3, 0.3, 0.2, 0.2) for i in range(5)]
+    rows += [(f"b{i}", f"m{i}", "animal", 0.5, 0.31, 0.3, 0.2, 0.2) for i in range(3)]  # same place, IoU > 0.8
+    rows += [("c", "m9", "animal", 0.5, 0.7, 0.7, 0.2, 0.2), ("d", "m8", "person", 0.5, 0.3, 0.3, 0.2, 0.2)]
+    groups = group_boxes(rows, 0.8)
+    sizes = sorted((len(g.detection_ids), len(g.media_ids)) for g in groups)
+    assert sizes == [(1, 1), (1, 1), (8, 5)]
+
+
+def _audio(app, rd, world):
+    import soundfile as sf
+
+    from server.models import Detection, Media
+
+    sr = 16000
+    t = np.arange(sr * 4) / sr
+    y = (0.3 * np.sin(2 * np.pi * 3000 * t) * (t > 1) * (t < 2)).astype(np.float32)
+    buf = io.BytesIO()
+    sf.write(buf, y, sr, format="WAV")
+    sha, key = store_bytes(app, buf.getvalue(), "wav")
+    with world.session() as s:
+        m = Media(sha256=sha, kind="audio", deployment_id=rd.deployment.id, file_name="REC_0001.WAV",
+                  media_type="audio/wav", size_bytes=len(buf.getvalue()), storage_key=key, captured_at=T0,
+                  duration_s=4.0, sample_rate=sr)
+        s.add(m)
+        s.flush()
+        d = Detection(media_id=m.id, model="birdnet@2.4", category="bird", confidence=0.8, start_s=1.0, end_s=2.0,
+                      freq_low_hz=2500, freq_high_hz=3500, label="Lophura edwardsi", taxon_id=rd.taxa["pheasant"].id)
+        s.add(d)
+        s.flush()
+        s.add(Alert(area_id=rd.area.id, deployment_id=rd.deployment.id, media_id=m.id, kind="gunshot",
+                    confidence=0.91, occurred_at=T0))
+        s.add(Alert(area_id=rd.other_area.id, kind="engine", confidence=0.7, occurred_at=T0))
+        return m, d
+
+
+def test_sound_review(app, rd, signed_in, world):
+    m, d = _audio(app, rd, world)
+    b = signed_in("bio")
+    listing = b.get("/sound").get_data(as_text=True)
+    assert "REC_0001.WAV" in listing
+    page = b.get(f"/sound/{m.id}").get_data(as_text=True)
+    assert f'data-detection-id="{d.id}"' in page and "Lophura edwardsi" in page and "<audio" in page
+    png = b.get(f"/sound/{m.id}/spectrogram.png")
+    assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(png.data)).convert("L"), dtype=float)
+    assert img.shape[0] == 256
+    row_3k = int(256 * (1 - 3000 / 8000))
+    third = img.shape[1] // 4  # the tone plays from 1 s to 2 s of 4 s
+    assert img[row_3k, third + 5: 2 * third - 5].mean() > img[row_3k, 3 * third:].mean() + 40
+    audio = b.get(f"/sound/{m.id}/audio", headers={"Range": "bytes=0-99"})
+    assert audio.status_code == 206 and len(audio.data) == 100 and audio.data[:4] == b"RIFF"
+    audio.close()
+    r = b.post(f"/api/v1/review/detections/{d.id}/verdict", json={"review_status": "verified"})
+    assert r.get_json()["review_status"] == "verified"
+    r = b.post(f"/api/v1/review/media/{m.id}/labels", json={"taxon_id": rd.taxa["pheasant"].id, "start_s": 1.0,
+                                                            "end_s": 2.5})
+    assert r.status_code == 201
+    with world.session() as s:
+        o = s.get(Observation, r.get_json()["observation_id"])
+        assert o.observation_level == "media" and o.classified_by == "bio"
+        assert (o.event_end - o.event_start).total_seconds() == 1.5
+    r = b.post(f"/api/v1/review/media/{m.id}/labels", json={"taxon_id": rd.taxa["pheasant"].id, "start_s": 3,
+                                                            "end_s": 2})
+    assert r.status_code == 422 and "end_s" in r.get_json()["error"]["message"]
+    assert signed_in("viewer").post(f"/api/v1/review/detections/{d.id}/verdict",
+                                    json={"review_status": "rejected"}).status_code == 403
+    assert signed_in("outsider").get(f"/sound/{m.id}").status_code == 404
+    assert "REC_0001" not in signed_in("outsider").get("/sound").get_data(as_text=True)
+
+
+def test_alerts_list_and_acknowledge(app, rd, signed_in, world):
+    _audio(app, rd, world)
+    viewer = signed_in("viewer")
+    page = viewer.get("/alerts").get_data(as_text=True)
+    assert "gunshot" in page and "engine" not in page  # the other area's alert stays hidden
+    assert 'class="ack"' not in page
+    with world.session() as s:
+        alert = s.exec(select(Alert).where(Alert.kind == "gunshot")).one()
+    assert viewer.form(f"/alerts/{alert.id}/acknowledge", {}).status_code == 403
+    b = signed_in("bio")
+    assert b.client.post(f"/alerts/{alert.id}/acknowledge").status_code == 403  # CSRF
+    assert b.form(f"/alerts/{alert.id}/acknowledge", {}).status_code == 302
+    with world.session() as s:
+        assert s.get(Alert, alert.id).acknowledged_by == "bio"
+    assert "gunshot" not in b.get("/alerts").get_data(as_text=True)
+    assert "Acknowledged by" in b.get("/alerts?all=1").get_data(as_text=True)
+    r = b.post(f"/api/v1/review/alerts/{alert.id}/acknowledge")
+    assert r.status_code == 409
+
+
+def _conflict(world, rd):
+    with world.session() as s:
+        fo = FieldObservation(program_id=rd.program.id, protocol="line-transect@1", observed_at=T0, count=2,
+                              note="two langurs", habitat="forest", revision=3)
+        s.add(fo)
+        s.flush()
+        c = SyncConflict(area_id=rd.area.id, entity="field_observation", record_id=fo.id, base_revision=2,
+                         server_revision=3, fields=["count"], client_user="ranger1", server_user="ranger2",
+                         server_version={"count": 2, "note": "two langurs", "habitat": "forest"},
+                         client_version={"count": 3, "note": "two langurs", "habitat": "bamboo"})
+        s.add(c)
+        return fo, c
+
+
+def test_conflicts_keep_theirs_mine_and_merge(rd, signed_in, world):
+    b = signed_in("bio")
+    fo, c = _conflict(world, rd)
+    page = b.get(f"/conflicts/{c.id}").get_data(as_text=True)
+    assert "Server version (theirs)" in page and "bamboo" in page and 'name="choice-count"' in page
+    assert c.id in b.get("/conflicts").get_data(as_text=True)
+    assert signed_in("ranger").get(f"/conflicts/{c.id}").status_code == 403
+    assert signed_in("outsider").get(f"/conflicts/{c.id}").status_code == 404
+    assert c.id not in signed_in("outsider").get("/conflicts").get_data(as_text=True)
+    r = b.form(f"/conflicts/{c.id}/resolve", {"resolution": "merge", "choice-count": "server"})
+    assert r.status_code == 302
+    with world.session() as s:
+        row = s.get(FieldObservation, fo.id)
+        assert (row.count, row.habitat, row.revision) == (2, "bamboo", 4)  # merged: server count, device habitat
+        ch = s.exec(select(SyncChange).where(SyncChange.record_id == fo.id)).one()
+        assert ch.revision == 4 and ch.op == "upsert" and ch.seq is not None and ch.data["habitat"] == "bamboo"
+        cc = s.get(SyncConflict, c.id)
+        assert (cc.status, cc.resolution, cc.resolved_by) == ("resolved", "merge", "bio")
+    assert b.form(f"/conflicts/{c.id}/resolve", {"resolution": "mine"}).status_code == 409
+    fo2, c2 = _conflict(world, rd)
+    r = b.form(f"/conflicts/{c2.id}/resolve", {"resolution": "merge"})
+    assert r.status_code == 422 and "count" in r.get_data(as_text=True)
+    assert b.post(f"/api/v1/review/conflicts/{c2.id}/resolve", json={"resolution": "mine"}).status_code == 200
+    with world.session() as s:
+        assert (s.get(FieldObservation, fo2.id).count, s.get(FieldObservation, fo2.id).habitat) == (3, "bamboo")
+    fo3, c3 = _conflict(world, rd)
+    b.form(f"/conflicts/{c3.id}/resolve", {"resolution": "theirs"})
+    with world.session() as s:
+        row = s.get(FieldObservation, fo3.id)
+        assert (row.count, row.habitat, row.revision) == (2, "forest", 4)
+
+
+def test_manager_pages(rd, signed_in, world):
+    from server.models import Deployment
+
+    with world.session() as s:
+        s.add(OperatingInterval(deployment_id=rd.deployment.id, start=T0, end=T0 + timedelta(days=5),
+                                status="malfunction", reason="flooded"))
+        s.add(OperatingInterval(deployment_id=rd.deployment.id, start=T0 + timedelta(days=3),
+                                end=T0 + timedelta(days=7), status="malfunction", reason="battery"))
+        s.add(Observation(deployment_id=rd.deployment.id, event_start=T0, event_end=T0,
+                          taxon_id=rd.taxa["saola"].id, classified_by="bio"))
+        s.add(Transect(area_id=rd.area.id, name="T1", geometry={"type": "LineString",
+                                                               "coordinates": [[106.3, 17.5], [106.31, 17.52]]}))
+        s.add(SurveyWalk(program_id=rd.program.id, started_at=T0, track=[[106.3, 17.5, "t", 5], [106.305, 17.51, "t", 5]]))
+    m = signed_in("manager")
+    page = m.get(f"/areas/{rd.area.id}/overview").get_data(as_text=True)
+    # 30-day window minus the union of the malfunctions (days 0-7) = 23 trap-nights.
+    assert '<td class="tn">23.0</td>' in page
+    assert "Pseudoryx nghetinhensis" in page and 'class="iucn CR"' in page and "IB" in page
+    cal = m.get(f"/areas/{rd.area.id}/calendar").get_data(as_text=True)
+    assert cal.count('class="malfunction"') == 2 and 'id="timeline"' in cal and "flooded" in cal
+    geo = m.get(f"/areas/{rd.area.id}/map.geojson").get_json()
+    kinds = sorted(f["properties"]["kind"] for f in geo["features"])
+    assert kinds == ["location", "track", "transect"]
+    assert 'id="map"' in m.get(f"/areas/{rd.area.id}/map").get_data(as_text=True)
+    for who, status in (("biologist", 403), ("viewer", 403), ("outsider", 404)):
+        user = {"biologist": "bio", "viewer": "viewer", "outsider": "outsider"}[who]
+        for page_url in ("overview", "map", "calendar", "map.geojson"):
+            assert signed_in(user).get(f"/areas/{rd.area.id}/{page_url}").status_code == status, (who, page_url)
+    assert signed_in("admin").get(f"/areas/{rd.area.id}/overview").status_code == 200
+
+
+def test_trap_nights_unit():
+    from datetime import datetime, timezone
+
+    from server.models import Deployment
+    from server.review.overview import trap_nights
+
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    dep = Deployment(program_id="p", location_id="l", deployment_start=start, deployment_end=start + timedelta(days=10))
+    iv = [OperatingInterval(deployment_id="d", start=start - timedelta(days=2), end=start + timedelta(days=1),
+                            status="malfunction"),
+          OperatingInterval(deployment_id="d", start=start + timedelta(days=2), end=start + timedelta(days=3),
+                            status="operating")]
+    assert trap_nights(dep, iv) == 9.0
+    open_dep = Deployment(program_id="p", location_id="l", deployment_start=start)
+    assert trap_nights(open_dep, [], now=start + timedelta(hours=36)) == 1.5
