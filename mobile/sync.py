@@ -195,6 +195,10 @@ class SyncClient:
                 if status == "rejected" and res.get("errors"):
                     error = "; ".join(e.get("vi") or e.get("en") or "" for e in res["errors"])
                 self.store.complete_mutation(sent["mutation_id"], status, res.get("revision"), error)
+                if status in ("applied", "conflict") and (res.get("server_data") or res.get("server_deleted")):
+                    # Merged on the server, or kept the server's version: show what the server holds.
+                    adopt(self.store, sent["entity"], sent["record_id"], res.get("revision"),
+                          res.get("server_data"), deleted=bool(res.get("server_deleted")))
                 report.pushed[status] = report.pushed.get(status, 0) + 1
                 progressed = True
                 done += 1
@@ -321,9 +325,38 @@ def apply_changes(store, changes: list[dict]) -> None:
                         vals.append(walk)
                 db.execute(f"INSERT INTO {table}({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", vals)
             else:
+                # A newer server revision (e.g. a biologist's resolution) clears a conflict flag.
                 db.execute(f"UPDATE {table} SET data=?, summary=?, latitude=?, longitude=?, updated_at=?, revision=?,"
                            f" sync_state='synced', sync_error=NULL, deleted=0 WHERE id=?",
                            (payload, _summary(rec), lat, lon, now, ch["revision"], rid))
+
+
+def _row_values(doc: dict) -> tuple:
+    from .store import _location_of, _summary
+
+    rec = doc.get("data") or {}
+    lat, lon = _location_of(rec, None)
+    return json.dumps(rec, ensure_ascii=False), _summary(rec), lat, lon
+
+
+def adopt(store, entity: str, record_id: str, revision: int | None, doc: dict | None, deleted: bool = False) -> None:
+    """Replace a local record with the server's version, unless newer local edits still wait to be pushed."""
+    from .store import ENTITIES
+
+    table = ENTITIES.get(entity)
+    if table is None:
+        return
+    with store._tx() as db:
+        if db.execute("SELECT 1 FROM outbox WHERE entity=? AND record_id=? LIMIT 1", (entity, record_id)).fetchone():
+            return
+        if deleted or doc is None:
+            db.execute(f"UPDATE {table} SET deleted=1, revision=COALESCE(?, revision) WHERE id=?",
+                       (revision, record_id))
+            return
+        payload, summary, lat, lon = _row_values(doc)
+        db.execute(f"UPDATE {table} SET data=?, summary=?, latitude=?, longitude=?, updated_at=?,"
+                   f" revision=COALESCE(?, revision), deleted=0 WHERE id=?",
+                   (payload, summary, lat, lon, store.now(), revision, record_id))
 
 
 class AutoSync:

@@ -41,6 +41,8 @@ class MutationResult(BaseModel):
     merged_fields: Optional[list[str]] = None
     message: Optional[str] = None
     original_status: Optional[str] = None
+    server_data: Optional[dict] = Field(default=None, description="the server's version after a merge or conflict")
+    server_deleted: Optional[bool] = None
 
 
 class PushOut(BaseModel):

@@ -24,7 +24,9 @@ from ..services.taxa import find_taxon
 # Tablet entity name -> table model.
 ENTITIES = {"walk": SurveyWalk, "observation": FieldObservation, "threat": FieldObservation,
             "deployment": FieldObservation}
-ENVELOPE_KEYS = ("protocol", "record_type", "program_id", "recorded_at", "walk_id", "deployment_id")
+ENVELOPE_KEYS = ("protocol", "record_type", "program_id", "recorded_at", "walk_id", "deployment_id", "status",
+                 "distance_m")
+WALK_STATUSES = ("active", "paused", "done")
 
 
 class DocumentError(ValueError):
@@ -92,7 +94,10 @@ def project(session: Session, entity: str, row: Any, doc: dict, program: Program
         row.observers = list(rec.get("observers") or [])
         row.weather = rec.get("weather")
         row.track = list(rec.get("track") or [])
-        row.status = "done" if row.ended_at else "active"
+        status = doc.get("status")
+        row.status = status if status in WALK_STATUSES else ("done" if row.ended_at else "active")
+        if isinstance(doc.get("distance_m"), (int, float)):
+            row.distance_m = float(doc["distance_m"])
         row.data = doc
         return
     row.program_id = program.id

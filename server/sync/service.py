@@ -72,7 +72,7 @@ def _answer(m: Mutation | None, mutation_id: str, status: str, **kw) -> dict:
     if m is not None:
         out["record_id"] = m.record_id
         out["entity"] = m.entity
-    for k in ("errors", "conflict_id", "merged_fields", "message"):
+    for k in ("errors", "conflict_id", "merged_fields", "message", "server_data", "server_deleted"):
         if kw.get(k) is not None:
             out[k] = kw[k]
     return out
@@ -239,7 +239,8 @@ def _write(s: Session, user: User, device_id: str | None, m: Mutation, program: 
     s.flush()
     audit.record(s, "delete" if doc is None else ("create" if created else "update"), row.__tablename__, row.id,
                  area_id=program.area_id, before=before, after=audit.snapshot(row) if doc is not None else None)
-    return _answer(m, m.mutation_id, "applied", revision=row.revision, seq=change.seq, merged_fields=merged_fields)
+    return _answer(m, m.mutation_id, "applied", revision=row.revision, seq=change.seq, merged_fields=merged_fields,
+                   server_data=doc if merged_fields else None)
 
 
 def _photos_present(s: Session, shas: list[str]) -> bool:
@@ -266,6 +267,7 @@ def _conflict(s: Session, user: User, device_id: str | None, m: Mutation, progra
     s.flush()
     audit.record(s, "create", "sync_conflict", c.id, area_id=program.area_id, after=audit.snapshot(c))
     return _answer(m, m.mutation_id, "conflict", revision=row.revision, conflict_id=c.id,
+                   server_data=row.data if not row.deleted else None, server_deleted=bool(row.deleted),
                    message=note or f"changed on the server too: {', '.join(fields)}")
 
 
