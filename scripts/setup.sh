@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   chromium chromium-driver          # browser tests of the web UI
+  nodejs                            # npm installs the web map library (Leaflet) at setup
   libimage-exiftool-perl            # the ExifTool baseline in benchmarks/ingest.py
   libgl1-mesa-dri libegl1 libgles2 libgl1 xvfb  # Kivy headless (Mesa software GL)
   libmtdev1 libsdl2-2.0-0
@@ -38,5 +39,14 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q -e '.[all,dev]'
   rm -f .venv/.saola-installed-*
   touch "$stamp"
+fi
+# The web map's library comes from the npm registry, never from the repo.
+if [ ! -f server/web/vendor/node_modules/leaflet/dist/leaflet.js ]; then
+  echo "setup: installing Leaflet into server/web/vendor (npm)"
+  if ! command -v npm >/dev/null; then  # Debian ships npm apart from nodejs (NodeSource bundles it)
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  npm install --prefix server/web/vendor --no-audit --no-fund --silent leaflet@1.9.4
 fi
 echo "setup: ready (.venv/bin/saola)"
