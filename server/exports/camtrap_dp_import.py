@@ -140,20 +140,14 @@ def import_camtrap_dp(session: Session, pkg_dir: str | os.PathLike, *, area_id: 
     """
     pkg = Path(pkg_dir)
     desc = read_descriptor(pkg)
-    area = session.get(ProtectedArea, area_id) or session.exec(
-        select(ProtectedArea).where(ProtectedArea.code == area_id)).first()
-    if area is None:
-        raise NotFound(f"no protected area {area_id!r}")
     key = str(desc.get("id") or desc.get("name") or pkg.resolve())
-    for p in session.exec(select(Program).where(Program.area_id == area.id)):
-        if (p.settings or {}).get(PROV, {}).get("key") == key:
-            return ImportReport(p.id, already_imported=True)
     res = {r["name"]: r for r in desc["resources"] if isinstance(r, dict) and "name" in r}
     deployments = _read_deployments(pkg / res["deployments"]["path"])
     media = _read_media(pkg, res["media"]["path"], deployments)
     observations = _read_observations(pkg / res["observations"]["path"], deployments, media)
 
-    # Files first (outside any write transaction): hash and store the local ones.
+    # Files first, before the first query opens a (SQLite: write) transaction: hash and store the local ones.
+    # Storing is content-addressed, so doing it again for a package imported before is harmless.
     for m in media.values():
         if m["local"] is not None:
             m["sha256"] = sha256_file(m["local"])
@@ -164,6 +158,14 @@ def import_camtrap_dp(session: Session, pkg_dir: str | os.PathLike, *, area_id: 
         else:
             m["sha256"] = hashlib.sha256(f"camtrap-dp-link:{m['filePath']}".encode()).hexdigest()
             m["size"], m["storage_key"] = 0, ""
+
+    area = session.get(ProtectedArea, area_id) or session.exec(
+        select(ProtectedArea).where(ProtectedArea.code == area_id)).first()
+    if area is None:
+        raise NotFound(f"no protected area {area_id!r}")
+    for p in session.exec(select(Program).where(Program.area_id == area.id)):
+        if (p.settings or {}).get(PROV, {}).get("key") == key:
+            return ImportReport(p.id, already_imported=True)
     clash = session.exec(select(Media.sha256, Media.file_name).where(
         Media.sha256.in_([m["sha256"] for m in media.values()])).limit(1)).first()
     if clash is not None:

@@ -36,7 +36,8 @@ def _scope_options(fn):
                                  "(profile and table schemas).")
 def camtrap_dp_export_cmd(program_id, area, out_dir, public, media_mode, base_url, grid_deg, standards):
     """Export a program (or a whole protected area) as a Camtrap DP 1.0.2 package."""
-    from server.cli import fail, get_app, session_for
+    from server.cli import fail, get_app
+    from server.db import session_scope
     from server.errors import SaolaError
     from server.storage import get_store
 
@@ -44,7 +45,7 @@ def camtrap_dp_export_cmd(program_id, area, out_dir, public, media_mode, base_ur
 
     app = get_app()
     try:
-        with session_for(app) as s:
+        with session_scope(app.config["DATABASE_URL"], read_only=True) as s:  # long read: no write lock
             rep = export_camtrap_dp(s, out_dir, program_id=program_id, area_id=area, public=public,
                                     media_mode=media_mode, store=get_store(app), base_url=base_url,
                                     grid_deg=grid_deg,
@@ -74,14 +75,15 @@ def camtrap_dp_export_cmd(program_id, area, out_dir, public, media_mode, base_ur
 @click.option("--country", default="VN", show_default=True, help="ISO country code of the records.")
 def dwca_export_cmd(program_id, area, out, public, sensitive, grid_deg, country):
     """Export sampling events and occurrences as a Darwin Core Archive (Event core)."""
-    from server.cli import fail, get_app, session_for
+    from server.cli import fail, get_app
+    from server.db import session_scope
     from server.errors import SaolaError
 
     from .dwca import export_dwca
     from .sensitive import SensitivePolicy
 
     try:
-        with session_for(get_app()) as s:
+        with session_scope(get_app().config["DATABASE_URL"], read_only=True) as s:
             rep = export_dwca(s, out, program_id=program_id, area_id=area, public=public,
                               policy=SensitivePolicy(sensitive, grid_deg), country_code=country)
     except SaolaError as e:
@@ -98,6 +100,7 @@ def camtrap_dp_import_cmd(package, area, program_name):
     from sqlmodel import select
 
     from server.cli import fail, get_app, session_for
+    from server.db import session_scope
     from server.errors import SaolaError
     from server.models import ProtectedArea
     from server.storage import get_store
@@ -106,13 +109,14 @@ def camtrap_dp_import_cmd(package, area, program_name):
 
     app = get_app()
     try:
+        if area is None:
+            with session_scope(app.config["DATABASE_URL"], read_only=True) as s:
+                areas = [a.id for a in s.exec(select(ProtectedArea))]
+            if len(areas) != 1:
+                fail("give --area: there are " + (f"{len(areas)} protected areas" if areas else
+                                                  "no protected areas yet (saola areas add)"))
+            area = areas[0]
         with session_for(app) as s:
-            if area is None:
-                areas = list(s.exec(select(ProtectedArea)))
-                if len(areas) != 1:
-                    fail("give --area: there are " + (f"{len(areas)} protected areas" if areas else
-                                                      "no protected areas yet (saola areas add)"))
-                area = areas[0].id
             rep = import_camtrap_dp(s, package, area_id=area, store=get_store(app), program_name=program_name)
     except SaolaError as e:
         fail(f"{package}: {e.message}")
