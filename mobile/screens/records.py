@@ -1,16 +1,18 @@
 """Records on this device with their sync state, newest first, paged into a RecycleView.
 
-Rows are fetched 100 at a time with keyset paging as the list nears its end,
+Rows are fetched 200 at a time with keyset paging as the list nears its end,
 so 10,000 records open as fast as 10 and scrolling only recycles row widgets.
 """
 from __future__ import annotations
 
 from kivy.app import App
+from kivy.metrics import dp
 from kivy.uix.label import Label
 from kivy.uix.recycleview.views import RecycleDataViewBehavior
 from kivy.uix.screenmanager import Screen
 
-PAGE = 100
+PAGE = 200
+ROW_HEIGHT = dp(64)  # records.kv: RecordRow height and default_size
 SYNC_COLOURS = {
     "pending": (1, 0.8, 0.3, 1),
     "synced": (0.5, 0.95, 0.55, 1),
@@ -78,8 +80,18 @@ class RecordsScreen(Screen):
             return 0
         store = App.get_running_app().store
         page, self.cursor = store.records_page(limit=PAGE, cursor=self.cursor)
+        rv = self.ids.list
+        # Keep the rows on screen where they are: scroll_y is a fraction of
+        # the content height, which is about to grow. (Appending, rather than
+        # sliding a window, keeps every visible row bound to the same data, so
+        # no row texture is re-rendered: text rendering is the costly part.)
+        old_h = len(rv.data) * ROW_HEIGHT
+        from_top = (1 - rv.scroll_y) * max(0.0, old_h - rv.height)
         self.rows.extend(page)
-        self.ids.list.data.extend(self._row(r) for r in page)
+        rv.data.extend(self._row(r) for r in page)
+        new_h = len(rv.data) * ROW_HEIGHT
+        if old_h > rv.height and new_h > rv.height:
+            rv.scroll_y = max(0.0, 1 - from_top / (new_h - rv.height))
         self.update_count()
         return len(page)
 
