@@ -48,6 +48,10 @@ class InputShapeError(ValueError):
     """A tensor handed to the model does not match the model's input."""
 
 
+class InferenceError(RuntimeError):
+    """onnxruntime failed while running the model on a batch."""
+
+
 class ProviderUnavailable(RuntimeError):
     """An onnxruntime execution provider was asked for but is not installed here."""
 
@@ -379,7 +383,13 @@ class Detector:
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """Run the model on an NCHW float32 batch and return its raw first output."""
         self.check_input(batch)
-        out = self.session.run([self.info.output_name], {self.info.input_name: batch})[0]
+        try:
+            out = self.session.run([self.info.output_name], {self.info.input_name: batch})[0]
+        except MemoryError:
+            raise
+        except Exception as exc:  # onnxruntime's errors derive from Exception only
+            raise InferenceError(f"{self.model_path.name}: inference failed for input "
+                                 f"{list(batch.shape)}: {exc}") from exc
         if out.ndim != 3 or out.shape[0] != batch.shape[0]:
             raise ModelError(f"{self.model_path.name}: output {self.info.output_name!r} has shape "
                              f"{list(out.shape)} for a batch of {batch.shape[0]}")
@@ -437,7 +447,7 @@ class Detector:
                 item = items[i]
                 results[i] = ImageResult(item.file, self.postprocess(out[j], item.letterbox),
                                          None, item.width, item.height)
-        except (InputShapeError, ModelError, ValueError, RuntimeError) as exc:
+        except (InputShapeError, ModelError, InferenceError, ValueError) as exc:
             if len(chunk) > 1:
                 for i in chunk:
                     self._run_chunk(items, [i], results)

@@ -26,6 +26,13 @@ from classifiers.megadetector import Detector, ImageResult, PreparedImage, faile
 _DONE = object()
 
 
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # respects taskset/cgroup pinning
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _prepare(detector: Detector, source: ImageSource, name: str) -> PreparedImage | ImageResult:
     try:
         return detector.prepare(source, name)
@@ -41,7 +48,7 @@ def detect_paths(detector: Detector, sources: Sequence[ImageSource], *,
 
     `batch_size` images are stacked per model call when their letterboxed shapes
     agree (and the model's batch axis allows).  `loader_threads` defaults to
-    min(4, CPUs); `prefetch` (decoded images waiting for the model) defaults to
+    min(4, usable CPUs); `prefetch` (decoded images waiting for the model) defaults to
     twice the batch plus the loader count.  Closing the generator early stops
     the threads.
     """
@@ -49,7 +56,7 @@ def detect_paths(detector: Detector, sources: Sequence[ImageSource], *,
         raise ValueError(f"{len(names)} names for {len(sources)} images")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    loader_threads = loader_threads or min(4, os.cpu_count() or 1)
+    loader_threads = loader_threads or min(4, _usable_cpus())
     prefetch = prefetch or 2 * batch_size + loader_threads
     labels = list(names) if names is not None else [describe_source(s) for s in sources]
     out: queue.Queue = queue.Queue(maxsize=max(1, results_buffer))

@@ -60,6 +60,26 @@ def constant_output_model(path, output: np.ndarray, *, input_shape=("batch", 3, 
     return _save(graph, path, metadata)
 
 
+def fixed_size_inside_model(path, output: np.ndarray, *, size: int = 64) -> Path:
+    """Declares dynamic axes but reshapes its input to [1, 3, size, size] inside, so any
+    other input size fails in onnxruntime at run time (a real inference error)."""
+    output = np.asarray(output, dtype=np.float32)
+    nodes = [
+        _const("fixed", np.array([1, 3, size, size], np.int64)),
+        helper.make_node("Reshape", ["images", "fixed"], ["pinned"]),
+        helper.make_node("ReduceSum", ["pinned"], ["total"], keepdims=0),
+        _const("f_zero", np.array(0, np.float32)),
+        helper.make_node("Mul", ["total", "f_zero"], ["nothing"]),
+        _const("table", output),
+        helper.make_node("Add", ["table", "nothing"], ["output0"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "fixed_inside",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, "height", "width"])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, list(output.shape))])
+    return _save(graph, path)
+
+
 def brightness_detector(path, *, stride: int = 8, class_scores=(0.9, 0.06, 0.04),
                         dynamic: bool = True, size: int = 64,
                         metadata: dict[str, str] | None = None) -> Path:

@@ -10,11 +10,13 @@ from PIL import Image
 
 from classifiers import boxes
 from classifiers.image import letterbox_geometry
-from classifiers.megadetector import (FAILURE_IMAGE_ACCESS, Detector, InputShapeError, ModelError,
-                                      ProviderUnavailable, available_providers, guess_layout,
-                                      parse_metadata_names, resolve_providers)
+from classifiers.megadetector import (FAILURE_IMAGE_ACCESS, Detector, InferenceError,
+                                      InputShapeError, ModelError, ProviderUnavailable,
+                                      available_providers, guess_layout, parse_metadata_names,
+                                      resolve_providers)
 from classifiers.modelfiles import ChecksumMismatch, sha256_file
-from tests.classifiers.onnx_graphs import brightness_detector, constant_output_model
+from tests.classifiers.onnx_graphs import (brightness_detector, constant_output_model,
+                                           fixed_size_inside_model)
 
 MD_NAMES = "{0: 'animal', 1: 'person', 2: 'vehicle'}"
 
@@ -289,13 +291,24 @@ def test_inference_failure_is_per_image(tmp_path, monkeypatch):
 
     def flaky(batch):
         if (batch[:, 0, 0, 0] > 0.9).any():  # the white image breaks the "model"
-            raise RuntimeError("simulated onnxruntime failure")
+            raise InferenceError("simulated onnxruntime failure")
         return real_infer(batch)
 
     monkeypatch.setattr(det, "infer", flaky)
     results = det.detect_batch([_image(64, 64), _image(64, 64, (255, 255, 255)), _image(64, 64)])
     assert [r.ok for r in results] == [True, False, True]
     assert results[1].failure.startswith("Failure inference") and "simulated" in results[1].failure
+
+
+def test_onnxruntime_error_fails_only_that_image(tmp_path):
+    table = _yolov5_rows([[0, 0, 10, 10]], [0.9], [[1, 0, 0]])
+    det = Detector(fixed_size_inside_model(tmp_path / "m.onnx", table), image_size=64, stride=32,
+                   class_names=["animal", "person", "vehicle"])
+    square, wide = _image(100, 100), _image(100, 50)  # letterboxed to 64x64 and 64x32
+    results = det.detect_batch([square, wide, square])
+    assert [r.ok for r in results] == [True, False, True]
+    assert results[1].failure.startswith("Failure inference: m.onnx: inference failed for input [1, 3, 32, 64]")
+    assert (results[1].width, results[1].height) == (100, 50)
 
 
 def test_providers():
