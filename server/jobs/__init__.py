@@ -29,8 +29,9 @@ def init_app(app: Flask) -> None:
         app.extensions["saola.worker"] = w
         atexit.register(w.stop, 2)
     elif mode == "celery":
-        from .celery_app import publish
+        from .celery_app import configure, publish
 
+        configure(app.config)
         core._dispatchers.append(publish)
     elif mode not in ("inprocess", "external"):
         raise ValueError(f"SAOLA_WORKER must be inprocess, external or celery, not {mode!r}")

@@ -115,17 +115,29 @@ def dispatch(job_id: str) -> None:
 
 def claim(url: str, owner: str, lease_s: int, job_id: str | None = None) -> str | None:
     """Atomically take one queued job (or ``job_id``) for ``owner``; returns its id or None."""
+    if job_id is not None:
+        return job_id if _claim_one(url, owner, lease_s, job_id) else None
+    # Another worker may take the oldest job between our SELECT and UPDATE: try the next ones.
+    for _ in range(5):
+        with session_scope(url) as s:
+            candidates = list(s.exec(select(Job.id).where(Job.status == "queued")
+                                     .order_by(Job.created_at, Job.id).limit(5)))
+        if not candidates:
+            return None
+        for cand in candidates:
+            if _claim_one(url, owner, lease_s, cand):
+                return cand
+    return None
+
+
+def _claim_one(url: str, owner: str, lease_s: int, job_id: str) -> bool:
     now = utcnow()
     with session_scope(url) as s:
-        if job_id is None:
-            job_id = s.exec(select(Job.id).where(Job.status == "queued").order_by(Job.created_at).limit(1)).first()
-            if job_id is None:
-                return None
         res = s.exec(update(Job).where(Job.id == job_id).where(
             or_(Job.status == "queued", (Job.status == "running") & (Job.lease_expires_at < now))
         ).values(status="running", lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s),
                  attempts=Job.attempts + 1, started_at=now, error=None))
-        return job_id if res.rowcount == 1 else None
+        return res.rowcount == 1
 
 
 def run_claimed(job_id: str, config: dict[str, Any], owner: str) -> str:
@@ -160,6 +172,7 @@ def run_claimed(job_id: str, config: dict[str, Any], owner: str) -> str:
         job.lease_owner, job.lease_expires_at = None, None
         if status == "failed" and not permanent and job.attempts < job.max_attempts:
             job.status, job.error = "queued", error
+            job.lease_expires_at = utcnow() + timedelta(seconds=ctx.lease_s)  # published now (see reap)
         else:
             job.status, job.error, job.result = status, error, result
             job.finished_at = utcnow()
@@ -189,23 +202,52 @@ def run_next(config: dict[str, Any]) -> str | None:
     return job_id
 
 
-def reap(url: str) -> list[str]:
-    """Requeue running jobs whose lease expired (their worker died); fail those out of attempts."""
+def reap(url: str, lease_s: int | None = None) -> list[str]:
+    """Requeue running jobs whose lease expired (their worker died); fail those out of attempts.
+
+    A requeued job's ``lease_expires_at`` is set ``lease_s`` ahead (default
+    300 s): for a queued job it means "published at; do not publish again
+    before" (see :func:`republish_stale`).
+    """
     now = utcnow()
     requeued = []
     with session_scope(url) as s:
         stale = s.exec(select(Job).where(Job.status == "running", Job.lease_expires_at < now)).all()
         for job in stale:
+            job.lease_owner = None
             if job.attempts >= job.max_attempts:
                 job.status, job.error, job.finished_at = "failed", "worker lost (lease expired) too often", now
+                job.lease_expires_at = None
             else:
                 job.status = "queued"
+                job.lease_expires_at = now + timedelta(seconds=lease_s or 300)
                 requeued.append(job.id)
-            job.lease_owner = job.lease_expires_at = None
             s.add(job)
     for job_id in requeued:
         dispatch(job_id)
     return requeued
+
+
+def republish_stale(url: str, after_s: int) -> list[str]:
+    """Dispatch again jobs queued for more than ``after_s`` seconds and not published since.
+
+    For brokers: a job whose message was lost (broker down when it was queued,
+    flushed queue) would otherwise wait forever. Polling workers do not need
+    this (they read the table). Duplicates are harmless: a claimed job is not
+    claimed again.
+    """
+    now = utcnow()
+    with session_scope(url) as s:
+        rows = s.exec(select(Job).where(Job.status == "queued",
+                                        Job.created_at < now - timedelta(seconds=after_s),
+                                        or_(Job.lease_expires_at.is_(None), Job.lease_expires_at < now))).all()
+        for job in rows:
+            job.lease_expires_at = now + timedelta(seconds=after_s)
+            s.add(job)
+        ids = [j.id for j in rows]
+    for job_id in ids:
+        dispatch(job_id)
+    return ids
 
 
 def drain(config: dict[str, Any], max_jobs: int | None = None) -> int:

@@ -48,7 +48,7 @@ class PollingWorker:
         url = self.config["DATABASE_URL"]
         while not self._stop.is_set():
             try:
-                core.reap(url)
+                core.reap(url, int(self.config.get("JOB_LEASE_S", 300)))
                 while not self._stop.is_set() and core.run_next(self.config) is not None:
                     pass
             except Exception:  # keep the worker alive; the job row records the failure
