@@ -23,6 +23,7 @@ FEATURE_COMMANDS = [
     "server.audio.cli",
     "server.exports.cli",
     "server.analytics.cli",
+    "server.reports.cli",
     "server.sync.cli",
 ]
 
