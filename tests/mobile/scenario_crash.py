@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import REPO, Driver, emit, write_gpx  # noqa: E402
+from mobile_harness import REPO, Driver, emit, write_gpx  # noqa: E402
 
 sys.path.insert(0, str(REPO))
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import REPO, Driver, emit  # noqa: E402
+from mobile_harness import REPO, Driver, emit  # noqa: E402
 
 sys.path.insert(0, str(REPO))
 

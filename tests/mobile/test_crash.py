@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import HERE, REPO, run_scenario, scenario_env
+from mobile_runner import HERE, REPO, run_scenario, scenario_env
 
 
 def _kill_when(proc, predicate, timeout=90):

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import REPO
+from mobile_runner import REPO
 
 BLOCKER = textwrap.dedent("""
     import sys

@@ -7,7 +7,7 @@ import time
 import pytest
 
 import protocols
-from harness import write_gpx
+from mobile_harness import write_gpx
 from mobile.location import Fix, LocationFileError, ReplayProvider, TrackFilter, read_gpx, read_nmea
 from mobile.recorder import WalkRecorder
 from mobile.store import Store

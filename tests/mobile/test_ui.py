@@ -9,7 +9,9 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from conftest import run_scenario
+import pytest
+
+from mobile_runner import run_scenario
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -20,6 +22,7 @@ def png_size(path: str) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+@pytest.mark.slow
 def test_ranger_day_through_the_screens(tmp_path, artifacts):
     r = run_scenario(tmp_path, "scenario_walk.py", str(tmp_path), str(artifacts))
     assert r["screens"][:3] == ["signin", "area", "home"]

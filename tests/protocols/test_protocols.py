@@ -8,7 +8,7 @@ import re
 import pytest
 
 import protocols
-from conftest import GOOD
+from protocol_records import GOOD
 from protocols import ProtocolDefinitionError, ProtocolNotFound, ProtocolVersionError
 
 NAMES = ["acoustic_recorder", "camera_trap", "gibbon_listening_post", "line_transect", "threat_incident"]
