@@ -1,0 +1,76 @@
+"""The annual monitoring report: numbers, new species, both languages, HTML and PDF with plots."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pypdf
+import pytest
+
+from server.reports import build_report, render_html, write_report
+
+
+def _previous_year_record(world, survey):
+    """A wild boar seen in 2025 at S01: not new in 2026, and the comparison has a previous year."""
+    from server.models import Deployment, Observation
+
+    with world.session() as s:
+        d1 = s.get(Deployment, survey.ids["d1"])
+        old = Deployment(program_id=survey.program_id, location_id=d1.location_id,
+                         deployment_start=datetime(2025, 3, 1, tzinfo=timezone.utc),
+                         deployment_end=datetime(2025, 3, 11, tzinfo=timezone.utc))
+        s.add(old)
+        s.flush()
+        s.add(Observation(deployment_id=old.id, event_start=datetime(2025, 3, 5, tzinfo=timezone.utc),
+                          event_end=datetime(2025, 3, 5, tzinfo=timezone.utc), taxon_id=survey.ids["taxa"]["Sus scrofa"],
+                          count=1))
+
+
+def test_report_numbers(world, survey):
+    _previous_year_record(world, survey)
+    with world.session() as s:
+        data = build_report(s, 2026, program_id=survey.program_id)
+    assert (data.effort.camera_stations, data.effort.trap_nights, data.effort.km) == (2, 27.0, 1.85)
+    assert (data.effort.recorders, data.effort.recording_hours) == (1, round(60 / 3600, 2))
+    assert data.previous_effort.trap_nights == 10.0
+    rows = {r.taxon.scientific_name: r for r in data.species}
+    assert rows["Sus scrofa"].methods == ["camera", "transect"] and not rows["Sus scrofa"].new_for_area
+    assert rows["Sus scrofa"].previous_camera_events == 1
+    assert rows["Muntiacus vuquangensis"].new_for_area and rows["Polyplectron germaini"].methods == ["acoustic"]
+    assert {s.taxon.scientific_name for s in data.new_species} == {"Muntiacus vuquangensis", "Polyplectron germaini"}
+    assert data.threats == [{"kind": "snare line", "count": 1}]
+
+
+@pytest.mark.slow
+def test_report_pdf_in_both_languages(world, survey, tmp_path):
+    with world.session() as s:
+        paths_vi = write_report(s, tmp_path, 2026, program_id=survey.program_id, lang="vi")
+        paths_en = write_report(s, tmp_path, 2026, area_id="PNKB", lang="en", formats=("pdf",))
+    html = paths_vi["html"].read_text()
+    assert "Báo cáo giám sát đa dạng sinh học năm 2026" in html and "Mang lớn" in html
+    assert html.count("data:image/png;base64,") >= 3  # map, RAI, diel activity, accumulation
+    for path, words in ((paths_vi["pdf"], ["Danh lục loài", "Muntiacus vuquangensis", "Lợn rừng"]),
+                        (paths_en["pdf"], ["Species inventory", "Sus scrofa", "Large-antlered muntjac"])):
+        reader = pypdf.PdfReader(path)
+        assert len(reader.pages) >= 2
+        text = " ".join(p.extract_text() for p in reader.pages)
+        for w in words:
+            assert w in text, (path.name, w)
+        images = sum(len(p.images) for p in reader.pages)
+        assert images >= 3
+
+
+def test_report_cli_and_errors(runner, survey, tmp_path):
+    res = runner.invoke(["report", "--program", survey.program_id, "--year", "2026", "--lang", "en", "--out",
+                         str(tmp_path), "--format", "html"])
+    assert res.exit_code == 0, res.output
+    out = res.output.strip().splitlines()
+    assert len(out) == 1 and out[0].endswith("-2026-en.html")
+    res = runner.invoke(["report", "--year", "2026"], catch_exceptions=True)
+    assert res.exit_code != 0 and "exactly one of program or protected area" in res.output
+
+
+def test_report_language_is_checked(world, survey):
+    with world.session() as s:
+        data = build_report(s, 2026, program_id=survey.program_id)
+    with pytest.raises(ValueError, match="'vi' or 'en'"):
+        render_html(data, "fr")
