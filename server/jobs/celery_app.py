@@ -21,7 +21,9 @@ from .. import settings as _settings
 
 log = logging.getLogger("saola.jobs")
 
-_cfg = _settings.resolve_paths(_settings.load())
+_cfg = _settings.load()
+_cfg["SECRET_KEY"] = _cfg["SECRET_KEY"] or "unused-by-workers"  # so resolve_paths writes no key file
+_cfg = _settings.resolve_paths(_cfg)
 celery = Celery("saola", broker=_cfg["BROKER_URL"] or "redis://127.0.0.1:6379/0")
 celery.conf.update(
     task_acks_late=True,
