@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from kivy.app import App
 from kivy.metrics import dp
+from kivy.properties import StringProperty
+from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.label import Label
 from kivy.uix.recycleview.views import RecycleDataViewBehavior
 from kivy.uix.screenmanager import Screen
@@ -21,8 +23,14 @@ SYNC_COLOURS = {
 }
 
 
-class RecordRow(RecycleDataViewBehavior, Label):
-    """Entity, summary, time and sync state of one record."""
+class RecordRow(ButtonBehavior, RecycleDataViewBehavior, Label):
+    """Entity, summary, time and sync state of one record; tap to open it."""
+
+    record_id = StringProperty("")
+    entity = StringProperty("")
+
+    def on_release(self):
+        App.get_running_app().screen("records").open_record(self.entity, self.record_id)
 
 
 class RecordsScreen(Screen):
@@ -72,7 +80,24 @@ class RecordsScreen(Screen):
             "text": f"{app.tr('entity_' + r['entity'])}: {summary}\n"
                     f"{r['recorded_at'][:16].replace('T', ' ')} · {app.tr('sync_' + state)}",
             "color": SYNC_COLOURS.get(state, (1, 1, 1, 1)),
+            "record_id": r["id"],
+            "entity": r["entity"],
         }
+
+    def open_record(self, entity: str, record_id: str):
+        """Open a record's form to correct it (walks are edited on the walk screen, not here)."""
+        from ..reference import KINDS
+
+        app = App.get_running_app()
+        rec = app.store.get_record(entity, record_id)
+        if rec is None or entity == "walk":
+            return None
+        name = rec["protocol"].split("@")[0]
+        kind = next((k for k, v in KINDS.items() if v["protocol"] == name), None)
+        if kind is None:
+            return None
+        return app.show("form", kind=kind, record_id=record_id, record_type=rec["record_type"],
+                        values=rec["data"], walk_id=rec.get("walk_id"))
 
     def load_more(self) -> int:
         """Append the next page; returns how many rows were added."""

@@ -113,6 +113,8 @@ class TextField(FieldWidget):
             self.input.hint_text = tr("observers_hint", self.lang)
         if kind == "datetime":
             self.input.hint_text = tr("datetime_hint", self.lang)
+        if kind == "time":
+            self.input.hint_text = "05:45"
         self.input.bind(text=lambda *_: self.form.changed(self.name))
         self.add_widget(self.input)
 
@@ -125,7 +127,9 @@ class TextField(FieldWidget):
             if kind == "integer":
                 return int(text)
             if kind == "number":
-                return float(text)
+                value = float(text)
+                # "400" stays 400 (not 400.0) in the record and in messages.
+                return int(value) if value.is_integer() and "." not in text else value
         except ValueError:
             return text  # the validator names the field and says "must be a number"
         if kind == "string_list":
@@ -224,6 +228,14 @@ class ChoiceField(FieldWidget):
                 self.spinner.text = text
                 return
         self.spinner.text = tr("choose", self.lang)
+
+
+class AllowedValuesField(ChoiceField):
+    """A number that must be one of a short list (sample rate): a dropdown, no typing."""
+
+    def options(self) -> list[tuple]:
+        unit = self.field.get("unit", "")
+        return [(v, f"{v:,}".replace(",", " ") + (f" {unit}" if unit else "")) for v in self.field["allowed"]]
 
 
 class DeploymentRefField(ChoiceField):
@@ -407,6 +419,8 @@ class FormView(GridLayout):
                 cls = ComputedField
             elif f["name"] == "deployment_id":
                 cls = DeploymentRefField
+            elif "allowed" in f:
+                cls = AllowedValuesField
             else:
                 cls = WIDGETS[f["type"]]
             w = cls(f, self.lang, self)

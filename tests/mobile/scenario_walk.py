@@ -161,6 +161,14 @@ def main(work: str, shots: str) -> None:
     result["records_count_label"] = rec.ids.count.text
     result["records_rows"] = [r["text"] for r in rec.ids.list.data]
     shot("09_records_en")
+    # Correct a record from the list: tap the douc observation, change the count, save.
+    row = next(w for w in rec.ids.list.children[0].children if "Pygathrix" in w.text)
+    drv.tap(row)
+    result["edit_screen"] = drv.screen.name
+    result["edit_count_before"] = drv.screen.form.widgets["count"].input.text
+    drv.screen.form.widgets["count"].input.text = "4"
+    drv.tap(drv.screen.ids.save)
+    drv.tap(drv.screen.ids.records)
     app.set_language("vi")
     drv.frames(2)
     shot("10_records_vi")

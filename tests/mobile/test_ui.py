@@ -57,6 +57,8 @@ def test_ranger_day_through_the_screens(tmp_path, artifacts):
     assert len(obs) == 2
     first, second = obs
     assert first["data"]["taxon"] == "Pygathrix nemaeus"
+    assert r["edit_screen"] == "form" and r["edit_count_before"] == "3"
+    assert first["data"]["count"] == 4  # corrected from the records list
     assert first["data"]["perpendicular_distance_m"] == 40.0
     assert first["data"]["transect_bearing_deg"] == 45
     assert first["latitude"] is not None and first["walk_id"] == walk["id"]
@@ -73,11 +75,13 @@ def test_ranger_day_through_the_screens(tmp_path, artifacts):
     assert threat["data"]["threat_type"] == "snare" and threat["data"]["count"] == 14
     assert threat["data"]["action_taken"] == "removed"
 
-    # Everything is queued for sync, in order: walk create, 2 observations, walk update, deployment, threat.
+    # Everything is queued for sync, in order: walk create, 2 observations, walk update, deployment,
+    # threat, then the correction made from the records list.
     ops = [(m["entity"], m["op"]) for m in r["outbox"]]
     assert ops == [("walk", "create"), ("observation", "create"), ("observation", "create"),
-                   ("walk", "update"), ("deployment", "create"), ("threat", "create")]
-    assert len({m["mutation_id"] for m in r["outbox"]}) == 6
+                   ("walk", "update"), ("deployment", "create"), ("threat", "create"), ("observation", "update")]
+    assert r["outbox"][-1]["record_id"] == first["id"] and r["outbox"][-1]["data"]["data"]["count"] == 4
+    assert len({m["mutation_id"] for m in r["outbox"]}) == 7
     assert all(m["base_revision"] == 0 and m["device_time"] for m in r["outbox"])
     assert r["outbox"][1]["gps_time"]  # observations carry the fix time
     assert r["records_count_label"] == "5 of 5 shown"
