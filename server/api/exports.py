@@ -1,0 +1,185 @@
+"""Exports (Camtrap DP, Darwin Core Archive) as jobs, analyses as CSV/JSON/PNG, and the annual report.
+
+Exports need the manager role in the protected area (they hold every record
+and, unless public, exact locations of sensitive species); analyses and the
+report need any role in the area (viewer and up).
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal, Optional
+
+from flask import Response, send_file
+from pydantic import Field, model_validator
+from sqlmodel import select
+
+from ..auth.permissions import current_user, require_area
+from ..db import get_session
+from ..errors import NotFound, SaolaError, ValidationError
+from ..exports import jobs as export_jobs  # noqa: F401  (registers the "export" job kind)
+from ..exports.common import resolve_scope
+from ..jobs import enqueue
+from ..models import Job, Program, ProtectedArea
+from .core import endpoint
+from .schemas import In, JobOut
+
+
+class ExportIn(In):
+    format: Literal["camtrap-dp", "dwca"]
+    program_id: Optional[str] = None
+    area_id: Optional[str] = None
+    public: bool = False
+    media: Literal["copy", "link"] = "copy"
+    base_url: Optional[str] = Field(default=None, max_length=500)
+    sensitive: Literal["generalise", "withhold"] = "generalise"
+    grid: float = Field(default=0.1, gt=0, le=10)
+
+    @model_validator(mode="after")
+    def _one_scope(self):
+        if bool(self.program_id) == bool(self.area_id):
+            raise ValueError("give exactly one of program_id or area_id")
+        if self.format == "camtrap-dp" and self.media == "link" and not self.base_url:
+            raise ValueError("media 'link' needs base_url")
+        return self
+
+
+class AnalyticsQuery(In):
+    program_id: Optional[str] = None
+    area_id: Optional[str] = None
+    format: Literal["json", "csv"] = "json"
+    min_delta: float = Field(default=60.0, ge=0)
+    compared_to: Literal["last-record", "last-independent-record"] = "last-record"
+    occasion_length: int = Field(default=1, ge=1)
+    day1: Literal["station", "survey"] = "station"
+    include_effort: bool = True
+    output: Literal["binary", "count"] = "binary"
+    species: Optional[str] = None
+    fractional: bool = True
+    include_machine: bool = False
+    min_confidence: float = Field(default=0.0, ge=0, le=1)
+    by_station: bool = False
+    unit: Literal["station", "day"] = "station"
+    bin_m: float = Field(default=10.0, gt=0)
+    truncation_m: Optional[float] = Field(default=None, ge=0)
+    signs: bool = True
+    period: Literal["day", "hour"] = "day"
+    bins: int = Field(default=24, ge=1, le=288)
+    year: Optional[int] = Field(default=None, ge=1900, le=2200)
+    start: Optional[date] = None
+    end: Optional[date] = None
+
+
+class ReportQuery(In):
+    program_id: Optional[str] = None
+    area_id: Optional[str] = None
+    year: int = Field(ge=1900, le=2200)
+    lang: Literal["vi", "en"] = "vi"
+    format: Literal["html", "pdf"] = "html"
+
+
+def _scope_area(program_id: Optional[str], area_id: Optional[str], minimum: str):
+    """The export/analysis scope, after checking the user's role in its area (404 for other areas)."""
+    s = get_session()
+    if bool(program_id) == bool(area_id):
+        raise ValidationError("give exactly one of program_id or area_id")
+    if program_id:
+        p = s.get(Program, program_id)
+        if p is None:
+            raise NotFound(f"no program {program_id!r}")
+        require_area(s, p.area_id, minimum)
+    else:
+        a = s.get(ProtectedArea, area_id) or s.exec(select(ProtectedArea).where(ProtectedArea.code == area_id)).first()
+        if a is None:
+            raise NotFound("no such protected area")
+        require_area(s, a.id, minimum)
+    return resolve_scope(s, program_id, area_id)
+
+
+@endpoint("/exports", ["POST"], summary="Start an export job: Camtrap DP package or Darwin Core Archive (managers)",
+          tags=["exports"], body=ExportIn, response=JobOut, status=202)
+def start_export(body: ExportIn):
+    scope = _scope_area(body.program_id, body.area_id, "manager")
+    params = body.model_dump()
+    if body.area_id:
+        params["area_id"] = scope.area.id
+    return enqueue(get_session(), "export", params, area_id=scope.area.id, created_by=current_user().id)
+
+
+@endpoint("/exports/<job_id>/download", summary="Download the zip of a finished export job (managers)",
+          tags=["exports"], raw=True, responses={409: "The job has not finished"})
+def download_export(job_id: str):
+    from flask import current_app
+
+    s = get_session()
+    job = s.get(Job, job_id)
+    if job is None or job.kind != "export" or job.area_id is None:
+        raise NotFound(f"no export job {job_id!r}")
+    require_area(s, job.area_id, "manager")
+    if job.status != "done":
+        raise SaolaError(f"the export job is {job.status}, not done", status=409, code="not_ready")
+    path = export_jobs.export_dir(current_app.config, job.id) / job.result.get("file", "")
+    if not path.is_file():
+        raise NotFound("the export file is gone (exports are removed after a while); start a new export")
+    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=path.name)
+
+
+def _options(query: AnalyticsQuery):
+    from ..analytics.registry import options_from
+
+    data = query.model_dump(exclude={"program_id", "area_id", "format"})
+    return options_from(data)
+
+
+@endpoint("/analytics", summary="The analyses available (names, descriptions, which have plots)", tags=["analytics"],
+          raw=True)
+def list_analyses():
+    from flask import jsonify
+
+    from ..analytics.plots import PLOTS
+    from ..analytics.registry import ANALYSES
+
+    return jsonify([{"name": n, "description": d, "plot": n in PLOTS} for n, (_, d) in ANALYSES.items()])
+
+
+@endpoint("/analytics/<name>", summary="Run an analysis over a program or area (viewers); JSON or CSV",
+          tags=["analytics"], query=AnalyticsQuery, raw=True)
+def run_analysis(name: str, query: AnalyticsQuery):
+    from flask import jsonify
+
+    from ..analytics.registry import run
+
+    scope = _scope_area(query.program_id, query.area_id, "viewer")
+    table = run(get_session(), name, scope.program_ids, _options(query))
+    if query.format == "csv":
+        return Response(table.to_csv(), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return jsonify(table.to_json())
+
+
+@endpoint("/analytics/<name>/plot", summary="PNG plot of an analysis (viewers)", tags=["analytics"],
+          query=AnalyticsQuery, raw=True)
+def plot_analysis(name: str, query: AnalyticsQuery):
+    from ..analytics.plots import plot
+
+    scope = _scope_area(query.program_id, query.area_id, "viewer")
+    return Response(plot(get_session(), name, scope.program_ids, _options(query)), mimetype="image/png")
+
+
+@endpoint("/reports/annual", summary="The annual monitoring report of a program or area (viewers); HTML or PDF",
+          tags=["reports"], query=ReportQuery, raw=True)
+def annual_report(query: ReportQuery):
+    from ..reports import build_report, render_html, render_pdf
+
+    scope = _scope_area(query.program_id, query.area_id, "viewer")
+    data = build_report(get_session(), query.year, program_id=query.program_id,
+                        area_id=scope.area.id if query.area_id else None)
+    html = render_html(data, query.lang)
+    if query.format == "pdf":
+        try:
+            pdf = render_pdf(html)
+        except RuntimeError as e:
+            raise SaolaError(str(e), status=503, code="pdf_unavailable") from None
+        name = f"report-{scope.area.code}-{query.year}-{query.lang}.pdf"
+        return Response(pdf, mimetype="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(html, mimetype="text/html")

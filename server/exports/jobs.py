@@ -1,0 +1,65 @@
+"""The ``export`` job: a Camtrap DP package or a Darwin Core Archive written to a zip under DATA_DIR/exports/.
+
+Safe to run twice: the job's folder is rebuilt from scratch. The export reads
+in a read-only session (no write lock on SQLite while it streams rows).
+"""
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+from ..db import session_scope
+from ..jobs.core import handler
+from ..storage import LocalMediaStore
+
+FORMATS = ("camtrap-dp", "dwca")
+
+
+def export_dir(config: dict, job_id: str) -> Path:
+    """Folder holding the files of export job ``job_id``."""
+    return Path(config["DATA_DIR"]) / "exports" / job_id
+
+
+def _zip_folder(folder: Path, zip_path: Path) -> None:
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as z:
+        for f in sorted(folder.rglob("*")):
+            if f.is_file():
+                # JPEGs are compressed already; storing them saves time.
+                kind = zipfile.ZIP_STORED if f.suffix.lower() in (".jpg", ".jpeg", ".png", ".mp4") else None
+                z.write(f, f.relative_to(folder).as_posix(), compress_type=kind)
+
+
+@handler("export")
+def run_export(ctx) -> dict:
+    """params: format, program_id | area_id, public, media (copy|link), base_url, sensitive, grid."""
+    from .camtrap_dp import export_camtrap_dp
+    from .dwca import export_dwca
+    from .sensitive import SensitivePolicy
+
+    p = ctx.params
+    fmt = p.get("format")
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}")
+    root = export_dir(ctx.config, ctx.job_id)
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    work = root / "files"
+    ctx.progress(0, 3)
+    with session_scope(ctx.config["DATABASE_URL"], read_only=True) as s:
+        if fmt == "camtrap-dp":
+            rep = export_camtrap_dp(s, work, program_id=p.get("program_id"), area_id=p.get("area_id"),
+                                    public=bool(p.get("public")), media_mode=p.get("media", "copy"),
+                                    store=LocalMediaStore(ctx.config["MEDIA_DIR"]), base_url=p.get("base_url"),
+                                    grid_deg=float(p.get("grid", 0.1)))
+        else:
+            rep = export_dwca(s, work, program_id=p.get("program_id"), area_id=p.get("area_id"),
+                              public=bool(p.get("public")),
+                              policy=SensitivePolicy(p.get("sensitive", "generalise"), float(p.get("grid", 0.1))))
+    ctx.progress(2, 3)
+    name = f"{fmt}-{ctx.job_id[:8]}{'-public' if p.get('public') else ''}.zip"
+    _zip_folder(work, root / name)
+    shutil.rmtree(work)
+    ctx.progress(3, 3)
+    return {"file": name, "size_bytes": (root / name).stat().st_size, **rep.as_dict()}
