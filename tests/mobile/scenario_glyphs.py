@@ -58,11 +58,29 @@ def main(work: str, shots: str) -> None:
     en_text = walk_button.text
     en_pixels = bytes(drv.app.root.export_as_image().texture.pixels)
     drv.screenshot(Path(shots) / "glyphs_home_en.png")
+    # Touch targets: every visible button, field and dropdown on every screen is >= 48dp high.
+    from kivy.metrics import dp
+    from kivy.uix.button import Button
+    from kivy.uix.textinput import TextInput
+
+    app = drv.app
+    small, seen = [], 0
+    visits = [("home", {}), ("walk", {}), ("species", {}), ("records", {})] + [
+        ("form", {"kind": k}) for k in ("observation", "camera", "acoustic", "gibbon", "threat")]
+    for name, kw in visits:
+        scr = app.show(name, **kw)
+        drv.frames(2)
+        for w in scr.walk():
+            if isinstance(w, (Button, TextInput)) and w.opacity > 0 and not w.disabled and w.width > 0:
+                seen += 1
+                if w.height < dp(48):
+                    small.append(f"{name}:{type(w).__name__}:{getattr(w, 'text', '')[:20]}:{w.height}")
     label_vi = render("Điều tra theo tuyến · Đường đi GPS", font)
     label_ascii = render(fold("Điều tra theo tuyến · Đường đi GPS"), font)
     drv.stop()
     emit({
         "font": font, "checked": len(VIETNAMESE), "bad_glyphs": bad,
+        "touch_targets_checked": seen, "touch_targets_too_small": small,
         "vi_text": vi_text, "en_text": en_text,
         "screen_differs": vi_pixels != en_pixels,
         # Control: a CJK character Roboto lacks must be caught by the same comparison.

@@ -93,11 +93,27 @@ def test_ranger_day_through_the_screens(tmp_path, artifacts):
         assert png_size(shot) == (600, 960)
 
 
-def test_vietnamese_diacritics_render(tmp_path, artifacts):
-    r = run_scenario(tmp_path, "scenario_glyphs.py", str(tmp_path), str(artifacts))
+@pytest.fixture(scope="module")
+def glyph_run(tmp_path_factory):
+    """One run of scenario_glyphs.py shared by the font and touch-target tests."""
+    from mobile_runner import ARTIFACTS
+
+    tmp = tmp_path_factory.mktemp("glyphs")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return run_scenario(tmp, "scenario_glyphs.py", str(tmp), str(ARTIFACTS))
+
+
+def test_vietnamese_diacritics_render(glyph_run):
+    r = glyph_run
     assert r["control_missing_detected"] is True  # the check can fail
     assert r["checked"] == 134 and r["bad_glyphs"] == []
     assert r["vi_text"] == "Đi tuyến" and r["en_text"] == "Transect walk"
     assert r["screen_differs"] is True
     assert r["label_ink_vi"] > r["label_ink_ascii"] > 0  # the marks add ink
     assert r["label_differs"] is True
+
+
+def test_touch_targets_are_at_least_48dp(glyph_run):
+    r = glyph_run
+    assert r["touch_targets_checked"] > 100  # buttons, fields and dropdowns on nine screens
+    assert r["touch_targets_too_small"] == []
