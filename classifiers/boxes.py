@@ -24,6 +24,8 @@ LAYOUTS = (YOLOV5, YOLOV8, E2E)
 _MAX_WH = 7680.0
 #: Like the reference, only the best this-many candidates enter NMS.
 MAX_NMS_CANDIDATES = 30000
+#: Up to this many candidates, one IoU matrix beats shrinking the candidate list per kept box.
+_MATRIX_NMS_MAX = 2048
 
 
 def xywh_to_xyxy(xywh: np.ndarray) -> np.ndarray:
@@ -104,6 +106,8 @@ def nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, *,
         return np.zeros(0, np.int64)
     order = np.argsort(-scores, kind="stable")[:MAX_NMS_CANDIDATES]
     shifted = boxes[order].astype(np.float64) + (classes[order].astype(np.float64) * _MAX_WH)[:, None]
+    if len(order) <= _MATRIX_NMS_MAX:
+        return _nms_matrix(shifted, order, iou_threshold, max_detections)
     remaining = np.arange(len(order))
     keep: list[int] = []
     while remaining.size and len(keep) < max_detections:
@@ -111,3 +115,25 @@ def nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, *,
         keep.append(order[best])
         remaining = rest[box_iou_one_to_many(shifted[best], shifted[rest]) <= iou_threshold]
     return np.asarray(keep, dtype=np.int64)
+
+
+def _nms_matrix(shifted: np.ndarray, order: np.ndarray, iou_threshold: float,
+                max_detections: int) -> np.ndarray:
+    """Same greedy result as the loop in `nms`, from one pairwise IoU matrix (few candidates)."""
+    x1, y1, x2, y2 = (shifted[:, i] for i in range(4))
+    area = (x2 - x1) * (y2 - y1)
+    iw = np.clip(np.minimum(x2[:, None], x2) - np.maximum(x1[:, None], x1), 0, None)
+    ih = np.clip(np.minimum(y2[:, None], y2) - np.maximum(y1[:, None], y1), 0, None)
+    inter = iw * ih
+    union = area[:, None] + area - inter
+    over = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0) > iou_threshold
+    suppressed = np.zeros(len(order), bool)
+    keep: list[int] = []
+    for i in range(len(order)):
+        if suppressed[i]:
+            continue
+        keep.append(i)
+        if len(keep) >= max_detections:
+            break
+        suppressed |= over[i]
+    return order[np.asarray(keep, dtype=np.int64)]

@@ -422,12 +422,18 @@ class Detector:
         return dets
 
     def run_prepared(self, items: Sequence[PreparedImage]) -> list[ImageResult]:
-        """Infer a list of prepared images, batching those with equal input shapes.
+        """Infer and postprocess prepared images (`infer_prepared` then `finish`)."""
+        return [self.finish(item, raw) for item, raw in zip(items, self.infer_prepared(items))]
 
-        An inference error fails only the images it concerns: a failing batch is
-        retried image by image.
+    def infer_prepared(self, items: Sequence[PreparedImage]) -> list[np.ndarray | ImageResult]:
+        """Raw model output for each prepared image, batching images of equal input shape.
+
+        An inference error fails only the images it concerns (a failing batch is
+        retried image by image): their entry is a failed `ImageResult`.  Hand
+        each entry to `finish`, possibly in another thread, so postprocessing
+        overlaps the next inference.
         """
-        results: list[ImageResult | None] = [None] * len(items)
+        raws: list = [None] * len(items)
         static_batch = self.info.input_shape[0]
         groups: dict[tuple, list[int]] = {}
         for i, item in enumerate(items):
@@ -435,26 +441,33 @@ class Detector:
         for idx in groups.values():
             step = static_batch or len(idx)
             for start in range(0, len(idx), step):
-                chunk = idx[start:start + step]
-                self._run_chunk(items, chunk, results)
-        return results  # type: ignore[return-value]
+                self._infer_chunk(items, idx[start:start + step], raws)
+        return raws
 
-    def _run_chunk(self, items, chunk, results) -> None:
+    def _infer_chunk(self, items, chunk, raws) -> None:
         try:
-            batch = np.stack([items[i].tensor for i in chunk])
-            out = self.infer(batch)
-            for j, i in enumerate(chunk):
-                item = items[i]
-                results[i] = ImageResult(item.file, self.postprocess(out[j], item.letterbox),
-                                         None, item.width, item.height)
+            out = self.infer(np.stack([items[i].tensor for i in chunk]))
         except (InputShapeError, ModelError, InferenceError, ValueError) as exc:
             if len(chunk) > 1:
                 for i in chunk:
-                    self._run_chunk(items, [i], results)
+                    self._infer_chunk(items, [i], raws)
                 return
             item = items[chunk[0]]
-            results[chunk[0]] = ImageResult(item.file, None, f"{FAILURE_INFERENCE}: {exc}",
-                                            item.width, item.height)
+            raws[chunk[0]] = ImageResult(item.file, None, f"{FAILURE_INFERENCE}: {exc}",
+                                         item.width, item.height)
+            return
+        for j, i in enumerate(chunk):
+            raws[i] = out[j]
+
+    def finish(self, item: PreparedImage, raw: np.ndarray | ImageResult) -> ImageResult:
+        """Postprocess one image's raw output from `infer_prepared` into its `ImageResult`."""
+        if isinstance(raw, ImageResult):
+            return raw
+        try:
+            detections = self.postprocess(raw, item.letterbox)
+        except ValueError as exc:  # output not decodable in this layout
+            return ImageResult(item.file, None, f"{FAILURE_INFERENCE}: {exc}", item.width, item.height)
+        return ImageResult(item.file, detections, None, item.width, item.height)
 
     def detect(self, source: ImageSource, name: str | None = None) -> ImageResult:
         """Detect in one image; a corrupt image gives a result with `failure` set."""

@@ -2,7 +2,8 @@
 
 Loader threads decode and letterbox images while the model runs (PIL, numpy
 and onnxruntime all release the GIL), and a separate inference thread keeps
-the model busy while the caller stores results.  Queues are bounded, so
+the model busy while the caller's thread postprocesses (NMS) and stores
+results.  Queues are bounded, so
 memory stays flat however many images are processed, and results come back
 in input order, with per-image failures instead of exceptions.
 
@@ -88,9 +89,11 @@ def detect_paths(detector: Detector, sources: Sequence[ImageSource], *,
                         if nxt is not None:
                             pending.append(pool.submit(_prepare, detector, sources[nxt], labels[nxt]))
                     ready = [c for c in chunk if isinstance(c, PreparedImage)]
-                    done = iter(detector.run_prepared(ready)) if ready else iter(())
+                    raws = iter(detector.infer_prepared(ready)) if ready else iter(())
                     for c in chunk:
-                        if not put(next(done) if isinstance(c, PreparedImage) else c):
+                        # Postprocessing (NMS) happens in the consumer's thread, overlapping
+                        # the next inference here.
+                        if not put((c, next(raws)) if isinstance(c, PreparedImage) else c):
                             break
                 for f in pending:
                     f.cancel()
@@ -108,7 +111,7 @@ def detect_paths(detector: Detector, sources: Sequence[ImageSource], *,
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item
+            yield detector.finish(*item) if isinstance(item, tuple) else item
     finally:
         stop.set()
         worker.join()

@@ -147,7 +147,9 @@ def _reference_nms(b, s, c, iou_thr):
     return keep
 
 
-def test_nms_matches_plain_greedy_per_class_nms():
+@pytest.mark.parametrize("matrix_max", [0, 10**6], ids=["shrinking-list", "iou-matrix"])
+def test_nms_matches_plain_greedy_per_class_nms(monkeypatch, matrix_max):
+    monkeypatch.setattr(boxes, "_MATRIX_NMS_MAX", matrix_max)
     rng = np.random.default_rng(7)
     xy = rng.uniform(0, 200, (400, 2))
     wh = rng.uniform(5, 60, (400, 2))
@@ -157,6 +159,17 @@ def test_nms_matches_plain_greedy_per_class_nms():
     keep = boxes.nms(b, s, c, iou_threshold=0.45, max_detections=1000)
     assert list(keep) == _reference_nms(b, s, c, 0.45)
     assert 10 < len(keep) < 400  # suppression happened, but not of everything
+
+
+def test_nms_strategies_agree_on_many_candidates(monkeypatch):
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 1000, (2200, 2))
+    b = np.concatenate([xy, xy + rng.uniform(5, 80, (2200, 2))], 1)
+    s, c = rng.uniform(0, 1, 2200), rng.integers(0, 3, 2200)
+    by_default = boxes.nms(b, s, c, max_detections=300)  # > 2048 candidates: shrinking list
+    monkeypatch.setattr(boxes, "_MATRIX_NMS_MAX", 10**6)
+    assert list(boxes.nms(b, s, c, max_detections=300)) == list(by_default)
+    assert len(by_default) == 300
 
 
 def test_nms_is_per_class_and_stops_at_max_detections():

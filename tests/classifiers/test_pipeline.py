@@ -108,7 +108,7 @@ def test_unexpected_error_reaches_the_caller(tmp_path, pipeline_detector, monkey
     def explode(items):
         raise MemoryError("simulated")
 
-    monkeypatch.setattr(pipeline_detector, "run_prepared", explode)
+    monkeypatch.setattr(pipeline_detector, "infer_prepared", explode)
     with pytest.raises(MemoryError, match="simulated"):
         list(detect_paths(pipeline_detector, _images(tmp_path, 2)))
 
