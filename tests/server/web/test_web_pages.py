@@ -12,7 +12,7 @@ from sqlmodel import select
 from server.models import (Alert, FieldObservation, Observation, OperatingInterval, SurveyWalk, SyncChange,
                            SyncConflict, Transect, User)
 
-from conftest import T0, store_bytes
+from webdata import T0, store_bytes
 
 
 def test_login_logout_and_language(rd, client, world):
