@@ -397,6 +397,16 @@ class Store:
                                     args).fetchall()
         return [self.get_record(entity, r[0]) for r in rows]
 
+    def count_records(self, entity: str, *, walk_id: str | None = None) -> int:
+        """How many (not deleted) records an entity has, optionally within one walk."""
+        table = ENTITIES[entity]
+        sql, args = f"SELECT COUNT(*) FROM {table} WHERE deleted=0", []
+        if walk_id is not None:
+            sql += " AND walk_id=?"
+            args.append(walk_id)
+        with self._lock:
+            return self._db.execute(sql, args).fetchone()[0]
+
     def records_page(self, entities=("observation", "threat", "deployment", "walk"), limit: int = 50,
                      cursor: tuple | None = None) -> tuple[list[dict], tuple | None]:
         """One page of the records list, newest first: (rows, next cursor or None).

@@ -166,6 +166,6 @@ class WalkScreen(Screen):
             ids.accuracy.text = app.tr("no_fix") if fix is None else f"{app.tr('gps_accuracy')}: ?"
         else:
             ids.accuracy.text = f"{app.tr('gps_accuracy')}: ±{fix.accuracy_m:.0f} m"
-        n = len(app.store.records("observation", walk_id=self.walk_id))
+        n = app.store.count_records("observation", walk_id=self.walk_id)
         ids.observations.text = app.tr("walk_observations", n=n)
         ids.pause.text = app.tr("pause" if walk["status"] == "active" else "resume")

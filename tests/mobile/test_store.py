@@ -169,6 +169,7 @@ def test_records_page_walks_every_record_once_newest_first(store, clock):
         if cursor is None:
             break
     assert pages == 3 and seen == list(reversed(ids))
+    assert store.count_records("observation") == 23 and store.count_records("threat") == 1
     assert store.records_page(limit=10)[0][0]["entity"] == "threat"
 
 
