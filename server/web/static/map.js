@@ -11,7 +11,8 @@ document.addEventListener('DOMContentLoaded', function () {
   })[f.properties.kind] || { color: '#333' };
 
   if (window.L && el.dataset.leaflet === 'true') {
-    const map = L.map(el, { attributionControl: false, zoomSnap: 0.25 });
+    // No tile layer, so Leaflet knows no zoom limits: set them (fitBounds on one point needs a maximum).
+    const map = L.map(el, { attributionControl: false, zoomSnap: 0.25, minZoom: 3, maxZoom: 17 });
     const layer = L.geoJSON(data, {
       style: styleOf,
       pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 6, color: '#1d1d1b', fillColor: '#ffd400', fillOpacity: 0.9, weight: 1 }),

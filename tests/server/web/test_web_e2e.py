@@ -210,13 +210,14 @@ def test_keyboard_review_end_to_end(server, browser, e2e_db):
     ctx.close()
 
 
+@pytest.mark.parametrize("e2e_db", ["sqlite"], indirect=True)  # the pages' SQL is covered on both by test_web_pages
 def test_manager_map_and_calendar_in_the_browser(server, browser, e2e_db):
     base, app, rd = server
-    backend = "postgresql" if e2e_db.startswith("postgresql") else "sqlite"
-    if backend != "sqlite":
-        pytest.skip("the manager pages' browser check runs once, on SQLite")
+    backend = "sqlite"
     ctx = browser.new_context(viewport={"width": 1200, "height": 800})
     page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(base + "/login")
     page.fill("#username", "manager")
     page.fill("#password", "password123")
@@ -226,7 +227,10 @@ def test_manager_map_and_calendar_in_the_browser(server, browser, e2e_db):
     page.wait_for_selector("#deployments")
     _shot(page, "5_overview", backend)
     page.goto(base + f"/areas/{rd.area.id}/map")
-    page.wait_for_function("() => document.getElementById('map').dataset.ready")
+    try:
+        page.wait_for_function("() => document.getElementById('map').dataset.ready", timeout=10000)
+    except Exception:
+        raise AssertionError(f"the map did not draw; page errors {errors}") from None
     ready = page.locator("#map").get_attribute("data-ready")
     from server.web.manager_pages import leaflet_installed
 
@@ -236,4 +240,5 @@ def test_manager_map_and_calendar_in_the_browser(server, browser, e2e_db):
     page.goto(base + f"/areas/{rd.area.id}/calendar")
     assert page.locator("#timeline g.deployment").count() == 1
     _shot(page, "7_calendar", backend)
+    assert errors == []
     ctx.close()
