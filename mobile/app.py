@@ -95,6 +95,8 @@ class SaolaApp(App):
         return self.sm
 
     def on_start(self):
+        if platform == "android":
+            self._request_android_permissions()
         walk = self.store.active_walk()
         if walk is not None:
             # Killed mid-walk: go straight back to it and keep recording.
@@ -108,6 +110,17 @@ class SaolaApp(App):
         from kivy.core.window import Window
 
         Window.bind(on_flip=self._first_frame)
+
+    def _request_android_permissions(self):
+        # Location, camera and notifications are runtime permissions: asked once, at the first start.
+        from android.permissions import request_permissions  # lazy: python-for-android only
+
+        request_permissions([
+            "android.permission.ACCESS_FINE_LOCATION",
+            "android.permission.ACCESS_COARSE_LOCATION",
+            "android.permission.CAMERA",
+            "android.permission.POST_NOTIFICATIONS",
+        ])
 
     def _first_frame(self, *args):
         # on_flip: the first frame is on screen (what "cold start" measures).

@@ -197,8 +197,8 @@ class SyncClient:
                 self.store.complete_mutation(sent["mutation_id"], status, res.get("revision"), error)
                 if status in ("applied", "conflict") and (res.get("server_data") or res.get("server_deleted")):
                     # Merged on the server, or kept the server's version: show what the server holds.
-                    pass  # adopt(self.store, sent["entity"], sent["record_id"], res.get("revision"),
-                          # res.get("server_data"), deleted=bool(res.get("server_deleted")))
+                    adopt(self.store, sent["entity"], sent["record_id"], res.get("revision"),
+                          res.get("server_data"), deleted=bool(res.get("server_deleted")))
                 report.pushed[status] = report.pushed.get(status, 0) + 1
                 progressed = True
                 done += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from .geometry import COMPUTED
 from .loader import Protocol, RecordType

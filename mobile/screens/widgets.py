@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kivy.app import App
 from kivy.metrics import dp, sp
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -374,9 +373,6 @@ class GroupListField(FieldWidget):
         for item in value or []:
             self.add_group(item)
 
-    def show_error(self, message):
-        super().show_error(message)
-
 
 WIDGETS = {
     "string": TextField, "text": TextField, "integer": TextField, "number": TextField, "time": TextField,
@@ -481,9 +477,3 @@ class FormView(GridLayout):
             w.show_error((w.error.text + "\n" if w.error.text else "") + e.message(lang))
             shown += 1
         return shown
-
-
-def app_tr(key: str, **kw) -> str:
-    """Translate with the running app's language."""
-    app = App.get_running_app()
-    return tr(key, app.lang if app else "vi", **kw)

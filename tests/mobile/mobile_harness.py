@@ -99,21 +99,12 @@ class Driver:
 
     def screenshot(self, path: str | Path) -> str:
         """Save the window as PNG (after drawing a fresh frame); returns the path written."""
-        from kivy.core.window import Window
-
         self.frames(2)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Window.screenshot appends a counter; render the root to our exact name instead.
         self.app.root.export_to_png(str(path))
         return str(path)
-
-    def pixels(self, widget) -> bytes:
-        """RGBA pixels of a widget rendered on its own (for comparing text rendering)."""
-        from kivy.graphics import Fbo, ClearColor, ClearBuffers, Scale, Translate
-
-        self.frames(1)
-        return widget.export_as_image().texture.pixels
 
     def stop(self) -> None:
         from kivy.base import stopTouchApp
