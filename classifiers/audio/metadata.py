@@ -12,8 +12,11 @@ rewrites):
    without an offset is UTC: AudioMoth clocks are set to UTC unless the
    configuration app adds an offset, and then the comment states it.
 3. ``filename``: AudioMoth ``[ID_]YYYYMMDD_HHMMSS[T].WAV``, Song Meter
-   ``PREFIX_[0+1_]YYYYMMDD_HHMMSS.wav`` (local clock time, read in the deployment's
-   IANA zone) or old AudioMoth ``5A1B2C3D.WAV`` (hexadecimal Unix time, so UTC).
+   ``PREFIX_[0+1_]YYYYMMDD_HHMMSS[_mmm].wav`` (the recorder's clock time, read in
+   the deployment's IANA zone) or old AudioMoth ``5A1B2C3D.WAV`` (hexadecimal
+   Unix time, so UTC). The zone must be the one the recorder's clock was set
+   to: an AudioMoth configured without an offset names files in UTC, so such a
+   deployment's zone is ``UTC`` (its header comment, trusted first, says so).
 4. ``none``: ``start_utc`` is ``None``; the caller decides (e.g. ask the user).
 
 Everything is stdlib + soundfile; reading a 2 GB WAV costs a few kilobytes of I/O.
@@ -248,7 +251,7 @@ def _parse_offset(text: str | None) -> int:
 
 _NAME_CLOCK = re.compile(
     r"^(?:(?P<prefix>[^_]+)_)?(?:(?P<channels>[01](?:\+[01])?)_)?"
-    r"(?P<date>\d{8})_(?P<time>\d{6})(?P<triggered>T)?$",
+    r"(?P<date>\d{8})_(?P<time>\d{6})(?:_(?P<ms>\d{3}))?(?P<triggered>T)?$",
     re.IGNORECASE,
 )
 _NAME_HEX = re.compile(r"^[0-9A-F]{8}$", re.IGNORECASE)
@@ -281,6 +284,8 @@ def parse_filename(name: str, tz: ZoneInfo) -> dict:
         local = dt.datetime.strptime(m["date"] + m["time"], "%Y%m%d%H%M%S")
     except ValueError:
         return {}
+    if m["ms"]:  # Song Meter bat detectors add milliseconds for triggered files
+        local += dt.timedelta(milliseconds=int(m["ms"]))
     aware = local.replace(tzinfo=tz)
     out = {
         "start_utc": _to_naive_utc(aware),

@@ -11,6 +11,9 @@ from .indices import stft
 from .stream import read_range
 
 
+MAX_RANGE_S = 900.0
+
+
 @dataclass
 class SpectrogramImage:
     """Where the PNG went and what its plotted area covers (seconds in the recording, Hz)."""
@@ -38,6 +41,9 @@ def render_spectrogram(path, out_png, start_s: float, end_s: float, *, f_max: fl
 
     if not end_s > start_s >= 0:
         raise ValueError(f"{path}: need 0 <= start_s < end_s, got {start_s}-{end_s} s")
+    if end_s - start_s > MAX_RANGE_S:
+        # the range is read whole; review images are for minutes, not hours
+        raise ValueError(f"{path}: spectrogram range {end_s - start_s:.0f} s exceeds {MAX_RANGE_S:.0f} s")
     samples, rate = read_range(path, start_s, end_s)
     if len(samples) < 2 * nperseg:
         raise ValueError(f"{path}: range {start_s}-{end_s} s is too short for a spectrogram")

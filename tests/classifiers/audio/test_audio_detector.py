@@ -83,5 +83,7 @@ def test_spectrogram_png_with_axes(soundscape, tmp_path):
 def test_spectrogram_bad_range(soundscape, tmp_path):
     with pytest.raises(ValueError, match="listening_post.wav.*start_s < end_s"):
         render_spectrogram(soundscape, tmp_path / "x.png", 30.0, 10.0)
-    with pytest.raises(ValueError, match="listening_post.wav"):
+    with pytest.raises(ValueError, match="listening_post.wav.*no audio"):
         render_spectrogram(soundscape, tmp_path / "x.png", 400.0, 410.0)
+    with pytest.raises(ValueError, match="listening_post.wav.*exceeds 900 s"):
+        render_spectrogram(soundscape, tmp_path / "x.png", 0.0, 3600.0)

@@ -71,6 +71,25 @@ AUDIOMOTH_VARIANTS = [
         "AB12CD34EF56AB78 at medium-high gain while battery was 4.0V and temperature was 19.0C.",
         utc(2023, 8, 6, 20, 30, 0), 600, "24E144085F256D62", "AB12CD34EF56AB78", "medium-high", "4.0V", 4.0, 19.0,
     ),
+    (  # firmware 1.0: no zone, lower-case serial, "< 3.6V", no final full stop
+        "Recorded at 06:00:00 17/02/2019 by AudioMoth 0fe081f80fe081f0 at gain setting 4 while battery state was < 3.6V",
+        utc(2019, 2, 17, 6, 0, 0), 0, "0FE081F80FE081F0", None, "4", "less than 3.6V", 3.6, None,
+    ),
+    (  # firmware 1.0: two-decimal volts
+        "Recorded at 06:00:00 17/02/2019 by AudioMoth 0FE081F80FE081F0 at gain setting 2 while battery state was 4.70V",
+        utc(2019, 2, 17, 6, 0, 0), 0, "0FE081F80FE081F0", None, "2", "4.70V", 4.7, None,
+    ),
+    (  # a zone of minus half an hour is written "-0:30"; cancelled recording
+        "Recorded at 11:30:00 01/05/2021 (UTC-0:30) by AudioMoth 24E144085F256D62 at low-medium gain setting while "
+        "battery state was less than 2.5V and temperature was 8.0C. Recording cancelled before completion due to "
+        "low voltage.",
+        utc(2021, 5, 1, 12, 0, 0), -30, "24E144085F256D62", None, "low-medium", "less than 2.5V", 2.5, 8.0,
+    ),
+    (  # external microphone wording between the serial and the gain
+        "Recorded at 19:00:00 09/09/2022 (UTC+7) by AudioMoth 24E144085F256D62 using external microphone at "
+        "medium gain while battery was 3.7V and temperature was 28.2C.",
+        utc(2022, 9, 9, 12, 0, 0), 420, "24E144085F256D62", None, "medium", "3.7V", 3.7, 28.2,
+    ),
 ]
 
 
@@ -145,6 +164,7 @@ def test_guano_timestamp_variants(tmp_path, stamp, tz, start, offset):
         ("S4A12345_0+1_20210615_050000.wav", "Asia/Ho_Chi_Minh", utc(2021, 6, 14, 22, 0), 420,
          "songmeter", None, None),
         ("S4A12345_20210115_050000.wav", "Europe/Berlin", utc(2021, 1, 15, 4, 0), 60, "songmeter", None, None),
+        ("S4U12345_20210615_050000_250.wav", "UTC", utc(2021, 6, 15, 5, 0, 0, 250000), 0, "songmeter", None, None),
     ],
 )
 def test_filename_times_in_deployment_zone(tmp_path, name, tz, start, offset, pattern, rid, triggered):
