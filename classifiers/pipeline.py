@@ -34,6 +34,16 @@ def _usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def _lower_priority(nice: int) -> None:
+    """Make the calling loader thread yield to inference threads (Linux: per-thread nice,
+    raised by `nice` from the process's level)."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except (AttributeError, OSError):  # not supported here: run at normal priority
+        pass
+
+
 def _prepare(detector: Detector, source: ImageSource, name: str) -> PreparedImage | ImageResult:
     try:
         return detector.prepare(source, name)
@@ -44,14 +54,16 @@ def _prepare(detector: Detector, source: ImageSource, name: str) -> PreparedImag
 def detect_paths(detector: Detector, sources: Sequence[ImageSource], *,
                  names: Sequence[str] | None = None, batch_size: int = 1,
                  loader_threads: int | None = None, prefetch: int | None = None,
-                 results_buffer: int = 8) -> Iterator[ImageResult]:
+                 results_buffer: int = 8, loader_nice: int | None = 10) -> Iterator[ImageResult]:
     """Yield one `ImageResult` per source, in order, with loading overlapped with inference.
 
     `batch_size` images are stacked per model call when their letterboxed shapes
     agree (and the model's batch axis allows).  `loader_threads` defaults to
     min(4, usable CPUs); `prefetch` (decoded images waiting for the model) defaults to
-    twice the batch plus the loader count.  Closing the generator early stops
-    the threads.
+    twice the batch plus the loader count.  Loader threads run at `loader_nice`
+    (None: unchanged) so that when all cores are busy they, not the model's
+    threads, wait: a preempted inference thread stalls every core at the
+    next synchronisation.  Closing the generator early stops the threads.
     """
     if names is not None and len(names) != len(sources):
         raise ValueError(f"{len(names)} names for {len(sources)} images")
@@ -74,7 +86,9 @@ def detect_paths(detector: Detector, sources: Sequence[ImageSource], *,
 
     def infer_loop() -> None:
         try:
-            with ThreadPoolExecutor(loader_threads, thread_name_prefix="saola-loader") as pool:
+            init = (_lower_priority, (loader_nice,)) if loader_nice else (None, ())
+            with ThreadPoolExecutor(loader_threads, thread_name_prefix="saola-loader",
+                                    initializer=init[0], initargs=init[1]) as pool:
                 pending: deque[Future] = deque()
                 it = iter(range(len(sources)))
                 for i in it:  # fill the window
