@@ -88,6 +88,13 @@ def test_ranger_day_through_the_screens(tmp_path, artifacts):
     assert len(r["records_rows"]) == 5 and all("waiting to sync" in t for t in r["records_rows"])
     assert any(t.startswith("Threat: Snare") for t in r["records_rows"])
 
+    # What the app stored is what the server's validator accepts.
+    import protocols
+
+    for entity, rec in [("walk", walk), *[("x", o) for o in obs], ("x", dep), ("x", threat)]:
+        proto = protocols.load(*rec["protocol"].split("@"))
+        assert protocols.validate(proto, rec["data"], rec["record_type"]) == [], (entity, rec["data"])
+
     assert len(r["shots"]) == 10
     for shot in r["shots"]:
         assert png_size(shot) == (600, 960)
