@@ -49,8 +49,8 @@ def fill_store(data_dir: Path, n: int) -> None:
 
     s = Store(data_dir)
     s.set_setting("offline", True)
-    s.set_setting("area", {"id": None, "name": "offline"})
-    s.set_setting("program", {"id": None, "name": "offline"})
+    s.set_setting("area", {"id": None, "name": None})
+    s.set_setting("program", {"id": None, "name": None})
     with s._tx() as db:  # bulk insert in one transaction: setup, not what is measured
         for i in range(n):
             t = f"2026-03-01T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d}.{i % 1000:03d}+00:00"

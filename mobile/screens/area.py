@@ -6,8 +6,6 @@ from kivy.uix.screenmanager import Screen
 
 from ..api_client import ApiClient
 
-OFFLINE = "offline"
-
 
 class AreaScreen(Screen):
     """Two dropdowns filled from the store; works offline once data was fetched."""
@@ -91,6 +89,6 @@ class AreaScreen(Screen):
         area = self.selected_area()
         program = next((p for p in self.programs if (p.get("name") or p["id"]) == self.ids.program.text),
                        self.programs[-1])
-        app.store.set_setting("area", area or {"id": None, "name": OFFLINE})
+        app.store.set_setting("area", area or {"id": None, "name": None})
         app.store.set_setting("program", program)
         app.show("home")

@@ -18,7 +18,10 @@ class HomeScreen(Screen):
         app = App.get_running_app()
         area = app.store.get_setting("area") or {}
         program = app.store.get_setting("program") or {}
-        self.ids.where.text = f"{area.get('name') or '—'} · {program.get('name') or '—'}"
+        if area.get("id") is None and program.get("id") is None:
+            self.ids.where.text = app.tr("offline_program")
+        else:
+            self.ids.where.text = f"{area.get('name') or '—'} · {program.get('name') or '—'}"
         self.ids.pending.text = app.tr("pending_count", n=app.store.outbox_count())
 
     def open_form(self, kind: str):

@@ -435,7 +435,12 @@ class FormView(GridLayout):
         self.set_values(values)
 
     def changed(self, name: str):
-        if not self._building and "on_change" in self.context:
+        if self._building:
+            return
+        # The ranger is fixing this field: its old message no longer applies.
+        if name in self.widgets:
+            self.widgets[name].show_error("")
+        if "on_change" in self.context:
             self.context["on_change"](self, name)
 
     def values(self) -> dict:
