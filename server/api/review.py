@@ -13,7 +13,7 @@ from flask import g, url_for
 from pydantic import Field
 from sqlmodel import select
 
-from ..auth.permissions import RANK, current_user, require_area, visible_area_ids
+from ..auth.permissions import RANK, current_user, visible_area_ids
 from ..db import get_session
 from ..errors import NotFound, ValidationError
 from ..models import Alert, Deployment, Media, Membership, Observation, Program, Sequence, SyncConflict, Taxon
@@ -96,8 +96,25 @@ class ResolveIn(In):
 
 
 # ---- helpers ------------------------------------------------------------------------------
+def require_area(session, area_id: str, minimum: str = "viewer") -> str:
+    """permissions.require_area, remembering the user's role per area for the rest of the request
+    (the next-item call checks the same area several times; each check was a query)."""
+    from ..auth.permissions import require_area as _require
+
+    memo = g.setdefault("_review_roles", {})
+    role = memo.get(area_id)
+    if role is None:
+        role = memo[area_id] = _require(session, area_id, "viewer")
+    if RANK[role] < RANK[minimum]:
+        return _require(session, area_id, minimum)  # raises the usual 403
+    return role
+
+
 def _area_of_sequence(seq: Sequence) -> str:
-    return actions.area_of_deployment(get_session(), seq.deployment_id)
+    found = _deployment_area(seq.deployment_id)
+    if found is None:
+        raise NotFound(f"no deployment with id {seq.deployment_id!r}")
+    return found[1].area_id
 
 
 def _sequence(sequence_id: str, minimum: str = "viewer") -> tuple[Sequence, str]:
@@ -139,25 +156,38 @@ def image_url(m: Media) -> str:
     return url_for("review_pages.media_image", media_id=m.id, size="review")
 
 
+def _deployment_area(deployment_id: str) -> tuple[Deployment, Program] | None:
+    """A deployment and its program, held for the rest of the request (one query each, once)."""
+    memo = g.setdefault("_review_deps", {})
+    if deployment_id not in memo:
+        s = get_session()
+        d = s.get(Deployment, deployment_id)
+        memo[deployment_id] = (d, s.get(Program, d.program_id)) if d else None
+    return memo[deployment_id]
+
+
 def queue_filter(query: QueueQuery) -> queue.QueueFilter:
     s = get_session()
-    for key, cls in (("area_id", None), ("program_id", Program), ("deployment_id", Deployment)):
-        val = getattr(query, key)
-        if val is None:
-            continue
-        area = val if cls is None else None
-        if cls is Program:
-            p = s.get(Program, val)
-            area = p.area_id if p else None
-        elif cls is Deployment:
-            d = s.get(Deployment, val)
-            area = actions.area_of_deployment(s, val) if d else None
-        if area is None:
-            raise NotFound(f"no {key.removesuffix('_id')} with id {val!r}")
-        require_area(s, area)
+    scoped = False  # True once an area-bound filter was checked: no need to list visible areas then
+    if query.deployment_id:
+        found = _deployment_area(query.deployment_id)
+        if found is None:
+            raise NotFound(f"no deployment with id {query.deployment_id!r}")
+        require_area(s, found[1].area_id)
+        scoped = True
+    if query.program_id:
+        p = s.get(Program, query.program_id)
+        if p is None:
+            raise NotFound(f"no program with id {query.program_id!r}")
+        require_area(s, p.area_id)
+        scoped = True
+    if query.area_id:
+        require_area(s, query.area_id)
+        scoped = True
     return queue.QueueFilter(
-        area_ids=visible_area_ids(s, current_user()), area_id=query.area_id, program_id=query.program_id,
-        deployment_id=query.deployment_id, date_from=to_utc(query.date_from) if query.date_from else None,
+        area_ids=None if scoped else visible_area_ids(s, current_user()), area_id=query.area_id,
+        program_id=query.program_id, deployment_id=query.deployment_id,
+        date_from=to_utc(query.date_from) if query.date_from else None,
         date_to=to_utc(query.date_to) if query.date_to else None, taxon_id=query.taxon_id,
         min_confidence=query.min_confidence, max_confidence=query.max_confidence,
         review_status=query.review_status, contains_person=query.contains_person)
@@ -167,9 +197,9 @@ def _item(seq: Sequence | None, area_id: str | None = None) -> dict:
     if seq is None:
         return {"item": None}
     s = get_session()
-    area_id = area_id or _area_of_sequence(seq)
-    role = require_area(s, area_id)
-    item = queue.sequence_item(s, seq, image_url)
+    dep, program = _deployment_area(seq.deployment_id)
+    role = require_area(s, program.area_id)
+    item = queue.sequence_item(s, seq, image_url, deployment=dep, program=program)
     item["can_edit"] = RANK[role] >= RANK["biologist"]
     return {"item": item}
 

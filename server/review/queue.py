@@ -222,13 +222,15 @@ def suggestion(detections: list[Detection], taxa: dict[str, Taxon]) -> dict[str,
             "count": count}
 
 
-def sequence_item(session: Session, seq: Sequence, image_url=None) -> dict[str, Any]:
+def sequence_item(session: Session, seq: Sequence, image_url=None, *, deployment: Deployment | None = None,
+                  program: Program | None = None) -> dict[str, Any]:
     """Everything the review page shows for one sequence.
 
-    ``image_url(media)`` returns the URL of a medium's review image.
+    ``image_url(media)`` returns the URL of a medium's review image; the
+    sequence's deployment and program may be passed when the caller has them.
     """
-    dep = session.get(Deployment, seq.deployment_id)
-    program = session.get(Program, dep.program_id)
+    dep = deployment or session.get(Deployment, seq.deployment_id)
+    program = program or session.get(Program, dep.program_id)
     loc = session.get(Location, dep.location_id)
     media = list(session.exec(select(Media).where(Media.sequence_id == seq.id)
                               .order_by(Media.captured_at, Media.file_name)))
