@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, literal, or_, select
 from sqlmodel import Session
 
 from ..errors import ValidationError
@@ -63,6 +63,7 @@ DETECTION_TYPES = {"animal": "animal", "person": "human", "human": "human", "veh
 SAMPLING_DESIGNS = {"simpleRandom", "systematicRandom", "clusteredRandom", "experimental", "targeted",
                     "opportunistic"}
 BATCH = 5000  # rows fetched per round trip when streaming
+TICK = 10000  # rows between progress reports
 MEDIA_MODES = ("copy", "link")
 _SAFE_PATH = re.compile(r"^(?=[^./~])(?!.*\.\.)[^\\:]*$")
 
@@ -227,7 +228,9 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
         exported_media = and_(exported_media, ~is_person)
     rep.media_without_time = session.execute(select(func.count()).select_from(Media).where(
         Media.deployment_id.in_(dep_ids), Media.captured_at.is_(None), Media.kind != "audio")).scalar_one()
-    media_prov = Media.meta[PROV]
+    # Provenance only exists in imported programs; native ones skip the JSON work per row.
+    imported = any(_prov(p.settings) for p in scope.programs)
+    media_prov = Media.meta[PROV] if imported else literal(None)
     capture_seen: set[str] = set()
     used_paths: set[str] = set()
     media_dir = out / "media"
@@ -239,7 +242,7 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
             .execution_options(yield_per=BATCH))
     with CsvTable(out / "media.csv", MEDIA_COLUMNS) as t:
         for (mid, dep_id, name, mtype, sha, key, at, off, cap, fav, comments, person, prov,
-             file_path) in session.execute(stmt):
+             file_path) in session.connection().execute(stmt):
             prov = prov if isinstance(prov, dict) else {}
             deployment_tz_off = off if off is not None else zone_offset_min(dep_tz[dep_id], at)
             cap = cap or program_capture.get(dep_program[dep_id])
@@ -264,7 +267,7 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
                      fmt_bool(bool(file_public)), name, mtype,
                      _exif_text(exif),
                      "" if "favorite" in nulls and not fav else fmt_bool(fav), comments or ""])
-            if t.rows % 50000 == 0:
+            if t.rows % TICK == 0:
                 tick("media", t.rows)
     rep.media = t.rows
     tick("media", rep.media)
@@ -279,36 +282,45 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
     levels: set[str] = set()
     individuals = False
     media_ok = or_(Observation.media_id.is_(None), Observation.media_id.in_(select(Media.id).where(exported_media)))
-    obs_stmt = (select(Observation, media_prov.label("mprov"))
+    obs_extra = Observation.extra if imported else literal(None)
+    obs_stmt = (select(Observation.id, Observation.deployment_id, Observation.media_id, Observation.sequence_id,
+                       Observation.event_start, Observation.event_end, Observation.observation_level,
+                       Observation.observation_type, Observation.taxon_id, Observation.count, Observation.life_stage,
+                       Observation.sex, Observation.behavior, Observation.individual_id, Observation.bbox_x,
+                       Observation.bbox_y, Observation.bbox_width, Observation.bbox_height,
+                       Observation.classification_method, Observation.classified_by,
+                       Observation.classification_timestamp, Observation.classification_probability,
+                       Observation.observation_tags, Observation.observation_comments, obs_extra.label("extra"),
+                       media_prov.label("mprov"))
                 .outerjoin(Media, Media.id == Observation.media_id)
                 .where(Observation.deployment_id.in_(dep_ids), media_ok)
                 .order_by(Observation.deployment_id, Observation.event_start, Observation.id)
                 .execution_options(yield_per=BATCH))
     with CsvTable(out / "observations.csv", OBSERVATION_COLUMNS) as t:
-        for o, mprov in session.execute(obs_stmt):
-            prov = _prov(o.extra)
+        for (oid, dep_id, mid, seq_id, ev_start, ev_end, level, otype, taxon_id, count, life_stage, sex, behavior,
+             individual, bx, by, bw, bh, method, classified_by, c_time, c_prob, tags, comments, extra,
+             mprov) in session.connection().execute(obs_stmt):
+            prov = _prov(extra)
             mprov = mprov if isinstance(mprov, dict) else {}
             name = ""
-            if o.taxon_id and o.taxon_id in taxa:
-                taxa_seen.add(o.taxon_id)
-                name = taxa[o.taxon_id][0]
-            levels.add(o.observation_level)
-            individuals = individuals or bool(o.individual_id)
-            x, y, w, h = _bbox(o.bbox_x, o.bbox_y, o.bbox_width, o.bbox_height)
-            nulls = set(prov.get("nulls", ()))
+            if taxon_id and taxon_id in taxa:
+                taxa_seen.add(taxon_id)
+                name = taxa[taxon_id][0]
+            levels.add(level)
+            individuals = individuals or bool(individual)
+            x, y, w, h = _bbox(bx, by, bw, bh)
+            nulls = prov.get("nulls", ())
             t.write([
-                prov.get("observationID") or o.id, dep_export_id[o.deployment_id],
-                (mprov.get("mediaID") or o.media_id) if o.media_id else "",
-                prov.get("eventID") or o.sequence_id or "",
-                fmt_time(o.event_start), fmt_time(o.event_end), o.observation_level, o.observation_type,
-                prov.get("cameraSetupType", ""), name, fmt_num(o.count if o.count and o.count > 0 else None),
-                o.life_stage or "", o.sex or "", o.behavior or "", o.individual_id or "",
-                fmt_num(prov.get("individualPositionRadius")), fmt_num(prov.get("individualPositionAngle")),
-                fmt_num(prov.get("individualSpeed")), fmt_num(x), fmt_num(y), fmt_num(w), fmt_num(h),
-                "" if "classificationMethod" in nulls else o.classification_method, o.classified_by or "",
-                fmt_time(o.classification_timestamp), fmt_num(o.classification_probability),
-                o.observation_tags or "", o.observation_comments or ""])
-            if t.rows % 100000 == 0:
+                prov.get("observationID") or oid, dep_export_id[dep_id],
+                (mprov.get("mediaID") or mid) if mid else "", prov.get("eventID") or seq_id or "",
+                fmt_time(ev_start), fmt_time(ev_end), level, otype, prov.get("cameraSetupType", ""), name,
+                fmt_num(count if count and count > 0 else None), life_stage or "", sex or "", behavior or "",
+                individual or "", fmt_num(prov.get("individualPositionRadius")),
+                fmt_num(prov.get("individualPositionAngle")), fmt_num(prov.get("individualSpeed")),
+                fmt_num(x), fmt_num(y), fmt_num(w), fmt_num(h),
+                "" if "classificationMethod" in nulls else method, classified_by or "", fmt_time(c_time),
+                fmt_num(c_prob), tags or "", comments or ""])
+            if t.rows % TICK == 0:
                 tick("observations", t.rows)
         # Machine detections nobody has turned into an observation: media-level machine observations.
         taken = exists().where(Observation.detection_id == Detection.id)
@@ -323,7 +335,7 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
                     .order_by(Media.deployment_id, Media.captured_at, Detection.id)
                     .execution_options(yield_per=BATCH))
         for (did, model, cat, conf, bx, by, bw, bh, taxon_id, label_conf, created, mid, dep_id, seq_id, at,
-             mprov) in session.execute(det_stmt):
+             mprov) in session.connection().execute(det_stmt):
             mprov = mprov if isinstance(mprov, dict) else {}
             name, prob = "", conf
             if taxon_id and taxon_id in taxa:
@@ -338,7 +350,7 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
                      fmt_num(x), fmt_num(y), fmt_num(w), fmt_num(h), "machine", model, fmt_time(created),
                      fmt_num(_clip01(prob)), "", ""])
             rep.machine_observations += 1
-            if t.rows % 100000 == 0:
+            if t.rows % TICK == 0:
                 tick("observations", t.rows)
     rep.observations = t.rows
     tick("observations", rep.observations)

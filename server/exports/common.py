@@ -58,17 +58,24 @@ def zone_offset_min(tz: str, when: datetime) -> int:
     return _offset_of_zone(tz, int(as_utc(when).timestamp() // 3600))
 
 
+@lru_cache(maxsize=256)
+def _offset_suffix(offset_min: int) -> str:
+    sign = "+" if offset_min > 0 else "-"
+    h, m = divmod(abs(offset_min), 60)
+    return f"{sign}{h:02d}:{m:02d}"
+
+
 def fmt_time(value: datetime | None, offset_min: int | None = None) -> str:
     """ISO 8601 to the second with a numeric offset (``Z`` for UTC), as Camtrap DP wants it."""
     if value is None:
         return ""
-    value = as_utc(value)
+    if value.tzinfo is not None:  # SQLite gives naive UTC, PostgreSQL aware values
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    if value.microsecond:
+        value = value.replace(microsecond=0)
     if not offset_min:
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    local = value + timedelta(minutes=offset_min)
-    sign = "+" if offset_min > 0 else "-"
-    h, m = divmod(abs(offset_min), 60)
-    return local.strftime("%Y-%m-%dT%H:%M:%S") + f"{sign}{h:02d}:{m:02d}"
+        return value.isoformat() + "Z"
+    return (value + timedelta(minutes=offset_min)).isoformat() + _offset_suffix(offset_min)
 
 
 def parse_time(text: str, where: str) -> tuple[datetime, int]:

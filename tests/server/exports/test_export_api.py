@@ -4,13 +4,16 @@ from __future__ import annotations
 import io
 import zipfile
 
+import pypdf
 import pytest
 
 from server.jobs import drain
 
 
 @pytest.fixture
-def people(world, survey):
+def people(world, survey, monkeypatch):
+    # These users sign in with bearer tokens only: skip the (deliberately slow) argon2 hashing.
+    monkeypatch.setattr("server.auth.passwords.hash_password", lambda pw: "not-a-password-hash")
     other = world.area("PNVQ", "Vu Quang")
     return {
         "manager": world.headers(world.user("manager", roles={survey.area_id: "manager"})),
@@ -82,7 +85,10 @@ def test_report_html_and_pdf(client, survey, people):
     r = client.get(f"/api/v1/reports/annual?program_id={survey.program_id}&year=2026&lang=en",
                    headers=people["viewer"])
     assert r.status_code == 200 and b"Species inventory" in r.data
-    r = client.get(f"/api/v1/reports/annual?area_id=PNKB&year=2026&format=pdf", headers=people["viewer"])
+    r = client.get(f"/api/v1/reports/annual?area_id=PNKB&year=2026&format=pdf&lang=en", headers=people["viewer"])
     assert r.status_code == 200 and r.data[:5] == b"%PDF-"
+    reader = pypdf.PdfReader(io.BytesIO(r.data))
+    text = " ".join(p.extract_text() for p in reader.pages)
+    assert "Species inventory" in text and "Large-antlered muntjac" in text and "Sus scrofa" in text
     assert client.get(f"/api/v1/reports/annual?area_id=PNKB&year=2026",
                       headers=people["stranger"]).status_code == 404
