@@ -208,8 +208,9 @@ def upload_media(deployment_id: str):
                 raise SaolaError("disk full while receiving the upload; nothing was stored", status=507,
                                  code="disk_full") from None
             raise
-        # Release the request's read transaction: ingest writes in its own short ones.
-        get_session().rollback()
+        # End the request's transaction (on SQLite it holds the write lock) without expiring the
+        # signed-in user, whom the audit entries name: ingest writes in its own short transactions.
+        get_session().commit()
         workers = 0 if len(sources) < POOL_FROM_FILES else min(os.cpu_count() or 1, 4)
         report = ingest_sources(app, sources, skipped, deployment_id=dep.id, workers=workers,
                                 source_name="upload")
