@@ -13,6 +13,8 @@ from kivy.uix.label import Label
 from kivy.uix.recycleview.views import RecycleDataViewBehavior
 from kivy.uix.screenmanager import Screen
 
+from .widgets import fresh_texture
+
 PAGE = 200
 ROW_HEIGHT = dp(64)  # records.kv: RecordRow height and default_size
 SYNC_COLOURS = {
@@ -28,6 +30,10 @@ class RecordRow(ButtonBehavior, RecycleDataViewBehavior, Label):
 
     record_id = StringProperty("")
     entity = StringProperty("")
+
+    def refresh_view_attrs(self, rv, index, data):
+        fresh_texture(self, data.get("text", ""))
+        return super().refresh_view_attrs(rv, index, data)
 
     def on_release(self):
         App.get_running_app().screen("records").open_record(self.entity, self.record_id)
@@ -123,9 +129,11 @@ class RecordsScreen(Screen):
     def update_count(self):
         app = App.get_running_app()
         if not self.total:
-            self.ids.count.text = app.tr("records_empty")
+            text = app.tr("records_empty")
         else:
-            self.ids.count.text = app.tr("records_count", shown=len(self.rows), total=self.total)
+            text = app.tr("records_count", shown=len(self.rows), total=self.total)
+        fresh_texture(self.ids.count, text)
+        self.ids.count.text = text
 
     def on_scroll(self, scroll_y: float):
         # Near the bottom (scroll_y -> 0): fetch the next page before the ranger gets there.

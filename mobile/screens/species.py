@@ -7,6 +7,8 @@ from kivy.uix.button import Button
 from kivy.uix.recycleview.views import RecycleDataViewBehavior
 from kivy.uix.screenmanager import Screen
 
+from .widgets import fresh_texture
+
 
 class SpeciesRow(RecycleDataViewBehavior, Button):
     """One result: common name in the current language, then the other names."""
@@ -14,6 +16,7 @@ class SpeciesRow(RecycleDataViewBehavior, Button):
     species = ObjectProperty(None, allownone=True)
 
     def refresh_view_attrs(self, rv, index, data):
+        fresh_texture(self, data.get("text", ""))
         self.species = data.get("species")
         return super().refresh_view_attrs(rv, index, data)
 

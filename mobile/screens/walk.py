@@ -10,7 +10,7 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.uix.screenmanager import Screen
 
-from .widgets import FormView, local_now_iso
+from .widgets import FormView, local_now_iso, set_text
 
 PROTOCOL = "line_transect"
 # Set by the app, not typed: start/end come from the clock, the track from the GPS.
@@ -156,16 +156,16 @@ class WalkScreen(Screen):
         if walk is None:
             return
         ids = self.ids
-        ids.transect.text = f"{app.tr('walk_title')}: {walk['data'].get('transect_id', '')}"
-        ids.state.text = app.tr("walk_active" if walk["status"] == "active" else "walk_paused")
-        ids.distance.text = f"{app.tr('walk_distance')}: {walk['distance_m']:.0f} m"
-        ids.elapsed.text = f"{app.tr('walk_time')}: {_duration(walk['walking_s'])}"
-        ids.points.text = f"{app.tr('walk_points')}: {walk['point_count']}"
+        set_text(ids.transect, f"{app.tr('walk_title')}: {walk['data'].get('transect_id', '')}")
+        set_text(ids.state, app.tr("walk_active" if walk["status"] == "active" else "walk_paused"))
+        set_text(ids.distance, f"{app.tr('walk_distance')}: {walk['distance_m']:.0f} m")
+        set_text(ids.elapsed, f"{app.tr('walk_time')}: {_duration(walk['walking_s'])}")
+        set_text(ids.points, f"{app.tr('walk_points')}: {walk['point_count']}")
         fix = app.recorder.last_fix
         if fix is None or fix.accuracy_m is None:
-            ids.accuracy.text = app.tr("no_fix") if fix is None else f"{app.tr('gps_accuracy')}: ?"
+            set_text(ids.accuracy, app.tr("no_fix") if fix is None else f"{app.tr('gps_accuracy')}: ?")
         else:
-            ids.accuracy.text = f"{app.tr('gps_accuracy')}: ±{fix.accuracy_m:.0f} m"
+            set_text(ids.accuracy, f"{app.tr('gps_accuracy')}: ±{fix.accuracy_m:.0f} m")
         n = app.store.count_records("observation", walk_id=self.walk_id)
-        ids.observations.text = app.tr("walk_observations", n=n)
-        ids.pause.text = app.tr("pause" if walk["status"] == "active" else "resume")
+        set_text(ids.observations, app.tr("walk_observations", n=n))
+        set_text(ids.pause, app.tr("pause" if walk["status"] == "active" else "resume"))

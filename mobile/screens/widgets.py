@@ -24,6 +24,26 @@ from ..i18n import tr
 TOUCH = dp(52)  # field controls; >= 48dp
 
 
+def fresh_texture(label: Label, new_text: str) -> None:
+    """Make ``label`` draw ``new_text`` into a new texture instead of overwriting its current one.
+
+    Kivy re-renders a changed label into the same texture when the size is
+    unchanged. If the GPU is still drawing the previous frame with that
+    texture, the upload waits for it: measured on Mesa llvmpipe, 0.2 ms
+    renders became 0.3-1.5 s stalls while scrolling. A new texture costs an
+    allocation, never a wait.
+    """
+    core = getattr(label, "_label", None)
+    if core is not None and new_text != label.text:
+        core.texture = None
+
+
+def set_text(label: Label, text: str) -> None:
+    """Change a label that updates while the screen is shown (live stats) without a texture stall."""
+    fresh_texture(label, text)
+    label.text = text
+
+
 class TopBar(BoxLayout):
     """Title, back button and the vi/en switch, on every screen."""
 
