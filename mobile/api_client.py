@@ -19,6 +19,16 @@ class ApiError(Exception):
         self.status = status
 
 
+def _error_message(body) -> str | None:
+    # The server answers {"error": {"code", "message", "details"}}; accept a flat {"message"} too.
+    if not isinstance(body, dict):
+        return None
+    err = body.get("error")
+    if isinstance(err, dict):
+        return err.get("message") or err.get("code")
+    return body.get("message") or (err if isinstance(err, str) else None)
+
+
 class ApiClient:
     """Talks to ``{server}/api/v1``; ``token`` is the device token after sign-in."""
 
@@ -60,8 +70,8 @@ class ApiClient:
             except ValueError:
                 body = None
         if resp.status_code >= 400:
-            message = (body or {}).get("message") or (body or {}).get("error") if isinstance(body, dict) else None
-            raise ApiError(f"{method} {path}: HTTP {resp.status_code}: {message or resp.reason}", resp.status_code)
+            raise ApiError(f"{method} {path}: HTTP {resp.status_code}: {_error_message(body) or resp.reason}",
+                           resp.status_code)
         if body is None:
             raise ApiError(f"{method} {path}: expected JSON, got {ctype or 'no content type'} "
                            f"(a captive portal or proxy?)", resp.status_code)
@@ -87,13 +97,26 @@ class ApiClient:
                     return body[k]
         raise ApiError(f"GET {path}: expected a list of {key}")
 
+    def _all_pages(self, path: str, key: str, params: dict | None = None) -> list:
+        # List endpoints answer pages {"items", "next_offset"}; follow them to the end.
+        params = dict(params or {}, limit=500)
+        out: list = []
+        for _ in range(1000):  # a bound, not an expected count: 500,000 areas would be a bug
+            body = self._request("GET", path, params=params)
+            out.extend(self._items(body, path, key))
+            nxt = body.get("next_offset") if isinstance(body, dict) else None
+            if nxt is None:
+                return out
+            params["offset"] = nxt
+        raise ApiError(f"GET {path}: pagination does not end")
+
     def areas(self) -> list[dict]:
-        """Protected areas the ranger belongs to."""
-        return self._items(self._request("GET", "/areas"), "/areas", "areas")
+        """Protected areas the ranger belongs to (every page)."""
+        return self._all_pages("/areas", "areas")
 
     def programs(self, area_id: str) -> list[dict]:
-        """Monitoring programs of a protected area."""
-        return self._items(self._request("GET", "/programs", params={"area_id": area_id}), "/programs", "programs")
+        """Monitoring programs of a protected area (every page)."""
+        return self._all_pages("/programs", "programs", {"area_id": area_id})
 
     def protocols(self) -> list[dict]:
         """Active protocol definitions (full JSON definitions, checked by the caller)."""

@@ -30,8 +30,8 @@ class Stub(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         Stub.seen.append(("POST", self.path, body, self.headers.get("Authorization")))
         if body["password"] != "đúng":
-            return self._send(401, {"error": "bad credentials"})
-        self._send(200, {"token": "tok-1", "user": {"username": body["username"]}})
+            return self._send(401, {"error": {"code": "unauthorized", "message": "bad credentials"}})
+        self._send(201, {"token": "tok-1", "token_id": "t1", "user": {"username": body["username"]}})
 
     def do_GET(self):
         url = urlparse(self.path)
@@ -41,13 +41,17 @@ class Stub(BaseHTTPRequestHandler):
         if url.path == "/api/v1/areas":
             return self._send(200, [{"id": "a1", "name": "Bạch Mã"}])
         if url.path == "/api/v1/programs":
-            return self._send(200, {"items": [{"id": "p1", "name": "Thú lớn 2026", "area_id": "a1"}]})
+            # Two pages, as the server's paginate() answers.
+            offset = int(parse_qs(url.query).get("offset", ["0"])[0])
+            items = [{"id": "p1", "name": "Thú lớn 2026"}, {"id": "p2", "name": "Vượn 2026"}][offset:offset + 1]
+            return self._send(200, {"items": items, "total": 2, "limit": 1, "offset": offset,
+                                    "next_offset": 1 if offset == 0 else None})
         if url.path == "/api/v1/protocols":
             return self._send(200, {"protocols": [{"name": "line_transect", "version": "1.1"}]})
         if url.path == "/api/v1/programs/p1/species":
             return self._send(200, [{"scientific_name": "Pseudoryx nghetinhensis", "vietnamese_name": "Sao la",
                                      "english_name": "Saola"}])
-        self._send(404, {"message": "no such endpoint"})
+        self._send(404, {"error": {"code": "not_found", "message": "no such endpoint"}})
 
 
 @pytest.fixture
@@ -69,8 +73,9 @@ def test_sign_in_then_reference_data(server):
         assert answer["token"] == "tok-1" and c.token == "tok-1"
         assert Stub.seen[0][2] == {"username": "an", "password": "đúng", "device_id": "dev-1", "device_name": "Tablet 3"}
         assert c.areas() == [{"id": "a1", "name": "Bạch Mã"}]
-        assert c.programs("a1")[0]["id"] == "p1"
-        assert Stub.seen[-1][2] == {"area_id": ["a1"]} and Stub.seen[-1][3] == "Bearer tok-1"
+        assert [p["id"] for p in c.programs("a1")] == ["p1", "p2"]  # both pages
+        assert Stub.seen[-1][2] == {"area_id": ["a1"], "limit": ["500"], "offset": ["1"]}
+        assert Stub.seen[-1][3] == "Bearer tok-1"
         assert c.protocols()[0]["version"] == "1.1"
         assert c.species("p1")[0]["vietnamese_name"] == "Sao la"
 
