@@ -59,6 +59,8 @@ OBSERVATION_COLUMNS = [
 FEATURE_TYPES = {"roadPaved", "roadDirt", "trailHiking", "trailGame", "roadUnderpass", "roadOverpass",
                  "roadBridge", "culvert", "burrow", "nestSite", "carcass", "waterSource", "fruitingTree"}
 CAPTURE_METHODS = ("activityDetection", "timeLapse")
+LIFE_STAGES = {"adult", "subadult", "juvenile"}  # other values (e.g. "unknown") are left empty
+SEXES = {"female", "male"}
 DETECTION_TYPES = {"animal": "animal", "person": "human", "human": "human", "vehicle": "vehicle"}
 SAMPLING_DESIGNS = {"simpleRandom", "systematicRandom", "clusteredRandom", "experimental", "targeted",
                     "opportunistic"}
@@ -313,13 +315,14 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
             t.write([
                 prov.get("observationID") or oid, dep_export_id[dep_id],
                 (mprov.get("mediaID") or mid) if mid else "", prov.get("eventID") or seq_id or "",
-                fmt_time(ev_start), fmt_time(ev_end), level, otype, prov.get("cameraSetupType", ""), name,
-                fmt_num(count if count and count > 0 else None), life_stage or "", sex or "", behavior or "",
+                fmt_time(ev_start), fmt_time(ev_end), level, otype, setup if (setup := prov.get("cameraSetupType")) in ("setup", "calibration") else "", name,
+                fmt_num(count if count and count > 0 else None), life_stage if life_stage in LIFE_STAGES else "",
+                sex if sex in SEXES else "", behavior or "",
                 individual or "", fmt_num(prov.get("individualPositionRadius")),
                 fmt_num(prov.get("individualPositionAngle")), fmt_num(prov.get("individualSpeed")),
                 fmt_num(x), fmt_num(y), fmt_num(w), fmt_num(h),
                 "" if "classificationMethod" in nulls else method, classified_by or "", fmt_time(c_time),
-                fmt_num(c_prob), tags or "", comments or ""])
+                fmt_num(_clip01(c_prob)), tags or "", comments or ""])
             if t.rows % TICK == 0:
                 tick("observations", t.rows)
         # Machine detections nobody has turned into an observation: media-level machine observations.
