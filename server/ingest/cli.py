@@ -11,9 +11,11 @@ class _Bar:
     """tqdm progress bar fed by the pipeline's progress callback."""
 
     def __init__(self, desc: str):
+        import sys
+
         from tqdm import tqdm
 
-        self.bar = tqdm(total=0, unit="file", desc=desc, file=click.get_text_stream("stderr"),
+        self.bar = tqdm(total=0, unit="file", desc=desc, file=sys.stderr,
                         dynamic_ncols=True, mininterval=0.5)
 
     def __call__(self, done: int, total: int) -> None:
