@@ -19,12 +19,12 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from classifiers import boxes as _boxes
-from classifiers.image import (ImageDecodeError, ImageSource, Letterbox, describe_source,
+from classifiers.image import (ImageSource, Letterbox, describe_source,
                                letterbox_geometry, letterbox_image, load_image_for_model,
                                to_nchw_float)
 from classifiers.modelfiles import verify_sha256
@@ -494,7 +494,3 @@ def failed_result(name: str, exc: Exception) -> ImageResult:
     """The `ImageResult` for an image that could not be read."""
     return ImageResult(name, None, f"{FAILURE_IMAGE_ACCESS}: {exc}")
 
-
-def iter_results_dicts(results: Iterable[ImageResult]) -> Iterable[dict]:
-    """MegaDetector-JSON dicts for results (see `classifiers.md_json.write_results`)."""
-    return (r.to_dict() for r in results)
