@@ -35,8 +35,9 @@ Images (this package's top level)
     job worker stores each result as it arrives (and records progress).
 
 ``classifiers.md_json``
-    ``write_results(path, results, *, detector="md_v5a.0.0.onnx",
-    detection_categories=..., detector_metadata=..., classification_categories=None)``
+    ``write_results(path, results, *, detector=model_file_name,
+    detection_categories=detector.detection_categories,
+    detector_metadata=detector.detector_metadata(), classification_categories=None)``
     and ``read_results(path) -> MDBatch(images, detection_categories,
     classification_categories, info)``: MegaDetector batch output format 1.6
     (Timelapse, AddaxAI).  ``MDJsonError`` names file, image and field.
