@@ -185,7 +185,7 @@ def main() -> None:
           f"p50 {paging['p50_ms']:.2f} ms, max {paging['max_ms']:.2f} ms; counts {paging['count_ms']:.2f} ms")
     print(f"records screen: open {scroll['open_ms']:.1f} ms; scroll {len(frames)} frames, rows loaded {scroll['rows']}, "
           f"p50 {pct(frames, 50):.2f} ms p95 {pct(frames, 95):.2f} ms max {max(frames):.2f} ms, "
-          f"{dropped} over 16.7 ms (software GL: llvmpipe stalls on every row-texture update)")
+          f"{dropped} over 16.7 ms (Mesa llvmpipe software GL renders every frame on the CPU)")
     print(f"records page fetch (SQL + row dicts; layout is the next frame's): p50 {pct(scroll['loads'], 50):.1f} ms "
           f"max {max(scroll['loads']):.1f} ms with {scroll['rows']}+ rows loaded")
     print(f"BENCH cold_start_s {statistics.median(cold):.3f} process start to first frame, headless, median of {runs}")
