@@ -84,6 +84,10 @@ def load_image_for_model(source: ImageSource, *, draft_for: tuple[int, int] | No
         raise ImageDecodeError(name, "file not found") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageDecodeError(name, str(exc) or type(exc).__name__) from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # untrusted bytes: PIL's parsers (EXIF, bomb check...) raise anything
+        raise ImageDecodeError(name, f"{type(exc).__name__}: {exc}") from exc
 
 
 @dataclass(frozen=True)

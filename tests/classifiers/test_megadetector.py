@@ -297,6 +297,16 @@ def test_corrupt_image_fails_alone_in_a_batch(tmp_path):
     assert results[0].detections and results[4].detections == results[0].detections
 
 
+def test_decompression_bomb_fails_alone(tmp_path, monkeypatch):
+    det = Detector(brightness_detector(tmp_path / "b.onnx"), image_size=64)
+    path = tmp_path / "huge.png"
+    _image(200, 100).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5000)  # 20 000 px is then "2x too many"
+    res = det.detect_batch([path, _image(64, 64)])
+    assert [r.ok for r in res] == [False, True]
+    assert "huge.png" in res[0].failure and "DecompressionBombError" in res[0].failure
+
+
 def test_inference_failure_is_per_image(tmp_path, monkeypatch):
     path = brightness_detector(tmp_path / "b.onnx")
     det = Detector(path, image_size=64)
