@@ -56,7 +56,13 @@ def camtrap_dp_export_cmd(program_id, area, out_dir, public, media_mode, base_ur
     if standards:
         from .validate import validate_camtrap_dp
 
-        problems = validate_camtrap_dp(out_dir, standards)
+        try:
+            problems = validate_camtrap_dp(out_dir, standards)
+        except ImportError as e:
+            fail(f"--validate needs frictionless and jsonschema ({e}); install saola[dev]")
+        except FileNotFoundError as e:
+            fail(f"--validate {standards}: {e.filename} is missing (give the folder with camtrap-dp-profile.json "
+                 "and the three *-table-schema.json files)")
         for p in problems[:50]:
             click.echo(f"invalid: {p}", err=True)
         if problems:
