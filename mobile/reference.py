@@ -44,11 +44,12 @@ class Reference:
             self._protocols[name] = proto or protocols.load(name)
         return self._protocols[name]
 
-    def update_protocols(self, definitions: list[dict]) -> list[str]:
-        """Accept server definitions that this app can use; return messages for the refused ones.
+    def update_protocols(self, definitions: list[dict], lang: str = "en") -> list[str]:
+        """Accept server definitions that this app can use; return messages (in ``lang``) for the refused ones.
 
-        Messages are ProtocolVersionError / ProtocolDefinitionError texts, e.g.
-        "Protocol 'line_transect' version 2.0 is newer than this app supports (1.x)...".
+        A newer major version gives ProtocolVersionError's text, e.g. "Protocol
+        'line_transect' version 2.0 is newer than this app supports (1.x)...";
+        a malformed definition gives ProtocolDefinitionError's (English only).
         """
         accepted = dict(self.store.get_setting("protocols") or {})
         refused: list[str] = []
@@ -59,7 +60,7 @@ class Reference:
                 bundled = protocols.load(proto.name)
                 protocols.check_compatibility(proto.name, bundled.version, proto.version)
             except ProtocolVersionError as exc:
-                refused.append(str(exc))
+                refused.append(exc.message(lang))
                 continue
             except (ProtocolDefinitionError, protocols.ProtocolNotFound) as exc:
                 refused.append(str(exc))

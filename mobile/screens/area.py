@@ -23,9 +23,10 @@ class AreaScreen(Screen):
         self.areas = [a for a in (store.get_setting("areas") or []) if isinstance(a, dict) and "id" in a]
         names = [a.get("name") or a["id"] for a in self.areas]
         self.ids.area.values = names
-        current = store.get_setting("area")
-        chosen = next((a for a in self.areas if current and a["id"] == current.get("id")), None)
-        self.ids.area.text = (chosen.get("name") or chosen["id"]) if chosen else app.tr("choose")
+        if self.ids.area.text not in names:  # keep what the ranger picked across a refresh
+            current = store.get_setting("area")
+            chosen = next((a for a in self.areas if current and a["id"] == current.get("id")), None)
+            self.ids.area.text = (chosen.get("name") or chosen["id"]) if chosen else app.tr("choose")
         if not self.areas:
             self.ids.message.text = self.ids.message.text or app.tr("no_areas")
         self.fill_programs()
@@ -44,9 +45,10 @@ class AreaScreen(Screen):
         offline = {"id": None, "name": app.tr("offline_program")}
         self.programs.append(offline)
         self.ids.program.values = [p.get("name") or p["id"] for p in self.programs]
-        current = app.store.get_setting("program")
-        chosen = next((p for p in self.programs if current and p["id"] == current.get("id")), None)
-        self.ids.program.text = (chosen.get("name") or chosen["id"]) if chosen else self.ids.program.values[0]
+        if self.ids.program.text not in self.ids.program.values:
+            current = app.store.get_setting("program")
+            chosen = next((p for p in self.programs if current and p["id"] == current.get("id")), None)
+            self.ids.program.text = (chosen.get("name") or chosen["id"]) if chosen else self.ids.program.values[0]
 
     def refresh(self):
         app = App.get_running_app()
@@ -76,7 +78,7 @@ class AreaScreen(Screen):
             store.set_setting("areas", areas)
             for area_id, plist in progs.items():
                 store.set_setting(f"programs:{area_id}", plist)
-            refused = app.reference.update_protocols(definitions)
+            refused = app.reference.update_protocols(definitions, lang=app.lang)
             for program_id, records in species.items():
                 app.reference.set_species(program_id, records)
             self.ids.message.text = "\n".join(refused) or app.tr("refreshed")

@@ -49,7 +49,7 @@ class SignInScreen(Screen):
             store.set_setting("areas", areas)
             for area_id, progs in programs.items():
                 store.set_setting(f"programs:{area_id}", progs)
-            refused = app.reference.update_protocols(definitions) if definitions else []
+            refused = app.reference.update_protocols(definitions, lang=app.lang) if definitions else []
             self.ids.password.text = ""
             app.show("area", message="\n".join(refused))
 

@@ -124,3 +124,20 @@ def test_touch_targets_are_at_least_48dp(glyph_run):
     r = glyph_run
     assert r["touch_targets_checked"] > 100  # buttons, fields and dropdowns on nine screens
     assert r["touch_targets_too_small"] == []
+
+
+def test_sign_in_pick_area_and_refuse_a_newer_protocol(tmp_path, artifacts):
+    r = run_scenario(tmp_path, "scenario_signin.py", str(tmp_path), str(artifacts))
+    assert r["screen_after_wrong"] == "signin"
+    assert r["wrong_password_message"] == ("Đăng nhập không thành công: POST /auth/device: HTTP 401: "
+                                           "wrong user name or password")
+    assert r["screen_after_sign_in"] == "area"
+    # The server's threat protocol 2.0 is refused, in the ranger's language; 1.0 stays in use.
+    assert r["area_message"].startswith("Giao thức 'threat_incident' phiên bản 2.0 mới hơn")
+    assert r["threat_version"] == "1.0" and r["line_transect_version"] == "1.1"
+    assert r["areas"] == ["VQG Bạch Mã", "KBT Sao La"]
+    assert r["programs"][0] == "Giám sát thú 2026"
+    assert r["home_where"] == "VQG Bạch Mã · Giám sát thú 2026"
+    assert r["token"] == "dev-token" and r["device_id_sent"] == r["device_id"]
+    assert r["auth_headers"] == ["Bearer dev-token"]
+    assert r["species_p1"] == ["Pseudoryx nghetinhensis"]
