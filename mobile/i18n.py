@@ -94,6 +94,14 @@ STRINGS: dict[str, dict[str, str]] = {
     "datetime_hint": {"en": "e.g. 2026-03-01T07:30:00+07:00", "vi": "ví dụ 2026-03-01T07:30:00+07:00"},
     "now": {"en": "Now", "vi": "Bây giờ"},
     "sign_out": {"en": "Sign out", "vi": "Đăng xuất"},
+    "sync_now": {"en": "Sync now", "vi": "Đồng bộ ngay"},
+    "sync_need_sign_in": {"en": "Sign in to a server first (Change area or program, then back)",
+                          "vi": "Hãy đăng nhập máy chủ trước (Đổi khu bảo tồn hoặc chương trình, rồi quay lại)"},
+    "sync_progress": {"en": "Syncing: {done}/{total} records, {mb_done:.1f}/{mb_total:.1f} MB of photos",
+                      "vi": "Đang đồng bộ: {done}/{total} bản ghi, {mb_done:.1f}/{mb_total:.1f} MB ảnh"},
+    "sync_done": {"en": "Synced: {pushed} sent, {photos} photo(s), {pulled} received",
+                  "vi": "Đã đồng bộ: gửi {pushed}, {photos} ảnh, nhận {pulled}"},
+    "sync_failed": {"en": "Sync stopped, nothing lost: {error}", "vi": "Đồng bộ bị dừng, không mất dữ liệu: {error}"},
 }
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.uix.screenmanager import Screen
 
 
@@ -26,3 +27,35 @@ class HomeScreen(Screen):
 
     def open_form(self, kind: str):
         App.get_running_app().show("form", kind=kind)
+
+    # -- sync (the client is mobile/sync.py; this only starts it and shows its progress) --
+    def sync_now(self):
+        app = App.get_running_app()
+        server, token = app.store.get_setting("server"), app.store.get_setting("token")
+        if not server or not token:
+            self.ids.sync_status.text = app.tr("sync_need_sign_in")
+            return None
+        from ..sync import SyncClient
+
+        def progress(p):
+            Clock.schedule_once(lambda dt: self.show_progress(p), 0)
+
+        client = SyncClient(app.store, server, token, on_progress=progress)
+        self.ids.sync.disabled = True
+
+        def done(report, error):
+            self.ids.sync.disabled = False
+            if error is not None or not report.ok:
+                self.ids.sync_status.text = app.tr("sync_failed", error=error or "; ".join(map(str, report.errors)))
+            else:
+                self.ids.sync_status.text = app.tr("sync_done", pushed=sum(report.pushed.values()),
+                                                   photos=report.uploaded_photos, pulled=report.pulled)
+            self.refresh()
+
+        return app.run_in_background(client.sync, done)
+
+    def show_progress(self, p):
+        """One line: records and photo bytes sent so far."""
+        app = App.get_running_app()
+        self.ids.sync_status.text = app.tr("sync_progress", done=p.records_done, total=p.records_total,
+                                           mb_done=p.bytes_done / 1e6, mb_total=p.bytes_total / 1e6)

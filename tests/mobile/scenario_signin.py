@@ -52,6 +52,10 @@ def stub_server():
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append(("POST", self.path, body))
+            if self.path == "/api/v1/sync/push":  # the sync protocol's envelope, every mutation applied
+                return self._send(200, {"protocol_version": "1", "results": [
+                    {"mutation_id": m["mutation_id"], "status": "applied", "revision": 1, "seq": i + 1}
+                    for i, m in enumerate(body["mutations"])]})
             if body.get("password") != "mật-khẩu":
                 return self._send(401, {"error": {"code": "unauthorized", "message": "wrong user name or password"}})
             self._send(201, {"token": "dev-token", "token_id": "k1", "user": {"username": body["username"]}})
@@ -61,6 +65,8 @@ def stub_server():
             seen.append(("GET", url.path, parse_qs(url.query), self.headers.get("Authorization")))
             if url.path in routes:
                 return self._send(200, routes[url.path])
+            if url.path == "/api/v1/sync/pull":
+                return self._send(200, {"protocol_version": "1", "changes": [], "next_since": 0, "has_more": False})
             self._send(404, {"error": {"code": "not_found", "message": "not found"}})
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -116,6 +122,21 @@ def main(work: str, shots: str) -> None:
     result["line_transect_version"] = app.reference.protocol("line_transect").version
     result["threat_version"] = app.reference.protocol("threat_incident").version
     result["species_p1"] = [s.scientific_name for s in app.reference.species("p1")]
+    # A threat, then "Sync now": the outbox empties and the record turns synced.
+    drv.tap(drv.screen.ids.threat)
+    f = drv.screen.form.widgets
+    f["threat_type"].spinner.text = "Lán trại"
+    f["action_taken"].spinner.text = "Đã báo cáo"
+    f["location"].set_value({"lat": 16.2, "lon": 107.8, "accuracy_m": 5.0})
+    drv.tap(drv.screen.ids.save)
+    home = drv.screen
+    result["outbox_before_sync"] = app.store.outbox_count()
+    drv.tap(home.ids.sync)
+    wait_for(drv, lambda: home.ids.sync_status.text.startswith("Đã đồng bộ") or "dừng" in home.ids.sync_status.text)
+    result["sync_status"] = home.ids.sync_status.text
+    result["outbox_after_sync"] = app.store.outbox_count()
+    result["sync_counts"] = app.store.sync_counts()
+    result["pushed"] = [m["entity"] for s in seen if s[1] == "/api/v1/sync/push" for m in s[2]["mutations"]]
     drv.screenshot(Path(shots) / "12_home_signed_in_vi.png")
     drv.stop()
     httpd.shutdown()

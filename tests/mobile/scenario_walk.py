@@ -34,6 +34,8 @@ def main(work: str, shots: str) -> None:
     result["screens"].append(drv.screen.name)
     drv.tap(drv.screen.ids.proceed)
     result["screens"].append(drv.screen.name)
+    drv.tap(drv.screen.ids.sync)
+    result["offline_sync_message"] = drv.screen.ids.sync_status.text
     shot("02_home_vi")
 
     # -- walk: an empty form is refused with field messages, in Vietnamese

@@ -26,6 +26,7 @@ def png_size(path: str) -> tuple[int, int]:
 def test_ranger_day_through_the_screens(tmp_path, artifacts):
     r = run_scenario(tmp_path, "scenario_walk.py", str(tmp_path), str(artifacts))
     assert r["screens"][:3] == ["signin", "area", "home"]
+    assert r["offline_sync_message"].startswith("Hãy đăng nhập máy chủ trước")
     # An empty walk form is refused field by field, in Vietnamese, and nothing is stored.
     assert r["empty_walk_error"] == "Cần nhập Tuyến"
     assert r["walk_after_empty_start"] is None
@@ -141,3 +142,7 @@ def test_sign_in_pick_area_and_refuse_a_newer_protocol(tmp_path, artifacts):
     assert r["token"] == "dev-token" and r["device_id_sent"] == r["device_id"]
     assert r["auth_headers"] == ["Bearer dev-token"]
     assert r["species_p1"] == ["Pseudoryx nghetinhensis"]
+    # "Sync now" runs mobile/sync.py's client and reports in Vietnamese.
+    assert r["outbox_before_sync"] == 1 and r["pushed"] == ["threat"]
+    assert r["sync_status"] == "Đã đồng bộ: gửi 1, 0 ảnh, nhận 0"
+    assert r["outbox_after_sync"] == 0 and r["sync_counts"]["synced"] == 1
