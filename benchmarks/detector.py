@@ -281,8 +281,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="few images, small model only (seconds)")
     ap.add_argument("--provider", choices=["cpu", "cuda"], default="cpu")
-    ap.add_argument("--images", type=int, default=None, help="JPEGs per model (default 6, quick 4)")
-    ap.add_argument("--small-images", type=int, default=None, help="JPEGs for the small model (default 40)")
+    ap.add_argument("--images", type=int, default=None, help="JPEGs for the large model (default 6)")
+    ap.add_argument("--small-images", type=int, default=None, help="JPEGs for the small model (default 40, quick 4)")
     ap.add_argument("--torch-images", type=int, default=None,
                     help="JPEGs for the (slow) PyTorch reference (default 2 for the large model, 8 small)")
     ap.add_argument("--rounds", type=int, default=None, help="interleaved repetitions (default 2, quick 1)")
@@ -338,7 +338,7 @@ def main(argv=None) -> int:
             results.append(bench_model(name, jpegs[:n], min(n, n_torch), folder, args, torch_mod))
 
     head = results[0]
-    label = "MDv5a-size YOLOv5x6 at 1280" if head["name"] == "yolov5x6" else "YOLOv5s at 640 (quick)"
+    label = "MDv5a-size YOLOv5x6 at 1280" if head["name"] == "yolov5x6" else "YOLOv5s at 640"
     print()
     for r in results:
         prefix = "" if r is head else f"{r['name']}_"
