@@ -136,11 +136,12 @@ def brightness_detector(path, *, stride: int = 8, class_scores=(0.9, 0.06, 0.04)
     return _save(graph, path, meta)
 
 
-def tiny_classifier(path, weights: np.ndarray, *, size: int = 32, layout: str = "NCHW",
+def tiny_classifier(path, weights: np.ndarray, *, size: int | str = 32, layout: str = "NCHW",
                     softmax: bool = False) -> Path:
     """Classifier: logits = mean colour (3 values, after the caller's normalisation) @ weights.
 
-    `weights` is ``[3, n_labels]``.  With `softmax` the graph outputs probabilities.
+    `weights` is ``[3, n_labels]``.  With `softmax` the graph outputs probabilities; a
+    string `size` makes height and width dynamic axes.
     """
     weights = np.asarray(weights, np.float32)
     if layout == "NCHW":

@@ -84,6 +84,15 @@ def test_plain_unit_range_normalisation(tmp_path):
     np.testing.assert_allclose(batch[0, :, 0, 0], [1.0, 0.0, 0.2], atol=1e-6)
 
 
+def test_dynamic_input_size_must_be_given(tmp_path):
+    path = tiny_classifier(tmp_path / "c.onnx", np.eye(3), size="side")
+    with pytest.raises(ModelError, match="dynamic; pass input_size"):
+        SpeciesClassifier(path, COLOURS)
+    clf = SpeciesClassifier(path, COLOURS, input_size=(24, 40), layout="NCHW")
+    assert clf.preprocess([Image.new("RGB", (10, 10))]).shape == (1, 3, 24, 40)
+    assert clf.classify_crops([Image.new("RGB", (10, 10), (0, 0, 255))]).argmax() == 2
+
+
 def test_classifier_errors(tmp_path):
     path = tiny_classifier(tmp_path / "c.onnx", np.eye(3))
     with pytest.raises(ModelError, match="outputs 3 scores but 2 labels"):
