@@ -80,6 +80,8 @@ class SaolaApp(App):
         self.recorder: WalkRecorder | None = None
         self.first_frame_callbacks = []
         self._service_started = False
+        self._sync = None
+        self._autosync = None
 
     # -- setup ------------------------------------------------------------------
     def build(self):
@@ -107,6 +109,7 @@ class SaolaApp(App):
             self.show("area")
         else:
             self.show("signin")
+        self.start_autosync()
         from kivy.core.window import Window
 
         Window.bind(on_flip=self._first_frame)
@@ -134,6 +137,8 @@ class SaolaApp(App):
             self.stop()
 
     def on_stop(self):
+        if self._autosync is not None:
+            self._autosync.stop()
         if self.recorder is not None:
             self.recorder.shutdown()
         if self.store is not None:
@@ -263,6 +268,35 @@ class SaolaApp(App):
     def _photo_chosen(self, field_widget, path):
         if path:
             field_widget.add(self.store.add_photo(path))
+
+    # -- sync (mobile/sync.py does the work; the app owns one client) --------------
+    def sync_client(self):
+        """The sync client for the signed-in server, or None when working offline."""
+        server, token = self.store.get_setting("server"), self.store.get_setting("token")
+        if not server or not token:
+            return None
+        if self._sync is None or self._sync.token != token or self._sync.server != server.rstrip("/"):
+            from .sync import SyncClient
+
+            self._sync = SyncClient(self.store, server, token, on_progress=self._sync_progress)
+        return self._sync
+
+    def _sync_progress(self, progress):
+        # Called on the sync thread: hand it to the UI thread.
+        def show(dt):
+            if self.sm.has_screen("home"):
+                self.sm.get_screen("home").show_progress(progress)
+        Clock.schedule_once(show, 0)
+
+    def start_autosync(self):
+        """Sync by itself when the network comes back (and every few minutes while it is up)."""
+        client = self.sync_client()
+        if client is None or self._autosync is not None:
+            return
+        from .sync import AutoSync
+
+        self._autosync = AutoSync(client)
+        self._autosync.start()
 
     # -- background work ----------------------------------------------------------
     def run_in_background(self, work, on_done):

@@ -191,6 +191,11 @@ class SyncClient:
                 status = res.get("status")
                 if status not in ("applied", "duplicate", "conflict", "rejected"):
                     raise SyncError(f"push: unknown status {status!r}")
+                counted = status
+                if status == "duplicate" and res.get("original_status") in ("applied", "conflict", "rejected"):
+                    # A retry of a mutation the server already answered (the answer was lost):
+                    # act on that first answer, e.g. a conflict must still show the server's version.
+                    status = res["original_status"]
                 error = res.get("message")
                 if status == "rejected" and res.get("errors"):
                     error = "; ".join(e.get("vi") or e.get("en") or "" for e in res["errors"])
@@ -199,7 +204,7 @@ class SyncClient:
                     # Merged on the server, or kept the server's version: show what the server holds.
                     adopt(self.store, sent["entity"], sent["record_id"], res.get("revision"),
                           res.get("server_data"), deleted=bool(res.get("server_deleted")))
-                report.pushed[status] = report.pushed.get(status, 0) + 1
+                report.pushed[counted] = report.pushed.get(counted, 0) + 1
                 progressed = True
                 done += 1
             self._emit(records_done=done)

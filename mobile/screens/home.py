@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from kivy.app import App
-from kivy.clock import Clock
 from kivy.uix.screenmanager import Screen
 
 
@@ -31,16 +30,10 @@ class HomeScreen(Screen):
     # -- sync (the client is mobile/sync.py; this only starts it and shows its progress) --
     def sync_now(self):
         app = App.get_running_app()
-        server, token = app.store.get_setting("server"), app.store.get_setting("token")
-        if not server or not token:
+        client = app.sync_client()
+        if client is None:
             self.ids.sync_status.text = app.tr("sync_need_sign_in")
             return None
-        from ..sync import SyncClient
-
-        def progress(p):
-            Clock.schedule_once(lambda dt: self.show_progress(p), 0)
-
-        client = SyncClient(app.store, server, token, on_progress=progress)
         self.ids.sync.disabled = True
 
         def done(report, error):

@@ -51,6 +51,7 @@ class SignInScreen(Screen):
                 store.set_setting(f"programs:{area_id}", progs)
             refused = app.reference.update_protocols(definitions, lang=app.lang) if definitions else []
             self.ids.password.text = ""
+            app.start_autosync()
             app.show("area", message="\n".join(refused))
 
         app.run_in_background(work, done)

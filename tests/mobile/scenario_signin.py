@@ -118,7 +118,10 @@ def main(work: str, shots: str) -> None:
     result["token"] = app.store.get_setting("token")
     result["device_id_sent"] = next(s[2]["device_id"] for s in seen if s[0] == "POST")
     result["device_id"] = app.store.device_id
-    result["auth_headers"] = sorted({s[3] for s in seen if s[0] == "GET"})
+    result["auth_headers"] = sorted({s[3] for s in seen if s[0] == "GET" and s[1] != "/api/v1/health"})
+    # Auto-sync started at sign-in and probes the server (this stub has no /health: it stays "offline").
+    wait_for(drv, lambda: any(s[1] == "/api/v1/health" for s in seen), seconds=10)
+    result["health_probed"] = any(s[1] == "/api/v1/health" for s in seen)
     result["line_transect_version"] = app.reference.protocol("line_transect").version
     result["threat_version"] = app.reference.protocol("threat_incident").version
     result["species_p1"] = [s.scientific_name for s in app.reference.species("p1")]

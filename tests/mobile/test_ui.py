@@ -141,6 +141,7 @@ def test_sign_in_pick_area_and_refuse_a_newer_protocol(tmp_path, artifacts):
     assert r["home_where"] == "VQG Bạch Mã · Giám sát thú 2026"
     assert r["token"] == "dev-token" and r["device_id_sent"] == r["device_id"]
     assert r["auth_headers"] == ["Bearer dev-token"]
+    assert r["health_probed"] is True  # auto-sync runs once signed in
     assert r["species_p1"] == ["Pseudoryx nghetinhensis"]
     # "Sync now" runs mobile/sync.py's client and reports in Vietnamese.
     assert r["outbox_before_sync"] == 1 and r["pushed"] == ["threat"]
