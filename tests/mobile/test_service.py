@@ -13,7 +13,8 @@ from mobile.store import Store
 def test_service_follows_the_walk_state_in_the_store(tmp_path):
     app_store = Store(tmp_path)  # the UI process
     walk = app_store.start_walk("line_transect@1.0", {"transect_id": "T1"})
-    provider = ReplayProvider(demo_fixes(600, speed_mps=1.2), speed=200)  # 600 s of walking in ~3 s
+    # 3,000 s of walking in ~15 s: far more than the test needs, so a loaded CI machine never runs out.
+    provider = ReplayProvider(demo_fixes(3000, speed_mps=1.2), speed=200)
     stop = threading.Event()
     result = {}
     t = threading.Thread(target=lambda: result.update(run(str(tmp_path), provider, stop, poll_s=0.05,
