@@ -20,6 +20,20 @@ SHARED = REPO.parent / "shared"
 PG_ADMIN_URL = os.environ.get("SAOLA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Argon2 with small parameters in tests: the production cost (tens of ms, 64 MiB per hash)
+    multiplied by thousands of test users would dominate the suite. Hashes stay Argon2id."""
+    from argon2 import PasswordHasher
+
+    from server.auth import passwords
+
+    saved = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = saved
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The read-only reference material beside the checkout (../shared)."""

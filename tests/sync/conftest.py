@@ -84,20 +84,23 @@ class Faulty:
 class Site:
     """An area with a transect program, taxa, and rangers; makes Stores and clients."""
 
-    def __init__(self, app, world, tmp_path):
+    def __init__(self, app, world, tmp_path, suffix=""):
         self.app, self.world, self.tmp = app, world, tmp_path
-        self.area = world.area("PNKB", "Phong Nha-Ke Bang")
+        self.area = world.area("PNKB" + suffix, "Phong Nha-Ke Bang")
         self.program = world.program(self.area.id, "Transects 2026", protocol="line-transect")
         with world.session() as s:
+            from sqlmodel import select
+
             from server.models import Taxon
             from server.services.taxa import refresh_search_text
 
             for sci in ("Pygathrix nemaeus", "Muntiacus vuquangensis", "Nomascus gabriellae"):
-                t = Taxon(scientific_name=sci)
-                refresh_search_text(t)
-                s.add(t)
-        self.ranger = world.user("lan", roles={self.area.id: "ranger"})
-        self.ranger2 = world.user("minh", roles={self.area.id: "ranger"})
+                if s.exec(select(Taxon).where(Taxon.scientific_name == sci)).first() is None:
+                    t = Taxon(scientific_name=sci)
+                    refresh_search_text(t)
+                    s.add(t)
+        self.ranger = world.user("lan" + suffix, roles={self.area.id: "ranger"})
+        self.ranger2 = world.user("minh" + suffix, roles={self.area.id: "ranger"})
 
     def store(self, name):
         from mobile.store import Store
@@ -131,3 +134,16 @@ class Site:
 @pytest.fixture
 def site(app, world, tmp_path):
     return Site(app, world, tmp_path)
+
+
+
+@pytest.fixture
+def site_factory(app, world, tmp_path):
+    """A new site (own area, program, rangers) per hypothesis example, in the test's database."""
+    n = [0]
+
+    def make():
+        n[0] += 1
+        return Site(app, world, tmp_path / f"ex{n[0]}", suffix=f"-{n[0]}"), world
+
+    return make
