@@ -107,7 +107,7 @@ def detect(ctx) -> dict:
                 pending[res.file] = rows
                 sizes[res.file] = (res.width, res.height)
                 stats["processed"] += 1
-                cats = [r.category for r in rows if r.category != service.BLANK]
+                cats = [r["category"] for r in rows if r["category"] != service.BLANK]
                 stats["detections"] += len(cats)
                 for c, k in (("animal", "animals"), ("person", "people"), ("vehicle", "vehicles")):
                     stats[k] += c in cats

@@ -239,7 +239,7 @@ def import_file(session_factory, path: str | os.PathLike, deployment_id: str | N
             written = service.replace_detections(s, key, {m: per_media[m] for m in part})
             rep.skipped_reviewed += len(part) - len(written)
             rep.matched += len(written)
-            rep.detections += sum(1 for m in written for d in per_media[m] if d.category != service.BLANK)
+            rep.detections += sum(1 for m in written for d in per_media[m] if d["category"] != service.BLANK)
     with session_factory() as s:
         audit.record(s, "create", "detection", f"import:{posixpath.basename(str(path))}"[:64], area_id=area_id,
                      after={"source": str(path), "model": key, "images": rep.matched,
