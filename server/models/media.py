@@ -17,7 +17,9 @@ class Sequence(SQLModel, table=True):
     """Consecutive media of one deployment closer than the program's gap (a Camtrap DP event)."""
 
     __tablename__ = "sequence"
-    __table_args__ = (Index("ix_sequence_deployment_start", "deployment_id", "event_start"),)
+    # ix_sequence_queue: the review queue's order (deployment, start, id), so "next" is an index seek.
+    __table_args__ = (Index("ix_sequence_deployment_start", "deployment_id", "event_start"),
+                      Index("ix_sequence_queue", "deployment_id", "event_start", "id"))
     id: str = id_field()
     deployment_id: str = fk("deployment.id", ondelete="CASCADE", index=False)
     event_start: datetime

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import and_, exists, func, or_
+from sqlalchemy import exists, func, literal, or_, tuple_
 from sqlmodel import Session, select
 
 from ..errors import NotFound, ValidationError
@@ -68,15 +68,23 @@ def _image_detection(*conds):
 
 
 def queue_stmt(flt: QueueFilter):
-    """SELECT of the queue's sequences (unordered) under ``flt``."""
-    stmt = (select(Sequence).join(Deployment, Deployment.id == Sequence.deployment_id)
-            .join(Program, Program.id == Deployment.program_id))
-    if flt.area_ids is not None:
-        stmt = stmt.where(Program.area_id.in_(flt.area_ids))
-    if flt.area_id:
-        stmt = stmt.where(Program.area_id == flt.area_id)
-    if flt.program_id:
-        stmt = stmt.where(Deployment.program_id == flt.program_id)
+    """SELECT of the queue's sequences (unordered) under ``flt``.
+
+    Area and program filters are IN-subqueries rather than joins, so the
+    database walks the sequence index in queue order and stops at the first
+    match instead of sorting every candidate.
+    """
+    stmt = select(Sequence)
+    deps = None
+    if flt.area_ids is not None or flt.area_id or flt.program_id:
+        deps = select(Deployment.id).join(Program, Program.id == Deployment.program_id)
+        if flt.area_ids is not None:
+            deps = deps.where(Program.area_id.in_(flt.area_ids))
+        if flt.area_id:
+            deps = deps.where(Program.area_id == flt.area_id)
+        if flt.program_id:
+            deps = deps.where(Deployment.program_id == flt.program_id)
+        stmt = stmt.where(Sequence.deployment_id.in_(deps))
     if flt.deployment_id:
         stmt = stmt.where(Sequence.deployment_id == flt.deployment_id)
     if flt.date_from:
@@ -107,19 +115,19 @@ def queue_stmt(flt: QueueFilter):
 ORDER = (Sequence.deployment_id, Sequence.event_start, Sequence.id)
 
 
+_KEY = tuple_(*ORDER)
+
+
 def _after(seq: Sequence):
-    """Keyset condition: sequences strictly after ``seq`` in queue order."""
-    return or_(Sequence.deployment_id > seq.deployment_id,
-               and_(Sequence.deployment_id == seq.deployment_id,
-                    or_(Sequence.event_start > seq.event_start,
-                        and_(Sequence.event_start == seq.event_start, Sequence.id > seq.id))))
+    """Keyset condition: sequences strictly after ``seq`` in queue order (a row-value
+    comparison, which both SQLite and PostgreSQL answer from the ix_sequence_queue index)."""
+    return _KEY > tuple_(literal(seq.deployment_id), literal(seq.event_start, Sequence.event_start.type),
+                         literal(seq.id))
 
 
 def _before(seq: Sequence):
-    return or_(Sequence.deployment_id < seq.deployment_id,
-               and_(Sequence.deployment_id == seq.deployment_id,
-                    or_(Sequence.event_start < seq.event_start,
-                        and_(Sequence.event_start == seq.event_start, Sequence.id < seq.id))))
+    return _KEY < tuple_(literal(seq.deployment_id), literal(seq.event_start, Sequence.event_start.type),
+                         literal(seq.id))
 
 
 def next_sequence(session: Session, flt: QueueFilter, after_id: str | None = None,

@@ -212,8 +212,14 @@ def test_keyboard_review_end_to_end(server, browser, e2e_db):
 
 @pytest.mark.parametrize("e2e_db", ["sqlite"], indirect=True)  # the pages' SQL is covered on both by test_web_pages
 def test_manager_map_and_calendar_in_the_browser(server, browser, e2e_db):
+    from server.db import session_scope
+    from server.models import Transect
+
     base, app, rd = server
     backend = "sqlite"
+    with session_scope(e2e_db) as s:
+        s.add(Transect(area_id=rd.area.id, name="T1", geometry={
+            "type": "LineString", "coordinates": [[106.295, 17.495], [106.31, 17.52], [106.32, 17.51]]}))
     ctx = browser.new_context(viewport={"width": 1200, "height": 800})
     page = ctx.new_page()
     errors: list[str] = []
@@ -235,7 +241,7 @@ def test_manager_map_and_calendar_in_the_browser(server, browser, e2e_db):
     from server.web.manager_pages import leaflet_installed
 
     assert ready == ("leaflet" if leaflet_installed() else "svg")
-    assert page.locator("#map").get_attribute("data-features") == "1"
+    assert page.locator("#map").get_attribute("data-features") == "2"  # the station and the transect
     _shot(page, "6_map", backend)
     page.goto(base + f"/areas/{rd.area.id}/calendar")
     assert page.locator("#timeline g.deployment").count() == 1
