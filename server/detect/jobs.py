@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from .. import audit
 from ..jobs import JobFailed, enqueue, handler
 from ..models import Detection
 from ..storage import LocalMediaStore
@@ -88,6 +89,11 @@ def detect(ctx) -> dict:
         if pending:
             with ctx.session() as s:
                 written = service.replace_detections(s, key, pending, sizes)
+                # One summarising audit entry per batch (bulk machine write), in the same transaction.
+                audit.record(s, "create", "detection", ctx.job_id, area_id=_job_area(s, ctx.job_id),
+                             after={"job_id": ctx.job_id, "model": key, "media_ids": written,
+                                    "detections": sum(1 for m in written for r in pending[m]
+                                                      if r["category"] != service.BLANK)})
             refresh_public_derivatives(ctx.config, written)
             pending.clear()
             sizes.clear()

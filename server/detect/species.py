@@ -27,8 +27,9 @@ from sqlmodel import Session, select
 
 from classifiers.megadetector import MD_CATEGORIES, Detection as MDDetection
 
+from .. import audit
 from ..jobs import JobFailed, handler
-from ..models import Deployment, Detection, Media, MLModel, Program, Taxon
+from ..models import Deployment, Detection, Job, Media, MLModel, Program, Taxon
 from . import service
 from .registry import ModelFileError, model_key
 
@@ -168,6 +169,7 @@ def classify(ctx) -> dict:
                 labelled[mid] = [(d.id, p) for d, p in zip(dets, result.detections)
                                  if p is not None and d.category == "animal"]
             with ctx.session() as s:
+                changed = []
                 for mid, pairs in labelled.items():
                     for det_id, pred in pairs:
                         d = s.get(Detection, det_id)
@@ -181,6 +183,11 @@ def classify(ctx) -> dict:
                         s.add(d)
                         stats["classified_boxes"] += 1
                         stats["labels"][pred.label] = stats["labels"].get(pred.label, 0) + 1
+                        changed.append(det_id)
+                if changed:  # one summarising audit entry per batch (bulk machine write)
+                    job = s.get(Job, ctx.job_id)
+                    audit.record(s, "update", "detection", ctx.job_id, area_id=job.area_id if job else None,
+                                 after={"job_id": ctx.job_id, "classifier": key, "detection_ids": changed})
             done += len(part)
             ctx.progress(done, len(media_ids))
     return stats

@@ -79,6 +79,14 @@ def test_detect_stores_boxes_and_records_failures_per_image(app, scene):
     m = _media(app, scene["good"])
     assert m.contains_person is True and (m.width, m.height) == (128, 128)
     assert _detections(app, scene["corrupt"]) == [] and _media(app, scene["corrupt"]).contains_person is False
+    from server.db import session_scope
+    from server.models import AuditLog
+
+    with session_scope(app.config["DATABASE_URL"]) as s:
+        entries = list(s.exec(select(AuditLog).where(AuditLog.entity == "detection")))
+    assert len(entries) == 1 and entries[0].entity_id == job_id and entries[0].area_id == scene["area"].id
+    assert sorted(entries[0].after["media_ids"]) == sorted([scene["good"], scene["good2"]])
+    assert entries[0].after["detections"] == 4
 
 
 def test_detect_is_idempotent_per_model_version_and_keeps_reviewed(app, scene):
