@@ -116,6 +116,7 @@ class IngestOut(Out):
     by_kind: dict[str, int]
     notes: list[str]
     fatal: Optional[str]
+    elapsed_s: float
     summary: list[str]
 
 

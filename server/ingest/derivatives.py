@@ -69,8 +69,10 @@ def _encode(im: Image.Image, quality: int) -> bytes:
 
 def make_derivatives(data: bytes, orientation: Optional[int] = None) -> Derivatives:
     """Thumbnail (and review-size image when needed) of a JPEG; DerivativeError if it cannot be decoded."""
+    from .exif import strip_metadata_segments
+
     try:
-        im = Image.open(io.BytesIO(data))
+        im = Image.open(io.BytesIO(strip_metadata_segments(data)))
         w, h = im.size
         needs_review = max(w, h) > REVIEW_MAX or (orientation or 1) != 1 or im.mode not in ("RGB", "L")
         target = _fit((w, h), REVIEW_SIZE if needs_review else THUMB_SIZE)
@@ -90,7 +92,8 @@ def make_derivatives(data: bytes, orientation: Optional[int] = None) -> Derivati
             r = r.transpose(transpose)
         review = _encode(r, REVIEW_QUALITY)
         im = r
-    t = im.resize(_fit(im.size, THUMB_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    # Box (area-average) filtering: the cheapest good downscale; draft() already did most of it.
+    t = im.resize(_fit(im.size, THUMB_SIZE), Image.Resampling.BOX)
     if transpose is not None and not needs_review:
         t = t.transpose(transpose)
     return Derivatives(_encode(t, THUMB_QUALITY), review)

@@ -152,18 +152,69 @@ def read_jpeg(data: Optional[bytes], path: Optional[str]) -> MediaInfo:
     info = info_from_tags(exif_tags(data))
     if not info.meta["exif"]:
         info.notes.append("no EXIF metadata")
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            info.width, info.height = im.size
-            info.meta["mode"] = im.mode
-    except Exception as e:  # header unreadable: keep the bytes, flag them
+    frame = jpeg_frame(data)
+    if frame is not None:
+        info.width, info.height, components = frame
+        info.meta["components"] = components
+    else:  # no frame header: keep the bytes, flag them
         info.flags.append("corrupt")
-        info.notes.append(f"JPEG header unreadable: {e}")
+        info.notes.append("JPEG frame header (SOF) missing or damaged")
         try:  # the size the camera wrote, as a fallback
             info.width = int(info.meta["exif"]["EXIF ExifImageWidth"])
             info.height = int(info.meta["exif"]["EXIF ExifImageLength"])
         except (KeyError, TypeError, ValueError):
             pass
     return info
+
+
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def jpeg_segments(data: bytes):
+    """Yield (marker, start, end) of the marker segments before the image data (SOS)."""
+    pos, n = 2, len(data)
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            return
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        length = (data[pos + 2] << 8) | data[pos + 3]
+        if length < 2:
+            return
+        yield marker, pos, pos + 2 + length
+        if marker == 0xDA:  # start of scan: entropy-coded data follows
+            return
+        pos += 2 + length
+
+
+def jpeg_frame(data: bytes) -> Optional[tuple[int, int, int]]:
+    """(width, height, components) from the JPEG's SOF header, without decoding anything."""
+    for marker, a, b in jpeg_segments(data):
+        if marker in _SOF and b - a >= 10 and b <= len(data):
+            h = (data[a + 5] << 8) | data[a + 6]
+            w = (data[a + 7] << 8) | data[a + 8]
+            return (w, h, data[a + 9]) if w and h else None
+    return None
+
+
+def strip_metadata_segments(data: bytes) -> bytes:
+    """The JPEG without its APP1 (EXIF/XMP), APP2 (ICC/MPO), APP13 (IPTC) and comment segments.
+
+    Decoding does not need them, and Pillow parses EXIF on open (about 1 ms a photo);
+    thumbnails are made from this lighter copy (orientation is read by exifread).
+    """
+    keep, last = [data[:2]], 2
+    cut = False
+    for marker, a, b in jpeg_segments(data):
+        if marker in (0xE1, 0xE2, 0xED, 0xFE):
+            keep.append(data[last:a])
+            last = b
+            cut = True
+        if marker == 0xDA:
+            break
+    if not cut:
+        return data
+    keep.append(data[last:])
+    return b"".join(keep)

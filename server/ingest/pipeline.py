@@ -136,8 +136,10 @@ def media_row(res: dict, w: Optional[DeploymentWindow], t: Any, off: Optional[in
 class BatchWriter:
     """Writes processed files as media rows, a short transaction per batch."""
 
-    def __init__(self, url: str, matcher: Matcher, report: IngestReport, run_id: str, keep_ids: bool):
+    def __init__(self, url: str, matcher: Matcher, report: IngestReport, run_id: str, keep_ids: bool,
+                 durable: bool = False):
         self.url, self.matcher, self.report, self.run_id, self.keep_ids = url, matcher, report, run_id, keep_ids
+        self.durable = durable  # True: workers fsync each file themselves
         self.pending: list[dict] = []
         self.seen: dict[str, str] = {}  # sha256 -> media id, for files of this run
         self.last_flush = time.monotonic()
@@ -166,6 +168,10 @@ class BatchWriter:
             return
         batch, self.pending = self.pending, []
         self.last_flush = time.monotonic()
+        if not self.durable and any(r.get("stored_new") for r in batch):
+            # Make this batch's originals durable before any row names them (one sync per batch
+            # instead of one fsync per file).
+            os.sync()
         placed = []
         for res in batch:
             w, t, off, flags = self.matcher.place(res["info"])
@@ -248,8 +254,9 @@ def _results(sources: list[Source], roots: proc.StoreRoots, workers: int) -> Ite
 
 
 def store_roots(app: Flask) -> proc.StoreRoots:
-    """Where the worker processes write, from the app's stores."""
-    return proc.StoreRoots(str(app.extensions["saola.media"].root), str(app.extensions["saola.derivatives"].root))
+    """Where the worker processes write, from the app's stores (durability: one sync per batch)."""
+    return proc.StoreRoots(str(app.extensions["saola.media"].root), str(app.extensions["saola.derivatives"].root),
+                           durable=False)
 
 
 def ingest_sources(app: Flask, sources: list[Source], skipped: Iterable[Skipped] = (), *,
@@ -267,14 +274,16 @@ def ingest_sources(app: Flask, sources: list[Source], skipped: Iterable[Skipped]
             s.kind in ("image", "video") for s in sources):
         raise ValidationError(f"deployment {deployment_id} is an acoustic deployment: photos and videos go to "
                               "a camera deployment")
-    writer = BatchWriter(url, matcher, report, new_id(), keep_ids)
+    roots = store_roots(app)
+    writer = BatchWriter(url, matcher, report, new_id(), keep_ids, durable=roots.durable)
+    started = time.monotonic()
     if workers is None:
         workers = os.cpu_count() or 1
     done = 0
     if progress:
         progress(0, len(sources))
     try:
-        for res in _results(sources, store_roots(app), workers):
+        for res in _results(sources, roots, workers):
             done += 1
             if res["status"] == "ok":
                 writer.add(res)
@@ -298,6 +307,7 @@ def ingest_sources(app: Flask, sources: list[Source], skipped: Iterable[Skipped]
         report.fatal = f"stopped after {done} of {len(sources)} files"
     if resequence_after and report.deployments:
         report.sequences = resequence_all(url, report.deployments)
+    report.elapsed_s = time.monotonic() - started
     return report
 
 

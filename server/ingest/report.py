@@ -37,6 +37,7 @@ class IngestReport:
     media_ids: dict[str, str] = field(default_factory=dict)  # path -> media id (when asked for)
     by_kind: Counter = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
 
     def skip(self, path: str, reason: str) -> None:
         self.skipped.append((path, reason))
@@ -76,6 +77,8 @@ class IngestReport:
         if self.sequences:
             lines.append(f"sequences: {self.sequences} in {len(self.deployments)} deployment(s)")
         lines.extend(self.notes)
+        if self.elapsed_s > 0 and self.total:
+            lines.append(f"time: {self.elapsed_s:.1f} s ({self.total / self.elapsed_s:.0f} files/s)")
         if self.fatal:
             lines.append(f"STOPPED: {self.fatal}")
         return lines
@@ -90,4 +93,5 @@ class IngestReport:
                 "flagged": {k: list(v) for k, v in sorted(self.flagged.items())},
                 "deployments": sorted(self.deployments), "sequences": self.sequences,
                 "by_kind": dict(self.by_kind), "notes": list(self.notes), "fatal": self.fatal,
+                "elapsed_s": round(self.elapsed_s, 3),
                 "summary": self.summary_lines()}

@@ -1,0 +1,270 @@
+"""Benchmark: `saola ingest` of a camera card vs `exiftool -json -r` reading only its metadata.
+
+Generates N camera-trap-like JPEGs (2048 x 1440, the Reconyx HyperFire 2 size,
+with EXIF: DateTimeOriginal, Make, Model, BodySerialNumber, exposure...),
+then in the same run times
+
+  (a) `saola ingest DIR --deployment ID` into a fresh SQLite data folder:
+      SHA-256, EXIF, originals copied into the media store (fsync), thumbnails,
+      database rows and sequences; the whole command, start-up included;
+  (b) `exiftool -json -r DIR` (metadata only, output discarded).
+
+and prints the ratio (a)/(b). A full run also ingests 4N photos to show that
+peak memory does not grow with the card (RSS of the whole process tree,
+sampled every 200 ms, and of the largest single process).
+
+Photos are made fast: a few base scenes are JPEG-encoded once, and each file
+is a base scan with its own EXIF segment spliced in after the SOI marker (so
+every file has distinct bytes and a distinct capture time).
+
+Usage: .venv/bin/python benchmarks/ingest.py [--quick] [--n N] [--keep DIR]
+Needs exiftool (Debian package libimage-exiftool-perl, installed by scripts/setup.sh).
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import resource
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SAOLA = [sys.executable, "-c", "import sys; from server.cli import main; sys.exit(main())"]
+W, H = 2048, 1440
+BASES = 6
+SERIAL = "H2-BENCH-01"
+
+
+def base_scans(n: int = BASES) -> list[bytes]:
+    """JPEG bytes (no EXIF) of ``n`` forest-like scenes with camera-like noise, ~300-500 KB each."""
+    import numpy as np
+    from PIL import Image, ImageFilter
+
+    rng = np.random.default_rng(7)
+    out = []
+    for i in range(n):
+        coarse = rng.integers(30, 200, (45, 64, 3), dtype=np.uint8)
+        im = Image.fromarray(coarse).resize((W, H), Image.BICUBIC).filter(ImageFilter.GaussianBlur(3))
+        arr = np.asarray(im).astype(np.int16)
+        arr += rng.normal(0, 6, arr.shape).astype(np.int16)  # sensor noise: files about the size of real ones
+        if i % 2:  # night: infrared, greyscale stored as RGB like most trail cameras
+            g = arr.mean(axis=2, keepdims=True).astype(np.int16)
+            arr = np.repeat(g, 3, axis=2)
+        img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=80)
+        out.append(buf.getvalue())
+    return out
+
+
+def exif_segment(when: datetime, seq: int) -> bytes:
+    """An APP1 EXIF segment like a trail camera writes."""
+    from PIL import Image
+
+    e = Image.Exif()
+    e[0x010F], e[0x0110] = "RECONYX", "HYPERFIRE 2 COVERT"
+    e[0x0132] = when.strftime("%Y:%m:%d %H:%M:%S")
+    e[0x011A], e[0x011B], e[0x0128] = 72.0, 72.0, 2
+    ifd = e.get_ifd(0x8769)
+    ifd[0x9003] = ifd[0x9004] = when.strftime("%Y:%m:%d %H:%M:%S")
+    ifd[0x829A] = 1 / 30
+    ifd[0x8827] = 400 + (seq % 4) * 400
+    ifd[0x9209] = 16 if seq % 2 else 0
+    ifd[0xA002], ifd[0xA003] = W, H
+    ifd[0xA431] = SERIAL
+    ifd[0x9286] = f"frame {seq}"  # a per-file user comment, as some cameras write
+    body = e.tobytes()
+    return b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
+
+
+def generate(folder: Path, n: int, start: datetime) -> tuple[int, float]:
+    """Write ``n`` photos under folder/DCIM/1xxRECNX/ (100 per folder); (total bytes, seconds)."""
+    t0 = time.perf_counter()
+    scans = base_scans()
+    total = 0
+    when = start
+    for i in range(n):
+        # Bursts of 3 one second apart, then a pause: ~n/3 sequences.
+        when += timedelta(seconds=1 if i % 3 else 137)
+        sub = folder / "DCIM" / f"{100 + i // 1000:03d}RECNX"
+        if i % 1000 == 0:
+            sub.mkdir(parents=True, exist_ok=True)
+        scan = scans[i % len(scans)]
+        data = scan[:2] + exif_segment(when, i) + scan[2:]
+        (sub / f"RCNX{i:05d}.JPG").write_bytes(data)
+        total += len(data)
+    return total, time.perf_counter() - t0
+
+
+class TreeRSS:
+    """Samples the resident memory of a process and all its descendants."""
+
+    def __init__(self, pid: int, every: float = 0.2):
+        self.pid, self.every = pid, every
+        self.peak_sum = self.peak_max = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def _rss_kb(pid: int) -> int:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def _tree(self) -> list[int]:
+        children: dict[int, list[int]] = {}
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open(f"/proc/{d}/stat") as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                    children.setdefault(ppid, []).append(int(d))
+                except (OSError, ValueError, IndexError):
+                    continue
+        out, todo = [], [self.pid]
+        while todo:
+            p = todo.pop()
+            out.append(p)
+            todo.extend(children.get(p, []))
+        return out
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            sizes = [self._rss_kb(p) for p in self._tree()]
+            self.peak_sum = max(self.peak_sum, sum(sizes))
+            self.peak_max = max(self.peak_max, max(sizes, default=0))
+            self._stop.wait(self.every)
+
+    def __enter__(self):
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join()
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def measure(cmd: list[str], env: dict) -> tuple[float, float, TreeRSS, str]:
+    """(wall s, CPU s of the whole process tree, RSS sampler, stdout) of one command."""
+    cpu0, t0 = _cpu(), time.perf_counter()
+    p = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with TreeRSS(p.pid) as rss:
+        out, err = p.communicate()
+    dt = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:4])}... failed ({p.returncode}): {err.decode(errors='replace')[-2000:]}")
+    return dt, _cpu() - cpu0, rss, out.decode(errors="replace")
+
+
+def fresh_saola(work: Path, name: str) -> tuple[dict, str]:
+    """A fresh data folder with a deployment; (environment, deployment id)."""
+    data = work / name
+    env = {**os.environ, "SAOLA_DATA_DIR": str(data), "SAOLA_DATABASE_URL": "", "SAOLA_WORKER": "external",
+           "SAOLA_LOG_LEVEL": "WARNING"}
+    subprocess.run(SAOLA + ["init"], env=env, cwd=REPO, check=True, capture_output=True)
+    subprocess.run(SAOLA + ["areas", "add", "BENCH", "Benchmark park"], env=env, cwd=REPO, check=True,
+                   capture_output=True)
+    out = subprocess.run(SAOLA + ["deployments", "add", "--area", "BENCH", "--program", "Bench", "--location",
+                                  "S01", "--start", "2026-01-01T00:00", "--serial", SERIAL], env=env, cwd=REPO,
+                         check=True, capture_output=True, text=True).stdout
+    return env, out.strip().splitlines()[-1]
+
+
+def ingest_once(work: Path, card: Path, name: str, workers: int | None) -> tuple[float, float, TreeRSS, str]:
+    env, dep = fresh_saola(work, name)
+    cmd = SAOLA + ["ingest", str(card), "--deployment", dep, "--quiet"]
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
+    res = measure(cmd, env)
+    shutil.rmtree(work / name, ignore_errors=True)
+    return res
+
+
+def pipeline_seconds(summary: str) -> float:
+    """The ingest's own time from its summary line ``time: X s`` (start-up of the command excluded)."""
+    for line in summary.splitlines():
+        if line.startswith("time: "):
+            return float(line.split()[1])
+    raise SystemExit("no 'time:' line in the ingest summary")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="N=200 and no 4N run (seconds)")
+    ap.add_argument("--n", type=int, default=2000, help="photos on the card (default 2000)")
+    ap.add_argument("--workers", type=int, default=None, help="saola ingest --workers (default: CPU cores)")
+    ap.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
+    args = ap.parse_args()
+    n = 200 if args.quick else args.n
+    exiftool = shutil.which("exiftool")
+    if exiftool is None:
+        raise SystemExit("exiftool is missing: apt-get install libimage-exiftool-perl (scripts/setup.sh does)")
+    work = args.keep or Path(tempfile.mkdtemp(prefix="saola-bench-ingest-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        card = work / "card"
+        shutil.rmtree(card, ignore_errors=True)
+        size, gen_s = generate(card, n, datetime(2026, 3, 1, 6, 0))
+        print(f"generated {n} photos {W}x{H}, {size / n / 1024:.0f} KiB each, in {gen_s:.1f} s; "
+              f"{os.cpu_count()} CPU cores")
+        # Warm the page cache for both tools alike.
+        for p in card.rglob("*.JPG"):
+            p.read_bytes()
+        t_exif, cpu_exif, _, _ = measure([exiftool, "-json", "-r", str(card)], os.environ.copy())
+        t_ingest, cpu_ingest, rss, out = ingest_once(work, card, "data-n", args.workers)
+        t_exif2, cpu_exif2, _, _ = measure([exiftool, "-json", "-r", str(card)], os.environ.copy())
+        if t_exif2 < t_exif:
+            t_exif, cpu_exif = t_exif2, cpu_exif2
+        t_pipe = pipeline_seconds(out)
+        print(out.strip())
+        print(f"saola ingest: {t_ingest:.2f} s wall ({n / t_ingest:.0f} photos/s), {cpu_ingest:.2f} s CPU; "
+              f"of which the ingest itself {t_pipe:.2f} s (the rest is the command's start-up)")
+        print(f"exiftool -json -r: {t_exif:.2f} s wall ({n / t_exif:.0f} photos/s), {cpu_exif:.2f} s CPU")
+        print(f"peak RSS at N={n}: process tree {rss.peak_sum / 1024:.0f} MiB, largest process "
+              f"{rss.peak_max / 1024:.0f} MiB")
+        rss4 = None
+        if not args.quick:
+            shutil.rmtree(card, ignore_errors=True)
+            generate(card, 4 * n, datetime(2026, 3, 1, 6, 0))
+            t4, cpu4, rss4, out4 = ingest_once(work, card, "data-4n", args.workers)
+            print(f"saola ingest of 4N={4 * n}: {t4:.2f} s wall ({4 * n / t4:.0f} photos/s), {cpu4:.2f} s CPU; "
+                  f"peak RSS process tree {rss4.peak_sum / 1024:.0f} MiB, largest process "
+                  f"{rss4.peak_max / 1024:.0f} MiB")
+        print(f"BENCH ingest_vs_exiftool {t_ingest / t_exif:.2f} wall time of `saola ingest` (start-up, hash, EXIF, "
+              f"store with sync, thumbnails, DB rows, sequences) / `exiftool -json -r`, N={n} photos {W}x{H} "
+              "(target < 1.0)")
+        print(f"BENCH ingest_pipeline_vs_exiftool {t_pipe / t_exif:.2f} the same without the `saola` command's "
+              "start-up (imports of every feature)")
+        print(f"BENCH ingest_cpu_vs_exiftool {cpu_ingest / cpu_exif:.2f} CPU seconds, all processes, ingest / exiftool "
+              f"({os.cpu_count()} cores: ingest uses them all, exiftool one)")
+        print(f"BENCH ingest_photos_per_s {n / t_ingest:.0f} saola ingest throughput, N={n}")
+        print(f"BENCH ingest_peak_rss_mib {rss.peak_sum / 1024:.0f} process-tree peak RSS at N={n}")
+        if rss4 is not None:
+            print(f"BENCH ingest_peak_rss_mib_4n {rss4.peak_sum / 1024:.0f} process-tree peak RSS at 4N={4 * n}")
+            print(f"BENCH ingest_rss_growth {rss4.peak_sum / max(rss.peak_sum, 1):.2f} peak RSS at 4N / at N "
+                  "(flat is 1.0)")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
