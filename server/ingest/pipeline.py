@@ -68,6 +68,7 @@ class Matcher:
         self.default_tz = default_tz
         self.explicit: Optional[DeploymentWindow] = None
         self.explicit_kind: Optional[str] = None
+        self._areas: Optional[dict[str, str]] = None
         self.by_serial: dict[str, list[DeploymentWindow]] = {}
         with session_scope(url, read_only=True) as s:
             if deployment_id is not None:
@@ -82,6 +83,13 @@ class Matcher:
                     w = DeploymentWindow.of(dep, program)
                     if w.camera_id:
                         self.by_serial.setdefault(w.camera_id, []).append(w)
+
+    def area_of(self, deployment_id: str) -> Optional[str]:
+        """The protected area of a deployment this matcher knows."""
+        if self._areas is None:
+            known = [self.explicit] if self.explicit else [w for ws in self.by_serial.values() for w in ws]
+            self._areas = {w.id: w.area_id for w in known}
+        return self._areas.get(deployment_id)
 
     def place(self, info: dict) -> tuple[Optional[DeploymentWindow], Any, Optional[int], list[str]]:
         """(deployment, UTC time, UTC offset minutes, flags) of a file's metadata."""
@@ -140,6 +148,7 @@ class BatchWriter:
                  durable: bool = False):
         self.url, self.matcher, self.report, self.run_id, self.keep_ids = url, matcher, report, run_id, keep_ids
         self.durable = durable  # True: workers fsync each file themselves
+        self.config: Optional[dict] = None  # app config, for queueing detection of new photos
         self.pending: list[dict] = []
         self.seen: dict[str, str] = {}  # sha256 -> media id, for files of this run
         self.last_flush = time.monotonic()
@@ -155,6 +164,26 @@ class BatchWriter:
         self.pending.append(res)
         if len(self.pending) >= BATCH_SIZE or time.monotonic() - self.last_flush > BATCH_SECONDS:
             self.flush()
+
+    def _queue_detection(self, s, rows: list[dict]) -> list[str]:
+        hook = _queue_detection_hook()
+        if hook is None or not self.config:
+            return []
+        by_area: dict = {}
+        for row in rows:
+            if row["kind"] == "image" and row["deployment_id"] and "corrupt" not in row["flags"]:
+                by_area.setdefault(self.matcher.area_of(row["deployment_id"]), []).append(row["id"])
+        jobs = []
+        for area_id, ids in by_area.items():
+            try:
+                job = hook(s, ids, area_id, self.config, commit=False)
+            except ValueError as e:  # no "detect" job handler in this installation
+                if not self.report.notes or "detection not queued" not in self.report.notes[-1]:
+                    self.report.notes.append(f"detection not queued: {e}")
+                continue
+            if job is not None:
+                jobs.append(job.id)
+        return jobs
 
     def finish(self) -> None:
         """Write what is pending and resolve the media ids of in-run duplicates."""
@@ -220,7 +249,14 @@ class BatchWriter:
                 audit.record(s, "create", "media", self.run_id, area_id=area_id,
                              after={"ingest_run": self.run_id, "source": rep.source, "count": len(ids),
                                     "media_ids": ids})
-        # Counted only once committed.
+            # Detection of the new photos is queued in the same transaction as their rows.
+            jobs = self._queue_detection(s, rows)
+        # Counted (and jobs dispatched) only once committed.
+        if jobs:
+            from ..jobs import dispatch
+
+            for job_id in jobs:
+                dispatch(job_id)
         rep.completed += len(completed)
         for row in rows:
             rep.ingested += 1
@@ -228,6 +264,14 @@ class BatchWriter:
             rep.flag(row["file_path"], [f for f in row["flags"]])
             if row["deployment_id"]:
                 rep.deployments.add(row["deployment_id"])
+
+
+def _queue_detection_hook():
+    try:
+        from ..detect import queue_after_ingest
+    except ImportError:  # the detection feature is not installed
+        return None
+    return queue_after_ingest
 
 
 def _pool_context():
@@ -276,6 +320,7 @@ def ingest_sources(app: Flask, sources: list[Source], skipped: Iterable[Skipped]
                               "a camera deployment")
     roots = store_roots(app)
     writer = BatchWriter(url, matcher, report, new_id(), keep_ids, durable=roots.durable)
+    writer.config = app.config
     started = time.monotonic()
     if workers is None:
         workers = os.cpu_count() or 1

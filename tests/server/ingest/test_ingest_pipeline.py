@@ -262,3 +262,22 @@ def test_matching_by_camera_serial_and_window(app, world, tmp_path):
     assert m["OTHER.JPG"].flags == ["no_deployment"] and m["NOSERIAL.JPG"].flags == ["no_deployment"]
     assert rep.ingested == 5 and rep.outside_window == 1
     assert "flagged no_deployment: 2 file(s)" in "\n".join(rep.summary_lines())
+
+
+def test_new_photos_queue_detection_when_a_detector_is_configured(app, world, tmp_path):
+    area, _, dep = make_deployment(world)
+    app.config["DETECTOR_MODEL"] = "megadetector-test"
+    for i in range(3):
+        write(tmp_path / f"card/IMG_{i}.JPG", jpeg_bytes(f"2026:03:02 06:15:0{i}", color=(i * 70, 3, 3)))
+    write(tmp_path / "card/CLIP.MP4", mp4_bytes(datetime(2026, 3, 2, 6, 16), 5.0))
+    ingest_path(app, tmp_path / "card", deployment_id=dep.id, workers=0)
+    from server.models import Job
+
+    with world.session() as s:
+        jobs = list(s.exec(select(Job).where(Job.kind == "detect")))
+        ids = {m.id for m in s.exec(select(Media).where(Media.kind == "image"))}
+    assert len(jobs) == 1 and set(jobs[0].params["media_ids"]) == ids and jobs[0].area_id == area.id
+    assert jobs[0].params["model"] == "megadetector-test"
+    ingest_path(app, tmp_path / "card", deployment_id=dep.id, workers=0)  # duplicates queue nothing
+    with world.session() as s:
+        assert len(list(s.exec(select(Job).where(Job.kind == "detect")))) == 1
