@@ -281,3 +281,15 @@ def test_new_photos_queue_detection_when_a_detector_is_configured(app, world, tm
     ingest_path(app, tmp_path / "card", deployment_id=dep.id, workers=0)  # duplicates queue nothing
     with world.session() as s:
         assert len(list(s.exec(select(Job).where(Job.kind == "detect")))) == 1
+
+
+def test_worker_processes_are_spawned_when_threads_run(app, world, tmp_path, monkeypatch):
+    # A server (waitress threads) must not fork: the pool then spawns fresh interpreters.
+    _, _, dep = make_deployment(world)
+    for i in range(8):
+        write(tmp_path / f"card/IMG_{i}.JPG", jpeg_bytes(f"2026:03:02 06:15:0{i}", color=(i * 30, 3, 3)))
+    monkeypatch.setattr(pipeline.threading, "active_count", lambda: 3)
+    assert pipeline._pool_context().get_start_method() == "spawn"
+    rep = ingest_path(app, tmp_path / "card", deployment_id=dep.id, workers=2)
+    assert (rep.ingested, rep.fatal) == (8, None)
+    assert all(m.has_derivatives for m in _media(world))
