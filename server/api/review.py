@@ -368,5 +368,6 @@ def review_resolve_conflict(conflict_id: str, body: ResolveIn):
     s = get_session()
     c = crud.get_or_404(s, SyncConflict, conflict_id, "sync conflict")
     require_area(s, c.area_id, "biologist")
-    row = resolve(s, g.user, c, body.resolution, body.choices)
-    return {"record_id": row.id, "revision": row.revision, "status": c.status}
+    answer = resolve(s, g.user, c, body.resolution, body.choices)
+    return {"record_id": c.record_id, "revision": answer.get("revision"), "status": c.status,
+            "resolution": c.resolution}

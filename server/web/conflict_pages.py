@@ -8,7 +8,7 @@ from ..auth.permissions import require_area
 from ..db import get_session
 from ..errors import NotFound
 from ..models import ProtectedArea, SyncConflict
-from ..review.conflicts import differing_fields, resolve
+from ..review.conflicts import differing_fields, flatten, resolve
 from . import areas_with_role, login_required
 
 bp = Blueprint("conflict_pages", __name__)
@@ -42,7 +42,7 @@ def _conflict(conflict_id: str) -> SyncConflict:
 @login_required
 def conflict(conflict_id: str):
     c = _conflict(conflict_id)
-    return render_template("conflict.html", c=c, fields=differing_fields(c), error=None)
+    return render_template("conflict.html", c=c, fields=differing_fields(c), flatten=flatten, error=None)
 
 
 @bp.route("/conflicts/<conflict_id>/resolve", methods=["POST"])
@@ -53,10 +53,11 @@ def resolve_conflict(conflict_id: str):
 
     c = _conflict(conflict_id)
     resolution = request.form.get("resolution", "")
-    choices = {f: request.form.get("choice-" + f, "") for f in c.fields if request.form.get("choice-" + f)}
+    choices = {f: request.form["choice-" + f] for f in c.fields if request.form.get("choice-" + f)}
     try:
         resolve(get_session(), g.user, c, resolution, choices)
     except ValidationError as e:
         get_session().rollback()
-        return render_template("conflict.html", c=c, fields=differing_fields(c), error=e.message), 422
+        return render_template("conflict.html", c=c, fields=differing_fields(c), flatten=flatten,
+                               error=e.message), 422
     return redirect(url_for("conflict_pages.conflicts"))

@@ -208,50 +208,77 @@ def test_alerts_list_and_acknowledge(app, rd, signed_in, world):
     assert r.status_code == 409
 
 
-def _conflict(world, rd):
-    with world.session() as s:
-        fo = FieldObservation(program_id=rd.program.id, protocol="line-transect@1", observed_at=T0, count=2,
-                              note="two langurs", habitat="forest", revision=3)
-        s.add(fo)
-        s.flush()
-        c = SyncConflict(area_id=rd.area.id, entity="field_observation", record_id=fo.id, base_revision=2,
-                         server_revision=3, fields=["count"], client_user="ranger1", server_user="ranger2",
-                         server_version={"count": 2, "note": "two langurs", "habitat": "forest"},
-                         client_version={"count": 3, "note": "two langurs", "habitat": "bamboo"})
-        s.add(c)
-        return fo, c
+class Tablets:
+    """Two tablets pushing edits of one transect sighting through the sync API (a real conflict)."""
+
+    def __init__(self, client, world, rd):
+        import uuid
+
+        self.client, self.uuid = client, uuid
+        self.program = world.program(rd.area.id, "Transects", protocol="line-transect")
+        self.h1, self.h2 = self.device("ranger", "tab-1"), self.device("manager", "tab-2")
+
+    def device(self, username, device_id):
+        r = self.client.post("/api/v1/auth/device", json={"username": username, "password": "password123",
+                                                          "device_id": device_id})
+        assert r.status_code == 201, r.get_json()
+        return {"Authorization": f"Bearer {r.get_json()['token']}"}
+
+    def doc(self, **kw):
+        rec = {"observed_at": "2026-03-01T07:30:00+07:00", "taxon": "Pseudoryx nghetinhensis", "sign_type": "sighting",
+               "count": 3, "distance_m": 20.0, "bearing_deg": 30.0, "transect_bearing_deg": 0.0,
+               "location": {"lat": 17.5, "lon": 106.2}, **kw}
+        return {"protocol": "line_transect@1.0", "record_type": "observation", "program_id": self.program.id,
+                "recorded_at": "2026-03-01T00:30:00Z", "walk_id": None, "data": rec}
+
+    def push(self, headers, record_id, doc, op="create", base=0):
+        m = {"mutation_id": str(self.uuid.uuid4()), "entity": "observation", "record_id": record_id, "op": op,
+             "base_revision": base, "data": doc, "device_time": "2026-03-01T00:31:00Z", "gps_time": None}
+        r = self.client.post("/api/v1/sync/push", headers=headers, json={"protocol_version": "1.0", "mutations": [m]})
+        assert r.status_code == 200, r.get_data(as_text=True)
+        return r.get_json()["results"][0]
+
+    def conflict(self):
+        """Tablet 1 changes count and distance; tablet 2, from the same base, count and bearing."""
+        oid = str(self.uuid.uuid4())
+        assert self.push(self.h1, oid, self.doc())["status"] == "applied"
+        assert self.push(self.h1, oid, self.doc(count=4, distance_m=25.0), "update", 1)["status"] == "applied"
+        res = self.push(self.h2, oid, self.doc(count=7, bearing_deg=40.0), "update", 1)
+        assert res["status"] == "conflict", res
+        return oid, res["conflict_id"]
 
 
-def test_conflicts_keep_theirs_mine_and_merge(rd, signed_in, world):
+def test_conflicts_keep_theirs_mine_and_merge(client, rd, signed_in, world):
+    tabs = Tablets(client, world, rd)
     b = signed_in("bio")
-    fo, c = _conflict(world, rd)
-    page = b.get(f"/conflicts/{c.id}").get_data(as_text=True)
-    assert "Server version (theirs)" in page and "bamboo" in page and 'name="choice-count"' in page
-    assert c.id in b.get("/conflicts").get_data(as_text=True)
-    assert signed_in("ranger").get(f"/conflicts/{c.id}").status_code == 403
-    assert signed_in("outsider").get(f"/conflicts/{c.id}").status_code == 404
-    assert c.id not in signed_in("outsider").get("/conflicts").get_data(as_text=True)
-    r = b.form(f"/conflicts/{c.id}/resolve", {"resolution": "merge", "choice-count": "server"})
-    assert r.status_code == 302
+    oid, cid = tabs.conflict()
+    page = b.get(f"/conflicts/{cid}").get_data(as_text=True)
+    assert "Server version (theirs)" in page and 'name="choice-count"' in page and "40.0" in page
+    assert cid in b.get("/conflicts").get_data(as_text=True)
+    assert signed_in("ranger").get(f"/conflicts/{cid}").status_code == 403
+    assert signed_in("outsider").get(f"/conflicts/{cid}").status_code == 404
+    assert cid not in signed_in("outsider").get("/conflicts").get_data(as_text=True)
+    # Merge: the count is chosen; distance (server only) and bearing (device only) both survive.
+    assert b.form(f"/conflicts/{cid}/resolve", {"resolution": "merge"}).status_code == 422
+    r = b.form(f"/conflicts/{cid}/resolve", {"resolution": "merge", "choice-count": "server"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
     with world.session() as s:
-        row = s.get(FieldObservation, fo.id)
-        assert (row.count, row.habitat, row.revision) == (2, "bamboo", 4)  # merged: server count, device habitat
-        ch = s.exec(select(SyncChange).where(SyncChange.record_id == fo.id)).one()
-        assert ch.revision == 4 and ch.op == "upsert" and ch.seq is not None and ch.data["habitat"] == "bamboo"
-        cc = s.get(SyncConflict, c.id)
+        row = s.get(FieldObservation, oid)
+        assert (row.count, row.distance_m, row.bearing_deg, row.revision) == (4, 25.0, 40.0, 3)
+        ch = s.exec(select(SyncChange).where(SyncChange.record_id == oid).order_by(SyncChange.seq.desc())).first()
+        assert ch.revision == 3 and ch.data["data"]["bearing_deg"] == 40.0
+        cc = s.get(SyncConflict, cid)
         assert (cc.status, cc.resolution, cc.resolved_by) == ("resolved", "merge", "bio")
-    assert b.form(f"/conflicts/{c.id}/resolve", {"resolution": "mine"}).status_code == 409
-    fo2, c2 = _conflict(world, rd)
-    r = b.form(f"/conflicts/{c2.id}/resolve", {"resolution": "merge"})
-    assert r.status_code == 422 and "count" in r.get_data(as_text=True)
-    assert b.post(f"/api/v1/review/conflicts/{c2.id}/resolve", json={"resolution": "mine"}).status_code == 200
+    assert b.form(f"/conflicts/{cid}/resolve", {"resolution": "mine"}).status_code == 409
+    oid2, cid2 = tabs.conflict()
+    r = b.post(f"/api/v1/review/conflicts/{cid2}/resolve", json={"resolution": "mine"})
+    assert r.status_code == 200 and r.get_json()["resolution"] == "mine"
     with world.session() as s:
-        assert (s.get(FieldObservation, fo2.id).count, s.get(FieldObservation, fo2.id).habitat) == (3, "bamboo")
-    fo3, c3 = _conflict(world, rd)
-    b.form(f"/conflicts/{c3.id}/resolve", {"resolution": "theirs"})
+        assert (s.get(FieldObservation, oid2).count, s.get(FieldObservation, oid2).distance_m) == (7, 20.0)
+    oid3, cid3 = tabs.conflict()
+    assert b.form(f"/conflicts/{cid3}/resolve", {"resolution": "theirs"}).status_code == 302
     with world.session() as s:
-        row = s.get(FieldObservation, fo3.id)
-        assert (row.count, row.habitat, row.revision) == (2, "forest", 4)
+        assert s.get(FieldObservation, oid3).count == 4
 
 
 def test_manager_pages(rd, signed_in, world):
