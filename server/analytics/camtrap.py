@@ -124,6 +124,8 @@ class CameraOperation:
     stations: list[str]
     days: list[date]
     values: list[list[float | None]]
+    # Occasion effort per (occasion length, day1, include_effort, min_active): shared by every species.
+    _effort_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def row(self, station: str) -> list[float | None]:
         return self.values[self.stations.index(station)]
@@ -308,6 +310,33 @@ def detection_history(rows: Iterable[RecordRow], camop: CameraOperation, species
         raise ValueError(f"day1 must be 'station' or 'survey', got {day1!r}")
     if output not in ("binary", "count"):
         raise ValueError(f"output must be 'binary' or 'count', got {output!r}")
+    key = (occasion_length, day1, include_effort, min_active_days)
+    if key not in camop._effort_cache:
+        camop._effort_cache[key] = _effort_matrix(camop, occasion_length, day1, include_effort, min_active_days)
+    n_occ, offsets, effort, starts = camop._effort_cache[key]
+    history: list[list[int | None]] = [[0 if e is not None else None for e in e_row] for e_row in effort]
+    index = {s: i for i, s in enumerate(camop.stations)}
+    day_index = {d: j for j, d in enumerate(camop.days)}
+    outside = 0
+    for r in rows:
+        if r.species != species:
+            continue
+        i = index.get(r.station)
+        j = day_index.get(r.time.date())
+        if i is None or j is None or camop.values[i][j] is None:
+            outside += 1
+            continue
+        k = (j - offsets[i]) // occasion_length
+        if k < 0 or k >= n_occ or history[i][k] is None:
+            outside += 1
+            continue
+        history[i][k] = 1 if output == "binary" else history[i][k] + 1
+    return DetectionHistory(species, list(camop.stations), n_occ, history, effort, starts, outside)
+
+
+def _effort_matrix(camop: CameraOperation, occasion_length: int, day1: str, include_effort: bool,
+                   min_active_days: float | None):
+    """(occasions, per-station day offsets, effort matrix, occasion start days) of a camera operation matrix."""
     firsts: list[int | None] = []
     lasts: list[int | None] = []
     for vals in camop.values:
@@ -335,24 +364,7 @@ def detection_history(rows: Iterable[RecordRow], camop: CameraOperation, species
             e_row.append(e)
         effort.append(e_row)
         starts.append(s_row)
-    history: list[list[int | None]] = [[0 if e is not None else None for e in e_row] for e_row in effort]
-    index = {s: i for i, s in enumerate(camop.stations)}
-    day_index = {d: j for j, d in enumerate(camop.days)}
-    outside = 0
-    for r in rows:
-        if r.species != species:
-            continue
-        i = index.get(r.station)
-        j = day_index.get(r.time.date())
-        if i is None or j is None or camop.values[i][j] is None:
-            outside += 1
-            continue
-        k = (j - offsets[i]) // occasion_length
-        if k < 0 or k >= n_occ or history[i][k] is None:
-            outside += 1
-            continue
-        history[i][k] = 1 if output == "binary" else history[i][k] + 1
-    return DetectionHistory(species, list(camop.stations), n_occ, history, effort, starts, outside)
+    return n_occ, offsets, effort, starts
 
 
 def _occasion_effort(days: list[float | None], length: int, include_effort: bool,
