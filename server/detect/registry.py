@@ -139,6 +139,9 @@ def add_model(session: Session, file: str | Path, name: str, *, kind: str = "det
     config = dict(config or {})
     if labels_file is not None:
         config["labels"] = read_labels(labels_file)
+    if kind == "classifier" and not config.get("labels"):
+        raise ValueError(f"classifier {name!r} needs its class labels: --labels FILE (one label per line, "
+                         "in the model's output order)")
     path = src.resolve()
     if copy_to is not None:
         copy_to.mkdir(parents=True, exist_ok=True)

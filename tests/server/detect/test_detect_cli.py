@@ -56,6 +56,7 @@ BAD_ADDS = [
     (["{model}", "--name", "x", "--config", "[1]"], "must be a JSON object"),
     (["{junk}", "--name", "x"], "cannot load ONNX model"),
     (["{model}", "--name", "x", "--kind", "classifier", "--labels", "missing.txt"], "labels file not found"),
+    (["{model}", "--name", "x", "--kind", "classifier"], "needs its class labels: --labels FILE"),
 ]
 
 

@@ -124,18 +124,18 @@ def _enqueue(app, kind, params):
 def test_killed_worker_job_is_finished_by_another_worker(app, workers):
     from server.jobs.celery_app import publish
 
-    job_id = _enqueue(app, "diagnostic.sleep", {"steps": 8, "step_s": 0.4})
+    job_id = _enqueue(app, "diagnostic.sleep", {"steps": 10, "step_s": 0.4})
     publish(job_id)
     first = workers()
     _wait(app, job_id, lambda j: j.status == "running" and j.progress_done >= 1, workers)
     workers.kill(first)  # SIGKILL mid-job: no clean-up, the message stays unacknowledged
     killed_at = _job(app, job_id)
-    assert killed_at.status == "running" and killed_at.progress_done < 8
+    assert killed_at.status == "running" and killed_at.progress_done < 10
     workers()
     job = _wait(app, job_id, lambda j: j.status in ("done", "failed"), workers)
     assert job.status == "done", job.error
-    assert job.attempts == 2 and job.result == {"slept_steps": 8}
-    assert (job.progress_done, job.progress_total) == (8, 8) and job.lease_owner is None
+    assert job.attempts == 2 and job.result == {"slept_steps": 10}
+    assert (job.progress_done, job.progress_total) == (10, 10) and job.lease_owner is None
 
 
 def test_detect_job_on_celery_with_lost_message_and_bad_image(app, world, workers, tmp_path):
