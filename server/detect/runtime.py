@@ -52,30 +52,11 @@ def get_detector(model: MLModel, providers: str | None = None):
 
     def load(path: str):
         try:
-            det = Detector(path, providers=providers, **opts)
+            return Detector(path, providers=providers, **opts)
         except (ModelError, ValueError) as e:
             raise ModelFileError(f"model {model.name!r}: {e}") from None
-        _per_image_inference_errors(det)
-        return det
 
     return _cached(model, {"kind": "detector", "providers": providers, **opts}, load)
-
-
-def _per_image_inference_errors(det) -> None:
-    """Make onnxruntime's own exception types (Fail, InvalidArgument...: not RuntimeError)
-    reach the detector as RuntimeError, which it turns into a per-image failure instead of
-    ending the whole job."""
-    infer = det.infer
-
-    def checked_infer(batch):
-        try:
-            return infer(batch)
-        except (ValueError, RuntimeError):
-            raise
-        except Exception as e:  # onnxruntime.capi.onnxruntime_pybind11_state.*
-            raise RuntimeError(f"{type(e).__name__}: {e}") from e
-
-    det.infer = checked_infer
 
 
 def get_classifier(model: MLModel):
