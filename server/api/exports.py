@@ -119,7 +119,8 @@ def download_export(job_id: str):
         raise SaolaError(f"the export job is {job.status}, not done", status=409, code="not_ready")
     path = export_jobs.export_dir(current_app.config, job.id) / job.result.get("file", "")
     if not path.is_file():
-        raise NotFound("the export file is gone (exports are removed after a while); start a new export")
+        raise NotFound(f"the export file is gone (exports are deleted after {export_jobs.KEEP_DAYS} days); "
+                       "start a new export")
     return send_file(path, mimetype="application/zip", as_attachment=True, download_name=path.name)
 
 

@@ -1,11 +1,13 @@
 """The ``export`` job: a Camtrap DP package or a Darwin Core Archive written to a zip under DATA_DIR/exports/.
 
-Safe to run twice: the job's folder is rebuilt from scratch. The export reads
+Safe to run twice: the job's folder is rebuilt from scratch. Exports older than
+``KEEP_DAYS`` are deleted when a new export starts. The export reads
 in a read-only session (no write lock on SQLite while it streams rows).
 """
 from __future__ import annotations
 
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
@@ -14,11 +16,26 @@ from ..jobs.core import handler
 from ..storage import LocalMediaStore
 
 FORMATS = ("camtrap-dp", "dwca")
+KEEP_DAYS = 7  # finished exports are deleted this long after they were written
 
 
 def export_dir(config: dict, job_id: str) -> Path:
     """Folder holding the files of export job ``job_id``."""
     return Path(config["DATA_DIR"]) / "exports" / job_id
+
+
+def prune_exports(config: dict, keep_days: float = KEEP_DAYS) -> int:
+    """Delete export folders older than ``keep_days`` (they can be large); returns how many."""
+    root = Path(config["DATA_DIR"]) / "exports"
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - keep_days * 86400
+    n = 0
+    for d in root.iterdir():
+        if d.is_dir() and d.stat().st_mtime < cutoff:
+            shutil.rmtree(d, ignore_errors=True)
+            n += 1
+    return n
 
 
 def _zip_folder(folder: Path, zip_path: Path) -> None:
@@ -41,6 +58,7 @@ def run_export(ctx) -> dict:
     fmt = p.get("format")
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
+    prune_exports(ctx.config)
     root = export_dir(ctx.config, ctx.job_id)
     if root.exists():
         shutil.rmtree(root)

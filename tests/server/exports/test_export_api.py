@@ -92,3 +92,19 @@ def test_report_html_and_pdf(client, survey, people):
     assert "Species inventory" in text and "Large-antlered muntjac" in text and "Sus scrofa" in text
     assert client.get(f"/api/v1/reports/annual?area_id=PNKB&year=2026",
                       headers=people["stranger"]).status_code == 404
+
+
+def test_old_exports_are_pruned(tmp_path):
+    import os
+    import time
+
+    from server.exports.jobs import prune_exports
+
+    old, new = tmp_path / "exports" / "old-job", tmp_path / "exports" / "new-job"
+    old.mkdir(parents=True)
+    new.mkdir()
+    (old / "x.zip").write_bytes(b"zip")
+    past = time.time() - 8 * 86400
+    os.utime(old, (past, past))
+    assert prune_exports({"DATA_DIR": str(tmp_path)}) == 1
+    assert not old.exists() and new.exists()
