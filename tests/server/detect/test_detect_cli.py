@@ -143,7 +143,7 @@ def _rows(app):
     from server.models import Detection
 
     with session_scope(app.config["DATABASE_URL"]) as s:
-        return sorted((d.media_id, d.model, d.category, round(d.confidence, 3),
+        return sorted((d.media_id, d.model, d.category, round(d.confidence, 3), d.label, d.label_confidence,
                        tuple(round(v, 4) if v is not None else None
                              for v in (d.bbox_x, d.bbox_y, d.bbox_width, d.bbox_height)))
                       for d in s.exec(select(Detection)))
@@ -155,6 +155,11 @@ def test_megadetector_json_round_trip(runner, app, processed, tmp_path):
     from server.models import Detection
 
     runner.invoke(["detect", "--deployment", processed["dep"], "--model", "md_test"])
+    with session_scope(app.config["DATABASE_URL"]) as s:  # a species label travels as a classification
+        d = s.exec(select(Detection).where(Detection.media_id == processed["ids"][0],
+                                           Detection.category == "animal")).one()
+        d.label, d.label_confidence = "Muntiacus vuquangensis", 0.875
+        s.add(d)
     before = _rows(app)
     out = tmp_path / "md.json"
     res = runner.invoke(["export", "megadetector", "--deployment", processed["dep"], "--out", str(out)])
@@ -165,6 +170,8 @@ def test_megadetector_json_round_trip(runner, app, processed, tmp_path):
     assert sorted(i.file for i in batch.images) == ["100RECNX/IMG_0002.JPG", "101RECNX/IMG_0001.JPG",
                                                     "101RECNX/IMG_0003.JPG"]
     assert all(len(i.detections) == 2 for i in batch.images)
+    assert batch.classification_categories == {"1": "Muntiacus vuquangensis"}
+    assert sum(1 for i in batch.images for d in i.detections if d.classifications == (("1", 0.875),)) == 1
     with session_scope(app.config["DATABASE_URL"]) as s:
         for d in s.exec(select(Detection)):
             s.delete(d)
