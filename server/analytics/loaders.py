@@ -126,6 +126,7 @@ def load_periods(session: Session, program_ids: list[str], window: Window = Wind
 
 
 def station_names(session: Session, program_ids: list[str]) -> list[str]:
+    """Names of every camera station of the programs (rows of the operation matrix), sorted."""
     return sorted({name for _, name in camera_deployments(session, program_ids)})
 
 

@@ -40,6 +40,7 @@ def diel_activity_figure(rows: list[camtrap.RecordRow], species: str | None = No
 
 
 def accumulation_figure(curve: list[dict], unit: str) -> Figure:
+    """Line plot of the species accumulation curve."""
     fig = Figure(figsize=(6, 3.2))
     ax = fig.add_subplot()
     ax.plot([c["units"] for c in curve], [c["richness"] for c in curve], marker="o", ms=3, color="#1f5f3a")
@@ -51,6 +52,7 @@ def accumulation_figure(curve: list[dict], unit: str) -> Figure:
 
 
 def bar_figure(labels: list, values: list, xlabel: str, ylabel: str, title: str) -> Figure:
+    """Vertical bars for numeric labels (bins, hours), horizontal bars for names."""
     fig = Figure(figsize=(6, 3.2 if len(labels) < 12 else 0.25 * len(labels) + 1))
     ax = fig.add_subplot()
     if all(isinstance(x, (int, float)) for x in labels):

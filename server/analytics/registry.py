@@ -86,23 +86,27 @@ def _camop(session, pids, o: Options) -> camtrap.CameraOperation:
 
 
 def record_table(session, pids, o):
+    """Independent records (camtrapR recordTable)."""
     rows = [r.as_dict() for r in _records(session, pids, o)]
     return Table("record-table", camtrap.RECORD_TABLE_COLUMNS, rows,
                  {"min_delta_min": o.min_delta, "compared_to": o.compared_to})
 
 
 def camera_operation(session, pids, o):
+    """Daily camera operation matrix per station (camtrapR cameraOperation)."""
     op = _camop(session, pids, o)
     return Table("camera-operation", ["station"] + [d.isoformat() for d in op.days], op.as_rows(),
                  {"fractional": o.fractional})
 
 
 def trap_nights(session, pids, o):
+    """Trap-nights per station."""
     nights = camtrap.trap_nights(_camop(session, pids, o))
     return Table("trap-nights", ["station", "trap_nights"], [{"station": s, "trap_nights": v} for s, v in nights.items()])
 
 
 def rai(session, pids, o):
+    """Relative abundance index: independent events per 100 trap-nights."""
     rows = camtrap.relative_abundance(_records(session, pids, o), _camop(session, pids, o), o.by_station)
     cols = ["species", "station", "events", "trap_nights", "rai"] if o.by_station else [
         "species", "events", "trap_nights", "rai"]
@@ -121,6 +125,7 @@ def _history(rows, op, sp, o):
 
 
 def detection_history(session, pids, o):
+    """Detection history and effort for occupancy (one species)."""
     if not o.species:
         raise ValidationError("detection-history needs a species (scientific name)")
     rows = _records(session, pids, o)
@@ -132,6 +137,7 @@ def detection_history(session, pids, o):
 
 
 def naive_occupancy(session, pids, o):
+    """Share of surveyed stations where each species was detected."""
     rows = _records(session, pids, o)
     op = _camop(session, pids, o)
     out = [camtrap.naive_occupancy(_history(rows, op, sp, o)) for sp in _species_list(rows, o)]
@@ -139,6 +145,7 @@ def naive_occupancy(session, pids, o):
 
 
 def species_accumulation(session, pids, o):
+    """Expected species richness by stations or days surveyed."""
     rows = _records(session, pids, o)
     if o.unit == "station":
         units = station_names(session, pids)
@@ -153,22 +160,26 @@ def species_accumulation(session, pids, o):
 
 
 def diel_activity(session, pids, o):
+    """Independent records by hour of the day."""
     rows = camtrap.diel_activity(_records(session, pids, o), o.species, o.bins)
     return Table("diel-activity", ["hour_from", "hour_to", "records"], rows, {"species": o.species})
 
 
 def transect_effort(session, pids, o):
+    """Walks and km walked per transect."""
     walks, _ = load_walks(session, pids, o.window())
     return Table("transect-effort", ["transect", "walks", "km"], transect.effort(walks))
 
 
 def encounter_rates(session, pids, o):
+    """Encounters and individuals per km walked, per species."""
     walks, sightings = load_walks(session, pids, o.window())
     return Table("encounter-rates", ["species", "encounters", "individuals", "km", "encounters_per_km",
                                      "individuals_per_km"], transect.encounter_rates(walks, sightings, o.signs))
 
 
 def distance_histogram(session, pids, o):
+    """Perpendicular distances of transect sightings."""
     _, sightings = load_walks(session, pids, o.window())
     try:
         rows = transect.distance_histogram(sightings, o.bin_m, o.truncation_m, o.species)
@@ -178,6 +189,7 @@ def distance_histogram(session, pids, o):
 
 
 def acoustic_indices(session, pids, o):
+    """Acoustic indices per station and day (or hour)."""
     try:
         rows = acoustic.index_trends(load_acoustic_indices(session, pids, o.window()), o.period)
     except ValueError as e:
@@ -186,6 +198,7 @@ def acoustic_indices(session, pids, o):
 
 
 def detections_per_hour(session, pids, o):
+    """Sound detections per label and hour of the day."""
     rows = acoustic.detections_per_hour(load_sound_detections(session, pids, o.window(), o.min_confidence),
                                         o.species)
     return Table("detections-per-hour", ["label", "hour", "detections"], rows)
@@ -252,4 +265,5 @@ def options_from(data: dict[str, Any]) -> Options:
 
 
 def to_json_text(table: Table) -> str:
+    """The table as indented JSON text (CLI output)."""
     return json.dumps(table.to_json(), ensure_ascii=False, indent=1, default=str)

@@ -103,6 +103,7 @@ def fmt_num(value: Any) -> str:
 
 
 def fmt_bool(value: bool | None) -> str:
+    """A boolean for CSV: true/false, empty when unknown."""
     return "" if value is None else ("true" if value else "false")
 
 

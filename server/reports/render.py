@@ -146,6 +146,7 @@ def map_figure(data: ReportData, t) -> Figure:
 
 
 def rai_figure(data: ReportData, t) -> Figure:
+    """Horizontal bars of the RAI of each species recorded by the cameras."""
     rows = sorted((s for s in data.species if s.rai), key=lambda s: s.rai)
     fig = Figure(figsize=(6.4, max(2.0, 0.3 * len(rows) + 1)))
     ax = fig.add_subplot()
