@@ -52,10 +52,11 @@ def blur_boxes(img, boxes: Sequence[Box]):
 
 def render(original: Path, size: str, boxes: Sequence[Box]) -> bytes:
     """JPEG bytes of ``original`` at ``size`` with ``boxes`` blurred."""
-    from classifiers.image import load_image
+    from classifiers.image import load_image_for_model
 
-    img = load_image(original)  # EXIF orientation applied, as the detector saw it
     long_side = SIZES[size]
+    # EXIF orientation applied, as the detector saw it; JPEG draft decoding for the small sizes.
+    img, _ = load_image_for_model(original, draft_for=(long_side, long_side) if long_side else None)
     if long_side and max(img.size) > long_side:
         img.thumbnail((long_side, long_side))
     if boxes:
