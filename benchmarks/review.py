@@ -11,7 +11,9 @@ whole protected area (no deployment filter, with a confidence filter) is
 timed too. The p95 of each is printed; the target is < 100 ms.
 
 Usage:  .venv/bin/python benchmarks/review.py [--quick] [--steps N] [--backends sqlite,postgresql]
-Ends with ``BENCH next_item_p95_ms <worst backend>`` and per-backend lines.
+Ends with ``BENCH next_item_p95_ms <worst backend>`` and per-backend lines; a
+baseline line times the cheapest signed-in request, to tell the machine's own
+cost (load, CPU speed) from the queue's.
 """
 from __future__ import annotations
 
@@ -77,10 +79,10 @@ def generate(url: str, n_media: int, deployments: int = 40, seed: int = 7) -> di
     seqs, media, dets = [], [], []
     n_seq = n_media // 3
 
-    def flush(force=False):
-        with eng.begin() as c:
+    def flush():
+        with eng.begin() as c:  # parents first: foreign keys are checked
             for table, rows in ((Sequence, seqs), (Media, media), (Detection, dets)):
-                if rows and (force or len(rows) >= BATCH):
+                if rows:
                     c.execute(insert(table), rows)
                     rows.clear()
 
@@ -107,13 +109,9 @@ def generate(url: str, n_media: int, deployments: int = 40, seed: int = 7) -> di
                              "review_status": "unreviewed", "extra": {}, "created_at": now})
         if len(dets) >= BATCH:
             flush()
-    flush(force=True)
-    if url.startswith("postgresql"):
-        with eng.begin() as c:
-            c.exec_driver_sql("ANALYZE")
-    else:
-        with eng.begin() as c:
-            c.exec_driver_sql("ANALYZE")
+    flush()
+    with eng.begin() as c:  # planner statistics, as a database in use would have
+        c.exec_driver_sql("ANALYZE")
     return {"area_id": area_id, "deployments": dep_ids, "taxa": taxa, "seconds": time.perf_counter() - t,
             "media": n_seq * 3, "detections": n_seq * 9}
 
@@ -130,7 +128,7 @@ def run_steps(url: str, info: dict, steps: int, data_dir: str) -> dict[str, list
 
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/").get_data(as_text=True)).group(1)
     rnd = random.Random(1)
-    times: dict[str, list[float]] = {"next": [], "label": [], "next_area": []}
+    times: dict[str, list[float]] = {"next": [], "label": [], "next_area": [], "baseline": []}
     dep = info["deployments"][3]
     after = None
     for i in range(steps + 5):
@@ -152,7 +150,13 @@ def run_steps(url: str, info: dict, steps: int, data_dir: str) -> dict[str, list
         r = client.get(q)
         dt_area = time.perf_counter() - t
         assert r.status_code == 200 and r.get_json()["item"]
-        if i >= 5:  # warm-up: first requests compile templates, fill caches
+        # The cheapest signed-in API request (one small query), to show what the machine itself costs.
+        t = time.perf_counter()
+        r = client.get(f"/api/v1/areas/{info['area_id']}")
+        dt_base = time.perf_counter() - t
+        assert r.status_code == 200
+        if i >= 5:
+            times["baseline"].append(dt_base * 1000)  # warm-up: first requests compile templates, fill caches
             times["next"].append(dt_next * 1000)
             times["label"].append(dt_label * 1000)
             times["next_area"].append(dt_area * 1000)
@@ -195,7 +199,8 @@ def bench_backend(backend: str, n_media: int, steps: int) -> dict[str, float]:
     out = {k: p95(v) for k, v in times.items()}
     out.update({k + "_median": statistics.median(v) for k, v in times.items()})
     print(f"{backend}: next item p95 {out['next']:.1f} ms (median {out['next_median']:.1f}); save label p95 "
-          f"{out['label']:.1f} ms (median {out['label_median']:.1f}); area-wide next p95 {out['next_area']:.1f} ms",
+          f"{out['label']:.1f} ms (median {out['label_median']:.1f}); area-wide next p95 {out['next_area']:.1f} ms; "
+          f"baseline request p95 {out['baseline']:.1f} ms (median {out['baseline_median']:.1f})",
           flush=True)
     return out
 
@@ -213,6 +218,7 @@ def main() -> None:
         print(f"BENCH next_item_p95_ms_{b} {r['next']:.1f} ms, deployment queue, {n_media} media (target < 100)")
         print(f"BENCH save_label_p95_ms_{b} {r['label']:.1f} ms, label a sequence, {n_media} media (target < 100)")
         print(f"BENCH next_item_area_p95_ms_{b} {r['next_area']:.1f} ms, whole-area queue with a confidence filter")
+        print(f"BENCH baseline_request_p95_ms_{b} {r['baseline']:.1f} ms, GET one protected area (request overhead)")
     worst = max(r["next"] for r in results.values())
     print(f"BENCH next_item_p95_ms {worst:.1f} worst backend of {','.join(results)} ({n_media} media; target < 100)")
 
