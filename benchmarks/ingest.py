@@ -85,10 +85,30 @@ def exif_segment(when: datetime, seq: int) -> bytes:
     return b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
 
 
-def generate(folder: Path, n: int, start: datetime) -> tuple[int, float]:
-    """Write ``n`` photos under folder/DCIM/1xxRECNX/ (100 per folder); (total bytes, seconds)."""
+def real_photos(folder: Path) -> list[tuple[bytes, list[bytes]]]:
+    """(bytes, EXIF date strings in them) of the JPEGs in ``folder`` (e.g. real camera photos)."""
+    import re
+
+    out = []
+    for p in sorted(folder.glob("*.[Jj][Pp][Gg]")):
+        data = p.read_bytes()
+        dates = sorted(set(re.findall(rb"\d{4}:\d{2}:\d{2} \d{2}:\d{2}:\d{2}", data[:65536])))
+        if dates:
+            out.append((data, dates))
+    if not out:
+        raise SystemExit(f"no JPEG with an EXIF date in {folder}")
+    return out
+
+
+def generate(folder: Path, n: int, start: datetime, source: Path | None = None) -> tuple[int, float]:
+    """Write ``n`` photos under folder/DCIM/1xxRECNX/ (1000 per folder); (total bytes, seconds).
+
+    With ``source``, copies of its real photos are written instead, each with its EXIF
+    date strings replaced in place (same length), so every copy has distinct bytes.
+    """
     t0 = time.perf_counter()
-    scans = base_scans()
+    scans = base_scans() if source is None else None
+    reals = real_photos(source) if source is not None else None
     total = 0
     when = start
     for i in range(n):
@@ -97,8 +117,14 @@ def generate(folder: Path, n: int, start: datetime) -> tuple[int, float]:
         sub = folder / "DCIM" / f"{100 + i // 1000:03d}RECNX"
         if i % 1000 == 0:
             sub.mkdir(parents=True, exist_ok=True)
-        scan = scans[i % len(scans)]
-        data = scan[:2] + exif_segment(when, i) + scan[2:]
+        if reals is not None:
+            data, dates = reals[i % len(reals)]
+            stamp = when.strftime("%Y:%m:%d %H:%M:%S").encode()
+            for d in dates:
+                data = data.replace(d, stamp)
+        else:
+            scan = scans[i % len(scans)]
+            data = scan[:2] + exif_segment(when, i) + scan[2:]
         (sub / f"RCNX{i:05d}.JPG").write_bytes(data)
         total += len(data)
     return total, time.perf_counter() - t0
@@ -212,6 +238,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000, help="photos on the card (default 2000)")
     ap.add_argument("--workers", type=int, default=None, help="saola ingest --workers (default: CPU cores)")
     ap.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
+    ap.add_argument("--source", type=Path, default=None,
+                    help="copy the real JPEGs of this folder instead of drawing scenes (e.g. "
+                         "../shared/standards/camtrap-dp/example/media: Reconyx photos with maker notes)")
     args = ap.parse_args()
     n = 200 if args.quick else args.n
     exiftool = shutil.which("exiftool")
@@ -222,8 +251,9 @@ def main() -> None:
     try:
         card = work / "card"
         shutil.rmtree(card, ignore_errors=True)
-        size, gen_s = generate(card, n, datetime(2026, 3, 1, 6, 0))
-        print(f"generated {n} photos {W}x{H}, {size / n / 1024:.0f} KiB each, in {gen_s:.1f} s; "
+        size, gen_s = generate(card, n, datetime(2026, 3, 1, 6, 0), args.source)
+        print(f"generated {n} photos ({'copies of ' + str(args.source) if args.source else f'{W}x{H} scenes'}), "
+              f"{size / n / 1024:.0f} KiB each, in {gen_s:.1f} s; "
               f"{os.cpu_count()} CPU cores")
         # Warm the page cache for both tools alike.
         for p in card.rglob("*.JPG"):
@@ -243,23 +273,25 @@ def main() -> None:
         rss4 = None
         if not args.quick:
             shutil.rmtree(card, ignore_errors=True)
-            generate(card, 4 * n, datetime(2026, 3, 1, 6, 0))
+            generate(card, 4 * n, datetime(2026, 3, 1, 6, 0), args.source)
             t4, cpu4, rss4, out4 = ingest_once(work, card, "data-4n", args.workers)
             print(f"saola ingest of 4N={4 * n}: {t4:.2f} s wall ({4 * n / t4:.0f} photos/s), {cpu4:.2f} s CPU; "
                   f"peak RSS process tree {rss4.peak_sum / 1024:.0f} MiB, largest process "
                   f"{rss4.peak_max / 1024:.0f} MiB")
-        print(f"BENCH ingest_vs_exiftool {t_ingest / t_exif:.2f} wall time of `saola ingest` (start-up, hash, EXIF, "
-              f"store with sync, thumbnails, DB rows, sequences) / `exiftool -json -r`, N={n} photos {W}x{H} "
+        tag = "" if args.source is None else "_real"  # copies of real photos: a separate series
+        what = f"photos {W}x{H}" if args.source is None else f"copies of the photos in {args.source}"
+        print(f"BENCH ingest_vs_exiftool{tag} {t_ingest / t_exif:.2f} wall time of `saola ingest` (start-up, hash, EXIF, "
+              f"store with sync, thumbnails, DB rows, sequences) / `exiftool -json -r`, N={n} {what} "
               "(target < 1.0)")
-        print(f"BENCH ingest_pipeline_vs_exiftool {t_pipe / t_exif:.2f} the same without the `saola` command's "
+        print(f"BENCH ingest{tag}_pipeline_vs_exiftool {t_pipe / t_exif:.2f} the same without the `saola` command's "
               "start-up (imports of every feature)")
-        print(f"BENCH ingest_cpu_vs_exiftool {cpu_ingest / cpu_exif:.2f} CPU seconds, all processes, ingest / exiftool "
+        print(f"BENCH ingest{tag}_cpu_vs_exiftool {cpu_ingest / cpu_exif:.2f} CPU seconds, all processes, ingest / exiftool "
               f"({os.cpu_count()} cores: ingest uses them all, exiftool one)")
-        print(f"BENCH ingest_photos_per_s {n / t_ingest:.0f} saola ingest throughput, N={n}")
-        print(f"BENCH ingest_peak_rss_mib {rss.peak_sum / 1024:.0f} process-tree peak RSS at N={n}")
+        print(f"BENCH ingest{tag}_photos_per_s {n / t_ingest:.0f} saola ingest throughput, N={n}")
+        print(f"BENCH ingest{tag}_peak_rss_mib {rss.peak_sum / 1024:.0f} process-tree peak RSS at N={n}")
         if rss4 is not None:
-            print(f"BENCH ingest_peak_rss_mib_4n {rss4.peak_sum / 1024:.0f} process-tree peak RSS at 4N={4 * n}")
-            print(f"BENCH ingest_rss_growth {rss4.peak_sum / max(rss.peak_sum, 1):.2f} peak RSS at 4N / at N "
+            print(f"BENCH ingest{tag}_peak_rss_mib_4n {rss4.peak_sum / 1024:.0f} process-tree peak RSS at 4N={4 * n}")
+            print(f"BENCH ingest{tag}_rss_growth {rss4.peak_sum / max(rss.peak_sum, 1):.2f} peak RSS at 4N / at N "
                   "(flat is 1.0)")
     finally:
         if args.keep is None:
