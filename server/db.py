@@ -18,7 +18,6 @@ from typing import Iterator
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 # True while the current request is read-only (see module docstring).
@@ -30,11 +29,9 @@ _engines: dict[str, Engine] = {}
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url`` with Saola's SQLite discipline applied."""
     if url.startswith("sqlite"):
-        engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            poolclass=NullPool if ":memory:" not in url else None,
-        )
+        # A pool of connections (the PRAGMAs run once per connection, not per session).
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=10, max_overflow=20)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record):  # pragma: no cover - trivial

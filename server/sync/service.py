@@ -272,12 +272,26 @@ def _conflict(s: Session, user: User, device_id: str | None, m: Mutation, progra
 
 
 def push(session_factory: Callable[[], Any], user: User, device_id: str | None, mutations: list) -> list[dict]:
-    """Apply each mutation in its own transaction; one answer per mutation, in order."""
+    """Apply a batch in one transaction with a savepoint per mutation; one answer per mutation, in order.
+
+    A mutation that fails unexpectedly is rolled back to its savepoint and
+    answered ``rejected``; the others still apply. If the whole transaction
+    fails to commit, nothing was applied and the device retries the batch.
+    """
+    import logging
+
     answers = []
-    for raw in mutations:
-        with session_factory() as s:
-            u = s.get(User, user.id)
-            answers.append(apply_mutation(s, u, device_id, raw))
+    with session_factory() as s:
+        u = s.get(User, user.id)
+        for raw in mutations:
+            try:
+                with s.begin_nested():
+                    answers.append(apply_mutation(s, u, device_id, raw))
+            except Exception as e:  # a bug or a constraint: answer it, keep the rest of the batch
+                logging.getLogger("saola.sync").exception("mutation failed")
+                mid = raw.get("mutation_id") if isinstance(raw, dict) else ""
+                answers.append(_answer(None, mid if isinstance(mid, str) else "", "rejected",
+                                       message=f"server error: {type(e).__name__}: {e}"))
     return answers
 
 

@@ -1,7 +1,7 @@
 """The field app's sync client under every interruption: nothing lost, nothing doubled."""
 from sqlmodel import func, select
 
-from conftest import Faulty, FlaskSession  # tests/sync/conftest.py
+from synchelp import Faulty, FlaskSession
 from server.models import FieldObservation, Media, SurveyWalk
 
 

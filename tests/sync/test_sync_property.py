@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st_
 from sqlmodel import select
 
-from conftest import Faulty, FlaskSession  # tests/sync/conftest.py
+from synchelp import Faulty, FlaskSession
 from server.models import FieldObservation
 
 ACTIONS = st_.lists(st_.tuples(
