@@ -25,6 +25,7 @@ from ..jobs import JobFailed, enqueue, handler
 from ..models import Detection
 from ..storage import LocalMediaStore
 from . import service
+from .privacy import PRIVACY_THRESHOLD
 from .registry import ModelFileError, ModelNotFound, get_model, model_key
 
 log = logging.getLogger("saola.detect")
@@ -79,6 +80,7 @@ def detect(ctx) -> dict:
     stats = {"model": key, "images": len(items), "processed": 0, "failed": 0, "detections": 0,
              "animals": 0, "people": 0, "vehicles": 0}
     with_animals: list[str] = []
+    private: list[str] = []  # media showing people or vehicles: blurred derivatives to make
     pending: dict = {}
     sizes: dict = {}
     last_write = time.monotonic()
@@ -94,7 +96,8 @@ def detect(ctx) -> dict:
                              after={"job_id": ctx.job_id, "model": key, "media_ids": written,
                                     "detections": sum(1 for m in written for r in pending[m]
                                                       if r["category"] != service.BLANK)})
-            refresh_public_derivatives(ctx.config, written)
+            private.extend(m for m in written if any(r["category"] in service.PRIVATE_CATEGORIES
+                                                     and r["confidence"] >= PRIVACY_THRESHOLD for r in pending[m]))
             pending.clear()
             sizes.clear()
         ctx.progress(done, len(items))  # renews the lease; raises JobCancelled when cancelled
@@ -124,6 +127,12 @@ def detect(ctx) -> dict:
         flush()
     finally:
         results.close()  # stops the loader threads if we leave early (cancelled, lease lost)
+    if private:
+        # A job of its own, so rendering never slows detection down (the view route renders
+        # on demand meanwhile).
+        with ctx.session() as s:
+            stats["privacy_job"] = enqueue(s, "privacy", {"media_ids": private},
+                                           area_id=_job_area(s, ctx.job_id)).id
     classifier = params.get("classifier") or ctx.config.get("CLASSIFIER_MODEL")
     if with_animals and classifier and params.get("classify", True):
         with ctx.session() as s:
@@ -140,13 +149,28 @@ def _job_area(session, job_id: str):
     return job.area_id if job else None
 
 
-def refresh_public_derivatives(config, media_ids) -> None:
-    """Make the blurred derivatives of media that show people or vehicles (so viewers never wait)."""
+@handler("privacy")
+def privacy_job(ctx) -> dict:
+    """Make the blurred thumbnails and review images of ``media_ids`` (those showing people)."""
+    ids = ctx.params.get("media_ids")
+    if not isinstance(ids, list):
+        raise JobFailed("privacy needs media_ids (a list)")
+    ctx.progress(0, len(ids))
+    made = 0
+    for i, part in enumerate(service.chunks(ids, 16)):
+        made += refresh_public_derivatives(ctx.config, part)
+        ctx.progress(min(len(ids), (i + 1) * 16), len(ids))
+    return {"images": len(ids), "derivatives": made}
+
+
+def refresh_public_derivatives(config, media_ids) -> int:
+    """Make the blurred derivatives of media that show people or vehicles (so viewers never wait);
+    returns how many images now have them."""
     from ..models import Media
     from .privacy import ensure_derivative
 
     if not media_ids:
-        return
+        return 0
     from ..db import session_scope
 
     media_store, derivatives = stores(config)
@@ -160,12 +184,15 @@ def refresh_public_derivatives(config, media_ids) -> None:
                 if boxes:
                     m = s.get(Media, mid)
                     todo.append((m.storage_key, m.sha256, boxes))
+    made = 0
     for storage_key, sha, boxes in todo:
-        for size in ("thumb", "review"):
-            try:
+        try:
+            for size in ("thumb", "review"):
                 ensure_derivative(derivatives, media_store.path(storage_key), sha, size, boxes)
-            except ValueError as e:  # unreadable original: the view route reports it when asked
-                log.warning("no public derivative for %s: %s", sha, e)
+            made += 1
+        except ValueError as e:  # unreadable original: the view route reports it when asked
+            log.warning("no public derivative for %s: %s", sha, e)
+    return made
 
 
 from . import species  # noqa: E402,F401  (registers the "classify" job kind)

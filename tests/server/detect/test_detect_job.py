@@ -58,7 +58,7 @@ def scene(app, world, tmp_path):
 
 def test_detect_stores_boxes_and_records_failures_per_image(app, scene):
     job_id = _enqueue(app, {"deployment_id": scene["dep"], "model": "md_test"}, scene["area"].id)
-    assert run_jobs(app) == 1
+    assert run_jobs(app) == 2  # detection, then its privacy job (people were found)
     job = _job(app, job_id)
     assert job.status == "done", job.error
     assert (job.progress_done, job.progress_total) == (4, 4)
@@ -182,8 +182,11 @@ def test_public_derivatives_made_for_images_with_people(app, scene):
     from server.detect.service import private_boxes
     from server.db import session_scope
 
-    _enqueue(app, {"media_ids": [scene["good"]], "model": "md_test"})
-    run_jobs(app)
+    job_id = _enqueue(app, {"media_ids": [scene["good"], scene["corrupt"]], "model": "md_test"})
+    assert run_jobs(app) == 2  # detection, then the privacy job it queued
+    privacy = _job(app, _job(app, job_id).result["privacy_job"])
+    assert privacy.kind == "privacy" and privacy.status == "done"
+    assert privacy.result == {"images": 1, "derivatives": 1}
     with session_scope(app.config["DATABASE_URL"]) as s:
         boxes = private_boxes(s, scene["good"])
     assert len(boxes) == 1
