@@ -97,12 +97,23 @@ def enqueue(session: Session, kind: str, params: dict[str, Any] | None = None, *
     if kind not in HANDLERS:
         raise ValueError(f"unknown job kind {kind!r}")
     job = Job(kind=kind, params=params or {}, area_id=area_id, created_by=created_by,
-              max_attempts=max_attempts or 3)
+              max_attempts=max_attempts or _default_attempts())
     session.add(job)
     if commit:
         session.commit()
         dispatch(job.id)
     return job
+
+
+def _default_attempts() -> int:
+    """SAOLA_JOB_MAX_ATTEMPTS of the current app (or of the environment outside one)."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return int(current_app.config.get("JOB_MAX_ATTEMPTS") or 3)
+    from .. import settings
+
+    return int(settings.load()["JOB_MAX_ATTEMPTS"] or 3)
 
 
 def dispatch(job_id: str) -> None:

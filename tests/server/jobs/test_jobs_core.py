@@ -235,3 +235,16 @@ def test_job_api_cancel_needs_biologist(client, world, jobs):
     assert drain(jobs.config) == 0  # a cancelled job is never claimed
     r = client.get(f"/api/v1/jobs?area_id={area.id}&status=cancelled", headers=world.headers(viewer))
     assert [j["id"] for j in r.json["items"]] == [job_id]
+
+
+def test_max_attempts_default_comes_from_the_setting(app, monkeypatch):
+    from server.db import session_scope
+    from server.jobs import enqueue
+
+    app.config["JOB_MAX_ATTEMPTS"] = 5
+    with app.app_context(), session_scope(app.config["DATABASE_URL"]) as s:
+        assert enqueue(s, "diagnostic.sleep").max_attempts == 5
+        assert enqueue(s, "diagnostic.sleep", max_attempts=1).max_attempts == 1
+    monkeypatch.setenv("SAOLA_JOB_MAX_ATTEMPTS", "2")
+    with session_scope(app.config["DATABASE_URL"]) as s:  # outside an app: the environment
+        assert enqueue(s, "diagnostic.sleep").max_attempts == 2
