@@ -29,6 +29,7 @@ JS_TEXT = (
     "Box saved", "Box deleted", "Box added", "Applied to the whole sequence", "Read only: you cannot change labels here",
     "images", "Loading…", "Error", "reviewed", "blank", "unreviewed", "of", "done", "Suggestion",
     "Draw a box: drag on the image", "Labels", "none", "Image", "Sequence", "Search species…",
+    "animal", "person", "vehicle",
 )
 
 

@@ -127,7 +127,7 @@
     renderBoxes();
     // suggestion and labels
     const sug = item.suggestion;
-    $('suggestion').textContent = sug ? t('Suggestion') + ': ' + (sug.taxon ? S.taxonName(sug.taxon) : (sug.label || sug.category)) +
+    $('suggestion').textContent = sug ? t('Suggestion') + ': ' + (sug.taxon ? S.taxonName(sug.taxon) : (sug.label || t(sug.category))) +
       ' · ' + Math.round(sug.confidence * 100) + '%' : '';
     const labels = $('labels');
     labels.innerHTML = '<h3>' + t('Labels') + '</h3>';
@@ -166,7 +166,7 @@
       el.style.height = (d.bbox[3] * 100) + '%';
       const tag = document.createElement('span');
       tag.className = 'tag';
-      tag.textContent = (d.taxon ? S.taxonName(d.taxon) : (d.label || d.category)) + (d.human ? '' : ' ' + d.confidence.toFixed(2));
+      tag.textContent = (d.taxon ? S.taxonName(d.taxon) : (d.label || t(d.category))) + (d.human ? '' : ' ' + d.confidence.toFixed(2));
       el.appendChild(tag);
       const h = document.createElement('span');
       h.className = 'handle';
