@@ -83,7 +83,7 @@ def _text(tags: dict, name: str) -> Optional[str]:
     v = tags.get(name)
     if v is None:
         return None
-    s = str(v).strip().strip("\x00").strip()
+    s = str(v).replace("\x00", "").strip().encode("utf-8", "replace").decode("utf-8")
     return s[:100] or None
 
 
@@ -129,7 +129,8 @@ def info_from_tags(tags: dict) -> MediaInfo:
     for k, v in tags.items():
         if k in _SKIP_TAGS or k.startswith("Thumbnail"):
             continue
-        s = str(v)
+        # Text as every database takes it: no NUL characters, valid UTF-8.
+        s = str(v).replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
         exif[k] = s if len(s) <= _MAX_VALUE_CHARS else s[:_MAX_VALUE_CHARS] + "…"
     info.meta = {"exif": exif}
     return info

@@ -283,8 +283,11 @@ def _pool_context():
 
 def _results(sources: list[Source], roots: proc.StoreRoots, workers: int) -> Iterator[dict]:
     if workers <= 1 or len(sources) < 8:
-        for src in sources:
-            yield proc.process_source(src, roots)
+        try:
+            for src in sources:
+                yield proc.process_source(src, roots)
+        finally:
+            proc.close_zips()
         return
     ctx = _pool_context()
     pool = ctx.Pool(workers, initializer=proc.init_worker, initargs=(roots,))

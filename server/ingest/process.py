@@ -116,6 +116,13 @@ def _open_member(src: Source):
     return zf.open(src.member)
 
 
+def close_zips() -> None:
+    """Close the zips this process opened (after an inline run; workers just exit)."""
+    for z in _zips.values():
+        z.close()
+    _zips.clear()
+
+
 def _stream_to_store(stream, roots: StoreRoots, ext: str) -> tuple[str, str, int, bool]:
     """Copy a big stream into the store while hashing it; (sha256, key, size, newly stored)."""
     os.makedirs(roots.media, exist_ok=True)

@@ -53,6 +53,11 @@ class Skipped:
     reason: str
 
 
+def printable(name: str) -> str:
+    """``name`` as valid UTF-8 text without NUL characters (for messages and database columns)."""
+    return name.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
 def classify(rel_path: str) -> tuple[Optional[str], Optional[str], str]:
     """(kind, skip reason, extension) of a file by its name."""
     name = PurePosixPath(rel_path).name
@@ -83,7 +88,9 @@ def scan_folder(root: str | os.PathLike) -> tuple[list[Source], list[Skipped]]:
         dirnames.sort()
         for name in sorted(filenames):
             full = os.path.join(dirpath, name)
-            rel = Path(full).relative_to(root).as_posix()
+            # For reports and the database only (the file is opened by ``full``): names that are
+            # not valid UTF-8 on the card (surrogate escapes) are shown with replacement marks.
+            rel = printable(Path(full).relative_to(root).as_posix())
             try:
                 st = os.lstat(full)
             except OSError as e:

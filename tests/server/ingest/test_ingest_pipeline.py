@@ -293,3 +293,16 @@ def test_worker_processes_are_spawned_when_threads_run(app, world, tmp_path, mon
     rep = ingest_path(app, tmp_path / "card", deployment_id=dep.id, workers=2)
     assert (rep.ingested, rep.fatal) == (8, None)
     assert all(m.has_derivatives for m in _media(world))
+
+
+def test_odd_file_names_and_exif_text_are_stored_on_both_databases(app, world, tmp_path):
+    _, _, dep = make_deployment(world)
+    card = tmp_path / "card"
+    card.mkdir()
+    # A name that is not UTF-8 (as some cameras' FAT cards hold) and EXIF text with NULs.
+    (card / os.fsdecode(b"IMG_\xff\xfe.JPG")).write_bytes(jpeg_bytes(make="ACME\x00\x00", model="Cam\x00X"))
+    rep = ingest_path(app, card, deployment_id=dep.id, workers=0)
+    assert rep.ingested == 1, rep.summary_lines()
+    (m,) = _media(world)
+    assert m.file_name == "IMG_??.JPG"
+    assert m.camera_make == "ACME" and m.camera_model == "Cam" and "\x00" not in m.meta["exif"]["Image Model"]
