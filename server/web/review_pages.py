@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from ..auth.permissions import RANK, require_area
 from ..db import get_session
-from ..errors import NotFound
+from ..errors import NotFound, SaolaError
 from ..i18n import gettext as _
 from ..models import Deployment, Location, Media, Program, Taxon
 from ..review import actions
@@ -58,20 +58,40 @@ def review():
 @bp.route("/review/media/<media_id>/<size>.jpg")
 @login_required
 def media_image(media_id: str, size: str):
-    """A review-sized (or thumbnail) JPEG of an image the user may see."""
+    """A review-sized (or thumbnail) JPEG of an image the user may see.
+
+    Who sees what is the detection feature's privacy rule
+    (server/detect/privacy.py): biologists and above the clear image, viewers
+    and rangers people and vehicles blurred. Without that feature installed the
+    image is made here (server/review/media.py).
+    """
     s = get_session()
     m = s.get(Media, media_id)
     if m is None or m.deployment_id is None or size not in ("review", "thumb") or m.kind != "image":
         raise NotFound("no such image")
-    require_area(s, actions.area_of_deployment(s, m.deployment_id))
+    role = require_area(s, actions.area_of_deployment(s, m.deployment_id))
     store = get_store()
     if not store.exists(m.storage_key):
         raise NotFound(f"the original of {m.file_name} is missing from the media store")
-    path = review_image(store, current_app.extensions["saola.derivatives"], m, size)
+    derivatives = current_app.extensions["saola.derivatives"]
+    try:
+        from ..detect import privacy
+    except ImportError:  # pragma: no cover - the detection feature is part of Saola
+        privacy = None
+    if privacy is not None:
+        try:
+            path, _mime, blurred = privacy.image_for_role(s, m, size, role, store, derivatives,
+                                                          bool(current_app.config.get("DETECTOR_MODEL")))
+        except privacy.NotScreened:
+            raise SaolaError("this image has not been checked for people yet; it is shown to viewers once "
+                             "detection has run", status=409, code="not_screened") from None
+    else:
+        path, blurred = review_image(store, derivatives, m, size), False
     # Small files: send the bytes (no open file handle left to the WSGI server).
-    resp = send_file(io.BytesIO(path.read_bytes()), mimetype="image/jpeg", conditional=True, max_age=86400,
+    resp = send_file(io.BytesIO(path.read_bytes()), mimetype="image/jpeg", conditional=True,
                      etag=path.name, last_modified=path.stat().st_mtime)
-    resp.headers["Cache-Control"] = "private, max-age=86400"
+    clear_for_all = not blurred and RANK[role] >= RANK["biologist"]
+    resp.headers["Cache-Control"] = "private, max-age=3600" if clear_for_all else "private, no-store"
     return resp
 
 

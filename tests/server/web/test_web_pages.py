@@ -62,6 +62,12 @@ def test_review_page_and_images(rd, signed_in):
 
     assert Image.open(io.BytesIO(b.get(f"/review/media/{m.id}/thumb.jpg").data)).size == (64, 48)
     assert b.get(f"/review/media/{m.id}/huge.jpg").status_code == 404
+    # People are blurred for viewers (the detection feature's privacy rule), not for biologists.
+    pm = rd.media[rd.sequences[2].id][0]
+    seen_by_viewer = b.get(f"/review/media/{pm.id}/review.jpg")
+    seen_by_bio = signed_in("bio").get(f"/review/media/{pm.id}/review.jpg")
+    assert seen_by_viewer.status_code == seen_by_bio.status_code == 200
+    assert seen_by_viewer.data != seen_by_bio.data and seen_by_viewer.headers["Cache-Control"] == "private, no-store"
     other = rd.other_sequence
     assert signed_in("bio").get("/review/media/nope/review.jpg").status_code == 404
     # Another area's image is not found, not forbidden.

@@ -14,10 +14,16 @@ T0 = datetime(2026, 3, 1, 6, 0, tzinfo=timezone.utc)
 
 
 def jpeg_bytes(color=(80, 120, 60), size=(64, 48)) -> bytes:
+    """A small JPEG: ``color`` with a 4-pixel checkerboard, so blurring visibly changes it."""
+    import numpy as np
     from PIL import Image
 
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    checker = (((xx // 4) + (yy // 4)) % 2).astype(np.uint8)[..., None]
+    arr = np.clip(np.array(color, dtype=np.int16)[None, None, :] + checker * 90, 0, 255).astype(np.uint8)
     out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, "JPEG")
+    Image.fromarray(arr, "RGB").save(out, "JPEG", quality=90)
     return out.getvalue()
 
 
