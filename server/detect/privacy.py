@@ -132,4 +132,9 @@ def image_for_role(session, media, size: str, role: str, media_store, derivative
             raise NotScreened(media.id)
     if size == "original":
         return media_store.path(media.storage_key), media.media_type, False
+    sha = media.sha256
+    if (size == "review" and media.has_derivatives
+            and not derivatives.exists(f"review/{sha[:2]}/{sha[2:4]}/{sha}.jpg")):
+        # Ingest made no review copy because the original is review-size already.
+        return media_store.path(media.storage_key), media.media_type, False
     return _clear_derivative(media, size, media_store, derivatives), "image/jpeg", False
