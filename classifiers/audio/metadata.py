@@ -355,6 +355,8 @@ def read_metadata(path, timezone: str = DEFAULT_TIMEZONE) -> RecordingMetadata:
         )
     if info.frames <= 0 or info.samplerate <= 0:
         raise EmptyAudioError(path, "header is valid but holds no sample frames")
+    if is_flac:
+        _check_flac_end(path, info.frames)
 
     meta = RecordingMetadata(
         path=str(path),
@@ -437,6 +439,20 @@ def read_metadata(path, timezone: str = DEFAULT_TIMEZONE) -> RecordingMetadata:
             break
     meta.raw = raw
     return meta
+
+
+def _check_flac_end(path: Path, frames: int) -> None:
+    """Seek to the last frame a FLAC header promises (cheap: FLAC frames are indexed)."""
+    try:
+        with soundfile.SoundFile(str(path)) as sf:
+            sf.seek(frames - 1)
+            if len(sf.read(1)) == 1:
+                return
+    except (soundfile.LibsndfileError, RuntimeError):
+        pass
+    raise TruncatedAudioError(
+        path, f"FLAC header promises {frames} frames but the audio data ends before that (file truncated)"
+    )
 
 
 def _flac_comment(path: Path) -> str | None:

@@ -39,7 +39,9 @@ def iter_blocks(path, block_s: float = 60.0, start_s: float = 0.0, end_s: float 
             try:
                 data = sf.read(want, dtype="float32", always_2d=True)
             except (soundfile.LibsndfileError, RuntimeError) as exc:
-                raise CorruptAudioError(path, f"sample data unreadable at {pos / rate:.1f} s ({exc})") from None
+                raise CorruptAudioError(
+                    path, f"sample data unreadable between {pos / rate:.1f} and {(pos + want) / rate:.1f} s ({exc})"
+                ) from None
             if len(data) == 0:
                 raise TruncatedAudioError(
                     path, f"sample data ends at {pos / rate:.1f} s; header promises {sf.frames / rate:.1f} s"

@@ -256,6 +256,28 @@ def test_truncated_wav(tmp_path):
         read_metadata(path)
 
 
+def test_truncated_flac(tmp_path):
+    whole = tmp_path / "whole.flac"
+    soundfile.write(whole, noise(30.0, RATE), RATE, subtype="PCM_16")
+    assert read_metadata(whole).frames == 30 * RATE
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(TruncatedAudioError, match="cut.flac.*promises 240000 frames"):
+        read_metadata(cut)
+
+
+def test_truncated_flac_found_while_streaming(tmp_path):
+    from classifiers.audio.stream import iter_blocks
+
+    whole = tmp_path / "whole.flac"
+    soundfile.write(whole, noise(150.0, RATE), RATE, subtype="PCM_16")
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(CorruptAudioError, match="cut.flac.*between 60.0 and 120.0 s"):
+        for _ in iter_blocks(cut, block_s=60):
+            pass
+
+
 def test_corrupt_wav_header(tmp_path):
     whole = bytearray(wav_bytes(noise(0.5, RATE), RATE))
     fmt = whole.index(b"fmt ")
