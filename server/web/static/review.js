@@ -32,20 +32,42 @@
     return p;
   }
 
-  async function refreshProgress() {
+  // Counting a whole area's queue takes a while on big databases: the counters are updated
+  // locally after each step and re-read from the server at most every 10 s.
+  let counts = null, lastRefresh = 0, refreshTimer = null;
+
+  function drawProgress() {
+    const c = counts;
+    $('progress').innerHTML = '';
+    if (!c) return;
+    const el = document.createElement('span');
+    el.id = 'progress-count';
+    el.dataset.done = c.done; el.dataset.total = c.total;
+    el.textContent = c.done + ' ' + t('of') + ' ' + c.total + ' ' + t('done') + ' · ' + t('reviewed') + ' ' +
+      c.reviewed + ' · ' + t('blank') + ' ' + c.blank + ' · ' + t('unreviewed') + ' ' + c.unreviewed;
+    $('progress').appendChild(el);
+    const bar = document.createElement('progress');
+    bar.max = c.total || 1; bar.value = c.done;
+    $('progress').appendChild(bar);
+  }
+
+  async function fetchProgress() {
+    lastRefresh = Date.now();
     try {
-      const c = await S.api('GET', '/review/progress?' + filterParams().toString());
-      $('progress').innerHTML = '';
-      const el = document.createElement('span');
-      el.id = 'progress-count';
-      el.dataset.done = c.done; el.dataset.total = c.total;
-      el.textContent = c.done + ' ' + t('of') + ' ' + c.total + ' ' + t('done') + ' · ' + t('reviewed') + ' ' +
-        c.reviewed + ' · ' + t('blank') + ' ' + c.blank + ' · ' + t('unreviewed') + ' ' + c.unreviewed;
-      $('progress').appendChild(el);
-      const bar = document.createElement('progress');
-      bar.max = c.total || 1; bar.value = c.done;
-      $('progress').appendChild(bar);
+      counts = await S.api('GET', '/review/progress?' + filterParams().toString());
+      drawProgress();
     } catch (e) { /* counters are informative only */ }
+  }
+
+  function refreshProgress(from, to) {
+    if (counts && from && to && from !== to && counts[from] !== undefined && counts[to] !== undefined) {
+      counts[from] -= 1; counts[to] += 1;
+      counts.done = counts.total - counts.unreviewed;
+      drawProgress();
+    }
+    clearTimeout(refreshTimer);
+    const wait = Math.max(0, 10000 - (Date.now() - lastRefresh));
+    refreshTimer = setTimeout(fetchProgress, wait);
   }
 
   async function loadShortcuts(programId) {
@@ -245,9 +267,10 @@
     if (!body) { say(t('No species chosen'), true); $('species').focus(); return; }
     if (imageOnly) body.media_id = state.item.media[state.media].id;
     try {
-      await S.api('POST', '/review/sequences/' + state.item.sequence.id + '/label', body);
+      const r = await S.api('POST', '/review/sequences/' + state.item.sequence.id + '/label', body);
       say(t('Saved'));
-      refreshProgress();
+      refreshProgress(state.item.sequence.review_status, r.review_status);
+      state.item.sequence.review_status = r.review_status;
       if (imageOnly) await reload(); else await next();
     } catch (e) { say(t('Error') + ': ' + e.message, true); }
   }
@@ -257,7 +280,7 @@
     try {
       await S.api('POST', '/review/sequences/' + state.item.sequence.id + '/blank');
       say(t('Marked blank'));
-      refreshProgress();
+      refreshProgress(state.item.sequence.review_status, 'blank');
       await next();
     } catch (e) { say(t('Error') + ': ' + e.message, true); }
   }
@@ -265,10 +288,10 @@
   async function applySequence() {
     if (!state.item || !canEdit()) return;
     try {
-      await S.api('POST', '/review/sequences/' + state.item.sequence.id + '/apply',
+      const r = await S.api('POST', '/review/sequences/' + state.item.sequence.id + '/apply',
         { media_id: state.item.media[state.media].id });
       say(t('Applied to the whole sequence'));
-      refreshProgress();
+      refreshProgress(state.item.sequence.review_status, r.review_status);
       await next();
     } catch (e) { say(t('Error') + ': ' + e.message, true); }
   }
@@ -494,6 +517,6 @@
   $('f-species').addEventListener('change', () => { if (!$('f-species').value.trim()) $('f-taxon').value = ''; });
 
   setThreshold(0.2);
-  refreshProgress();
+  fetchProgress();
   next();
 })();

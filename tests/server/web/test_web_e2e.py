@@ -166,6 +166,7 @@ def test_keyboard_review_end_to_end(server, browser, e2e_db):
     page.keyboard.press("l")
     page.keyboard.press("Enter")
     _wait_sequence(page, s1)
+    page.wait_for_function("() => document.getElementById('progress-count').dataset.done === '1'")
 
     # Sequence 2: select its box with Tab, move it right 3 steps with Alt+arrows (saved after a pause).
     page.keyboard.press("Tab")
