@@ -14,7 +14,9 @@ class AuditLog(SQLModel, table=True):
     """One create/update/delete of a record."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_area_at", "area_id", "at"),)
+    # ix_audit_user_entity: a reviewer's latest undoable action (server/review/actions.py undo_last).
+    __table_args__ = (Index("ix_audit_area_at", "area_id", "at"),
+                      Index("ix_audit_user_entity", "user_id", "entity", "id"))
     id: Optional[int] = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow)
     user_id: Optional[str] = Field(default=None, max_length=36)
