@@ -200,11 +200,14 @@ class BatchWriter:
         if not self.durable and any(r.get("stored_new") for r in batch):
             # Make this batch's originals durable before any row names them (one sync per batch
             # instead of one fsync per file).
+            t0 = time.monotonic()
             os.sync()
+            self.report.sync_s += time.monotonic() - t0
         placed = []
         for res in batch:
             w, t, off, flags = self.matcher.place(res["info"])
             placed.append((res, w, t, off, flags))
+        t0 = time.monotonic()
         try:
             self._write(placed)
         except IntegrityError:
@@ -214,6 +217,8 @@ class BatchWriter:
                     self._write([item])
                 except IntegrityError:
                     self._write([item])  # now seen as a duplicate
+        finally:
+            self.report.db_s += time.monotonic() - t0
 
     def _write(self, placed: list) -> None:
         rep = self.report

@@ -38,6 +38,8 @@ class IngestReport:
     by_kind: Counter = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    sync_s: float = 0.0  # waiting for the disk to make originals durable
+    db_s: float = 0.0  # writing rows
 
     def skip(self, path: str, reason: str) -> None:
         self.skipped.append((path, reason))
@@ -78,7 +80,8 @@ class IngestReport:
             lines.append(f"sequences: {self.sequences} in {len(self.deployments)} deployment(s)")
         lines.extend(self.notes)
         if self.elapsed_s > 0 and self.total:
-            lines.append(f"time: {self.elapsed_s:.1f} s ({self.total / self.elapsed_s:.0f} files/s)")
+            lines.append(f"time: {self.elapsed_s:.1f} s ({self.total / self.elapsed_s:.0f} files/s; of which "
+                         f"waiting for the disk {self.sync_s:.1f} s, database {self.db_s:.1f} s)")
         if self.fatal:
             lines.append(f"STOPPED: {self.fatal}")
         return lines
