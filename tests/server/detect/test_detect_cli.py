@@ -124,7 +124,7 @@ def processed(app, world, runner, tmp_path):
     return {"area": area, "program": program, "dep": dep, "ids": ids, "bad": bad}
 
 
-def test_detect_command_runs_with_progress(runner, processed):
+def test_detect_command_runs_with_progress(runner, processed, tmp_path):
     res = runner.invoke(["detect", "--deployment", processed["dep"], "--model", "md_test"])
     assert res.exit_code == 0, res.output
     assert "processed 3" in res.output and "failed 1" in res.output and "IMG_0009.JPG" in res.output
@@ -136,6 +136,10 @@ def test_detect_command_runs_with_progress(runner, processed):
     assert res.exit_code != 0 and "SAOLA_DETECTOR_MODEL" in res.output
     res = runner.invoke(["detect", "--deployment", "nope", "--model", "md_test"])
     assert res.exit_code != 0 and "no deployment with id 'nope'" in res.output
+    model = tmp_path / "md.onnx"
+    model.write_bytes(model.read_bytes() + b"\0")  # the registered file changed behind Saola's back
+    res = runner.invoke(["detect", "--deployment", processed["dep"], "--model", "md_test", "--force"])
+    assert res.exit_code != 0 and "failed: model 'md_test'" in res.output and "no longer matches" in res.output
 
 
 def _rows(app):
