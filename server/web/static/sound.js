@@ -28,6 +28,31 @@ document.addEventListener('DOMContentLoaded', function () {
       } catch (e) { alert(t('Error') + ': ' + e.message); }
     });
   });
+  // Keyboard: ↓/↑ choose a detection, space plays it, v verifies, x rejects, s searches a species.
+  const rows = Array.from(root.querySelectorAll('#detections tr[data-detection-id]'));
+  let current = -1;
+  function select(i) {
+    if (!rows.length) return;
+    current = (i + rows.length) % rows.length;
+    rows.forEach((r, j) => r.classList.toggle('selected', j === current));
+    rows[current].scrollIntoView({ block: 'nearest' });
+  }
+  document.addEventListener('keydown', (e) => {
+    const tag = (e.target.tagName || '').toLowerCase();
+    if (tag === 'input' || tag === 'textarea' || tag === 'select' || e.ctrlKey || e.metaKey || e.altKey) return;
+    const row = rows[current];
+    let handled = true;
+    if (e.key === 'ArrowDown' || e.key === 'j') select(current + 1);
+    else if (e.key === 'ArrowUp' || e.key === 'k') select(current - 1);
+    else if (e.key === ' ') { if (row) play(row.querySelector('.play').dataset.start); else if (player.paused) player.play(); else player.pause(); }
+    else if ((e.key === 'v' || e.key === 'x') && row) {
+      const b = row.querySelector(e.key === 'v' ? '.verify' : '.reject');
+      if (b) b.click();
+    } else if (e.key === 's' && document.getElementById('label-species')) document.getElementById('label-species').focus();
+    else handled = false;
+    if (handled) e.preventDefault();
+  });
+
   const form = document.getElementById('add-label');
   if (form) {
     S.speciesPicker(document.getElementById('label-species'), (tx) => { taxon = tx; });

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from webdata import MiniWorld, build_review_data
+from webdata import MiniWorld, add_recording, build_review_data
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -248,4 +248,34 @@ def test_manager_map_and_calendar_in_the_browser(server, browser, e2e_db):
     assert page.locator("#timeline g.deployment").count() == 1
     _shot(page, "7_calendar", backend)
     assert errors == []
+    ctx.close()
+
+
+@pytest.mark.parametrize("e2e_db", ["sqlite"], indirect=True)
+def test_sound_review_with_the_keyboard(server, browser, e2e_db):
+    from server.db import session_scope
+    from server.models import Detection
+
+    base, app, rd = server
+    m, d = add_recording(app, MiniWorld(app), rd)
+    ctx = browser.new_context(viewport={"width": 1300, "height": 800})
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(base + "/login?next=/sound")
+    page.fill("#username", "bio")
+    page.fill("#password", "password123")
+    page.press("#password", "Enter")
+    page.wait_for_url(base + "/sound")
+    page.click("text=REC_0001.WAV")
+    page.wait_for_function("() => document.getElementById('spectrogram').naturalWidth > 0")
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")  # the WAV loads
+    assert page.evaluate("document.getElementById('player').duration") == pytest.approx(4.0, abs=0.05)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("v")
+    page.wait_for_function("() => document.querySelector('.spectro .box').classList.contains('verified')")
+    _shot(page, "8_sound", "sqlite")
+    assert errors == []
+    with session_scope(e2e_db) as s:
+        assert s.get(Detection, d.id).review_status == "verified"
     ctx.close()

@@ -12,7 +12,7 @@ from sqlmodel import select
 from server.models import (Alert, FieldObservation, Observation, OperatingInterval, SurveyWalk, SyncChange,
                            SyncConflict, Transect, User)
 
-from webdata import T0, store_bytes
+from webdata import T0, add_recording, store_bytes
 
 
 def test_login_logout_and_language(rd, client, world):
@@ -131,30 +131,7 @@ def test_group_boxes_unit():
 
 
 def _audio(app, rd, world):
-    import soundfile as sf
-
-    from server.models import Detection, Media
-
-    sr = 16000
-    t = np.arange(sr * 4) / sr
-    y = (0.3 * np.sin(2 * np.pi * 3000 * t) * (t > 1) * (t < 2)).astype(np.float32)
-    buf = io.BytesIO()
-    sf.write(buf, y, sr, format="WAV")
-    sha, key = store_bytes(app, buf.getvalue(), "wav")
-    with world.session() as s:
-        m = Media(sha256=sha, kind="audio", deployment_id=rd.deployment.id, file_name="REC_0001.WAV",
-                  media_type="audio/wav", size_bytes=len(buf.getvalue()), storage_key=key, captured_at=T0,
-                  duration_s=4.0, sample_rate=sr)
-        s.add(m)
-        s.flush()
-        d = Detection(media_id=m.id, model="birdnet@2.4", category="bird", confidence=0.8, start_s=1.0, end_s=2.0,
-                      freq_low_hz=2500, freq_high_hz=3500, label="Lophura edwardsi", taxon_id=rd.taxa["pheasant"].id)
-        s.add(d)
-        s.flush()
-        s.add(Alert(area_id=rd.area.id, deployment_id=rd.deployment.id, media_id=m.id, kind="gunshot",
-                    confidence=0.91, occurred_at=T0))
-        s.add(Alert(area_id=rd.other_area.id, kind="engine", confidence=0.7, occurred_at=T0))
-        return m, d
+    return add_recording(app, world, rd)
 
 
 def test_sound_review(app, rd, signed_in, world):

@@ -164,6 +164,36 @@ def quick_user(world, username: str, *, admin: bool = False, roles: dict | None 
         return u
 
 
+def add_recording(app, world, rd):
+    """A 4 s, 16 kHz WAV with a 3 kHz tone from 1 s to 2 s, a BirdNET-like detection on it,
+    a gunshot alert in rd's area and an engine alert in the other area; (media, detection)."""
+    import numpy as np
+    import soundfile as sf
+
+    from server.models import Alert, Detection, Media
+
+    sr = 16000
+    t = np.arange(sr * 4) / sr
+    y = (0.3 * np.sin(2 * np.pi * 3000 * t) * (t > 1) * (t < 2)).astype(np.float32)
+    buf = io.BytesIO()
+    sf.write(buf, y, sr, format="WAV")
+    sha, key = store_bytes(app, buf.getvalue(), "wav")
+    with world.session() as s:
+        m = Media(sha256=sha, kind="audio", deployment_id=rd.deployment.id, file_name="REC_0001.WAV",
+                  media_type="audio/wav", size_bytes=len(buf.getvalue()), storage_key=key, captured_at=T0,
+                  duration_s=4.0, sample_rate=sr)
+        s.add(m)
+        s.flush()
+        d = Detection(media_id=m.id, model="birdnet@2.4", category="bird", confidence=0.8, start_s=1.0, end_s=2.0,
+                      freq_low_hz=2500, freq_high_hz=3500, label="Lophura edwardsi", taxon_id=rd.taxa["pheasant"].id)
+        s.add(d)
+        s.flush()
+        s.add(Alert(area_id=rd.area.id, deployment_id=rd.deployment.id, media_id=m.id, kind="gunshot",
+                    confidence=0.91, occurred_at=T0))
+        s.add(Alert(area_id=rd.other_area.id, kind="engine", confidence=0.7, occurred_at=T0))
+        return m, d
+
+
 class MiniWorld:
     """The parts of the suite's ``world`` fixture build_review_data needs, for any app."""
 
