@@ -194,3 +194,28 @@ def test_public_derivatives_made_for_images_with_people(app, scene):
     deriv = app.extensions["saola.derivatives"]
     for size in ("thumb", "review"):
         assert deriv.exists(derivative_key(sha, size, boxes))
+
+
+def test_program_selection_and_model_loaded_once_per_process(app, world, scene, monkeypatch):
+    import classifiers.megadetector as md
+    from server.detect import runtime
+
+    loads = []
+
+    class Counting(md.Detector):
+        def __init__(self, *a, **kw):
+            loads.append(a[0])
+            super().__init__(*a, **kw)
+
+    monkeypatch.setattr(md, "Detector", Counting)
+    runtime.clear()
+    program = world.program(scene["area"].id, name="Second program")
+    dep2 = world.deployment(program, location_name="S02").id
+    other = add_media(app, dep2, "IMG_0100.JPG", jpeg_bytes((64, 64), seed=7))
+    first = _enqueue(app, {"program_id": program.id, "model": "md_test"})
+    second = _enqueue(app, {"deployment_id": scene["dep"], "model": "md_test"})
+    run_jobs(app)
+    assert _job(app, first).progress_total == 1 and {d.media_id for d in _detections(app)} >= {other}
+    assert _job(app, second).progress_total == 4
+    assert len(loads) == 1  # one Detector for both jobs
+    runtime.clear()
