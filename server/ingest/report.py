@@ -59,7 +59,7 @@ class IngestReport:
     def outside_window(self) -> int:
         return self.flag_counts.get("outside_window", 0)
 
-    def summary_lines(self, max_items: int = 20) -> list[str]:
+    def summary_lines(self, max_items: int = 50) -> list[str]:
         """The closing summary: one line per count, then one line per skipped file."""
         kinds = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in sorted(self.by_kind.items()))
         lines = [f"ingested: {self.ingested}" + (f" ({kinds})" if kinds else ""),
