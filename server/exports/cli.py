@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -12,6 +13,26 @@ def register(main: click.Group) -> None:
     main.commands["export"].add_command(camtrap_dp_export_cmd, "camtrap-dp")
     main.commands["export"].add_command(dwca_export_cmd, "dwca")
     main.commands["import"].add_command(camtrap_dp_import_cmd, "camtrap-dp")
+
+
+class _Bars:
+    """One tqdm counter per table (rows written so far), on standard error."""
+
+    def __init__(self):
+        self.bars = {}
+
+    def __call__(self, what: str, n: int) -> None:
+        from tqdm import tqdm
+
+        bar = self.bars.get(what)
+        if bar is None:
+            bar = self.bars[what] = tqdm(desc=what, unit=" rows", file=sys.stderr,
+                                         mininterval=0.5, leave=True)
+        bar.update(n - bar.n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
 
 
 def _scope_options(fn):
@@ -44,14 +65,16 @@ def camtrap_dp_export_cmd(program_id, area, out_dir, public, media_mode, base_ur
     from .camtrap_dp import export_camtrap_dp
 
     app = get_app()
+    bars = _Bars()
     try:
         with session_scope(app.config["DATABASE_URL"], read_only=True) as s:  # long read: no write lock
             rep = export_camtrap_dp(s, out_dir, program_id=program_id, area_id=area, public=public,
                                     media_mode=media_mode, store=get_store(app), base_url=base_url,
-                                    grid_deg=grid_deg,
-                                    progress=lambda what, n: click.echo(f"  {what}: {n}", err=True))
+                                    grid_deg=grid_deg, progress=bars)
     except SaolaError as e:
         fail(e.message)
+    finally:
+        bars.close()
     click.echo(json.dumps(rep.as_dict(), indent=1))
     if standards:
         from .validate import validate_camtrap_dp
