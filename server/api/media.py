@@ -37,6 +37,8 @@ POOL_FROM_FILES = 64
 
 
 class MediaQuery(In):
+    """Filters of the media list (all optional; combined with AND)."""
+
     limit: int = 50
     offset: int = 0
     area_id: Optional[str] = None
@@ -50,6 +52,8 @@ class MediaQuery(In):
 
 
 class MediaOut(Out):
+    """A stored photo, video or recording, with its corrected capture time and ingest flags."""
+
     id: str
     sha256: str
     kind: str
@@ -80,10 +84,14 @@ class MediaOut(Out):
 
 
 class MediaDetailOut(MediaOut):
+    """One media item with the full metadata read at ingest (EXIF tag set...)."""
+
     meta: dict[str, Any]
 
 
 class SequenceQuery(In):
+    """Filters of the sequence list."""
+
     limit: int = 50
     offset: int = 0
     area_id: Optional[str] = None
@@ -93,6 +101,8 @@ class SequenceQuery(In):
 
 
 class SequenceOut(Out):
+    """A sequence (burst / event): consecutive media of a deployment closer than the program's gap."""
+
     id: str
     deployment_id: str
     event_start: datetime
@@ -102,6 +112,8 @@ class SequenceOut(Out):
 
 
 class IngestOut(Out):
+    """The report of an ingest: counts, skipped files with reasons, flags, summary lines."""
+
     source: str
     total: int
     ingested: int

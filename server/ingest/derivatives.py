@@ -49,6 +49,8 @@ class DerivativeError(Exception):
 
 @dataclass
 class Derivatives:
+    """JPEG bytes of a photo's thumbnail and review-size image."""
+
     thumb: bytes
     review: Optional[bytes]  # None: the original is review-size already
 

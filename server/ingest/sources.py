@@ -49,6 +49,8 @@ class Source:
 
 @dataclass(frozen=True)
 class Skipped:
+    """A file of the card that is not ingested, and why."""
+
     rel_path: str
     reason: str
 
