@@ -17,7 +17,7 @@ from ..analytics.plots import accumulation_figure, diel_activity_figure
 from .data import ReportData
 
 LANGS = ("vi", "en")
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).parent  # annual_report.html sits beside this module (installed as package data)
 
 TEXT = {
     "title": ("Báo cáo giám sát đa dạng sinh học năm {year}", "Annual biodiversity monitoring report {year}"),
