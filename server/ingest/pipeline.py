@@ -226,23 +226,16 @@ class BatchWriter:
         with session_scope(self.url) as s:
             existing = {sha: (mid, has_d) for sha, mid, has_d in s.exec(
                 select(Media.sha256, Media.id, Media.has_derivatives).where(Media.sha256.in_(shas)))}
-            rows, completed, per_area = [], [], {}
+            rows, completed, per_area, dups = [], [], {}, []
             for res, w, t, off, flags in placed:
-                path = res["rel_path"]
                 if res["sha256"] in existing:
                     mid, has_d = existing[res["sha256"]]
-                    self.seen[res["sha256"]] = mid
-                    rep.duplicate(path)
+                    dups.append((res, mid))
                     if res.get("derivatives") and not has_d:
                         completed.append(mid)
-                    if self.keep_ids:
-                        rep.media_ids[path] = mid
                     continue
                 row = media_row(res, w, t, off, flags)
-                self.seen[res["sha256"]] = row["id"]
                 rows.append(row)
-                if self.keep_ids:
-                    rep.media_ids[path] = row["id"]
                 per_area.setdefault(w.area_id if w else None, []).append(row["id"])
             if rows:
                 s.connection().execute(insert(Media.__table__), rows)
@@ -263,7 +256,15 @@ class BatchWriter:
             for job_id in jobs:
                 dispatch(job_id)
         rep.completed += len(completed)
+        for res, mid in dups:
+            self.seen[res["sha256"]] = mid
+            rep.duplicate(res["rel_path"])
+            if self.keep_ids:
+                rep.media_ids[res["rel_path"]] = mid
         for row in rows:
+            self.seen[row["sha256"]] = row["id"]
+            if self.keep_ids:
+                rep.media_ids[row["file_path"]] = row["id"]
             rep.ingested += 1
             rep.by_kind[row["kind"]] += 1
             rep.flag(row["file_path"], [f for f in row["flags"]])

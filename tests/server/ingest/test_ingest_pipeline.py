@@ -306,3 +306,26 @@ def test_odd_file_names_and_exif_text_are_stored_on_both_databases(app, world, t
     (m,) = _media(world)
     assert m.file_name == "IMG_??.JPG"
     assert m.camera_make == "ACME" and m.camera_model == "Cam" and "\x00" not in m.meta["exif"]["Image Model"]
+
+
+def test_rows_another_ingest_wrote_meanwhile_count_as_duplicates(app, world, tmp_path, monkeypatch):
+    # Two ingests of overlapping cards at once: the second's batch insert hits the unique sha256.
+    _, _, dep = make_deployment(world)
+    for i in range(3):
+        write(tmp_path / f"card/IMG_{i}.JPG", jpeg_bytes(f"2026:03:02 06:15:0{i}", color=(i * 70, 8, 8)))
+    ingest_path(app, tmp_path / "card", deployment_id=dep.id, workers=0)
+    write(tmp_path / "card/IMG_3.JPG", jpeg_bytes("2026:03:02 06:15:04", color=(250, 8, 8)))
+    real_select = pipeline.select
+    hidden = {"n": 0}
+
+    def blind_select(*cols):  # the first existence check misses what the "other" ingest wrote
+        stmt = real_select(*cols)
+        if len(cols) == 3 and hidden["n"] == 0:
+            hidden["n"] += 1
+            return stmt.where(Media.id == "nothing")
+        return stmt
+
+    monkeypatch.setattr(pipeline, "select", blind_select)
+    rep = ingest_path(app, tmp_path / "card", deployment_id=dep.id, workers=0)
+    assert (rep.ingested, rep.duplicates, rep.fatal) == (1, 3, None)
+    assert len(_media(world)) == 4
