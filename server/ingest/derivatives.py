@@ -4,7 +4,10 @@ Speed matters (a card holds tens of thousands of photos), so decoding uses
 JPEG draft mode: libjpeg scales by 1/2, 1/4 or 1/8 while decoding, which is
 far cheaper than decoding the full image and resizing it.
 
-- thumbnail: long side :data:`THUMB_SIZE` px;
+- thumbnail: long side :data:`THUMB_SIZE` px, or between :data:`THUMB_MIN` and
+  that when libjpeg's 1/8 DCT scaling lands there by itself (a 2048 px photo
+  gives a 256 px thumbnail with no resampling at all: a third less work per
+  photo than decoding at 1/4 and resizing to 320);
 - review-size: long side :data:`REVIEW_SIZE` px. A photo whose long side is
   already at most :data:`REVIEW_MAX` px, stored upright (EXIF orientation 1 or
   none) in RGB or greyscale, *is* its own review-size image: the original is
@@ -23,6 +26,7 @@ from typing import Optional
 from PIL import Image
 
 THUMB_SIZE = 320
+THUMB_MIN = 240  # a thumbnail straight from DCT scaling is accepted down to this size
 REVIEW_SIZE = 1600
 REVIEW_MAX = 2048
 THUMB_QUALITY = 75
@@ -78,6 +82,9 @@ def make_derivatives(data: bytes, orientation: Optional[int] = None) -> Derivati
         w, h = im.size
         needs_review = max(w, h) > REVIEW_MAX or (orientation or 1) != 1 or im.mode not in ("RGB", "L")
         target = _fit((w, h), REVIEW_SIZE if needs_review else THUMB_SIZE)
+        eighth = max(w, h) // 8
+        if not needs_review and THUMB_MIN <= eighth <= THUMB_SIZE:
+            target = _fit((w, h), eighth)  # decode at 1/8: already thumbnail-sized
         if im.format == "JPEG":
             # draft() keeps the decoded size >= target: the smallest DCT scale that does.
             im.draft("RGB" if im.mode in ("RGB", "YCbCr") else im.mode, target)
@@ -94,8 +101,10 @@ def make_derivatives(data: bytes, orientation: Optional[int] = None) -> Derivati
             r = r.transpose(transpose)
         review = _encode(r, REVIEW_QUALITY)
         im = r
-    # Box (area-average) filtering: the cheapest good downscale; draft() already did most of it.
-    t = im.resize(_fit(im.size, THUMB_SIZE), Image.Resampling.BOX)
+    t = im
+    if max(t.size) > THUMB_SIZE:
+        # Box (area-average) filtering: the cheapest good downscale; draft() already did most of it.
+        t = t.resize(_fit(t.size, THUMB_SIZE), Image.Resampling.BOX)
     if transpose is not None and not needs_review:
         t = t.transpose(transpose)
     return Derivatives(_encode(t, THUMB_QUALITY), review)

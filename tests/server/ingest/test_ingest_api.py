@@ -76,7 +76,7 @@ def test_upload_list_and_fetch(client, world, shared_dir):
     assert status == 200 and data == photos[0].read_bytes()
     status, mimetype, data = _fetch(client, f"/api/v1/media/{first['id']}/thumbnail", ranger)
     assert status == 200 and mimetype == "image/jpeg"
-    assert Image.open(io.BytesIO(data)).size == (320, 225)
+    assert Image.open(io.BytesIO(data)).size == (256, 180)
     status, mimetype, data = _fetch(client, f"/api/v1/media/{first['id']}/review", ranger)
     assert status == 200 and mimetype == "image/jpeg"
     assert 320 < max(Image.open(io.BytesIO(data)).size) <= 2048

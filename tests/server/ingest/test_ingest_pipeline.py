@@ -68,7 +68,7 @@ def test_reconyx_card_is_one_sequence_and_reingest_is_a_noop(app, world, shared_
         assert m.storage_key == f"{m.sha256[:2]}/{m.sha256[2:4]}/{m.sha256}.jpg"
         assert store.path(m.storage_key).read_bytes() == data
         with Image.open(derivs.path(thumb_key(m.sha256))) as t:
-            assert t.size == (320, 225)
+            assert t.size == (256, 180)  # 1/8 DCT scaling of 2048 x 1440
         assert not derivs.exists(review_key(m.sha256))
     assert "ingested: 10 (10 images)" in rep.summary_lines()
     # One summarising audit entry for the batch.

@@ -124,7 +124,14 @@ def test_thumbnail_only_for_review_sized_upright_photo(shared_dir):
     data = sorted(reconyx_dir(shared_dir).glob("*.JPG"))[0].read_bytes()
     d = deriv.make_derivatives(data, 1)
     assert d.review is None  # 2048 px upright: the original serves for review
-    assert _img(d.thumb).size == (320, 225)
+    assert _img(d.thumb).size == (256, 180)  # straight from 1/8 DCT scaling, no resampling
+
+
+@pytest.mark.parametrize("size,thumb", [((2560, 1920), (320, 240)), ((1920, 1080), (240, 135)),
+                                        ((1280, 720), (320, 180)), ((200, 150), (200, 150))])
+def test_thumbnail_sizes(size, thumb):
+    # About 320 px: exactly 320 after resampling, 240-320 when DCT scaling lands there; never enlarged.
+    assert _img(deriv.make_derivatives(jpeg_bytes(size=size), None).thumb).size == thumb
 
 
 def test_big_photo_gets_a_review_image():
