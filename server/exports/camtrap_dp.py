@@ -152,8 +152,9 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
     """Write a Camtrap DP package for one program or a whole protected area into ``out_dir``.
 
     ``public`` generalises the coordinates of deployments that recorded a
-    sensitive taxon (to the centre of a ``grid_deg`` cell) and leaves out media
-    showing people (and their media-level observations). ``media_mode``:
+    sensitive taxon (to the centre of a ``grid_deg`` cell), copies their images
+    without metadata (no EXIF GPS), and leaves out media showing people (and
+    their media-level observations). ``media_mode``:
     ``copy`` copies originals from ``store`` to ``media/`` (filePath relative);
     ``link`` writes ``{base_url}/{media id}`` URLs. Imported remote media keep
     their URL in both modes. Raises :class:`ExportError` for data that cannot
@@ -258,10 +259,11 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
                 path = f"{base_url.rstrip('/')}/{mid}"
             else:
                 path = _copy_target(prov, dep_export_id[dep_id], sha, name, used_paths)
-                if _copy_media(store, key, media_dir.parent / path):
+                if _copy_media(store, key, media_dir.parent / path, strip_metadata=dep_id in sensitive):
                     rep.files_copied += 1
                 else:
-                    rep.missing_files.append(f"{name} ({key})")
+                    rep.missing_files.append(f"{name} ({key})" + (" (metadata could not be removed)"
+                                                                  if dep_id in sensitive else ""))
             file_public = prov.get("filePublic", True) and not person
             nulls = set(prov.get("nulls", ()))
             exif = prov.get("exifData")
@@ -274,7 +276,7 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
     rep.media = t.rows
     tick("media", rep.media)
     if rep.missing_files:
-        raise ExportError(f"{len(rep.missing_files)} media file(s) are missing from the media store, e.g. "
+        raise ExportError(f"{len(rep.missing_files)} media file(s) could not be copied from the media store, e.g. "
                           + "; ".join(rep.missing_files[:3]))
 
     # ---- observations (streamed) ------------------------------------------------------------
@@ -387,8 +389,13 @@ def _copy_target(prov: dict, dep_export_id: str, sha: str, name: str, used: set[
     return f"media/{_slug(dep_export_id)}/{sha[:12]}-{clean}"
 
 
-def _copy_media(store: Any, key: str, dest: Path) -> bool:
-    """Copy (hard-link when possible) one original into the package; False if the store lacks it."""
+def _copy_media(store: Any, key: str, dest: Path, strip_metadata: bool = False) -> bool:
+    """Copy (hard-link when possible) one original into the package; False if the store lacks it.
+
+    ``strip_metadata`` (public exports, stations of sensitive species) writes
+    images again without their metadata, so no EXIF GPS position travels with
+    them; False when that is impossible (not a readable image).
+    """
     if not key:
         return False
     try:
@@ -400,11 +407,29 @@ def _copy_media(store: Any, key: str, dest: Path) -> bool:
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.exists():
         return True
+    if strip_metadata:
+        return _write_without_metadata(src, dest)
     try:
         os.link(src, dest)
     except OSError:
         shutil.copyfile(src, dest)
     return True
+
+
+def _write_without_metadata(src: Path, dest: Path) -> bool:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(src) as img:
+            fmt = img.format
+            if fmt not in ("JPEG", "PNG", "TIFF", "WEBP"):
+                return False
+            img.load()
+            clean = img.copy()  # pixels only: EXIF, XMP and ICC text are not carried over
+        clean.save(dest, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+        return True
+    except (UnidentifiedImageError, OSError):
+        return False
 
 
 def _descriptor(session: Session, scope, points, t_start, t_end, taxon_ids, capture_seen, levels, individuals,

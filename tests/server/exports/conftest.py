@@ -20,6 +20,20 @@ from datetime import datetime, timezone
 import pytest
 
 
+def _jpeg_with_gps(seed: str) -> bytes:
+    """A small real JPEG (colour from ``seed``) whose EXIF holds a GPS position, like some camera traps write."""
+    from PIL import Image
+
+    h = hashlib.sha256(seed.encode()).digest()
+    img = Image.new("RGB", (32, 24), (h[0], h[1], h[2]))
+    exif = Image.Exif()
+    exif[0x010F] = "Saola test camera"  # Make
+    exif[0x8825] = {1: "N", 2: (17.0, 36.0, 44.4), 3: "E", 4: (106.0, 25.0, 55.8)}  # GPS IFD
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", exif=exif, quality=90)
+    return buf.getvalue()
+
+
 def utc(*a) -> datetime:
     return datetime(*a, tzinfo=timezone.utc)
 
@@ -83,7 +97,7 @@ def survey(app, world) -> Survey:
         s.flush()
 
         def media(dep, name, at, seq_id=None, kind="image", mtype="image/jpeg", **kw):
-            data = f"{name}-{at}".encode()
+            data = f"{name}-{at}".encode() if kind != "image" else _jpeg_with_gps(f"{dep.id}{name}{at}")
             sha = hashlib.sha256(data).hexdigest()
             key = store.key_for(sha, name.rsplit(".", 1)[-1])
             store.put_stream(io.BytesIO(data), key)

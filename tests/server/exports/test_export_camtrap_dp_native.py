@@ -91,3 +91,27 @@ def test_export_errors_are_specific(app, world, survey, tmp_path):
             loc.latitude = None
     with world.session() as s, pytest.raises(ExportError, match="location 'S02' has no coordinates"):
         export_camtrap_dp(s, tmp_path, program_id=survey.program_id, store=get_store(app))
+
+
+def _gps(path):
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return img.getexif().get_ifd(0x8825)
+
+
+def test_public_copies_of_sensitive_stations_lose_their_exif_gps(app, world, survey, standards, tmp_path):
+    ids = survey.ids
+    with world.session() as s:
+        export_camtrap_dp(s, tmp_path, program_id=survey.program_id, public=True, store=get_store(app))
+    assert validate_camtrap_dp(tmp_path, standards) == []
+    media = {r["mediaID"]: r for r in _csv(tmp_path / "media.csv")}
+    store = get_store(app)
+    with world.session() as s:
+        from server.models import Media
+
+        originals = {mid: store.path(s.get(Media, mid).storage_key) for mid in (ids["m1"], ids["m4"])}
+    assert _gps(originals[ids["m4"]])  # the original in the store keeps its position
+    assert not _gps(tmp_path / media[ids["m4"]]["filePath"])  # S02 recorded the sensitive muntjac
+    # other stations' originals are copied unchanged
+    assert (tmp_path / media[ids["m1"]]["filePath"]).read_bytes() == originals[ids["m1"]].read_bytes()
