@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Iterable, Optional
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import bindparam, delete, insert, update
 from sqlmodel import Session, select
 
 from ..models import Deployment, Media, Program, Sequence, new_id
@@ -49,16 +49,18 @@ def resequence(session: Session, deployment_id: str, gap_s: Optional[int] = None
         groups[g].append((mid, as_utc(t), sid))
     used: set[str] = set()
     changes: list[dict] = []
+    new_rows: list[dict] = []
     for members in groups:
         # Keep the id most members already had, so reviews stay attached to unchanged events.
         votes = Counter(sid for _, _, sid in members if sid in existing and sid not in used)
         sid = votes.most_common(1)[0][0] if votes else None
         start, end = members[0][1], members[-1][1]
         if sid is None:
-            seq = Sequence(id=new_id(), deployment_id=deployment_id, event_start=start, event_end=end,
-                           media_count=len(members))
-            session.add(seq)
-            sid = seq.id
+            # Plain rows, inserted in one statement (thousands of events on a big card).
+            sid = new_id()
+            new_rows.append({"id": sid, "deployment_id": deployment_id, "event_start": start, "event_end": end,
+                             "media_count": len(members), "review_status": "unreviewed", "reviewed_by": None,
+                             "reviewed_at": None})
         else:
             seq = existing[sid]
             if (as_utc(seq.event_start), as_utc(seq.event_end), seq.media_count) != (start, end, len(members)):
@@ -67,6 +69,8 @@ def resequence(session: Session, deployment_id: str, gap_s: Optional[int] = None
         used.add(sid)
         changes.extend({"mid": mid, "sid": sid} for mid, _, old in members if old != sid)
     session.flush()
+    if new_rows:
+        session.connection().execute(insert(Sequence.__table__), new_rows)
     if changes:
         stmt = update(Media.__table__).where(Media.__table__.c.id == bindparam("mid")).values(
             sequence_id=bindparam("sid"))
