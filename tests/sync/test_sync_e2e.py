@@ -1,6 +1,7 @@
 """End to end: the app's sync client against a real `saola serve` process on loopback
 (SQLite file and PostgreSQL), including a server restart mid-sync and 30 days offline."""
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -124,7 +125,8 @@ def test_thirty_days_offline_5000_observations_500_photos(site, world, server, t
     photos = []
     for i in range(500):
         p = tmp_path / f"p{i}.jpg"
-        Image.new("RGB", (64, 48), ((i * 7) % 256, (i * 13) % 256, 90)).save(p, quality=80)
+        # noise from a per-photo seed: 500 distinct photos (flat colours can encode to identical JPEGs)
+        Image.frombytes("RGB", (64, 48), random.Random(i).randbytes(64 * 48 * 3)).save(p, quality=80)
         photos.append(st.add_photo(p))
     day = 0
     for i in range(5000):
