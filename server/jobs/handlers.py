@@ -15,6 +15,7 @@ MODULES = [
     "server.ingest.jobs",
     "server.detect.jobs",
     "server.audio.jobs",
+    "server.exports.jobs",
 ]
 
 for _m in MODULES:
