@@ -119,6 +119,7 @@ class IngestOut(Out):
     ingested: int
     duplicates: int
     completed: int
+    assigned: int
     skipped: list[dict[str, str]]
     outside_window: int
     flag_counts: dict[str, int]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from flask import Flask
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -224,15 +224,23 @@ class BatchWriter:
         rep = self.report
         shas = [p[0]["sha256"] for p in placed]
         with session_scope(self.url) as s:
-            existing = {sha: (mid, has_d) for sha, mid, has_d in s.exec(
-                select(Media.sha256, Media.id, Media.has_derivatives).where(Media.sha256.in_(shas)))}
-            rows, completed, per_area, dups = [], [], {}, []
+            existing = {sha: (mid, has_d, dep_id, old_flags) for sha, mid, has_d, dep_id, old_flags in s.exec(
+                select(Media.sha256, Media.id, Media.has_derivatives, Media.deployment_id, Media.flags)
+                .where(Media.sha256.in_(shas)))}
+            rows, completed, per_area, dups, assigned = [], [], {}, [], []
             for res, w, t, off, flags in placed:
                 if res["sha256"] in existing:
-                    mid, has_d = existing[res["sha256"]]
+                    mid, has_d, dep_id, old_flags = existing[res["sha256"]]
                     dups.append((res, mid))
                     if res.get("derivatives") and not has_d:
                         completed.append(mid)
+                    if dep_id is None and w is not None:
+                        # Stored earlier without a deployment; this run knows it: assign it now.
+                        kept = [f for f in (old_flags or []) if f not in TIME_FLAGS]
+                        assigned.append({"mid": mid, "dep": w.id, "t": t, "off": off,
+                                         "fl": list(dict.fromkeys(kept + flags)), "cm": w.capture_method,
+                                         "kind": res["kind"]})
+                        per_area.setdefault(w.area_id, []).append(mid)
                     continue
                 row = media_row(res, w, t, off, flags)
                 rows.append(row)
@@ -242,13 +250,19 @@ class BatchWriter:
             if completed:
                 s.connection().execute(update(Media.__table__).where(Media.__table__.c.id.in_(completed))
                                        .values(has_derivatives=True))
+            if assigned:
+                tbl = Media.__table__
+                s.connection().execute(update(tbl).where(tbl.c.id == bindparam("mid")).values(
+                    deployment_id=bindparam("dep"), captured_at=bindparam("t"), utc_offset_min=bindparam("off"),
+                    flags=bindparam("fl"), capture_method=bindparam("cm")), assigned)
             # One summarising audit entry per batch and area (bulk machine write).
             for area_id, ids in per_area.items():
                 audit.record(s, "create", "media", self.run_id, area_id=area_id,
                              after={"ingest_run": self.run_id, "source": rep.source, "count": len(ids),
                                     "media_ids": ids})
             # Detection of the new photos is queued in the same transaction as their rows.
-            jobs = self._queue_detection(s, rows)
+            jobs = self._queue_detection(s, rows + [{"id": a["mid"], "kind": a["kind"], "deployment_id": a["dep"],
+                                                      "flags": a["fl"]} for a in assigned])
         # Counted (and jobs dispatched) only once committed.
         if jobs:
             from ..jobs import dispatch
@@ -256,6 +270,9 @@ class BatchWriter:
             for job_id in jobs:
                 dispatch(job_id)
         rep.completed += len(completed)
+        rep.assigned += len(assigned)
+        for a in assigned:
+            rep.deployments.add(a["dep"])
         for res, mid in dups:
             self.seen[res["sha256"]] = mid
             rep.duplicate(res["rel_path"])

@@ -27,6 +27,7 @@ class IngestReport:
     ingested: int = 0
     duplicates: int = 0
     completed: int = 0  # duplicates whose missing derivatives were made this time
+    assigned: int = 0  # duplicates stored earlier without a deployment, assigned to one now
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     flag_counts: Counter = field(default_factory=Counter)
     flagged: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # examples, capped
@@ -64,7 +65,8 @@ class IngestReport:
         kinds = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in sorted(self.by_kind.items()))
         lines = [f"ingested: {self.ingested}" + (f" ({kinds})" if kinds else ""),
                  f"duplicates: {self.duplicates} (already stored, not stored again"
-                 + (f"; {self.completed} completed" if self.completed else "") + ")",
+                 + (f"; {self.completed} completed" if self.completed else "")
+                 + (f"; {self.assigned} assigned to a deployment now" if self.assigned else "") + ")",
                  f"skipped: {len(self.skipped)}",
                  f"outside the deployment window: {self.outside_window}"]
         for path, reason in self.skipped[:max_items]:
@@ -89,7 +91,7 @@ class IngestReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (API answers, --report files)."""
         return {"source": self.source, "total": self.total, "ingested": self.ingested,
-                "duplicates": self.duplicates, "completed": self.completed,
+                "duplicates": self.duplicates, "completed": self.completed, "assigned": self.assigned,
                 "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
                 "outside_window": self.outside_window,
                 "flag_counts": dict(sorted(self.flag_counts.items())),

@@ -329,3 +329,18 @@ def test_rows_another_ingest_wrote_meanwhile_count_as_duplicates(app, world, tmp
     rep = ingest_path(app, tmp_path / "card", deployment_id=dep.id, workers=0)
     assert (rep.ingested, rep.duplicates, rep.fatal) == (1, 3, None)
     assert len(_media(world)) == 4
+
+
+def test_media_stored_without_a_deployment_are_assigned_when_ingested_again_with_one(app, world, tmp_path):
+    card = tmp_path / "card"
+    for i in range(3):
+        write(card / f"IMG_{i}.JPG", jpeg_bytes(f"2026:03:02 06:15:0{i}", serial="UNKNOWN-CAM", color=(i * 80, 4, 4)))
+    first = ingest_path(app, card, workers=0)
+    assert first.flag_counts == {"no_deployment": 3}
+    _, _, dep = make_deployment(world, start=datetime(2026, 3, 1, tzinfo=timezone.utc))
+    again = ingest_path(app, card, deployment_id=dep.id, workers=0)
+    assert (again.ingested, again.duplicates, again.assigned) == (0, 3, 3)
+    assert "3 assigned to a deployment now" in again.summary_lines()[1]
+    media = _media(world)
+    assert {m.deployment_id for m in media} == {dep.id} and all(m.flags == [] for m in media)
+    assert len(_sequences(world, dep.id)) == 1 and all(m.sequence_id for m in media)
