@@ -164,6 +164,12 @@ def save_label(session: Session, user: User, seq: Sequence, area_id: str, label:
         raise ValidationError(f"mode must be replace or add, got {mode!r}")
     _check_label(label)
     media = _media_of(session, seq, media_id) if media_id else None
+    if label.get("detection_id"):
+        det = session.get(Detection, label["detection_id"])
+        det_media = session.get(Media, det.media_id) if det is not None else None
+        if det_media is None or det_media.sequence_id != seq.id:
+            raise ValidationError(f"detection {label['detection_id']!r} is not in this sequence",
+                                  details=[{"field": "detection_id", "message": "not in the sequence"}])
     act = ReviewAction(session, user, "label" if media is None else "label_media", area_id, sequence_id=seq.id)
     if mode == "replace":
         for o in _human_observations(session, seq):

@@ -171,6 +171,8 @@ def test_label_validation(rd, signed_in):
     assert r.status_code == 422 and "life_stage" in r.get_json()["error"]["message"]
     r = b.post(url, json={"observation_type": "human", "taxon_id": rd.taxa["saola"].id})
     assert r.status_code == 422 and "animal" in r.get_json()["error"]["message"]
+    r = b.post(url, json={"taxon_id": rd.taxa["saola"].id, "detection_id": "nope"})
+    assert r.status_code == 422 and "not in this sequence" in r.get_json()["error"]["message"]
     r = b.post(url, json={"count": 0})
     assert r.status_code == 422 and "count" in r.get_json()["error"]["message"]
     r = b.post(url, json={"media_id": rd.media[rd.sequences[1].id][0].id})
