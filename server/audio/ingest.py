@@ -1,0 +1,120 @@
+"""The ingest reader of sound-trap recordings (WAV, FLAC).
+
+Ingest's scanner calls :func:`read_recording` in its worker processes (no
+Flask, no database). It returns the recorder's own clock time, naive, with the
+UTC offset only when the file states one, so the ingest matcher turns it into
+UTC exactly as it does for photos: the deployment's clock offset is added to
+the device clock, and the deployment's time zone is used when the file does
+not state an offset (file-name times, GUANO stamps without an offset).
+
+Order of trust for the start time (see :mod:`classifiers.audio.metadata`):
+GUANO ``Timestamp`` > AudioMoth header comment > file name; never the file's
+mtime.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from typing import Optional
+
+from classifiers.audio import AudioFileError, RecordingMetadata, read_metadata
+from classifiers.audio.errors import (
+    CorruptAudioError,
+    EmptyAudioError,
+    NotAudioError,
+    TruncatedAudioError,
+    UnsupportedSampleFormatError,
+)
+
+from ..ingest.registry import MediaInfo, UnreadableMedia
+
+#: How each bad-file error reads in the ingest summary (before the reader's reason).
+_PROBLEM = {
+    TruncatedAudioError: "truncated recording",
+    EmptyAudioError: "empty recording",
+    UnsupportedSampleFormatError: "unsupported sample format",
+    CorruptAudioError: "corrupt recording",
+    NotAudioError: "not a WAV/FLAC recording",
+}
+
+
+def _problem(exc: AudioFileError) -> str:
+    for cls, words in _PROBLEM.items():
+        if isinstance(exc, cls):
+            return f"{words}: {exc.reason}"
+    return exc.reason
+
+
+def _suffix(data: bytes) -> str:
+    return ".flac" if data[:4] == b"fLaC" else ".wav"
+
+
+def read_recording(data: Optional[bytes], path: Optional[str]) -> MediaInfo:
+    """MediaInfo of one recording; :class:`UnreadableMedia` (skipped, ingest goes on) for bad files."""
+    tmp = None
+    try:
+        if path is None:
+            # A member of a zip held in memory: soundfile needs a file (its name is lost).
+            fd, tmp = tempfile.mkstemp(suffix=_suffix(data or b""))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data or b"")
+            path = tmp
+        try:
+            # "UTC" as the zone: file-name and offset-less times come back as the recorder's clock
+            # time unchanged; the matcher applies the deployment's own zone to them afterwards.
+            meta = read_metadata(path, "UTC")
+        except AudioFileError as e:
+            raise UnreadableMedia(_problem(e)) from None
+    finally:
+        if tmp is not None:
+            os.unlink(tmp)
+    return media_info(meta)
+
+
+def stated_offset(meta: RecordingMetadata) -> Optional[int]:
+    """The UTC offset (minutes) the file itself states for its start time, or None.
+
+    AudioMoth comments always state it (no offset written means UTC); GUANO
+    stamps may or may not; old hexadecimal AudioMoth names are Unix time (UTC).
+    File-name clock times never state one: the deployment's zone applies.
+    """
+    src = meta.timestamp_source
+    if src == "audiomoth":
+        return meta.utc_offset_min
+    if src == "guano":
+        stamp = str((meta.raw.get("guano") or {}).get("Timestamp") or "").strip()
+        try:
+            return meta.utc_offset_min if dt.datetime.fromisoformat(stamp).tzinfo is not None else None
+        except ValueError:
+            return None
+    if src == "filename" and (meta.raw.get("filename") or {}).get("pattern") == "audiomoth-hex":
+        return 0
+    return None
+
+
+def media_info(meta: RecordingMetadata) -> MediaInfo:
+    """Ingest's MediaInfo from the recording's metadata (device clock time, naive)."""
+    raw_time = None
+    offset = stated_offset(meta)
+    if meta.start_utc is not None:
+        # read with zone UTC: start_utc + utc_offset_min is the clock time the recorder wrote.
+        raw_time = meta.start_utc + dt.timedelta(minutes=meta.utc_offset_min or 0)
+    extra = {
+        "recorder_model": meta.recorder_model, "recorder_serial": meta.recorder_id,
+        "recorder_deployment_id": meta.deployment_id, "gain": meta.gain, "battery": meta.battery,
+        "battery_v": meta.battery_v, "temperature_c": meta.temperature_c, "triggered": meta.triggered,
+        "format": meta.format, "sample_format": meta.sample_format, "frames": meta.frames,
+    }
+    audio = {k: v for k, v in extra.items() if v is not None}
+    audio["timestamps"] = meta.raw.get("timestamps", {})
+    for key in ("guano", "comment", "info"):
+        if meta.raw.get(key):
+            audio[key] = meta.raw[key]
+    notes = []
+    if meta.start_utc is None:
+        notes.append("no start time in the GUANO chunk, the AudioMoth comment or the file name")
+    return MediaInfo(
+        captured_at_raw=raw_time, timestamp_source=meta.timestamp_source, utc_offset_min=offset,
+        duration_s=meta.duration_s, sample_rate=meta.sample_rate, channels=meta.channels,
+        camera_model=meta.recorder_model, camera_serial=meta.recorder_id, meta=audio, notes=notes)

@@ -1,0 +1,111 @@
+"""Storing one recording's analysis: acoustic indices, detections, alerts (one short transaction).
+
+Idempotent per (media, model@version): rows of the models this run produced
+replace that media's earlier rows of the same models; rows of other models
+(and boxes people drew) stay. An alert acknowledged before a re-run keeps its
+acknowledgement when the re-run finds it again (same kind and time).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Optional
+
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+from classifiers.audio.birdnet import NON_BIRD_LABELS, alert_kind
+
+from .. import audit
+from ..models import AcousticIndex, Alert, Detection, new_id, utcnow
+from ..timeutil import as_utc
+
+BAND_MODEL = "saola-band@1"
+EVENT_CATEGORY = "event"
+
+
+def _at(start: Optional[datetime], seconds: float) -> Optional[datetime]:
+    return None if start is None else as_utc(start) + timedelta(seconds=float(seconds))
+
+
+def birdnet_category(label: str) -> tuple[str, str]:
+    """(category, label) of a BirdNET label: ``('bird', 'Junco hyemalis')`` or ``('Gun', 'Gun')``."""
+    scientific = label.partition("_")[0]
+    if label in NON_BIRD_LABELS:
+        return scientific, scientific
+    return "bird", scientific
+
+
+def store_analysis(s: Session, media: Any, area_id: str, result, *, alert_threshold: float, job_id: str,
+                   taxa: dict[str, Optional[str]]) -> dict[str, int]:
+    """Write ``result`` (a :class:`classifiers.audio.RecordingAnalysis`) for ``media``; counts written.
+
+    ``taxa`` caches scientific name -> taxon id (None when the reference list lacks it).
+    """
+    start = media.captured_at
+    models = [BAND_MODEL] + ([result.birdnet_model] if result.birdnet_model else []) + list(result.custom)
+    acknowledged = {(a.kind, as_utc(a.occurred_at) if a.occurred_at else None, round(a.confidence, 4)):
+                    (a.acknowledged_by, a.acknowledged_at)
+                    for a in s.exec(select(Alert).where(Alert.media_id == media.id,
+                                                        Alert.acknowledged_at.is_not(None)))}
+    s.exec(delete(Alert).where(Alert.media_id == media.id, Alert.detection_id.in_(
+        select(Detection.id).where(Detection.media_id == media.id, Detection.model.in_(models)))))
+    s.exec(delete(Detection).where(Detection.media_id == media.id, Detection.model.in_(models)))
+    s.exec(delete(AcousticIndex).where(AcousticIndex.media_id == media.id))
+    params = result.index_params.as_dict()
+    for i, m in enumerate(result.indices):
+        s.add(AcousticIndex(media_id=media.id, minute=i, start_at=_at(start, m.start_s), aci=m.aci, adi=m.adi,
+                            aei=m.aei, bi=m.bi, ndsi=m.ndsi, h=m.h,
+                            extra={"start_s": m.start_s, "duration_s": m.duration_s, "ht": m.ht, "hf": m.hf,
+                                   "params": params}))
+    now = utcnow()
+    rows: list[Detection] = []
+    for e in result.events:
+        rows.append(Detection(media_id=media.id, model=BAND_MODEL, category=EVENT_CATEGORY, label=e.band,
+                              confidence=_score(e.score), start_s=e.start_s, end_s=e.end_s, freq_low_hz=e.f_low,
+                              freq_high_hz=e.f_high, extra={"score_db": e.score}, created_at=now))
+    alerts = []
+    for d in result.birdnet:
+        category, label = birdnet_category(d.label)
+        row = Detection(id=new_id(), media_id=media.id, model=result.birdnet_model, category=category, label=label,
+                        confidence=float(d.confidence), label_confidence=float(d.confidence),
+                        start_s=d.start_s, end_s=d.end_s,
+                        taxon_id=_taxon(s, taxa, label) if category == "bird" else None,
+                        extra={"common_name": d.common_name, "birdnet_label": d.label,
+                               "week": result.birdnet_week}, created_at=now)
+        rows.append(row)
+        kind = alert_kind(d.label)
+        if kind and d.confidence >= alert_threshold:
+            alerts.append((kind, row))
+    for model_id, dets in result.custom.items():
+        for d in dets:
+            rows.append(Detection(media_id=media.id, model=model_id, category=d.label, label=d.label,
+                                  confidence=float(d.confidence), label_confidence=float(d.confidence),
+                                  start_s=d.start_s, end_s=d.end_s, created_at=now))
+    s.add_all(rows)
+    s.flush()
+    for kind, row in alerts:
+        when = _at(start, row.start_s)
+        by, at = acknowledged.get((kind, when, round(row.confidence, 4)), (None, None))
+        s.add(Alert(area_id=area_id, deployment_id=media.deployment_id, media_id=media.id, detection_id=row.id,
+                    kind=kind, confidence=row.confidence, occurred_at=when, acknowledged_by=by,
+                    acknowledged_at=at))
+    counts = {"indices": len(result.indices), "events": len(result.events), "birdnet": len(result.birdnet),
+              "custom": sum(len(v) for v in result.custom.values()), "alerts": len(alerts)}
+    # One summarising audit entry per recording (bulk machine write).
+    audit.record(s, "create", "detection", job_id, area_id=area_id,
+                 after={"job_id": job_id, "media_id": media.id, "models": models, **counts})
+    return counts
+
+
+def _score(score_db: float) -> float:
+    """Band events carry a dB score; Detection.confidence wants 0-1: 1 - 10^(-dB/10) (6 dB ~ 0.75)."""
+    return float(max(0.0, min(1.0, 1.0 - 10 ** (-max(score_db, 0.0) / 10.0))))
+
+
+def _taxon(s: Session, cache: dict[str, Optional[str]], name: str) -> Optional[str]:
+    if name not in cache:
+        from ..services.taxa import find_taxon
+
+        t = find_taxon(s, name)
+        cache[name] = t.id if t else None
+    return cache[name]
