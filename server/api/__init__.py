@@ -10,7 +10,8 @@ from .core import SPECS, Page, PageQuery, api, endpoint, paginate  # noqa: F401
 
 # Resource modules register their routes on import.
 from . import (  # noqa: E402,F401
-    areas, audit_api, auth_api, deployments, detections, exports, jobs_api, media, meta, review, sync, taxa, users,
+    areas, audio, audit_api, auth_api, deployments, detections, exports, jobs_api, media, meta, review, sync, taxa,
+    users,
 )
 
 

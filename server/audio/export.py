@@ -1,0 +1,74 @@
+"""Detections of a deployment as CSV: image boxes and audio time/frequency boxes in one table.
+
+Columns: media file, capture time (UTC, ISO 8601), media kind, start/end
+seconds (audio), bbox x/y/width/height (images, normalised, top-left origin as
+Camtrap DP), frequency low/high Hz (audio), category, label, confidence,
+label confidence, model (name@version), review status, detection id, media id.
+Rows are ordered by capture time, file, start time, confidence (highest first).
+"""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Iterator, TextIO
+
+from sqlmodel import Session, select
+
+from ..models import Detection, Media
+
+COLUMNS = ["media_file", "captured_at", "media_kind", "start_s", "end_s", "bbox_x", "bbox_y", "bbox_width",
+           "bbox_height", "freq_low_hz", "freq_high_hz", "category", "label", "confidence", "label_confidence",
+           "model", "review_status", "detection_id", "media_id"]
+# MegaDetector's "processed, nothing found" marker rows are not detections.
+_BLANK = "blank"
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if hasattr(v, "isoformat"):
+        return v.isoformat().replace("+00:00", "Z")
+    return str(v)
+
+
+def detection_rows(s: Session, deployment_id: str, *, include_dismissed: bool = False,
+                   chunk: int = 2000) -> Iterator[list[str]]:
+    """CSV rows (lists of strings, :data:`COLUMNS` order) of a deployment's detections, streamed."""
+    stmt = (select(Detection, Media.file_name, Media.captured_at, Media.kind)
+            .join(Media, Media.id == Detection.media_id)
+            .where(Media.deployment_id == deployment_id, Detection.category != _BLANK))
+    if not include_dismissed:
+        stmt = stmt.where(Detection.dismissed.is_(False))
+    stmt = stmt.order_by(Media.captured_at, Media.file_name, Detection.start_s, Detection.confidence.desc(),
+                         Detection.id)
+    offset = 0
+    while True:
+        batch = list(s.exec(stmt.offset(offset).limit(chunk)))
+        for d, name, captured, kind in batch:
+            yield [_fmt(v) for v in (name, captured, kind, d.start_s, d.end_s, d.bbox_x, d.bbox_y, d.bbox_width,
+                                     d.bbox_height, d.freq_low_hz, d.freq_high_hz, d.category, d.label,
+                                     d.confidence, d.label_confidence, d.model, d.review_status, d.id,
+                                     d.media_id)]
+        if len(batch) < chunk:
+            return
+        offset += chunk
+
+
+def write_csv(s: Session, deployment_id: str, out: TextIO) -> int:
+    """Write the header and every row to ``out``; returns the number of detections."""
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(COLUMNS)
+    n = 0
+    for row in detection_rows(s, deployment_id):
+        w.writerow(row)
+        n += 1
+    return n
+
+
+def csv_text(s: Session, deployment_id: str) -> str:
+    """The whole CSV as a string."""
+    buf = io.StringIO()
+    write_csv(s, deployment_id, buf)
+    return buf.getvalue()
