@@ -31,11 +31,11 @@ def queue_after_ingest(session: Session, media_ids: Sequence[str], area_id: str 
     """Queue the ``audio_analysis`` job of newly ingested recordings (same signature as
     :func:`server.detect.queue_after_ingest`); returns the Job, or None when there is nothing to do.
 
-    Turned off with the app setting ``AUDIO_ANALYSIS_AFTER_INGEST`` false in ``config``. With
-    ``commit`` false the caller commits and then calls :func:`server.jobs.dispatch` with the job id.
+    ``config`` is accepted for the same call shape and not needed. With ``commit`` false the
+    caller commits and then calls :func:`server.jobs.dispatch` with the job id.
     """
     ids = [m for m in media_ids if m]
-    if not ids or (config is not None and config.get("AUDIO_ANALYSIS_AFTER_INGEST") is False):
+    if not ids:
         return None
     from ..jobs import enqueue
     from . import jobs  # noqa: F401  (registers the handler in this process)

@@ -73,19 +73,24 @@ def read_recording(data: Optional[bytes], path: Optional[str]) -> MediaInfo:
 
 
 def stated_offset(meta: RecordingMetadata) -> Optional[int]:
+    """The UTC offset (minutes) the file states for the start time it was dated by, or None."""
+    return stated_offset_of(meta, meta.timestamp_source)
+
+
+def stated_offset_of(meta: RecordingMetadata, src: str) -> Optional[int]:
     """The UTC offset (minutes) the file itself states for its start time, or None.
 
     AudioMoth comments always state it (no offset written means UTC); GUANO
     stamps may or may not; old hexadecimal AudioMoth names are Unix time (UTC).
     File-name clock times never state one: the deployment's zone applies.
     """
-    src = meta.timestamp_source
+    stamp = (meta.raw.get("timestamps") or {}).get(src) or {}
     if src == "audiomoth":
-        return meta.utc_offset_min
+        return stamp.get("utc_offset_min")
     if src == "guano":
-        stamp = str((meta.raw.get("guano") or {}).get("Timestamp") or "").strip()
+        text = str((meta.raw.get("guano") or {}).get("Timestamp") or "").strip()
         try:
-            return meta.utc_offset_min if dt.datetime.fromisoformat(stamp).tzinfo is not None else None
+            return stamp.get("utc_offset_min") if dt.datetime.fromisoformat(text).tzinfo is not None else None
         except ValueError:
             return None
     if src == "filename" and (meta.raw.get("filename") or {}).get("pattern") == "audiomoth-hex":
@@ -107,7 +112,12 @@ def media_info(meta: RecordingMetadata) -> MediaInfo:
         "format": meta.format, "sample_format": meta.sample_format, "frames": meta.frames,
     }
     audio = {k: v for k, v in extra.items() if v is not None}
-    audio["timestamps"] = meta.raw.get("timestamps", {})
+    # Every start time the file offers, as the recorder's clock time (and the offset it states, if any).
+    audio["timestamps"] = {}
+    for source, stamp in (meta.raw.get("timestamps") or {}).items():
+        clock = dt.datetime.fromisoformat(stamp["start_utc"]) + dt.timedelta(minutes=stamp["utc_offset_min"] or 0)
+        stated = stated_offset_of(meta, source)
+        audio["timestamps"][source] = {"clock_time": clock.isoformat(), "utc_offset_min": stated}
     for key in ("guano", "comment", "info"):
         if meta.raw.get(key):
             audio[key] = meta.raw[key]
