@@ -453,8 +453,9 @@ def serve(host, port, debug):
         return
     import waitress
 
+    # Request bodies up to 8 MiB (a photo upload chunk) stay in memory instead of a spool file.
     waitress.serve(app, host=host, port=port, threads=app.config["THREADS"], ident="saola",
-                   max_request_body_size=app.config["MAX_CONTENT_LENGTH"])
+                   max_request_body_size=app.config["MAX_CONTENT_LENGTH"], inbuf_overflow=8 * 1024 * 1024 + 65536)
 
 
 @main.command("worker")

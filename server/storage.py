@@ -26,6 +26,19 @@ class MediaStore(Protocol):
     def key_for(self, sha256: str, ext: str) -> str: ...
     def exists(self, key: str) -> bool: ...
     def put_file(self, src: Path, key: str) -> None: ...
+    def put_move(self, src: Path, key: str) -> None:
+        """Move ``src`` into the store under ``key`` (a rename on the same file system, else a copy)."""
+        dest = self.path(key)
+        if dest.is_file():
+            Path(src).unlink(missing_ok=True)
+            return
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(src, dest)
+        except OSError:  # another file system: copy atomically, then drop the source
+            self.put_file(Path(src), key)
+            Path(src).unlink(missing_ok=True)
+
     def put_stream(self, stream: BinaryIO, key: str) -> str: ...
     def open(self, key: str) -> BinaryIO: ...
     def path(self, key: str) -> Path: ...
@@ -85,6 +98,19 @@ class LocalMediaStore:
             tmp.close()
             Path(tmp.name).unlink(missing_ok=True)
             raise
+
+    def put_move(self, src: Path, key: str) -> None:
+        """Move ``src`` into the store under ``key`` (a rename on the same file system, else a copy)."""
+        dest = self.path(key)
+        if dest.is_file():
+            Path(src).unlink(missing_ok=True)
+            return
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(src, dest)
+        except OSError:  # another file system: copy atomically, then drop the source
+            self.put_file(Path(src), key)
+            Path(src).unlink(missing_ok=True)
 
     def put_stream(self, stream: BinaryIO, key: str) -> str:
         """Write a stream under ``key`` and return its SHA-256 (atomic)."""

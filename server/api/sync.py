@@ -228,8 +228,7 @@ def patch_upload(upload_id: str):
         offset = int(request.headers.get("Upload-Offset", ""))
     except ValueError:
         raise ValidationError("Upload-Offset header (an integer) is required") from None
-    chunk = request.get_data(cache=False)
-    up = uploads.append(s, current_app.config["DATA_DIR"], get_store(), up, offset, chunk)
+    up = uploads.append(s, current_app.config["DATA_DIR"], get_store(), up, offset, request.stream)
     s.commit()
     resp = make_response(jsonify(UploadOut.model_validate(up, from_attributes=True).model_dump(mode="json")), 200)
     resp.headers["Upload-Offset"] = str(up.offset)
