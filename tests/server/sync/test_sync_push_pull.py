@@ -192,3 +192,25 @@ def test_conflict_resolution_mine_theirs_merge(field, world, client):
     with world.session() as s:
         o = s.get(FieldObservation, oid)
         assert o.count == 5 and o.note == "agreed"
+
+
+def test_sync_cli_status_and_compact(field, runner, world):
+    import uuid as _uuid
+    from datetime import timedelta
+
+    from server.models import SyncChange, utcnow
+
+    h = field.device(field.ranger, "tab-1")
+    oid = str(_uuid.uuid4())
+    field.push(h, field.mutation("observation", oid, field.obs_doc()))
+    field.push(h, field.mutation("observation", oid, field.obs_doc(count=5), op="update", base=1))
+    with world.session() as s:
+        for ch in s.exec(select(SyncChange)):
+            ch.at = utcnow() - timedelta(days=200)
+            s.add(ch)
+    out = runner.invoke(["sync", "status"]).output
+    assert "changes 2" in out and "open conflicts 0" in out
+    out = runner.invoke(["sync", "compact", "--days", "90"]).output
+    assert "removed 1 changes" in out
+    assert field.pull(h, since=1).status_code == 410
+    assert [c["revision"] for c in field.pull(h, since=0).json["changes"]] == [2]
