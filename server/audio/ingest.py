@@ -65,7 +65,9 @@ def read_recording(data: Optional[bytes], path: Optional[str]) -> MediaInfo:
             # time unchanged; the matcher applies the deployment's own zone to them afterwards.
             meta = read_metadata(path, "UTC")
         except AudioFileError as e:
-            raise UnreadableMedia(_problem(e)) from None
+            # libsndfile quotes the path it opened (a temporary or store copy): the summary names the file.
+            reason = _problem(e).replace(f"'{path}'", "the file").replace(str(path), "the file")
+            raise UnreadableMedia(reason) from None
     finally:
         if tmp is not None:
             os.unlink(tmp)
