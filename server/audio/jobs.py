@@ -8,7 +8,7 @@ classifiers), then one short transaction stores the results
 (:mod:`server.audio.results`). No transaction is held during analysis.
 Progress counts seconds of audio. A recording that cannot be analysed (missing
 original, corrupt file, no deployment) is a per-item failure; the job goes on.
-BirdNET is loaded once per worker process.
+BirdNET is loaded once per worker thread (so once per process for Celery workers).
 """
 from __future__ import annotations
 

@@ -12,7 +12,9 @@ from ..models import MLModel
 
 KIND = "audio_classifier"
 _lock = threading.Lock()
-_birdnet: Any = None
+# A TFLite interpreter must not be used by two threads at once: one BirdNET per worker thread
+# (a Celery prefork worker or `saola worker` with one thread: one per process).
+_local = threading.local()
 _birdnet_error: Optional[str] = None
 _custom: dict[tuple[str, str, str], Any] = {}
 
@@ -22,18 +24,18 @@ _CONFIG_FIELDS = ("sample_rate", "window_s", "hop_s", "n_fft", "hop_length", "n_
 
 
 def get_birdnet():
-    """The process's BirdNET (loaded on first use), or None when the ``birdnet`` extra is missing
-    (then :func:`birdnet_unavailable` says why)."""
-    global _birdnet, _birdnet_error
-    with _lock:
-        if _birdnet is None and _birdnet_error is None:
-            from classifiers.audio.birdnet import BirdNET, BirdNETUnavailableError
+    """This worker thread's BirdNET (loaded on first use, then reused by every job), or None when the
+    ``birdnet`` extra is missing (then :func:`birdnet_unavailable` says why)."""
+    global _birdnet_error
+    model = getattr(_local, "birdnet", None)
+    if model is None and _birdnet_error is None:
+        from classifiers.audio.birdnet import BirdNET, BirdNETUnavailableError
 
-            try:
-                _birdnet = BirdNET()
-            except (BirdNETUnavailableError, ImportError) as e:
-                _birdnet_error = str(e)
-        return _birdnet
+        try:
+            model = _local.birdnet = BirdNET()
+        except (BirdNETUnavailableError, ImportError) as e:
+            _birdnet_error = str(e)
+    return model
 
 
 def birdnet_unavailable() -> Optional[str]:

@@ -218,6 +218,7 @@ def test_real_birdnet_on_a_real_soundscape(app, world, tmp_path, shared_dir):
     _ingest(app, folder, dep_id)
     job = _run(app, area.id, {"deployment_id": dep_id})
     assert job.status == "done", (job.error, job.failures)
+    assert runtime.get_birdnet() is runtime.get_birdnet()  # loaded once, reused by every job of this worker
     expected = BirdNET().analyse_file(path, lat=35.4244, lon=-120.7463, week=week_48(datetime(2026, 5, 5)),
                                       min_conf=0.25)
     assert expected, "the reference finds birds in this slice"

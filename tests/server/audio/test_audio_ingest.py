@@ -5,7 +5,6 @@ import io
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
-import pytest
 import soundfile
 from sqlmodel import select
 
@@ -120,10 +119,6 @@ def test_cli_ingest(app, world, runner, tmp_path):
     assert _media(app)["20260615_050000.WAV"].deployment_id == dep.id
 
 
-# server/api/media.py (not this feature's file) refuses uploads to deployments whose kind is not
-# "camera"; the ingest pipeline itself already keeps photos out of acoustic deployments. Remove this
-# mark together with that check.
-@pytest.mark.xfail(strict=True, reason="API upload refuses acoustic deployments (server/api/media.py)")
 def test_api_upload_of_a_recording(app, world, client, tmp_path):
     area, _, dep = setup(world)
     ranger = world.user("ranger", roles={area.id: "ranger"})
