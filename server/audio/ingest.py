@@ -9,7 +9,11 @@ not state an offset (file-name times, GUANO stamps without an offset).
 
 Order of trust for the start time (see :mod:`classifiers.audio.metadata`):
 GUANO ``Timestamp`` > AudioMoth header comment > file name; never the file's
-mtime.
+mtime. ``Media.timestamp_source`` says which, and whether the file stated the
+UTC offset (kept when a deployment is retimed) or the deployment's zone
+applies: ``guano``, ``audiomoth``, ``filename_utc`` (old hexadecimal AudioMoth
+names, Unix time) state it; ``guano_local`` (a GUANO stamp without offset) and
+``filename`` (recorder clock time in the name) use the deployment's zone.
 """
 from __future__ import annotations
 
@@ -126,7 +130,12 @@ def media_info(meta: RecordingMetadata) -> MediaInfo:
     notes = []
     if meta.start_utc is None:
         notes.append("no start time in the GUANO chunk, the AudioMoth comment or the file name")
+    source = meta.timestamp_source
+    if source == "guano" and offset is None:
+        source = "guano_local"  # a GUANO stamp without offset: the deployment's zone applies
+    elif source == "filename" and offset is not None:
+        source = "filename_utc"  # old hexadecimal AudioMoth name: Unix time
     return MediaInfo(
-        captured_at_raw=raw_time, timestamp_source=meta.timestamp_source, utc_offset_min=offset,
+        captured_at_raw=raw_time, timestamp_source=source, utc_offset_min=offset,
         duration_s=meta.duration_s, sample_rate=meta.sample_rate, channels=meta.channels,
         camera_model=meta.recorder_model, camera_serial=meta.recorder_id, meta=audio, notes=notes)

@@ -65,8 +65,10 @@ def test_start_time_order_of_trust_and_deployment_clock(app, world, tmp_path):
     write_wav(card / "SMA01234_0+1_20260615_063000.wav", x * 0.7, RATE)
     # FLAC named by an AudioMoth
     soundfile.write(card / "20260615_070000.flac", x * 0.6, RATE, format="FLAC")
+    # old AudioMoth firmware: hexadecimal Unix time (UTC) 2026-06-15T01:00:00Z
+    write_wav(card / "6A2F4E90.WAV", x * 0.5, RATE)
     rep = ingest_path(app, card, deployment_id=dep.id, workers=0)
-    assert rep.ingested == 5, rep.summary_lines()
+    assert rep.ingested == 6, rep.summary_lines()
     m = _media(app)
     two = timedelta(seconds=120)
     g = m["SM4_20260101_000000.wav"]
@@ -74,7 +76,7 @@ def test_start_time_order_of_trust_and_deployment_clock(app, world, tmp_path):
     assert g.captured_at == utc(2026, 6, 14, 23, 30) + two
     assert g.camera_serial == "S4A01234"
     n = m["naive.wav"]
-    assert (n.timestamp_source, n.utc_offset_min, n.captured_at) == ("guano", 420, utc(2026, 6, 14, 23, 40) + two)
+    assert (n.timestamp_source, n.utc_offset_min, n.captured_at) == ("guano_local", 420, utc(2026, 6, 14, 23, 40) + two)
     o = m["old.wav"]
     assert (o.timestamp_source, o.utc_offset_min, o.captured_at) == ("audiomoth", 0, utc(2026, 6, 15, 5, 0) + two)
     assert (o.meta["gain"], o.meta["battery"]) == ("2", "less than 3.6V")
@@ -82,6 +84,8 @@ def test_start_time_order_of_trust_and_deployment_clock(app, world, tmp_path):
     assert (sm.timestamp_source, sm.utc_offset_min, sm.captured_at) == ("filename", 420, utc(2026, 6, 14, 23, 30) + two)
     f = m["20260615_070000.flac"]
     assert (f.media_type, f.timestamp_source, f.captured_at) == ("audio/flac", "filename", utc(2026, 6, 15, 0, 0) + two)
+    h = m["6A2F4E90.WAV"]
+    assert (h.timestamp_source, h.utc_offset_min, h.captured_at) == ("filename_utc", 0, utc(2026, 6, 15, 1, 0) + two)
     assert all(x.deployment_id == dep.id for x in m.values())
 
 
