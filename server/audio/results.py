@@ -2,8 +2,9 @@
 
 Idempotent per (media, model@version): rows of the models this run produced
 replace that media's earlier rows of the same models; rows of other models
-(and boxes people drew) stay. An alert acknowledged before a re-run keeps its
-acknowledgement when the re-run finds it again (same kind and time).
+(and boxes people drew) stay. A detection reviewed (verified, rejected,
+dismissed, taxon set) and an alert acknowledged before a re-run keep that when
+the re-run finds them again (same model, label and window; same kind and time).
 """
 from __future__ import annotations
 
@@ -47,6 +48,12 @@ def store_analysis(s: Session, media: Any, area_id: str, result, *, alert_thresh
                     (a.acknowledged_by, a.acknowledged_at)
                     for a in s.exec(select(Alert).where(Alert.media_id == media.id,
                                                         Alert.acknowledged_at.is_not(None)))}
+    # Review work on the rows being replaced is carried over to the identical new rows (same model,
+    # label and window: a model@version gives the same answer on the same file).
+    reviewed = {(d.model, d.label, d.start_s, d.end_s): (d.review_status, d.taxon_id, d.dismissed)
+                for d in s.exec(select(Detection).where(
+                    Detection.media_id == media.id, Detection.model.in_(models),
+                    (Detection.review_status != "unreviewed") | Detection.dismissed))}
     s.exec(delete(Alert).where(Alert.media_id == media.id, Alert.detection_id.in_(
         select(Detection.id).where(Detection.media_id == media.id, Detection.model.in_(models)))))
     s.exec(delete(Detection).where(Detection.media_id == media.id, Detection.model.in_(models)))
@@ -81,6 +88,11 @@ def store_analysis(s: Session, media: Any, area_id: str, result, *, alert_thresh
             rows.append(Detection(media_id=media.id, model=model_id, category=d.label, label=d.label,
                                   confidence=float(d.confidence), label_confidence=float(d.confidence),
                                   start_s=d.start_s, end_s=d.end_s, created_at=now))
+    for row in rows:
+        kept = reviewed.get((row.model, row.label, row.start_s, row.end_s))
+        if kept is not None:
+            row.review_status, row.dismissed = kept[0], kept[2]
+            row.taxon_id = kept[1] or row.taxon_id
     s.add_all(rows)
     s.flush()
     for kind, row in alerts:

@@ -117,11 +117,15 @@ def test_analysis_stores_indices_events_birdnet_and_alerts(app, world, tmp_path,
     with session_scope(app.config["DATABASE_URL"]) as s:
         a = s.get(Alert, alert.id)
         a.acknowledged_by, a.acknowledged_at = "manager", utcnow()
+        s.get(Detection, bn["Junco hyemalis"].id).review_status = "verified"
     job = _run(app, area.id, {"media_ids": [media.id]})
     assert job.status == "done"
     assert len(_rows(app, Detection)) == 4 and len(_rows(app, AcousticIndex)) == 2
     (alert2,) = _rows(app, Alert)
     assert alert2.acknowledged_by == "manager"
+    junco = _rows(app, Detection, Detection.label == "Junco hyemalis")[0]
+    assert junco.id != bn["Junco hyemalis"].id and junco.review_status == "verified"
+    assert _rows(app, Detection, Detection.label == "Gun")[0].review_status == "unreviewed"
 
     # a lower program threshold makes the engine an alert too
     with session_scope(app.config["DATABASE_URL"]) as s:
