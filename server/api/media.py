@@ -152,9 +152,6 @@ def _deployment_for_upload(deployment_id: str) -> tuple[Deployment, Program]:
     dep = crud.get_or_404(s, Deployment, deployment_id, "deployment")
     program = s.get(Program, dep.program_id)
     require_area(s, program.area_id, "ranger")
-    if dep.kind != "camera":
-        raise ValidationError(f"deployment {deployment_id} is an {dep.kind} deployment; photos and videos "
-                              "go to a camera deployment")
     return dep, program
 
 
@@ -202,7 +199,7 @@ def _stage_uploads(staging: Path) -> tuple[list, list]:
 
 
 @endpoint("/deployments/<deployment_id>/media", ["POST"],
-          summary="Upload photos/videos (many files, or a zip of a card) to a deployment (rangers)",
+          summary="Upload photos/videos (camera) or recordings (acoustic), many files or a zip of a card (rangers)",
           tags=TAGS, content_type="multipart/form-data", raw=True,
           responses={201: "ingest report", 507: "disk full (what was stored is kept)"})
 def upload_media(deployment_id: str):

@@ -340,10 +340,8 @@ def ingest_sources(app: Flask, sources: list[Source], skipped: Iterable[Skipped]
     for sk in skipped:
         report.skip(sk.rel_path, sk.reason)
     matcher = Matcher(url, deployment_id, app.config.get("DEFAULT_TIMEZONE") or "Asia/Ho_Chi_Minh")
-    if matcher.explicit is not None and matcher.explicit_kind == "acoustic" and any(
-            s.kind in ("image", "video") for s in sources):
-        raise ValidationError(f"deployment {deployment_id} is an acoustic deployment: photos and videos go to "
-                              "a camera deployment")
+    if matcher.explicit is not None:
+        sources = _fitting_kinds(sources, matcher.explicit_kind, deployment_id, report)
     roots = store_roots(app)
     writer = BatchWriter(url, matcher, report, new_id(), keep_ids, durable=roots.durable)
     writer.config = app.config
@@ -380,6 +378,27 @@ def ingest_sources(app: Flask, sources: list[Source], skipped: Iterable[Skipped]
         report.sequences = resequence_all(url, report.deployments)
     report.elapsed_s = time.monotonic() - started
     return report
+
+
+# Which media kinds each deployment kind takes, and what to say about the others.
+_KINDS = {"camera": ({"image", "video"}, "a sound recording; recordings go to an acoustic deployment"),
+          "acoustic": ({"audio"}, "a photo or video; they go to a camera deployment")}
+
+
+def _fitting_kinds(sources: list[Source], dep_kind: Optional[str], deployment_id: str,
+                   report: IngestReport) -> list[Source]:
+    """The sources a deployment of ``dep_kind`` takes; the others are skipped (all of them: an error)."""
+    if dep_kind not in _KINDS:
+        return sources
+    kinds, why = _KINDS[dep_kind]
+    article = "an" if dep_kind[0] in "aeiou" else "a"
+    fit = [s for s in sources if s.kind in kinds]
+    if sources and not fit:
+        raise ValidationError(f"deployment {deployment_id} is {article} {dep_kind} deployment and every file is {why}")
+    for s in sources:
+        if s.kind not in kinds:
+            report.skip(s.rel_path, f"{why} (deployment {deployment_id} is {article} {dep_kind} deployment)")
+    return fit
 
 
 def resequence_all(url: str, deployment_ids: Iterable[str]) -> int:

@@ -122,7 +122,8 @@ def test_upload_errors(client, world):
     assert r.status_code == 422 and "no files in the upload" in r.json["error"]["message"]
     acoustic = world.deployment(program, location_name="LP1", kind="acoustic")
     r = _upload(client, acoustic.id, manager, [("IMG1.JPG", jpeg_bytes())])
-    assert r.status_code == 422 and "acoustic deployment" in r.json["error"]["message"]
+    assert r.status_code == 422 and "is an acoustic deployment and every file is a photo or video" in \
+        r.json["error"]["message"]
     assert _upload(client, "no-such-id", manager, [("a.jpg", b"x")]).status_code == 404
 
 

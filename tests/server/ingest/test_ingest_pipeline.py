@@ -112,8 +112,8 @@ def test_bad_inputs_each_get_a_line_and_valid_files_are_all_stored(app, world, t
     assert "skipped DCIM/100TEST/GARBAGE.JPG: not a JPEG file" in lines
     assert "skipped DCIM/100TEST/notes.txt: not a media file (.txt)" in lines
     assert "skipped DCIM/100TEST/EMPTY.JPG: empty file (0 bytes)" in lines
-    # A damaged WAV: skipped with the audio reader's reason, or "audio ingest not available"
-    # where the audio feature is not installed.
+    # A recording on a camera card: not for this deployment (or, without the audio feature,
+    # "audio ingest not available").
     assert "skipped REC/A0001.WAV: " in lines
     assert "flagged clock_reset: 2 file(s)" in lines
     assert "flagged no_timestamp: 1 file(s)" in lines and "NOEXIF.JPG" in lines
@@ -346,3 +346,17 @@ def test_media_stored_without_a_deployment_are_assigned_when_ingested_again_with
     media = _media(world)
     assert {m.deployment_id for m in media} == {dep.id} and all(m.flags == [] for m in media)
     assert len(_sequences(world, dep.id)) == 1 and all(m.sequence_id for m in media)
+
+
+def test_files_of_the_wrong_kind_for_the_deployment_are_skipped(app, world, tmp_path):
+    from server.errors import ValidationError
+
+    area, program, cam = make_deployment(world)
+    acoustic = world.deployment(program, location_name="LP1", kind="acoustic")
+    write(tmp_path / "card/IMG_1.JPG", jpeg_bytes())
+    write(tmp_path / "card/clip.mp4", mp4_bytes(datetime(2026, 3, 2, 6, 0), 3.0))
+    with pytest.raises(ValidationError, match="acoustic deployment and every file is a photo or video"):
+        ingest_path(app, tmp_path / "card", deployment_id=acoustic.id, workers=0)
+    assert _media(world) == []
+    rep = ingest_path(app, tmp_path / "card", deployment_id=cam.id, workers=0)
+    assert rep.ingested == 2
