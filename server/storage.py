@@ -25,7 +25,33 @@ class MediaStore(Protocol):
 
     def key_for(self, sha256: str, ext: str) -> str: ...
     def exists(self, key: str) -> bool: ...
-    def put_file(self, src: Path, key: str) -> None: ...
+    def _atomic_write(self, dest: Path, fill) -> None:
+        """Write ``dest`` through a temporary file in its folder: ``fill(tmpfile)`` writes the
+        bytes, then fsync and rename, so a crash never leaves a half-written original."""
+        tmp = self._tmp(dest)
+        try:
+            fill(tmp)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+            tmp.close()
+            os.replace(tmp.name, dest)
+        except BaseException:
+            tmp.close()
+            Path(tmp.name).unlink(missing_ok=True)
+            raise
+
+    def put_file(self, src: Path, key: str) -> None:
+        """Copy ``src`` into the store under ``key`` (atomic; no-op if present)."""
+        dest = self.path(key)
+        if dest.is_file():
+            return
+
+        def fill(tmp):
+            with open(src, "rb") as f:
+                shutil.copyfileobj(f, tmp, CHUNK)
+
+        self._atomic_write(dest, fill)
+
     def put_move(self, src: Path, key: str) -> None:
         """Move ``src`` into the store under ``key`` (a rename on the same file system, else a copy)."""
         dest = self.path(key)
@@ -39,7 +65,18 @@ class MediaStore(Protocol):
             self.put_file(Path(src), key)
             Path(src).unlink(missing_ok=True)
 
-    def put_stream(self, stream: BinaryIO, key: str) -> str: ...
+    def put_stream(self, stream: BinaryIO, key: str) -> str:
+        """Write a stream under ``key`` and return its SHA-256 (atomic)."""
+        h = hashlib.sha256()
+
+        def fill(tmp):
+            for block in iter(lambda: stream.read(CHUNK), b""):
+                h.update(block)
+                tmp.write(block)
+
+        self._atomic_write(self.path(key), fill)
+        return h.hexdigest()
+
     def open(self, key: str) -> BinaryIO: ...
     def path(self, key: str) -> Path: ...
     def delete(self, key: str) -> None: ...
