@@ -157,6 +157,12 @@ def read_jpeg(data: Optional[bytes], path: Optional[str]) -> MediaInfo:
     if frame is not None:
         info.width, info.height, components = frame
         info.meta["components"] = components
+        if not has_end_marker(data):
+            # Cut short (card pulled while writing, copy interrupted). Checked here rather than
+            # left to the decoder: Pillow decodes truncated files silently once any library in
+            # the process sets ImageFile.LOAD_TRUNCATED_IMAGES (weasyprint does).
+            info.flags.append("corrupt")
+            info.notes.append("truncated JPEG: no end-of-image marker after the image data")
     else:  # no frame header: keep the bytes, flag them
         info.flags.append("corrupt")
         info.notes.append("JPEG frame header (SOF) missing or damaged")
@@ -198,6 +204,19 @@ def jpeg_frame(data: bytes) -> Optional[tuple[int, int, int]]:
             w = (data[a + 7] << 8) | data[a + 8]
             return (w, h, data[a + 9]) if w and h else None
     return None
+
+
+def has_end_marker(data: bytes) -> bool:
+    """Whether the JPEG's image data is followed by an EOI marker (FF D9).
+
+    Inside entropy-coded data an FF byte is always followed by 00 or a restart
+    marker, so FF D9 after the start of scan can only be the real end.
+    """
+    sos_end = None
+    for marker, _, b in jpeg_segments(data):
+        if marker == 0xDA:
+            sos_end = b
+    return sos_end is not None and data.find(b"\xff\xd9", sos_end) != -1
 
 
 def strip_metadata_segments(data: bytes) -> bytes:

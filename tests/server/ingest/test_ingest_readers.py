@@ -282,3 +282,13 @@ def test_scan_zip_refuses_escapes_links_and_bombs(tmp_path):
         scan_zip(z, max_total_bytes=1024 * 1024)
     with pytest.raises(ZipRefused, match="not a readable zip"):
         scan_zip(write(tmp_path / "fake.zip", b"PK\x03\x04 not really"))
+
+
+def test_truncated_photo_is_flagged_even_when_pillow_is_told_to_accept_it(monkeypatch):
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # as weasyprint sets it
+    data = jpeg_bytes(size=(800, 600))
+    cut = read_jpeg(data[: len(data) * 2 // 3], None)
+    assert cut.flags == ["corrupt"] and "truncated JPEG" in cut.notes[-1]
+    assert read_jpeg(data, None).flags == []
