@@ -240,6 +240,7 @@ class SyncClient:
                         _, headers, up = self._call("PATCH", f"/uploads/{up['id']}", data=chunk, headers={
                             "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"})
                     except SyncError as e:
+                        self.store.set_photo_upload(p["sha256"], offset, False)
                         if e.status == 409:  # the server holds a different offset: continue from there
                             offset = int(getattr(e, "body", {}).get("error", {}).get("details", {}).get("offset", 0))
                             continue
@@ -248,7 +249,8 @@ class SyncClient:
                         raise
                     sent_total += int(up["offset"]) - offset
                     offset = int(up["offset"])
-                    self.store.set_photo_upload(p["sha256"], offset, offset >= p["size_bytes"])
+                    # The server's offset is the truth (asked again on resume), so the local copy is
+                    # only written when the photo is done or the upload breaks off (below).
                     self._emit(bytes_done=sent_total)
             if offset >= p["size_bytes"]:
                 self.store.set_photo_upload(p["sha256"], offset, True)
