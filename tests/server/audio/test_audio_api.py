@@ -177,3 +177,19 @@ def test_daily_digest_in_vietnamese_and_english(app, runner, sound, tmp_path):
     assert res.exit_code != 0 and "--date must be YYYY-MM-DD" in res.output
     with session_scope(app.config["DATABASE_URL"]) as s:
         assert len(s.exec(select(Alert)).all()) == 4
+
+
+def test_cli_analyse_runs_the_job(app, runner, sound):
+    dep_id = sound["PNKB"]["dep"].id
+    res = runner.invoke(["audio", "analyse", "--deployment", dep_id, "--wait"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.strip().splitlines()
+    assert lines[0].startswith("done: {") and "'analysed': 1" in lines[0]
+    from server.models import Job
+
+    with session_scope(app.config["DATABASE_URL"]) as s:
+        job = s.get(Job, lines[-1])
+        assert (job.kind, job.status, job.params) == ("audio_analysis", "done", {"deployment_id": dep_id})
+        assert len(s.exec(select(Alert).where(Alert.deployment_id == dep_id)).all()) == 2  # replaced, not added
+    res = runner.invoke(["audio", "analyse", "--deployment", "nope"])
+    assert res.exit_code != 0 and "no deployment with id 'nope'" in res.output
