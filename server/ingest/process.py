@@ -74,7 +74,13 @@ def atomic_write(path: str, data: bytes, durable: bool) -> None:
     _makedirs(folder)
     tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}")
     try:
-        with open(tmp, "wb") as f:
+        try:
+            f = open(tmp, "wb")
+        except FileNotFoundError:  # the folder was removed since it was made: make it again
+            _made_dirs.discard(folder)
+            _makedirs(folder)
+            f = open(tmp, "wb")
+        with f:
             f.write(data)
             if durable:
                 f.flush()
@@ -144,7 +150,7 @@ def _stream_to_store(stream, roots: StoreRoots, ext: str) -> tuple[str, str, int
         if _present(dest):
             os.unlink(tmp)
             return sha, key, size, False
-        _makedirs(os.path.dirname(dest))
+        os.makedirs(os.path.dirname(dest), exist_ok=True)  # big files are few: no cache
         os.replace(tmp, dest)
         return sha, key, size, True
     except BaseException:

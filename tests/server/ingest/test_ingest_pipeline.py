@@ -360,3 +360,23 @@ def test_files_of_the_wrong_kind_for_the_deployment_are_skipped(app, world, tmp_
     assert _media(world) == []
     rep = ingest_path(app, tmp_path / "card", deployment_id=cam.id, workers=0)
     assert rep.ingested == 2
+
+
+def test_big_files_are_streamed_and_removed_folders_are_made_again(app, world, tmp_path, monkeypatch):
+    import shutil
+
+    _, _, dep = make_deployment(world)
+    monkeypatch.setattr(process, "IN_MEMORY_MAX", 1000)  # every test photo counts as "big"
+    write(tmp_path / "card/IMG_1.JPG", jpeg_bytes(color=(1, 99, 1)))
+    write(tmp_path / "card/CLIP.AVI", avi_bytes())
+    rep = ingest_path(app, tmp_path / "card", deployment_id=dep.id, workers=0)
+    assert rep.ingested == 2 and all(m.has_derivatives or m.kind == "video" for m in _media(world))
+    # Someone empties the derivatives folder while the server runs (folders this process
+    # made before): re-running makes the thumbnail again.
+    thumbs = app.extensions["saola.derivatives"].root / "thumb"
+    shutil.rmtree(thumbs)
+    monkeypatch.setattr(process, "IN_MEMORY_MAX", 64 * 1024 * 1024)
+    again = ingest_path(app, tmp_path / "card", deployment_id=dep.id, workers=0)
+    assert again.duplicates == 2 and not again.skipped
+    (photo,) = [m for m in _media(world) if m.kind == "image"]
+    assert app.extensions["saola.derivatives"].exists(thumb_key(photo.sha256))
