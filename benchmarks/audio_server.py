@@ -26,7 +26,6 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import soundfile
 
 REPO = Path(__file__).resolve().parents[1]

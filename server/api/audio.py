@@ -14,15 +14,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from flask import Response, g, send_file
+from flask import Response, current_app, send_file
 from pydantic import Field
 from sqlmodel import select
 
 from ..audio import JOB_KIND
-from ..audio.export import csv_text
+from ..audio.export import iter_csv
 from ..auth.permissions import current_user, require_area, visible_area_ids
 from ..db import get_session
-from ..errors import NotFound, SaolaError, ValidationError
+from ..errors import NotFound, ValidationError
 from ..jobs import enqueue
 from ..models import AcousticIndex, Alert, Deployment, Detection, Media, Program
 from ..storage import get_store
@@ -257,8 +257,7 @@ def deployment_audio_detections(deployment_id: str, query: AudioDetectionQuery):
           summary="All machine detections of a deployment (images and sound) as CSV", tags=TAGS, raw=True)
 def deployment_detections_csv(deployment_id: str):
     dep, _area = _deployment(deployment_id)
-    text = csv_text(get_session(), dep.id)
-    return Response(text, mimetype="text/csv",
+    return Response(iter_csv(current_app.config["DATABASE_URL"], dep.id), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="detections-{dep.id}.csv"'})
 
 

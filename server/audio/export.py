@@ -33,27 +33,20 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def detection_rows(s: Session, deployment_id: str, *, include_dismissed: bool = False,
-                   chunk: int = 2000) -> Iterator[list[str]]:
-    """CSV rows (lists of strings, :data:`COLUMNS` order) of a deployment's detections, streamed."""
+def detection_rows(s: Session, deployment_id: str, *, include_dismissed: bool = False) -> Iterator[list[str]]:
+    """CSV rows (lists of strings, :data:`COLUMNS` order) of a deployment's detections, streamed from the
+    database in batches (server-side cursor on PostgreSQL), so a season of recordings never sits in memory."""
     stmt = (select(Detection, Media.file_name, Media.captured_at, Media.kind)
             .join(Media, Media.id == Detection.media_id)
             .where(Media.deployment_id == deployment_id, Detection.category != _BLANK))
     if not include_dismissed:
         stmt = stmt.where(Detection.dismissed.is_(False))
     stmt = stmt.order_by(Media.captured_at, Media.file_name, Detection.start_s, Detection.confidence.desc(),
-                         Detection.id)
-    offset = 0
-    while True:
-        batch = list(s.exec(stmt.offset(offset).limit(chunk)))
-        for d, name, captured, kind in batch:
-            yield [_fmt(v) for v in (name, captured, kind, d.start_s, d.end_s, d.bbox_x, d.bbox_y, d.bbox_width,
-                                     d.bbox_height, d.freq_low_hz, d.freq_high_hz, d.category, d.label,
-                                     d.confidence, d.label_confidence, d.model, d.review_status, d.id,
-                                     d.media_id)]
-        if len(batch) < chunk:
-            return
-        offset += chunk
+                         Detection.id).execution_options(yield_per=2000)
+    for d, name, captured, kind in s.exec(stmt):
+        yield [_fmt(v) for v in (name, captured, kind, d.start_s, d.end_s, d.bbox_x, d.bbox_y, d.bbox_width,
+                                 d.bbox_height, d.freq_low_hz, d.freq_high_hz, d.category, d.label,
+                                 d.confidence, d.label_confidence, d.model, d.review_status, d.id, d.media_id)]
 
 
 def write_csv(s: Session, deployment_id: str, out: TextIO) -> int:
@@ -67,8 +60,19 @@ def write_csv(s: Session, deployment_id: str, out: TextIO) -> int:
     return n
 
 
-def csv_text(s: Session, deployment_id: str) -> str:
-    """The whole CSV as a string."""
+def iter_csv(url: str, deployment_id: str, chunk_bytes: int = 64 * 1024) -> Iterator[str]:
+    """The CSV in pieces of about ``chunk_bytes``, read in its own read-only session (for a streamed
+    HTTP answer: the request's session may be closed before the last piece is sent)."""
+    from ..db import session_scope
+
     buf = io.StringIO()
-    write_csv(s, deployment_id, buf)
-    return buf.getvalue()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(COLUMNS)
+    with session_scope(url, read_only=True) as s:
+        for row in detection_rows(s, deployment_id):
+            w.writerow(row)
+            if buf.tell() >= chunk_bytes:
+                yield buf.getvalue()
+                buf.seek(0)
+                buf.truncate()
+    yield buf.getvalue()
