@@ -24,7 +24,9 @@ def models_group():
 @models_group.command("add")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--name", required=True, help="Name jobs and settings use, e.g. md_v5a.")
-@click.option("--kind", type=click.Choice(["detector", "classifier"]), default="detector", show_default=True)
+@click.option("--kind", type=click.Choice(["detector", "classifier", "audio_classifier"]), default="detector",
+              show_default=True, help="audio_classifier: an ONNX model over mel-spectrogram windows "
+              "(--config with sample_rate, window_s, hop_s, n_mels, layout).")
 @click.option("--version", default=None, help="Version recorded with every detection (default: checksum prefix).")
 @click.option("--labels", "labels_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Text file of class labels, one per line (species classifiers).")

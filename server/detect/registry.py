@@ -21,7 +21,7 @@ from classifiers import modelfiles
 from .. import audit
 from ..models import MLModel
 
-KINDS = ("detector", "classifier")
+KINDS = ("detector", "classifier", "audio_classifier")
 
 
 class ModelNotFound(LookupError):
@@ -139,7 +139,7 @@ def add_model(session: Session, file: str | Path, name: str, *, kind: str = "det
     config = dict(config or {})
     if labels_file is not None:
         config["labels"] = read_labels(labels_file)
-    if kind == "classifier" and not config.get("labels"):
+    if kind in ("classifier", "audio_classifier") and not config.get("labels"):
         raise ValueError(f"classifier {name!r} needs its class labels: --labels FILE (one label per line, "
                          "in the model's output order)")
     path = src.resolve()
