@@ -44,8 +44,9 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-import scipy.fft
-import scipy.signal
+
+# scipy.signal takes about a second to import: imported where first needed, so that
+# importing the server (which registers the audio job) stays fast.
 
 _MIN = np.finfo(np.float64).tiny  # maad's _MIN_: stands in for 0 before log
 
@@ -121,6 +122,9 @@ _WINDOWS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
 def _window(nperseg: int) -> tuple[np.ndarray, np.ndarray]:
     if nperseg not in _WINDOWS:
+        import scipy.fft
+        import scipy.signal
+
         win = scipy.signal.get_window("hann", nperseg)
         # rfft of the window: removing a frame's mean m from x before windowing
         # equals subtracting m * rfft(w) afterwards, which saves a pass.
@@ -148,6 +152,8 @@ def stft(samples: np.ndarray, sample_rate: int, nperseg: int = 1024, noverlap: i
     step = max(1, (1 << 22) // (nperseg * 8))
     for a in range(0, n_frames, step):
         part = frames[a : a + step]
+        import scipy.fft
+
         spec = scipy.fft.rfft(part * win, axis=-1)
         spec -= part.mean(axis=1)[:, None] * win_fft
         np.abs(spec[:, :-1], out=amplitude[a : a + step])

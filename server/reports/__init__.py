@@ -6,7 +6,19 @@ from pathlib import Path
 from sqlmodel import Session
 
 from .data import ReportData, build_report
-from .render import LANGS, render_html, render_pdf
+
+# render pulls in matplotlib and WeasyPrint (over a second to import): load it when first used,
+# so `saola` commands and the server start quickly.
+_LAZY = ("LANGS", "render_html", "render_pdf")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from . import render
+
+        return getattr(render, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["LANGS", "ReportData", "build_report", "render_html", "render_pdf", "write_report"]
 
@@ -15,7 +27,7 @@ def write_report(session: Session, out_dir: str | Path, year: int, *, program_id
                  area_id: str | None = None, lang: str = "vi", formats: tuple[str, ...] = ("html", "pdf"),
                  min_delta_min: float = 60.0) -> dict[str, Path]:
     """Build and write the report; returns {'html': path, 'pdf': path} for the formats asked."""
-    from .render import translator
+    from .render import render_html, render_pdf, translator
 
     translator(lang)  # fail early on a bad language
     data = build_report(session, year, program_id=program_id, area_id=area_id, min_delta_min=min_delta_min)
