@@ -84,8 +84,11 @@ def patch_deployment(deployment_id: str, body: DeploymentPatch):
         merged = {"deployment_start": sent.get("deployment_start", dep.deployment_start),
                   "deployment_end": sent.get("deployment_end", dep.deployment_end)}
         svc.normalise_times(merged, "UTC")
+    # The outside-window flags of its media depend on the window and the camera serial too.
+    window = any(k in sent and sent[k] != getattr(dep, k)
+                 for k in ("deployment_start", "deployment_end", "camera_id"))
     crud.update(s, dep, sent, program.area_id)
-    if retime:
+    if retime or window:
         from ..jobs import enqueue
 
         enqueue(s, "retime", {"deployment_id": dep.id}, area_id=program.area_id)

@@ -19,6 +19,10 @@ from .timefix import correct_time, in_window, time_flags
 
 CHUNK = 500
 
+# Timestamp sources whose UTC offset the file itself states (kept when a deployment is retimed);
+# the others are the device clock read in the deployment's time zone.
+FILE_STATED_OFFSET = ("exif_offset", "guano", "audiomoth", "filename_utc")
+
 
 def retime_deployment(session_factory, deployment_id: str, progress=None) -> dict:
     """Recompute captured_at, the UTC offset and the time flags of a deployment's media from captured_at_raw.
@@ -40,7 +44,7 @@ def retime_deployment(session_factory, deployment_id: str, progress=None) -> dic
                                  Media.flags).where(Media.id.in_(ids[i:i + CHUNK]))).all()
             updates = []
             for mid, raw, source, file_off, flags in rows:
-                t, off = correct_time(raw, tz, offset_s, file_off if source == "exif_offset" else None)
+                t, off = correct_time(raw, tz, offset_s, file_off if source in FILE_STATED_OFFSET else None)
                 new_flags = [f for f in (flags or []) if f not in TIME_FLAGS] + time_flags(raw, t)
                 if raw is not None and not in_window(t, start, end):
                     new_flags.append("outside_window")

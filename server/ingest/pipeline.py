@@ -166,23 +166,27 @@ class BatchWriter:
             self.flush()
 
     def _queue_detection(self, s, rows: list[dict]) -> list[str]:
-        hook = _queue_detection_hook()
-        if hook is None or not self.config:
-            return []
-        by_area: dict = {}
-        for row in rows:
-            if row["kind"] == "image" and row["deployment_id"] and "corrupt" not in row["flags"]:
-                by_area.setdefault(self.matcher.area_of(row["deployment_id"]), []).append(row["id"])
+        """Queue the follow-up jobs of new rows in this transaction: detection of photos (when a
+        detector is configured) and the analysis of recordings (indices, events, BirdNET)."""
         jobs = []
-        for area_id, ids in by_area.items():
-            try:
-                job = hook(s, ids, area_id, self.config, commit=False)
-            except ValueError as e:  # no "detect" job handler in this installation
-                if not self.report.notes or "detection not queued" not in self.report.notes[-1]:
-                    self.report.notes.append(f"detection not queued: {e}")
+        hooks = [("image", _queue_detection_hook(), "detection"), ("audio", _queue_audio_hook(), "sound analysis")]
+        for kind, hook, what in hooks:
+            if hook is None or not self.config:
                 continue
-            if job is not None:
-                jobs.append(job.id)
+            by_area: dict = {}
+            for row in rows:
+                if row["kind"] == kind and row["deployment_id"] and "corrupt" not in row["flags"]:
+                    by_area.setdefault(self.matcher.area_of(row["deployment_id"]), []).append(row["id"])
+            for area_id, ids in by_area.items():
+                try:
+                    job = hook(s, ids, area_id, self.config, commit=False)
+                except ValueError as e:  # no handler for that job in this installation
+                    note = f"{what} not queued: {e}"
+                    if note not in self.report.notes:
+                        self.report.notes.append(note)
+                    continue
+                if job is not None:
+                    jobs.append(job.id)
         return jobs
 
     def finish(self) -> None:
@@ -293,6 +297,14 @@ def _queue_detection_hook():
     try:
         from ..detect import queue_after_ingest
     except ImportError:  # the detection feature is not installed
+        return None
+    return queue_after_ingest
+
+
+def _queue_audio_hook():
+    try:
+        from ..audio import queue_after_ingest
+    except ImportError:  # the sound-trap feature is not installed
         return None
     return queue_after_ingest
 

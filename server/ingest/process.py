@@ -211,7 +211,8 @@ def process_source(src: Source, roots: StoreRoots, make_derivatives: bool = True
             res["stored_new"] = created
             dest = os.path.join(roots.media, key)
             try:
-                info = reader.read(None, dest)
+                # The original path, not the store copy: readers date recordings by their file name.
+                info = reader.read(None, src.path if src.path is not None else dest)
             except UnreadableMedia as e:
                 if created:  # not media after all: take back the copy this call made
                     os.unlink(dest)

@@ -91,3 +91,20 @@ def test_clock_offset_change_needs_manager_and_queues_retime(client, world):
     with world.session() as s:
         jobs = s.exec(select(Job).where(Job.kind == "retime")).all()
         assert [j.params for j in jobs] == [{"deployment_id": d.id}]
+
+
+def test_window_change_queues_retime_for_the_outside_window_flags(client, world):
+    from sqlmodel import select
+
+    from server.models import Job
+
+    a = world.area()
+    p = world.program(a.id)
+    d = world.deployment(p)
+    ranger = world.user("ranger", roles={a.id: "ranger"})
+    r = client.patch(f"/api/v1/deployments/{d.id}", headers=world.headers(ranger),
+                     json={"deployment_end": "2026-02-01T00:00:00Z"})
+    assert r.status_code == 200
+    r = client.patch(f"/api/v1/deployments/{d.id}", headers=world.headers(ranger), json={"camera_height": 2.0})
+    with world.session() as s:
+        assert [j.kind for j in s.exec(select(Job))] == ["retime"]

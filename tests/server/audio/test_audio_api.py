@@ -27,9 +27,8 @@ def sound(app, world, tmp_path, monkeypatch):
     for code in ("PNKB", "CTN"):
         area, program, dep = setup(world, code=code, serial=None)
         audiomoth_wav(tmp_path / code, seconds=12 if code == "PNKB" else 13)
-        ingest_path(app, tmp_path / code, deployment_id=dep.id, workers=0)
+        ingest_path(app, tmp_path / code, deployment_id=dep.id, workers=0)  # queues the analysis itself
         with session_scope(app.config["DATABASE_URL"]) as s:
-            enqueue(s, "audio_analysis", {"deployment_id": dep.id}, area_id=area.id)
             media = s.exec(select(Media).where(Media.deployment_id == dep.id)).one()
             out[code] = {"area": area, "dep": dep, "media": media}
     assert drain(app.config) == 2
