@@ -519,11 +519,13 @@ def jobs_list(status):
 @main.command("demo")
 @click.option("--serve", "then_serve", is_flag=True, help="Serve the web UI and API afterwards.")
 @click.option("--port", type=int, default=None)
-def demo(then_serve, port):
+@click.option("--detector", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="An ONNX MegaDetector file to run on the sample photos (none ships with Saola).")
+def demo(then_serve, port, detector):
     """Set up the embedded default with the project's own sample media, run its jobs, and (with --serve) serve it."""
     from .demo import run_demo
 
-    info = run_demo(echo=click.echo)
+    info = run_demo(echo=click.echo, detector=detector)
     click.echo(json.dumps(info, indent=2, ensure_ascii=False))
     if then_serve:
         ctx = click.get_current_context()

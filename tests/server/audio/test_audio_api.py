@@ -11,7 +11,7 @@ from sqlmodel import select
 from server.audio import runtime
 from server.db import session_scope
 from server.ingest.pipeline import ingest_path
-from server.jobs import drain, enqueue
+from server.jobs import drain
 from server.models import Alert, Detection, Media, new_id, utcnow
 from tests.server.audio.audio_server_helpers import audiomoth_wav, setup
 from tests.server.audio.test_audio_analysis_job import FakeBirdNET, det
