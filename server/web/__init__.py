@@ -101,9 +101,9 @@ def set_language(lang: str):
 
 
 def init_app(app: Flask) -> None:
-    from . import conflict_pages, manager_pages, review_pages, sound_pages
+    from . import conflict_pages, field_pages, manager_pages, review_pages, sound_pages
 
     app.register_blueprint(web)
-    for mod in (review_pages, sound_pages, conflict_pages, manager_pages):
+    for mod in (review_pages, sound_pages, conflict_pages, manager_pages, field_pages):
         app.register_blueprint(mod.bp)
     app.jinja_env.globals["areas_with_role"] = areas_with_role

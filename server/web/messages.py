@@ -214,3 +214,27 @@ add_messages({
     "person": "người",
     "vehicle": "phương tiện",
 })
+
+# field records page (server/web/field_pages.py)
+add_messages({
+    "Transect walks": "Lượt đi tuyến",
+    "Observations, threats and deployments": "Quan sát, mối đe dọa và điểm đặt thiết bị",
+    "Started": "Bắt đầu",
+    "Ended": "Kết thúc",
+    "Observers": "Người quan sát",
+    "Weather": "Thời tiết",
+    "Track points": "Số điểm GPS",
+    "Distance walked (m)": "Quãng đường đã đi (m)",
+    "Record": "Bản ghi",
+    "Time": "Thời gian",
+    "Sign": "Dấu hiệu",
+    "Count": "Số lượng",
+    "Perpendicular distance (m)": "Khoảng cách vuông góc (m)",
+    "Photos": "Ảnh",
+    "Recorded by": "Người ghi",
+    "Revision": "Phiên bản",
+    "photo not yet uploaded": "ảnh chưa tải lên",
+    "position withheld": "vị trí được ẩn",
+    "unidentified": "chưa xác định",
+    "Older records": "Bản ghi cũ hơn",
+})

@@ -75,20 +75,40 @@ def _count(world, model, *where):
         return s.exec(select(func.count()).select_from(model).where(*where)).one()
 
 
-def test_walk_reaches_a_real_server_and_the_web_ui(site, world, server):
+def test_walk_reaches_a_real_server_and_the_web_ui(site, world, server, tmp_path):
+    from PIL import Image
+
     st = site.store("tab")
     walk = site.walk(st)
+    photo = tmp_path / "douc.jpg"
+    Image.new("RGB", (640, 480), (60, 110, 40)).save(photo, quality=90)
+    sha = st.add_photo(photo)
     for i in range(3):
-        site.observation(st, walk, count=i + 1)
+        site.observation(st, walk, count=i + 1, **({"photos": [sha]} if i == 0 else {}))
     st.stop_walk(walk)
     report = _client(site, server, st, site.ranger).sync()
     assert report.ok, report.errors
+    assert report.uploaded_photos == 1
     assert _count(world, FieldObservation) == 3
-    # A biologist sees the synced records through the API the web UI uses.
-    bio = world.user("bio", roles={site.area.id: "biologist"})
-    h = world.headers(bio)
-    r = requests.get(f"{server.url}/api/v1/sync/pull?since=0", headers=h, timeout=10)
-    assert {c["entity"] for c in r.json()["changes"]} == {"walk", "observation"}
+    # A biologist sees the walk, the observations and the photo in the web UI.
+    world.user("bio", roles={site.area.id: "biologist"})
+    browser = requests.Session()
+    r = browser.post(f"{server.url}/login", data={"username": "bio", "password": "password123"}, timeout=10)
+    assert r.status_code == 200 and "/login" not in r.url
+    page = browser.get(f"{server.url}/areas/{site.area.id}/field", timeout=10)
+    assert page.status_code == 200
+    html = page.text
+    assert html.count('data-observation="') == 3 and f'data-walk="{walk}"' in html
+    assert "Pygathrix nemaeus" in html and f"/field/photo/{sha}" in html
+    img = browser.get(f"{server.url}/areas/{site.area.id}/field/photo/{sha}", timeout=10)
+    assert img.status_code == 200 and img.headers["Content-Type"] == "image/jpeg" and img.content[:2] == b"\xff\xd8"
+    # someone of another area sees neither the page nor the photo
+    other = world.area("XX", "Elsewhere")
+    world.user("stranger", roles={other.id: "manager"})
+    b2 = requests.Session()
+    b2.post(f"{server.url}/login", data={"username": "stranger", "password": "password123"}, timeout=10)
+    assert b2.get(f"{server.url}/areas/{site.area.id}/field", timeout=10).status_code == 404
+    assert b2.get(f"{server.url}/areas/{site.area.id}/field/photo/{sha}", timeout=10).status_code == 404
 
 
 def test_server_restarted_mid_sync(site, world, server):
