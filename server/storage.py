@@ -25,6 +25,50 @@ class MediaStore(Protocol):
 
     def key_for(self, sha256: str, ext: str) -> str: ...
     def exists(self, key: str) -> bool: ...
+    def put_file(self, src: Path, key: str) -> None: ...
+    def put_move(self, src: Path, key: str) -> None: ...
+    def put_stream(self, stream: BinaryIO, key: str) -> str: ...
+    def open(self, key: str) -> BinaryIO: ...
+    def path(self, key: str) -> Path: ...
+    def delete(self, key: str) -> None: ...
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = CHUNK) -> str:
+    """SHA-256 hex digest of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class LocalMediaStore:
+    """Media store in a local folder."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def key_for(sha256: str, ext: str) -> str:
+        """Storage key of a file with this hash and extension."""
+        ext = ext.lower().lstrip(".")
+        name = f"{sha256}.{ext}" if ext else sha256
+        return f"{sha256[:2]}/{sha256[2:4]}/{name}"
+
+    def path(self, key: str) -> Path:
+        p = (self.root / key).resolve()
+        if self.root.resolve() not in p.parents:
+            raise ValueError(f"storage key escapes the store: {key!r}")
+        return p
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def _tmp(self, dest: Path):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.NamedTemporaryFile(dir=dest.parent, prefix=".tmp-", delete=False)
+
     def _atomic_write(self, dest: Path, fill) -> None:
         """Write ``dest`` through a temporary file in its folder: ``fill(tmpfile)`` writes the
         bytes, then fsync and rename, so a crash never leaves a half-written original."""
@@ -75,97 +119,6 @@ class MediaStore(Protocol):
                 tmp.write(block)
 
         self._atomic_write(self.path(key), fill)
-        return h.hexdigest()
-
-    def open(self, key: str) -> BinaryIO: ...
-    def path(self, key: str) -> Path: ...
-    def delete(self, key: str) -> None: ...
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = CHUNK) -> str:
-    """SHA-256 hex digest of a file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-class LocalMediaStore:
-    """Media store in a local folder."""
-
-    def __init__(self, root: str | os.PathLike):
-        self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
-
-    @staticmethod
-    def key_for(sha256: str, ext: str) -> str:
-        """Storage key of a file with this hash and extension."""
-        ext = ext.lower().lstrip(".")
-        name = f"{sha256}.{ext}" if ext else sha256
-        return f"{sha256[:2]}/{sha256[2:4]}/{name}"
-
-    def path(self, key: str) -> Path:
-        p = (self.root / key).resolve()
-        if self.root.resolve() not in p.parents:
-            raise ValueError(f"storage key escapes the store: {key!r}")
-        return p
-
-    def exists(self, key: str) -> bool:
-        return self.path(key).is_file()
-
-    def _tmp(self, dest: Path):
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        return tempfile.NamedTemporaryFile(dir=dest.parent, prefix=".tmp-", delete=False)
-
-    def put_file(self, src: Path, key: str) -> None:
-        """Copy ``src`` into the store under ``key`` (atomic; no-op if present)."""
-        dest = self.path(key)
-        if dest.is_file():
-            return
-        tmp = self._tmp(dest)
-        try:
-            with open(src, "rb") as f:
-                shutil.copyfileobj(f, tmp, CHUNK)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-            tmp.close()
-            os.replace(tmp.name, dest)
-        except BaseException:
-            tmp.close()
-            Path(tmp.name).unlink(missing_ok=True)
-            raise
-
-    def put_move(self, src: Path, key: str) -> None:
-        """Move ``src`` into the store under ``key`` (a rename on the same file system, else a copy)."""
-        dest = self.path(key)
-        if dest.is_file():
-            Path(src).unlink(missing_ok=True)
-            return
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.replace(src, dest)
-        except OSError:  # another file system: copy atomically, then drop the source
-            self.put_file(Path(src), key)
-            Path(src).unlink(missing_ok=True)
-
-    def put_stream(self, stream: BinaryIO, key: str) -> str:
-        """Write a stream under ``key`` and return its SHA-256 (atomic)."""
-        dest = self.path(key)
-        tmp = self._tmp(dest)
-        h = hashlib.sha256()
-        try:
-            for block in iter(lambda: stream.read(CHUNK), b""):
-                h.update(block)
-                tmp.write(block)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-            tmp.close()
-            os.replace(tmp.name, dest)
-        except BaseException:
-            tmp.close()
-            Path(tmp.name).unlink(missing_ok=True)
-            raise
         return h.hexdigest()
 
     def open(self, key: str) -> BinaryIO:
