@@ -183,8 +183,16 @@ def render_html(data: ReportData, lang: str = "vi", min_delta_min: float = 60.0)
 
 def render_pdf(html: str) -> bytes:
     """PDF of the report HTML (WeasyPrint); RuntimeError naming the cause when WeasyPrint cannot load."""
+    from PIL import ImageFile
+
+    # Importing WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES, which would make a
+    # worker that once rendered a report silently accept truncated camera-trap JPEGs at ingest.
+    # Keep the setting as it was; the report only embeds images Saola drew itself.
+    saved = ImageFile.LOAD_TRUNCATED_IMAGES
     try:
         import weasyprint
     except (ImportError, OSError) as e:  # pragma: no cover - missing pango system libraries
         raise RuntimeError(f"WeasyPrint cannot run here ({e}); install the pango libraries (scripts/setup.sh)") from e
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = saved
     return weasyprint.HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
