@@ -233,6 +233,10 @@ def _write(s: Session, user: User, device_id: str | None, m: Mutation, program: 
         row.media_pending = bool(row.photos) and not _photos_present(s, row.photos)
     s.add(row)
     s.flush()
+    if m.entity == "deployment":
+        from . import deployments
+
+        deployments.apply(s, program, row, user)
     change = SyncChange(area_id=program.area_id, entity=m.entity, record_id=m.record_id, revision=row.revision,
                         op="delete" if doc is None else "upsert", data=doc, device_id=device_id, user_id=user.id)
     s.add(change)

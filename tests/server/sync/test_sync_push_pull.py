@@ -214,3 +214,44 @@ def test_sync_cli_status_and_compact(field, runner, world):
     assert "removed 1 changes" in out
     assert field.pull(h, since=1).status_code == 410
     assert [c["revision"] for c in field.pull(h, since=0).json["changes"]] == [2]
+
+
+def test_camera_forms_from_the_tablet_become_a_deployment_with_effort(field, world):
+    from server.models import Deployment, Location, OperatingInterval
+
+    cam = world.program(field.area.id, "Camera traps", protocol="camera-trap")
+    h = field.device(field.ranger, "tab-1")
+    dep_id, svc_id, ret_id = (str(uuid.uuid4()) for _ in range(3))
+
+    def doc(record_type, rec):
+        return {"protocol": "camera_trap@1.0", "record_type": record_type, "program_id": cam.id,
+                "recorded_at": "2026-03-01T00:00:00Z", "deployment_id": dep_id, "data": rec}
+
+    setup = doc("deployment", {"station_id": "S07", "camera_serial": "H2-555", "sd_card": "SD-1",
+                               "start_time": "2026-03-01T08:00:00+07:00", "location": {"lat": 17.6, "lon": 106.3},
+                               "height_m": 0.5, "heading_deg": 45, "bait": False})
+    service = doc("service", {"deployment_id": dep_id, "visit_time": "2026-03-20T09:00:00+07:00",
+                              "camera_working": False, "malfunction": "battery_empty",
+                              "last_image_time": "2026-03-12T18:00:00+07:00"})
+    retrieval = doc("retrieval", {"deployment_id": dep_id, "end_time": "2026-04-01T10:00:00+07:00",
+                                  "camera_working": True})
+    res = field.push(h, field.mutation("deployment", dep_id, setup), field.mutation("deployment", svc_id, service),
+                     field.mutation("deployment", ret_id, retrieval))
+    assert [r["status"] for r in res] == ["applied"] * 3, res
+    with world.session() as s:
+        dep = s.get(Deployment, dep_id)
+        assert dep.camera_id == "H2-555" and dep.camera_height == 0.5 and dep.camera_heading == 45
+        assert s.get(Location, dep.location_id).name == "S07"
+        assert dep.deployment_start.isoformat() == "2026-03-01T01:00:00+00:00"
+        assert dep.deployment_end.isoformat() == "2026-04-01T03:00:00+00:00"
+        gaps = s.exec(select(OperatingInterval).where(OperatingInterval.deployment_id == dep_id)).all()
+        # broken from the last image (12 March 18:00) until the visit found it (20 March 09:00)
+        assert [(g.start.isoformat(), g.end.isoformat(), g.status) for g in gaps] == [
+            ("2026-03-12T11:00:00+00:00", "2026-03-20T02:00:00+00:00", "malfunction")]
+        assert gaps[0].reason.startswith("[field] battery_empty")
+    # correcting the visit (the camera was in fact working) removes the malfunction
+    fixed = dict(service, data={**service["data"], "camera_working": True})
+    del fixed["data"]["malfunction"], fixed["data"]["last_image_time"]
+    assert field.push(h, field.mutation("deployment", svc_id, fixed, op="update", base=1))[0]["status"] == "applied"
+    with world.session() as s:
+        assert s.exec(select(OperatingInterval).where(OperatingInterval.deployment_id == dep_id)).all() == []
