@@ -51,7 +51,8 @@ def select_media(session: Session, params: dict[str, Any], model_key: str) -> li
     or ``all`` cover only images without results of ``model_key`` unless
     ``force`` is true.
     """
-    base = select(Media.id, Media.storage_key, Media.file_name).where(Media.kind == "image")
+    # Media imported as links (Camtrap DP packages with remote URLs) have no stored bytes to run on.
+    base = select(Media.id, Media.storage_key, Media.file_name).where(Media.kind == "image", Media.storage_key != "")
     unprocessed = ~exists().where(Detection.media_id == Media.id, Detection.model == model_key)
     force = bool(params.get("force"))
     if params.get("media_ids") is not None:
