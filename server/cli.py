@@ -415,7 +415,15 @@ def deployments_add(area, program_name, location_name, lat, lon, start, end, kin
         except SaolaError as e:
             fail(e.message)
         _create(s, dep, a.id)
-        click.echo(dep.id)
+        dep_id, area_id, serial = dep.id, a.id, dep.camera_id
+    if serial:
+        # Media ingested before this deployment existed (same serial, inside the window) join it now.
+        from .ingest.jobs import retime_deployment
+
+        res = retime_deployment(lambda: session_for(get_app()), dep_id)
+        if res.get("adopted"):
+            click.echo(f"{res['adopted']} media ingested earlier with serial {serial} now belong to it")
+    click.echo(dep_id)
 
 
 @deployments_group.command("list")

@@ -58,6 +58,11 @@ def create_deployment(body: DeploymentIn):
     dep = svc.build_deployment(s, program, fields, location_id=body.location_id,
                                location=body.location.model_dump() if body.location else None)
     crud.create(s, dep, program.area_id)
+    if dep.camera_id:
+        # Media ingested before this deployment existed (same serial, inside the window) join it.
+        from ..jobs import enqueue
+
+        enqueue(s, "retime", {"deployment_id": dep.id}, area_id=program.area_id)
     return _out(dep)
 
 

@@ -30,6 +30,7 @@ def retime_deployment(session_factory, deployment_id: str, progress=None) -> dic
     ``session_factory()`` opens a short transaction (each chunk of media gets its own).
     Then the deployment is resequenced.
     """
+    adopted = adopt_unassigned(session_factory, deployment_id)
     with session_factory() as s:
         dep = s.get(Deployment, deployment_id)
         if dep is None:
@@ -58,7 +59,44 @@ def retime_deployment(session_factory, deployment_id: str, progress=None) -> dic
             progress(min(i + CHUNK, len(ids)), len(ids) + 1)
     with session_factory() as s:
         n = resequence(s, deployment_id)
-    return {"media": changed, "sequences": n}
+    return {"media": changed, "sequences": n, "adopted": adopted}
+
+
+KINDS_OF = {"camera": ("image", "video"), "acoustic": ("audio",)}
+
+
+def adopt_unassigned(session_factory, deployment_id: str) -> int:
+    """Give a deployment the stored media that matched no deployment when they were ingested:
+    same device serial, and a capture time (read with this deployment's clock) inside its window.
+
+    A card ingested before its deployment was entered is thus sorted in when the deployment is
+    created or its window or serial corrected. Returns how many media were adopted.
+    """
+    with session_factory() as s:
+        dep = s.get(Deployment, deployment_id)
+        if dep is None or not dep.camera_id:
+            return 0
+        serial = dep.camera_id.strip().upper()
+        rows = s.exec(select(Media.id, Media.camera_serial, Media.captured_at_raw, Media.timestamp_source,
+                             Media.utc_offset_min, Media.flags)
+                      .where(Media.deployment_id.is_(None), Media.kind.in_(KINDS_OF.get(dep.kind, ())),
+                             Media.camera_serial.is_not(None))).all()
+        updates = []
+        for mid, cam, raw, source, file_off, flags in rows:
+            if (cam or "").strip().upper() != serial or raw is None:
+                continue
+            t, off = correct_time(raw, dep.timezone or "UTC", dep.clock_offset_s or 0,
+                                  file_off if source in FILE_STATED_OFFSET else None)
+            if not in_window(t, dep.deployment_start, dep.deployment_end):
+                continue
+            new_flags = [f for f in (flags or []) if f not in ("no_deployment", "outside_window")]
+            updates.append({"mid": mid, "dep": deployment_id, "t": t, "off": off, "fl": new_flags})
+        if updates:
+            tbl = Media.__table__
+            s.connection().execute(update(tbl).where(tbl.c.id == bindparam("mid")).values(
+                deployment_id=bindparam("dep"), captured_at=bindparam("t"), utc_offset_min=bindparam("off"),
+                flags=bindparam("fl")), updates)
+        return len(updates)
 
 
 @handler("retime")
