@@ -1,7 +1,7 @@
 """REST API under /api/v1: one module per resource, all on one blueprint."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -27,7 +27,7 @@ def init_app(app: Flask) -> None:
     def _saola_error(e: SaolaError):
         from ..db import get_session
 
-        if "db" in __import__("flask").g:
+        if "db" in g:
             get_session().rollback()
         if not _wants_json():
             from ..web import error_page

@@ -78,8 +78,10 @@ def get_deployment(deployment_id: str):
 def patch_deployment(deployment_id: str, body: DeploymentPatch):
     s = get_session()
     sent = body.model_dump(exclude_unset=True)
-    retime = any(k in sent and sent[k] != getattr(_deployment(deployment_id)[0], k) for k in ("clock_offset_s", "timezone"))
-    dep, program = _deployment(deployment_id, "manager" if retime else "ranger")
+    dep, program = _deployment(deployment_id, "ranger")
+    retime = any(k in sent and sent[k] != getattr(dep, k) for k in ("clock_offset_s", "timezone"))
+    if retime:  # correcting a camera clock re-times every image: managers only
+        require_area(s, program.area_id, "manager")
     if "location_id" in sent:
         if sent["location_id"] is None:
             raise ValidationError("location_id cannot be removed")

@@ -146,9 +146,6 @@ def _decide(s: Session, user: User, device_id: str | None, m: Mutation) -> dict:
             old = s.get(Program, row.program_id)
             if old is None or old.area_id != program.area_id:
                 raise DocumentError("a record cannot move to another protected area")
-        if row is not None and m.entity != "walk" and row.record_type and doc and \
-                doc.get("record_type") != row.record_type and m.entity != "deployment":
-            pass  # the tablet may correct the record type; the document says which
     except DocumentError as e:
         return _answer(m, m.mutation_id, "rejected", errors=e.errors, message=str(e))
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sqlmodel import Session, select
@@ -30,8 +32,8 @@ ALLOWED_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", 
 # common case (chunks arriving at one server) verifies without reading the file again.
 # After a restart or on another server the file is re-read instead.
 _hashers: dict[str, tuple[int, "hashlib._Hash"]] = {}
-_hashers_lock = __import__("threading").Lock()
-_HASH_POOL = __import__("concurrent.futures").futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="saola-hash")
+_hashers_lock = threading.Lock()
+_HASH_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="saola-hash")
 
 
 def _part(data_dir: str, upload_id: str) -> Path:
@@ -154,6 +156,3 @@ def _release_pending(s: Session, sha256: str) -> None:
             obs.media_pending = False
             s.add(obs)
 
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
