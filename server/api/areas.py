@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from ..auth.permissions import current_user, require_admin, require_area, visible_area_ids
+from ..auth.permissions import load_in_area, require_admin, require_area, scope_query
 from ..db import get_session
 from ..models import Location, Program, ProtectedArea
 from . import crud
@@ -12,20 +12,10 @@ from .schemas import (AreaIn, AreaOut, AreaPatch, AreaQuery, LocationIn, Locatio
                       LocationQuery, ProgramIn, ProgramOut, ProgramPatch, ProgramQuery)
 
 
-def scope(stmt, column, area_id: str | None):
-    """Restrict ``stmt`` to the areas the current user may see (and to ``area_id``)."""
-    s = get_session()
-    if area_id is not None:
-        require_area(s, area_id)
-        return stmt.where(column == area_id)
-    visible = visible_area_ids(s, current_user())
-    return stmt if visible is None else stmt.where(column.in_(visible))
-
-
 # ---- areas -------------------------------------------------------------------
 @endpoint("/areas", summary="List protected areas you belong to", tags=["areas"], query=AreaQuery, response=AreaOut)
 def list_areas(query: AreaQuery):
-    stmt = scope(select(ProtectedArea), ProtectedArea.id, None)
+    stmt = scope_query(get_session(), select(ProtectedArea), ProtectedArea.id)
     if query.code:
         stmt = stmt.where(ProtectedArea.code == query.code)
     return paginate(get_session(), stmt, query, ProtectedArea.code)
@@ -41,17 +31,14 @@ def create_area(body: AreaIn):
 
 @endpoint("/areas/<area_id>", summary="One protected area", tags=["areas"], response=AreaOut)
 def get_area(area_id: str):
-    s = get_session()
-    require_area(s, area_id)
-    return crud.get_or_404(s, ProtectedArea, area_id, "protected area")
+    return load_in_area(get_session(), ProtectedArea, area_id).row
 
 
 @endpoint("/areas/<area_id>", ["PATCH"], summary="Change a protected area (managers)", tags=["areas"],
           body=AreaPatch, response=AreaOut)
 def patch_area(area_id: str, body: AreaPatch):
     s = get_session()
-    require_area(s, area_id, "manager")
-    row = crud.get_or_404(s, ProtectedArea, area_id, "protected area")
+    row = load_in_area(s, ProtectedArea, area_id, "manager").row
     return crud.update(s, row, body, area_id)
 
 
@@ -66,7 +53,7 @@ def delete_area(area_id: str):
 # ---- programs ------------------------------------------------------------------
 @endpoint("/programs", summary="List monitoring programs", tags=["programs"], query=ProgramQuery, response=ProgramOut)
 def list_programs(query: ProgramQuery):
-    stmt = scope(select(Program), Program.area_id, query.area_id)
+    stmt = scope_query(get_session(), select(Program), Program.area_id, query.area_id)
     if query.protocol:
         stmt = stmt.where(Program.protocol == query.protocol)
     return paginate(get_session(), stmt, query, Program.name)
@@ -81,10 +68,7 @@ def create_program(body: ProgramIn):
 
 
 def _program(program_id: str, minimum: str = "viewer") -> Program:
-    s = get_session()
-    row = crud.get_or_404(s, Program, program_id, "program")
-    require_area(s, row.area_id, minimum)
-    return row
+    return load_in_area(get_session(), Program, program_id, minimum).row
 
 
 @endpoint("/programs/<program_id>", summary="One program", tags=["programs"], response=ProgramOut)
@@ -115,7 +99,7 @@ def delete_program(program_id: str):
 @endpoint("/locations", summary="List locations (stations)", tags=["locations"], query=LocationQuery,
           response=LocationOut)
 def list_locations(query: LocationQuery):
-    stmt = scope(select(Location), Location.area_id, query.area_id)
+    stmt = scope_query(get_session(), select(Location), Location.area_id, query.area_id)
     if query.name:
         stmt = stmt.where(Location.name == query.name)
     return paginate(get_session(), stmt, query, Location.name)
@@ -130,10 +114,7 @@ def create_location(body: LocationIn):
 
 
 def _location(location_id: str, minimum: str = "viewer") -> Location:
-    s = get_session()
-    row = crud.get_or_404(s, Location, location_id, "location")
-    require_area(s, row.area_id, minimum)
-    return row
+    return load_in_area(get_session(), Location, location_id, minimum).row
 
 
 @endpoint("/locations/<location_id>", summary="One location", tags=["locations"], response=LocationOut)

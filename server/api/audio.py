@@ -20,13 +20,12 @@ from sqlmodel import select
 
 from ..audio import JOB_KIND
 from ..audio.export import iter_csv
-from ..auth.permissions import current_user, require_area, visible_area_ids
+from ..auth.permissions import current_user, load_in_area, scope_query
 from ..db import get_session
 from ..errors import NotFound, ValidationError
 from ..jobs import enqueue
-from ..models import AcousticIndex, Alert, Deployment, Detection, Media, Program
+from ..models import AcousticIndex, Alert, Deployment, Detection, Media
 from ..storage import get_store
-from . import crud
 from .core import endpoint, paginate
 from .schemas import In, JobOut, ListQuery, Out
 
@@ -111,24 +110,15 @@ class AnalyseIn(In):
 
 
 def _deployment(deployment_id: str, minimum: str = "viewer") -> tuple[Deployment, str]:
-    s = get_session()
-    dep = crud.get_or_404(s, Deployment, deployment_id, "deployment")
-    area_id = s.get(Program, dep.program_id).area_id
-    require_area(s, area_id, minimum)
-    return dep, area_id
+    acc = load_in_area(get_session(), Deployment, deployment_id, minimum)
+    return acc.row, acc.area_id
 
 
 def _recording(media_id: str) -> Media:
     """An audio media the caller may see (404 otherwise, never another area's)."""
-    s = get_session()
-    m = s.get(Media, media_id)
-    if m is None or m.kind != "audio":
+    m = load_in_area(get_session(), Media, media_id, what="recording").row
+    if m.kind != "audio":
         raise NotFound(f"no recording with id {media_id!r}")
-    if m.deployment_id is None:
-        if not current_user().is_admin:
-            raise NotFound(f"no recording with id {media_id!r}")
-        return m
-    _deployment(m.deployment_id)
     return m
 
 
@@ -137,14 +127,7 @@ def _recording(media_id: str) -> Media:
           tags=TAGS, query=AlertQuery, response=AlertOut)
 def list_alerts(query: AlertQuery):
     s = get_session()
-    stmt = select(Alert)
-    if query.area_id is not None:
-        require_area(s, query.area_id)
-        stmt = stmt.where(Alert.area_id == query.area_id)
-    else:
-        visible = visible_area_ids(s, current_user())
-        if visible is not None:
-            stmt = stmt.where(Alert.area_id.in_(visible))
+    stmt = scope_query(s, select(Alert), Alert.area_id, query.area_id)
     if query.kind is not None:
         stmt = stmt.where(Alert.kind == query.kind)
     if query.acknowledged is not None:
@@ -161,10 +144,7 @@ def acknowledge_alert(alert_id: str):
     from ..review import actions
 
     s = get_session()
-    alert = s.get(Alert, alert_id)
-    if alert is None:
-        raise NotFound(f"no alert with id {alert_id!r}")
-    require_area(s, alert.area_id, "biologist")
+    alert = load_in_area(s, Alert, alert_id, "biologist").row
     actions.acknowledge_alert(s, current_user(), alert)
     s.refresh(alert)
     return alert

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from ..auth.permissions import require_area
+from ..auth.permissions import load_in_area, require_area, scope_query
 from ..db import get_session
 from ..errors import ValidationError
 from ..models import Deployment, OperatingInterval, Program
 from ..services import deployments as svc
 from ..timeutil import to_utc
 from . import crud
-from .areas import scope
 from .core import endpoint, paginate
 from .schemas import (DeploymentIn, DeploymentOut, DeploymentPatch, DeploymentQuery, IntervalIn, IntervalOut)
 
@@ -24,17 +23,15 @@ def _out(dep: Deployment) -> DeploymentOut:
 
 def _deployment(deployment_id: str, minimum: str = "viewer") -> tuple[Deployment, Program]:
     s = get_session()
-    dep = crud.get_or_404(s, Deployment, deployment_id, "deployment")
-    program = s.get(Program, dep.program_id)
-    require_area(s, program.area_id, minimum)
-    return dep, program
+    dep = load_in_area(s, Deployment, deployment_id, minimum).row
+    return dep, s.get(Program, dep.program_id)
 
 
 @endpoint("/deployments", summary="List deployments", tags=["deployments"], query=DeploymentQuery,
           response=DeploymentOut)
 def list_deployments(query: DeploymentQuery):
     stmt = select(Deployment).join(Program, Program.id == Deployment.program_id)
-    stmt = scope(stmt, Program.area_id, query.area_id)
+    stmt = scope_query(get_session(), stmt, Program.area_id, query.area_id)
     for col, val in ((Deployment.program_id, query.program_id), (Deployment.location_id, query.location_id),
                      (Deployment.kind, query.kind), (Deployment.camera_id, query.camera_id)):
         if val is not None:
@@ -52,8 +49,7 @@ def list_deployments(query: DeploymentQuery):
           tags=["deployments"], body=DeploymentIn, response=DeploymentOut, status=201)
 def create_deployment(body: DeploymentIn):
     s = get_session()
-    program = crud.get_or_404(s, Program, body.program_id, "program")
-    require_area(s, program.area_id, "ranger")
+    program = load_in_area(s, Program, body.program_id, "ranger").row
     fields = body.model_dump(exclude={"program_id", "location_id", "location"})
     dep = svc.build_deployment(s, program, fields, location_id=body.location_id,
                                location=body.location.model_dump() if body.location else None)
@@ -124,7 +120,7 @@ def add_interval(deployment_id: str, body: IntervalIn):
 def delete_interval(deployment_id: str, interval_id: str):
     s = get_session()
     dep, program = _deployment(deployment_id, "manager")
-    row = crud.get_or_404(s, OperatingInterval, interval_id, "operating interval")
+    row = load_in_area(s, OperatingInterval, interval_id, "manager").row
     if row.deployment_id != dep.id:
         raise crud.NotFound("no such interval in this deployment")
     crud.delete(s, row, program.area_id)

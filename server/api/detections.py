@@ -13,15 +13,14 @@ from flask import current_app, send_file
 from pydantic import Field
 from sqlmodel import select
 
-from ..auth.permissions import current_user, require_area
+from ..auth.permissions import current_user, load_in_area
 from ..db import get_session
 from ..detect import privacy, service
 from ..detect.registry import ModelNotFound, get_model
 from ..errors import NotFound, SaolaError, ValidationError
 from ..jobs import enqueue
-from ..models import Deployment, Detection, Media, MLModel, Program
+from ..models import Deployment, Detection, Media, MLModel
 from ..storage import get_store
-from . import crud
 from .core import endpoint, paginate
 from .schemas import In, JobOut, ListQuery, Out
 
@@ -80,20 +79,6 @@ class ViewQuery(In):
     size: Literal["thumb", "review", "original"] = "review"
 
 
-def _media(media_id: str, minimum: str = "viewer") -> tuple[Media, str]:
-    """The media and the caller's role in its area (404 when the caller may not see it)."""
-    s = get_session()
-    media = s.get(Media, media_id)
-    if media is None:
-        raise NotFound(f"no media with id {media_id!r}")
-    area_id = service.area_of_media(s, media)
-    if area_id is None:  # not attached to a deployment: administrators only
-        if not current_user().is_admin:
-            raise NotFound(f"no media with id {media_id!r}")
-        return media, "admin"
-    return media, require_area(s, area_id, minimum)
-
-
 def _filtered(stmt, q: DetectionFilter):
     if q.category is not None:
         stmt = stmt.where(Detection.category == q.category)
@@ -110,7 +95,7 @@ def _filtered(stmt, q: DetectionFilter):
 @endpoint("/media/<media_id>/detections", summary="Machine detections of one image", tags=TAGS,
           query=DetectionFilter, response=DetectionOut, many=True)
 def media_detections(media_id: str, query: DetectionFilter):
-    _media(media_id)
+    load_in_area(get_session(), Media, media_id)
     stmt = _filtered(select(Detection).where(Detection.media_id == media_id), query)
     return list(get_session().exec(stmt.order_by(Detection.confidence.desc(), Detection.id)))
 
@@ -119,8 +104,7 @@ def media_detections(media_id: str, query: DetectionFilter):
           tags=TAGS, query=DeploymentDetectionQuery, response=DetectionOut)
 def deployment_detections(deployment_id: str, query: DeploymentDetectionQuery):
     s = get_session()
-    dep = crud.get_or_404(s, Deployment, deployment_id, "deployment")
-    require_area(s, s.get(Program, dep.program_id).area_id)
+    load_in_area(s, Deployment, deployment_id)
     stmt = select(Detection).join(Media, Media.id == Detection.media_id).where(Media.deployment_id == deployment_id)
     return paginate(s, _filtered(stmt, query), query, [Media.captured_at, Media.file_name, Detection.media_id,
                                                       Detection.confidence.desc(), Detection.id])
@@ -131,9 +115,7 @@ def deployment_detections(deployment_id: str, query: DeploymentDetectionQuery):
           response=JobOut, status=202)
 def detect_deployment(deployment_id: str, body: DetectIn):
     s = get_session()
-    dep = crud.get_or_404(s, Deployment, deployment_id, "deployment")
-    area_id = s.get(Program, dep.program_id).area_id
-    require_area(s, area_id, "biologist")
+    area_id = load_in_area(s, Deployment, deployment_id, "biologist").area_id
     name = body.model or current_app.config["DETECTOR_MODEL"]
     if not name:
         raise ValidationError("no detector: give model or set SAOLA_DETECTOR_MODEL",
@@ -156,7 +138,8 @@ def list_models():
           tags=TAGS, query=ViewQuery, raw=True,
           responses={409: "not yet checked for people (viewers, when a detector is configured)"})
 def view_media(media_id: str, query: ViewQuery):
-    media, role = _media(media_id)
+    acc = load_in_area(get_session(), Media, media_id)
+    media, role = acc.row, acc.role
     if media.kind != "image":
         raise ValidationError(f"media {media_id} is a {media.kind}, not an image")
     app = current_app

@@ -19,14 +19,12 @@ from pydantic import Field
 from sqlalchemy import String, cast
 from sqlmodel import select
 
-from ..auth.permissions import RANK, current_user, require_area
+from ..auth.permissions import RANK, load_in_area, scope_query
 from ..db import get_session
 from ..errors import NotFound, SaolaError, ValidationError
 from ..models import Deployment, Media, Program, Sequence
 from ..storage import get_store
 from ..timeutil import to_utc
-from . import crud
-from .areas import scope
 from .core import endpoint, paginate
 from .schemas import In, Out
 
@@ -135,24 +133,10 @@ class IngestOut(Out):
 
 # ---- access --------------------------------------------------------------------------------
 def _media(media_id: str, minimum: str = "viewer") -> tuple[Media, str]:
-    """The media row and the caller's role; media outside every deployment are for administrators."""
-    s = get_session()
-    m = crud.get_or_404(s, Media, media_id, "media")
-    if m.deployment_id is None:
-        if not current_user().is_admin:
-            raise NotFound(f"no media with id {media_id!r}")
-        return m, "admin"
-    dep = s.get(Deployment, m.deployment_id)
-    program = s.get(Program, dep.program_id)
-    return m, require_area(s, program.area_id, minimum)
-
-
-def _deployment_for_upload(deployment_id: str) -> tuple[Deployment, Program]:
-    s = get_session()
-    dep = crud.get_or_404(s, Deployment, deployment_id, "deployment")
-    program = s.get(Program, dep.program_id)
-    require_area(s, program.area_id, "ranger")
-    return dep, program
+    """The media row and the caller's role (server/auth/permissions.py: media outside every
+    deployment are for administrators)."""
+    acc = load_in_area(get_session(), Media, media_id, minimum)
+    return acc.row, acc.role
 
 
 # ---- upload --------------------------------------------------------------------------------
@@ -207,7 +191,7 @@ def upload_media(deployment_id: str):
     and zip bombs. Answers the ingest report: ingested, duplicates, skipped with reasons, flags."""
     from ..ingest.pipeline import ingest_sources
 
-    dep, program = _deployment_for_upload(deployment_id)
+    dep = load_in_area(get_session(), Deployment, deployment_id, "ranger").row
     app = current_app._get_current_object()
     staging = Path(app.config["DATA_DIR"]) / "incoming" / uuid.uuid4().hex
     try:
@@ -242,7 +226,7 @@ def list_media(query: MediaQuery):
     s = get_session()
     stmt = (select(Media).join(Deployment, Deployment.id == Media.deployment_id, isouter=True)
             .join(Program, Program.id == Deployment.program_id, isouter=True))
-    stmt = scope(stmt, Program.area_id, query.area_id)
+    stmt = scope_query(s, stmt, Program.area_id, query.area_id)
     for col, val in ((Deployment.program_id, query.program_id), (Media.deployment_id, query.deployment_id),
                      (Media.sequence_id, query.sequence_id), (Media.kind, query.kind)):
         if val is not None:
@@ -339,7 +323,7 @@ def list_sequences(query: SequenceQuery):
     s = get_session()
     stmt = (select(Sequence).join(Deployment, Deployment.id == Sequence.deployment_id)
             .join(Program, Program.id == Deployment.program_id))
-    stmt = scope(stmt, Program.area_id, query.area_id)
+    stmt = scope_query(s, stmt, Program.area_id, query.area_id)
     for col, val in ((Deployment.program_id, query.program_id), (Sequence.deployment_id, query.deployment_id),
                      (Sequence.review_status, query.review_status)):
         if val is not None:
@@ -349,9 +333,5 @@ def list_sequences(query: SequenceQuery):
 
 @endpoint("/sequences/<sequence_id>", summary="One sequence", tags=TAGS, response=SequenceOut)
 def get_sequence(sequence_id: str):
-    s = get_session()
-    seq = crud.get_or_404(s, Sequence, sequence_id, "sequence")
-    dep = s.get(Deployment, seq.deployment_id)
-    require_area(s, s.get(Program, dep.program_id).area_id)
-    return seq
+    return load_in_area(get_session(), Sequence, sequence_id).row
 

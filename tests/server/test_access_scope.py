@@ -1,0 +1,184 @@
+"""The one access-scope helper (server/auth/permissions.py): every kind of object finds its
+protected area; no role there is 404 (ids never leak), a lower role is 403; list queries
+are scoped to the areas a user may see. Both databases, through the ``app`` fixture."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from flask import g
+from sqlmodel import select
+
+from server.errors import Forbidden, NotFound
+
+T0 = datetime(2026, 1, 2, 3, 0, tzinfo=timezone.utc)
+
+
+class Objects:
+    """One object of every area-scoped kind in area A, plus a few outside every area."""
+
+    def __init__(self, world):
+        from server.models import (AcousticIndex, Alert, Detection, FieldObservation, Job, Media, Observation,
+                                   OperatingInterval, Sequence, SurveyWalk, SyncConflict, Transect, Upload)
+
+        self.a, self.b = world.area("A", "Area A"), world.area("B", "Area B")
+        self.program = world.program(self.a.id)
+        self.deployment = world.deployment(self.program)
+        self.outsider = world.user("outsider", roles={self.b.id: "manager"})
+        self.viewer = world.user("viewer", roles={self.a.id: "viewer"})
+        self.biologist = world.user("bio", roles={self.a.id: "biologist"})
+        self.admin = world.user("root", admin=True)
+        with world.session() as s:
+            seq = Sequence(deployment_id=self.deployment.id, event_start=T0, event_end=T0, media_count=1)
+            s.add(seq)
+            s.flush()
+            media = Media(sha256="a" * 64, deployment_id=self.deployment.id, sequence_id=seq.id, file_name="x.jpg",
+                          media_type="image/jpeg", size_bytes=1, storage_key="k")
+            loose = Media(sha256="b" * 64, file_name="y.jpg", media_type="image/jpeg", size_bytes=1, storage_key="k2")
+            s.add_all([media, loose])
+            s.flush()
+            rows = {
+                "sequence": seq, "media": media, "loose_media": loose,
+                "detection": Detection(media_id=media.id, model="md@5", category="animal", confidence=0.9),
+                "observation": Observation(deployment_id=self.deployment.id, media_id=media.id, event_start=T0,
+                                           event_end=T0, observation_type="animal"),
+                "interval": OperatingInterval(deployment_id=self.deployment.id, start=T0,
+                                              end=T0 + timedelta(days=1)),
+                "index": AcousticIndex(media_id=media.id, minute=0),
+                "alert": Alert(area_id=self.a.id, kind="gunshot", confidence=0.9),
+                "conflict": SyncConflict(area_id=self.a.id, entity="observation", record_id="r" * 8,
+                                         base_revision=1, server_revision=2),
+                "job": Job(kind="export", area_id=self.a.id),
+                "own_job": Job(kind="export", created_by=self.viewer.id),
+                "walk": SurveyWalk(program_id=self.program.id, started_at=T0),
+                "field": FieldObservation(program_id=self.program.id, protocol="p@1", observed_at=T0),
+                "transect": Transect(area_id=self.a.id, name="T1"),
+                "upload": Upload(sha256="c" * 64, size_bytes=3, user_id=self.viewer.id),
+            }
+            for r in rows.values():
+                s.add(r)
+            s.flush()
+            self.ids = {k: (type(v), v.id) for k, v in rows.items()}
+
+
+@pytest.fixture
+def objs(world):
+    return Objects(world)
+
+
+def _as(app, user):
+    """A request context signed in as ``user`` (the helper reads ``g.user``)."""
+    from server.db import get_session
+    from server.models import User
+
+    ctx = app.test_request_context("/")
+    ctx.push()
+    g.user = get_session().get(User, user.id)
+    return ctx
+
+
+AREA_A = ("sequence", "media", "detection", "observation", "interval", "index", "alert", "conflict", "job",
+          "walk", "field", "transect")
+
+
+def test_every_kind_of_object_finds_its_area(app, objs):
+    from server.auth.permissions import area_of
+    from server.db import get_session
+
+    ctx = _as(app, objs.admin)
+    try:
+        s = get_session()
+        for name in AREA_A:
+            cls, ident = objs.ids[name]
+            assert area_of(s, s.get(cls, ident)) == objs.a.id, name
+        for name in ("loose_media", "own_job", "upload"):
+            cls, ident = objs.ids[name]
+            assert area_of(s, s.get(cls, ident)) is None, name
+    finally:
+        ctx.pop()
+
+
+def test_no_role_is_404_lower_role_is_403(app, objs):
+    from server.auth.permissions import load_in_area
+    from server.db import get_session
+
+    for name in AREA_A:
+        cls, ident = objs.ids[name]
+        ctx = _as(app, objs.outsider)
+        try:
+            with pytest.raises(NotFound) as e:
+                load_in_area(get_session(), cls, ident)
+            assert ident in e.value.message  # the same answer as for an id that does not exist
+            with pytest.raises(NotFound):
+                load_in_area(get_session(), cls, "no-such-id")
+        finally:
+            ctx.pop()
+        ctx = _as(app, objs.viewer)
+        try:
+            acc = load_in_area(get_session(), cls, ident)
+            assert (acc.area_id, acc.role) == (objs.a.id, "viewer")
+            with pytest.raises(Forbidden) as e:
+                load_in_area(get_session(), cls, ident, "biologist")
+            assert "biologist" in e.value.message
+        finally:
+            ctx.pop()
+        ctx = _as(app, objs.biologist)
+        try:
+            assert load_in_area(get_session(), cls, ident, "biologist").role == "biologist"
+        finally:
+            ctx.pop()
+
+
+def test_objects_outside_every_area_are_for_owners_and_admins(app, objs):
+    from server.auth.permissions import OWNER, load_in_area
+    from server.db import get_session
+
+    for name, owner in (("loose_media", None), ("own_job", objs.viewer), ("upload", objs.viewer)):
+        cls, ident = objs.ids[name]
+        for user in (objs.outsider, objs.biologist):
+            ctx = _as(app, user)
+            try:
+                with pytest.raises(NotFound):
+                    load_in_area(get_session(), cls, ident)
+            finally:
+                ctx.pop()
+        ctx = _as(app, objs.admin)
+        try:
+            assert load_in_area(get_session(), cls, ident, "manager").role == "admin"
+        finally:
+            ctx.pop()
+        if owner is not None:
+            ctx = _as(app, owner)
+            try:
+                acc = load_in_area(get_session(), cls, ident, "biologist")
+                assert acc.role == OWNER and acc.at_least("manager")
+            finally:
+                ctx.pop()
+
+
+def test_scope_query_lists_only_visible_areas(app, objs, world):
+    from server.auth.permissions import scope_query
+    from server.db import get_session
+    from server.models import Alert
+
+    with world.session() as s:
+        s.add(Alert(area_id=objs.b.id, kind="engine", confidence=0.5))
+    for user, expected in ((objs.viewer, {objs.a.id}), (objs.outsider, {objs.b.id}),
+                           (objs.admin, {objs.a.id, objs.b.id})):
+        ctx = _as(app, user)
+        try:
+            s = get_session()
+            rows = s.exec(scope_query(s, select(Alert), Alert.area_id)).all()
+            assert {r.area_id for r in rows} == expected
+        finally:
+            ctx.pop()
+    ctx = _as(app, objs.viewer)
+    try:
+        s = get_session()
+        with pytest.raises(NotFound):
+            scope_query(s, select(Alert), Alert.area_id, objs.b.id)
+        with pytest.raises(Forbidden):
+            scope_query(s, select(Alert), Alert.area_id, objs.a.id, "manager")
+        assert s.exec(scope_query(s, select(Alert), Alert.area_id, minimum="ranger")).all() == []
+    finally:
+        ctx.pop()
