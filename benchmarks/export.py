@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import random
 import resource
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -116,7 +117,7 @@ def build_db(path: Path, n_obs: int, stations: int = 200, seed: int = 1) -> str:
     return program
 
 
-def bench_export(path: Path, program: str, n_obs: int) -> dict:
+def bench_export(path: Path, program: str, n_obs: int, out: Path) -> dict:
     from server.db import dispose_engine, session_scope
     from server.exports import camtrap_dp
 
@@ -130,7 +131,6 @@ def bench_export(path: Path, program: str, n_obs: int) -> dict:
         if what == "media" and n >= quarter and "rss_media_quarter" not in marks:
             marks["rss_media_quarter"] = rss_mb()
 
-    out = Path(tempfile.mkdtemp(prefix="saola-export-bench-"))
     rss0 = rss_mb()
     t0 = time.perf_counter()
     with session_scope(url, read_only=True) as s:
@@ -181,16 +181,29 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="20,000 observations; 50 stations x 3 months")
     ap.add_argument("--observations", type=int, default=None)
-    ap.add_argument("--keep", action="store_true", help="keep the generated database")
+    ap.add_argument("--keep", action="store_true", help="keep the generated database and export")
     args = ap.parse_args()
     n_obs = args.observations or (20_000 if args.quick else 1_000_000)
+    # Everything this run writes (database, exported CSVs: ~440 MB for 1M) lives in one
+    # folder, removed at the end even when the run fails, unless --keep.
     tmp = Path(tempfile.mkdtemp(prefix="saola-bench-"))
+    try:
+        run(args, n_obs, tmp)
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(args, n_obs: int, tmp: Path) -> None:
+    """Build, export, analyse; print the results and BENCH lines."""
     db = tmp / "bench.db"
     t0 = time.perf_counter()
     program = build_db(db, n_obs)
     print(f"generated {n_obs:,} observations in {time.perf_counter() - t0:.1f} s ({db.stat().st_size / 1e6:.0f} MB)",
           flush=True)
-    ex = bench_export(db, program, n_obs)
+    ex = bench_export(db, program, n_obs, tmp / "export")
     print(f"export: {ex['observations']:,} observations, {ex['media']:,} media, {ex['bytes'] / 1e6:.0f} MB of CSV "
           f"in {ex['seconds']:.1f} s ({ex['observations'] / ex['seconds']:,.0f} observations/s)")
     print(f"RSS: start {ex['rss_start']:.0f} MiB, 25% of observations {ex.get('rss_quarter', float('nan')):.0f} MiB, "
@@ -200,10 +213,6 @@ def main() -> None:
     print(f"analytics {stations} stations x {days} days: {an['records']:,} records -> {an['independent']:,} "
           f"independent; record table {an['record_table_s']:.2f} s, camera operation {an['camop_s']:.2f} s, "
           f"{len(SPECIES)} detection histories ({an['occasions']} x 7-day occasions) {an['histories_s']:.2f} s")
-    if not args.keep:
-        for f in tmp.iterdir():
-            f.unlink()
-        tmp.rmdir()
     label = "1m" if n_obs == 1_000_000 else f"{n_obs // 1000}k"
     print(f"BENCH export_{label}_s {ex['seconds']:.2f} seconds to export {n_obs:,} observations as Camtrap DP "
           "(SQLite, media linked)")

@@ -10,6 +10,7 @@ import shutil
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from ..db import session_scope
 from ..jobs.core import handler
@@ -50,12 +51,7 @@ def _zip_folder(folder: Path, zip_path: Path) -> None:
 @handler("export")
 def run_export(ctx) -> dict:
     """params: format, program_id | area_id, public, media (copy|link), base_url, sensitive, grid."""
-    from .camtrap_dp import export_camtrap_dp
-    from .dwca import export_dwca
-    from .sensitive import SensitivePolicy
-
-    p = ctx.params
-    fmt = p.get("format")
+    fmt = ctx.params.get("format")
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     prune_exports(ctx.config)
@@ -63,6 +59,24 @@ def run_export(ctx) -> dict:
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
+    try:
+        name, rep = _write_export(ctx, fmt, root)
+    except BaseException:
+        # A failed export leaves nothing behind: partial CSVs, copied media and a
+        # half-written zip can be gigabytes, and nobody can download them.
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    ctx.progress(3, 3)
+    return {"file": name, "size_bytes": (root / name).stat().st_size, **rep.as_dict()}
+
+
+def _write_export(ctx, fmt: str, root: Path) -> tuple[str, Any]:
+    """Write the package into ``root/files``, zip it beside, drop the folder; (zip name, report)."""
+    from .camtrap_dp import export_camtrap_dp
+    from .dwca import export_dwca
+    from .sensitive import SensitivePolicy
+
+    p = ctx.params
     work = root / "files"
     ctx.progress(0, 3)
     with session_scope(ctx.config["DATABASE_URL"], read_only=True) as s:
@@ -79,5 +93,4 @@ def run_export(ctx) -> dict:
     name = f"{fmt}-{ctx.job_id[:8]}{'-public' if p.get('public') else ''}.zip"
     _zip_folder(work, root / name)
     shutil.rmtree(work)
-    ctx.progress(3, 3)
-    return {"file": name, "size_bytes": (root / name).stat().st_size, **rep.as_dict()}
+    return name, rep

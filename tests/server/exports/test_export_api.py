@@ -6,6 +6,7 @@ import zipfile
 
 import pypdf
 import pytest
+from sqlmodel import select
 
 from server.jobs import drain
 
@@ -108,3 +109,23 @@ def test_old_exports_are_pruned(tmp_path):
     os.utime(old, (past, past))
     assert prune_exports({"DATA_DIR": str(tmp_path)}) == 1
     assert not old.exists() and new.exists()
+
+
+def test_export_job_leaves_only_its_zip_and_nothing_when_it_fails(app, client, world, survey, people):
+    from server.exports.jobs import export_dir
+    from server.models import Location
+
+    body = {"format": "camtrap-dp", "program_id": survey.program_id}
+    ok = client.post("/api/v1/exports", json=body, headers=people["manager"]).get_json()["id"]
+    drain(app.config)
+    assert [p.name for p in export_dir(app.config, ok).iterdir()] == [f"camtrap-dp-{ok[:8]}.zip"]
+    # A station without coordinates fails the export after deployments.csv was begun.
+    with world.session() as s:
+        loc = s.exec(select(Location).where(Location.name == "S02")).one()
+        loc.latitude = None
+        s.add(loc)
+    failed = client.post("/api/v1/exports", json=body, headers=people["manager"]).get_json()["id"]
+    drain(app.config)
+    job = client.get(f"/api/v1/jobs/{failed}", headers=people["manager"]).get_json()
+    assert job["status"] == "failed" and "no coordinates" in job["error"], job
+    assert not export_dir(app.config, failed).exists()
