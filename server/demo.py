@@ -67,9 +67,7 @@ def run_demo(echo: Callable[[str], None] = print, detector: str | None = None) -
     if detector:
         info["detector"] = _register_detector(app, detector)
         app.config["DETECTOR_MODEL"] = info["detector"]
-    ingest_info = _ingest_samples(app, info)
-    if ingest_info:
-        info["ingest"] = ingest_info
+    info["ingest"] = _ingest_samples(app, info)
     sound = _ingest_recording(app, info)
     if sound:
         info["sound"] = sound
@@ -82,12 +80,10 @@ def run_demo(echo: Callable[[str], None] = print, detector: str | None = None) -
     return info
 
 
-def _ingest_samples(app, info: dict) -> dict | None:
-    """Ingest sample_media/ with the ingest feature, when it is installed."""
-    try:
-        from .ingest.demo import ingest_demo_media
-    except ModuleNotFoundError:
-        return None
+def _ingest_samples(app, info: dict) -> dict:
+    """Ingest the camera photos and videos of sample_media/ into a demo deployment."""
+    from .ingest.demo import ingest_demo_media
+
     return ingest_demo_media(app, info, SAMPLE_MEDIA)
 
 

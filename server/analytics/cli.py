@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from ..cli.common import fail, get_app, read_session
 from .camtrap import COMPARED_TO
 from .registry import ANALYSES
 
@@ -58,11 +59,8 @@ def _make(name: str, help_text: str) -> click.Command:
     def cmd(program_id, area, out, fmt, plot_file, min_delta, compared_to, occasion_length, day1, no_effort,
             output, species, whole_days, include_machine, min_confidence, by_station, unit, bin_m, truncation_m,
             direct_only, period, year, start, end):
-        from server.cli import fail, get_app
-        from server.db import session_scope
-        from server.errors import SaolaError
-        from server.exports.common import resolve_scope
-
+        from ..errors import SaolaError
+        from ..exports.common import resolve_scope
         from . import plots, registry
 
         try:
@@ -72,7 +70,7 @@ def _make(name: str, help_text: str) -> click.Command:
                 "fractional": not whole_days, "include_machine": include_machine, "min_confidence": min_confidence,
                 "by_station": by_station, "unit": unit, "bin_m": bin_m, "truncation_m": truncation_m,
                 "signs": not direct_only, "period": period, "year": year, "start": start, "end": end})
-            with session_scope(get_app().config["DATABASE_URL"], read_only=True) as s:
+            with read_session(get_app()) as s:
                 scope = resolve_scope(s, program_id, area)
                 table = registry.run(s, name, scope.program_ids, o)
                 png = plots.plot(s, name, scope.program_ids, o) if plot_file else None

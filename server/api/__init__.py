@@ -1,18 +1,23 @@
-"""REST API under /api/v1: one module per resource, all on one blueprint."""
+"""REST API under /api/v1: one module per resource, all on one blueprint.
+
+Which resource modules exist is declared in :data:`server.features.FEATURES` (``api``).
+"""
 from __future__ import annotations
+
+import importlib
 
 from flask import Flask, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from .. import features
 from ..errors import SaolaError
 from .core import SPECS, Page, PageQuery, api, endpoint, paginate  # noqa: F401
 
-# Resource modules register their routes on import.
-from . import (  # noqa: E402,F401
-    areas, audio, audit_api, auth_api, deployments, detections, exports, jobs_api, media, meta, review, sync, taxa,
-    users,
-)
+# Resource modules register their routes on import; sorted, so the registration order (and the
+# order of the OpenAPI components) does not depend on the order features are listed in.
+for _module in sorted(features.modules("api")):
+    importlib.import_module(_module)
 
 
 def _wants_json() -> bool:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from ..cli.common import area_by_code, fail, get_app, session_for
+
 
 def register(main: click.Group) -> None:
     """Add the sound-trap commands to ``saola``."""
@@ -27,10 +29,8 @@ def alerts_group():
               help="Also write the digest to this file (UTF-8).")
 def alerts_digest(area, day, out_file):
     """Print the day's alerts of an area grouped by deployment, in Vietnamese and English."""
-    from server.cli import _area_by_code, fail, get_app, session_for
-
-    from .digest import DIGEST_ZONE, day_alerts, render
     from ..timeutil import zone
+    from .digest import DIGEST_ZONE, day_alerts, render
 
     if day:
         try:
@@ -40,7 +40,7 @@ def alerts_digest(area, day, out_file):
     else:
         date = dt.datetime.now(zone(DIGEST_ZONE)).date()
     with session_for(get_app()) as s:
-        a = _area_by_code(s, area)
+        a = area_by_code(s, area)
         text = render(a, date, day_alerts(s, a, date))
     click.echo(text, nl=False)
     if out_file is not None:
@@ -58,8 +58,6 @@ def alerts_digest(area, day, out_file):
               help="Write to this file instead of standard output.")
 def export_detections_cmd(deployment_id, fmt, out_file):
     """Machine detections of a deployment, images and sound together, as CSV."""
-    from server.cli import fail, get_app, session_for
-
     from ..models import Deployment
     from .export import write_csv
 
@@ -89,13 +87,13 @@ def audio_group():
 @click.option("--wait", is_flag=True, help="Run the job here now instead of leaving it to the workers.")
 def audio_analyse(deployment_id, wait):
     """Queue (or run) the analysis of a deployment's recordings; prints the job id."""
-    from server.cli import fail, get_app, session_for
-
     from ..jobs import enqueue
     from ..jobs.core import run_job
     from ..models import Deployment, Job, Program
-    from . import JOB_KIND
-    from . import jobs  # noqa: F401
+    from . import (
+        JOB_KIND,
+        jobs,  # noqa: F401
+    )
 
     app = get_app()
     with session_for(app) as s:

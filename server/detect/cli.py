@@ -1,18 +1,11 @@
 """``saola models``, ``saola detect``, ``saola export megadetector``, ``saola import megadetector``."""
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import click
-from sqlmodel import select
 
-
-def _cli():
-    from .. import cli
-
-    return cli
+from ..cli.common import fail, get_app, run_job_with_progress, session_for
 
 
 # ---- models -------------------------------------------------------------------------------
@@ -38,26 +31,26 @@ def models_add(file, name, kind, version, labels_file, config_json, copy, replac
     """Register a model FILE: records its SHA-256, size and version; prints the model id."""
     from .registry import add_model, parse_config
 
-    cli = _cli()
-    app = cli.get_app()
+    app = get_app()
     try:
         config = parse_config(config_json)
-        with cli.session_for(app) as s:
+        with session_for(app) as s:
             row = add_model(s, file, name, kind=kind, version=version, config=config, labels_file=labels_file,
                             copy_to=Path(app.config["DATA_DIR"]) / "models" if copy else None, replace=replace)
             click.echo(f"{row.name}@{row.version}  {row.kind}  sha256 {row.sha256}  {row.size_bytes} bytes  {row.file_path}")
             click.echo(row.id)
     except (ValueError, RuntimeError) as e:
-        cli.fail(str(e))
+        fail(str(e))
 
 
 @models_group.command("list")
 def models_list():
     """List registered models."""
+    from sqlmodel import select
+
     from ..models import MLModel
 
-    cli = _cli()
-    with cli.session_for(cli.get_app()) as s:
+    with session_for(get_app()) as s:
         for m in s.exec(select(MLModel).order_by(MLModel.kind, MLModel.name)):
             click.echo(f"{m.name}@{m.version}  {m.kind:10} {m.size_bytes:>12} bytes  {m.sha256[:16]}  {m.file_path}")
 
@@ -68,13 +61,12 @@ def models_verify(name):
     """Check that a registered model's file still matches its recorded SHA-256."""
     from .registry import ModelFileError, ModelNotFound, get_model, verify_file
 
-    cli = _cli()
-    with cli.session_for(cli.get_app()) as s:
+    with session_for(get_app()) as s:
         try:
             row = get_model(s, name)
             verify_file(row)
         except (ModelNotFound, ModelFileError) as e:
-            cli.fail(str(e))
+            fail(str(e))
     click.echo(f"{name}: {row.file_path} matches sha256 {row.sha256}")
 
 
@@ -93,12 +85,11 @@ def models_fetch(name, sha256, url, dest, register, version):
 
     from .registry import add_model
 
-    cli = _cli()
-    app = cli.get_app()
+    app = get_app()
     dest = dest or Path(app.config["DATA_DIR"]) / "models"
     known = modelfiles.KNOWN_MODELS.get(name)
     if url is None and known is None:
-        cli.fail(f"unknown model {name!r}; known: {', '.join(sorted(modelfiles.KNOWN_MODELS))} (or give --url)")
+        fail(f"unknown model {name!r}; known: {', '.join(sorted(modelfiles.KNOWN_MODELS))} (or give --url)")
     src = url or known.url
     fmt = "onnx" if url and url.lower().endswith(".onnx") else (known.format if known else "onnx")
     filename = src.rsplit("/", 1)[-1] or f"{name}.onnx"
@@ -112,51 +103,21 @@ def models_fetch(name, sha256, url, dest, register, version):
             got = modelfiles.fetch(src, dest / filename, sha256 or (known.sha256 if known else None),
                                    progress=progress)
         except (modelfiles.DownloadError, modelfiles.ChecksumMismatch, ValueError) as e:
-            cli.fail(str(e))
+            fail(str(e))
     click.echo(f"{got.path}  sha256 {got.sha256}  {got.size} bytes (checksum verified)")
     if fmt != "onnx":
         click.echo(f"{name} is a {fmt} file: export it to ONNX, then `saola models add FILE --name ...`")
         return
     if register:
         try:
-            with cli.session_for(app) as s:
+            with session_for(app) as s:
                 row = add_model(s, got.path, name, version=version)
                 click.echo(row.id)
         except (ValueError, RuntimeError) as e:
-            cli.fail(str(e))
+            fail(str(e))
 
 
 # ---- detect -------------------------------------------------------------------------------
-def run_with_progress(app, job_id: str, label: str) -> dict:
-    """Run a queued job in this process (unless a worker took it) and show its progress."""
-    from ..jobs import core
-    from ..models import Job
-
-    cli = _cli()
-
-    def run():
-        while core.run_job(job_id, app.config) == "queued":  # failed, attempts left: retry now
-            pass
-
-    runner = threading.Thread(target=run, daemon=True)
-    runner.start()
-    with click.progressbar(length=1, label=label, show_pos=True) as bar:
-        while True:
-            with cli.session_for(app) as s:
-                job = s.get(Job, job_id)
-                status, done, total = job.status, job.progress_done, job.progress_total
-            if total and bar.length != total:
-                bar.length = total
-            bar.update(done - bar.pos)
-            if status in ("done", "failed", "cancelled") or (not runner.is_alive() and status != "running"):
-                break
-            time.sleep(0.2)
-    runner.join(timeout=5)
-    with cli.session_for(app) as s:
-        job = s.get(Job, job_id)
-        return {"status": job.status, "error": job.error, "failures": list(job.failures), "result": dict(job.result)}
-
-
 @click.command("detect")
 @click.option("--deployment", "deployment_id", default=None, help="Images of this deployment.")
 @click.option("--program", "program_id", default=None, help="Images of every deployment of this program.")
@@ -173,14 +134,13 @@ def detect_cmd(deployment_id, program_id, all_, media_ids, model, force, no_clas
     from . import service
     from .registry import ModelNotFound, get_model
 
-    cli = _cli()
     chosen = [x for x in (deployment_id, program_id, all_ or None, media_ids or None) if x]
     if len(chosen) != 1:
-        cli.fail("say which images: exactly one of --deployment, --program, --all or --media")
-    app = cli.get_app()
+        fail("say which images: exactly one of --deployment, --program, --all or --media")
+    app = get_app()
     model = model or app.config["DETECTOR_MODEL"]
     if not model:
-        cli.fail("no detector: give --model NAME or set SAOLA_DETECTOR_MODEL (see `saola models list`)")
+        fail("no detector: give --model NAME or set SAOLA_DETECTOR_MODEL (see `saola models list`)")
     params = {"model": model, "force": force, "classify": not no_classify}
     if deployment_id:
         params["deployment_id"] = deployment_id
@@ -192,26 +152,26 @@ def detect_cmd(deployment_id, program_id, all_, media_ids, model, force, no_clas
         params["media_ids"] = list(media_ids)
     if batch_size:
         params["batch_size"] = batch_size
-    with cli.session_for(app) as s:
+    with session_for(app) as s:
         try:
             get_model(s, model, "detector")
             area_id = service.area_of_params(s, params)
         except (ModelNotFound, service.SelectionError) as e:
-            cli.fail(str(e))
+            fail(str(e))
         job = enqueue(s, "detect", params, area_id=area_id, commit=False)
         job_id = job.id
     dispatch(job_id)  # Celery: publish; the polling workers find it in the table anyway
     if queue_only:
         click.echo(job_id)
         return
-    out = run_with_progress(app, job_id, "detecting")
+    out = run_job_with_progress(app, job_id, "detecting")
     _report(out)
     classify_id = out["result"].get("classify_job")
     if classify_id and out["status"] == "done":
-        _report(run_with_progress(app, classify_id, "classifying species"))
+        _report(run_job_with_progress(app, classify_id, "classifying species"))
     click.echo(job_id)
     if out["status"] != "done":
-        cli.fail(f"detection job {job_id} {out['status']}: {out['error']}")
+        fail(f"detection job {job_id} {out['status']}: {out['error']}")
 
 
 def _report(out: dict) -> None:
@@ -234,12 +194,11 @@ def export_megadetector(deployment_id, out, model):
     """Write a deployment's detections as MegaDetector batch-output JSON (Timelapse, AddaxAI)."""
     from .mdjson import ExportError, export_deployment
 
-    cli = _cli()
-    with cli.session_for(cli.get_app()) as s:
+    with session_for(get_app()) as s:
         try:
             rep = export_deployment(s, deployment_id, out, model)
         except (ExportError, ValueError) as e:
-            cli.fail(str(e))
+            fail(str(e))
     click.echo(f"{rep['file']}: {rep['images']} images, {rep['detections']} detections of {rep['model']}"
                + (f" ({rep['not_processed']} images not processed by it)" if rep["not_processed"] else ""))
 
@@ -255,12 +214,11 @@ def import_megadetector(file, deployment_id, model):
 
     from .mdjson import import_file
 
-    cli = _cli()
-    app = cli.get_app()
+    app = get_app()
     try:
-        rep = import_file(lambda: cli.session_for(app), file, deployment_id, model)
+        rep = import_file(lambda: session_for(app), file, deployment_id, model)
     except (MDJsonError, ValueError) as e:
-        cli.fail(str(e))
+        fail(str(e))
     for f in rep.unmatched[:20]:
         click.echo(f"  no image in the deployment matches {f}", err=True)
     for f in rep.ambiguous[:20]:

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
+
+from ..cli.common import CountBars, fail, get_app, read_session, session_for
 
 
 def register(main: click.Group) -> None:
@@ -13,26 +14,6 @@ def register(main: click.Group) -> None:
     main.commands["export"].add_command(camtrap_dp_export_cmd, "camtrap-dp")
     main.commands["export"].add_command(dwca_export_cmd, "dwca")
     main.commands["import"].add_command(camtrap_dp_import_cmd, "camtrap-dp")
-
-
-class _Bars:
-    """One tqdm counter per table (rows written so far), on standard error."""
-
-    def __init__(self):
-        self.bars = {}
-
-    def __call__(self, what: str, n: int) -> None:
-        from tqdm import tqdm
-
-        bar = self.bars.get(what)
-        if bar is None:
-            bar = self.bars[what] = tqdm(desc=what, unit=" rows", file=sys.stderr,
-                                         mininterval=0.5, leave=True)
-        bar.update(n - bar.n)
-
-    def close(self) -> None:
-        for bar in self.bars.values():
-            bar.close()
 
 
 def _scope_options(fn):
@@ -57,17 +38,14 @@ def _scope_options(fn):
                                  "(profile and table schemas).")
 def camtrap_dp_export_cmd(program_id, area, out_dir, public, media_mode, base_url, grid_deg, standards):
     """Export a program (or a whole protected area) as a Camtrap DP 1.0.2 package."""
-    from server.cli import fail, get_app
-    from server.db import session_scope
-    from server.errors import SaolaError
-    from server.storage import get_store
-
+    from ..errors import SaolaError
+    from ..storage import get_store
     from .camtrap_dp import export_camtrap_dp
 
     app = get_app()
-    bars = _Bars()
+    bars = CountBars()
     try:
-        with session_scope(app.config["DATABASE_URL"], read_only=True) as s:  # long read: no write lock
+        with read_session(app) as s:  # long read: no write lock
             rep = export_camtrap_dp(s, out_dir, program_id=program_id, area_id=area, public=public,
                                     media_mode=media_mode, store=get_store(app), base_url=base_url,
                                     grid_deg=grid_deg, progress=bars)
@@ -104,15 +82,12 @@ def camtrap_dp_export_cmd(program_id, area, out_dir, public, media_mode, base_ur
 @click.option("--country", default="VN", show_default=True, help="ISO country code of the records.")
 def dwca_export_cmd(program_id, area, out, public, sensitive, grid_deg, country):
     """Export sampling events and occurrences as a Darwin Core Archive (Event core)."""
-    from server.cli import fail, get_app
-    from server.db import session_scope
-    from server.errors import SaolaError
-
+    from ..errors import SaolaError
     from .dwca import export_dwca
     from .sensitive import SensitivePolicy
 
     try:
-        with session_scope(get_app().config["DATABASE_URL"], read_only=True) as s:
+        with read_session(get_app()) as s:
             rep = export_dwca(s, out, program_id=program_id, area_id=area, public=public,
                               policy=SensitivePolicy(sensitive, grid_deg), country_code=country)
     except SaolaError as e:
@@ -128,18 +103,15 @@ def camtrap_dp_import_cmd(package, area, program_name):
     """Import a Camtrap DP package (folder with datapackage.json) as a new program; prints the program id."""
     from sqlmodel import select
 
-    from server.cli import fail, get_app, session_for
-    from server.db import session_scope
-    from server.errors import SaolaError
-    from server.models import ProtectedArea
-    from server.storage import get_store
-
+    from ..errors import SaolaError
+    from ..models import ProtectedArea
+    from ..storage import get_store
     from .camtrap_dp import import_camtrap_dp
 
     app = get_app()
     try:
         if area is None:
-            with session_scope(app.config["DATABASE_URL"], read_only=True) as s:
+            with read_session(app) as s:
                 areas = [a.id for a in s.exec(select(ProtectedArea))]
             if len(areas) != 1:
                 fail("give --area: there are " + (f"{len(areas)} protected areas" if areas else

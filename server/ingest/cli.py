@@ -6,26 +6,7 @@ from pathlib import Path
 
 import click
 
-
-class _Bar:
-    """tqdm progress bar fed by the pipeline's progress callback."""
-
-    def __init__(self, desc: str):
-        import sys
-
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=0, unit="file", desc=desc, file=sys.stderr,
-                        dynamic_ncols=True, mininterval=0.5)
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar.total != total:
-            self.bar.total = total
-            self.bar.refresh()
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        self.bar.close()
+from ..cli.common import ProgressBar, fail, get_app
 
 
 def register(main: click.Group) -> None:
@@ -58,13 +39,11 @@ def ingest_cmd(path, deployment_id, layout, area, program_name, workers, report_
     sequences. Re-running is safe: what is stored already is reported as
     duplicate, and a run that stopped half-way is completed.
     """
-    from server.cli import fail, get_app
-    from server.errors import SaolaError
-
+    from ..errors import SaolaError
     from .pipeline import ingest_path
 
     app = get_app()
-    bar = None if quiet else _Bar(path.name)
+    bar = None if quiet else ProgressBar(path.name)
     try:
         if layout == "station/species":
             if deployment_id:

@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from .. import audit
+from .. import audit, features
 from ..db import session_scope
 from ..errors import NotFound, ValidationError
 from ..models import Deployment, Media, Program, new_id, utcnow
@@ -168,23 +168,17 @@ class BatchWriter:
     def _queue_detection(self, s, rows: list[dict]) -> list[str]:
         """Queue the follow-up jobs of new rows in this transaction: detection of photos (when a
         detector is configured) and the analysis of recordings (indices, events, BirdNET)."""
-        jobs = []
-        hooks = [("image", _queue_detection_hook(), "detection"), ("audio", _queue_audio_hook(), "sound analysis")]
-        for kind, hook, what in hooks:
-            if hook is None or not self.config:
-                continue
+        jobs: list[str] = []
+        if not self.config:
+            return jobs
+        for hook in features.ingest_hooks():
+            queue = hook.load()
             by_area: dict = {}
             for row in rows:
-                if row["kind"] == kind and row["deployment_id"] and "corrupt" not in row["flags"]:
+                if row["kind"] == hook.media_kind and row["deployment_id"] and "corrupt" not in row["flags"]:
                     by_area.setdefault(self.matcher.area_of(row["deployment_id"]), []).append(row["id"])
             for area_id, ids in by_area.items():
-                try:
-                    job = hook(s, ids, area_id, self.config, commit=False)
-                except ValueError as e:  # no handler for that job in this installation
-                    note = f"{what} not queued: {e}"
-                    if note not in self.report.notes:
-                        self.report.notes.append(note)
-                    continue
+                job = queue(s, ids, area_id, self.config, commit=False)
                 if job is not None:
                     jobs.append(job.id)
         return jobs
@@ -291,22 +285,6 @@ class BatchWriter:
             rep.flag(row["file_path"], [f for f in row["flags"]])
             if row["deployment_id"]:
                 rep.deployments.add(row["deployment_id"])
-
-
-def _queue_detection_hook():
-    try:
-        from ..detect import queue_after_ingest
-    except ImportError:  # the detection feature is not installed
-        return None
-    return queue_after_ingest
-
-
-def _queue_audio_hook():
-    try:
-        from ..audio import queue_after_ingest
-    except ImportError:  # the sound-trap feature is not installed
-        return None
-    return queue_after_ingest
 
 
 def _pool_context():

@@ -4,23 +4,17 @@ Each kind of media (image, video, audio) has a *reader*: a function that
 returns a :class:`MediaInfo` for one file. The scanner dispatches on the file
 extension through :data:`READERS`, so another feature can add a kind without
 touching the scanner: ``server/audio`` registers WAV/FLAC readers with
-:func:`register_reader` in a module listed in :data:`READER_MODULES`. Until a
-reader is registered for an extension, files with it are skipped with the
-``unavailable`` reason (WAV/FLAC: "audio ingest not available").
+:func:`register_reader` in its ``readers`` module, declared in
+:data:`server.features.FEATURES` and imported by :func:`load_plugins`.
 
 Readers run inside ingest worker processes: keep them importable without
 Flask or a database.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Optional
-
-# Modules that register extra readers when imported (ingest loads them in the
-# main process and in every worker process). The audio feature adds its own.
-READER_MODULES: list[str] = ["server.audio.readers"]
 
 
 @dataclass
@@ -62,8 +56,7 @@ class Reader:
 
     kind: str  # image | video | audio
     media_type: str  # MIME type stored on the media row
-    read: Optional[ReadFn] = None
-    unavailable: Optional[str] = None  # reason to skip while no reader exists
+    read: ReadFn
 
 
 READERS: dict[str, Reader] = {}
@@ -78,26 +71,15 @@ def register_reader(extensions: list[str] | tuple[str, ...], kind: str, media_ty
         READERS[ext.lower()] = Reader(kind, media_type, read)
 
 
-def register_unavailable(extensions: list[str] | tuple[str, ...], kind: str, media_type: str, reason: str) -> None:
-    """Know these extensions as ``kind`` media that cannot be ingested yet (skipped with ``reason``)."""
-    for ext in extensions:
-        if ext.lower() not in READERS or READERS[ext.lower()].read is None:
-            READERS[ext.lower()] = Reader(kind, media_type, None, reason)
-
-
 def load_plugins() -> None:
-    """Import the modules of :data:`READER_MODULES` that exist (once per process)."""
+    """Import every feature's reader modules (once per process: ingest workers call it too)."""
     global _plugins_loaded
     if _plugins_loaded:
         return
+    from .. import features
+
+    features.load("readers")
     _plugins_loaded = True
-    for name in READER_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name and (e.name == name or name.startswith(e.name + ".")):
-                continue  # that feature is not installed
-            raise
 
 
 def reader_for(filename: str) -> Reader | None:
@@ -116,8 +98,6 @@ def _builtin() -> None:
     register_reader([".mp4", ".m4v"], "video", "video/mp4", video.read_video)
     register_reader([".mov"], "video", "video/quicktime", video.read_video)
     register_reader([".avi"], "video", "video/x-msvideo", video.read_video)
-    register_unavailable([".wav"], "audio", "audio/wav", "audio ingest not available")
-    register_unavailable([".flac"], "audio", "audio/flac", "audio ingest not available")
 
 
 _builtin()

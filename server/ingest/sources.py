@@ -76,8 +76,6 @@ def classify(rel_path: str) -> tuple[Optional[str], Optional[str], str]:
     reader = reader_for(name)
     if reader is None:
         return None, f"not a media file ({ext or 'no extension'})", ext
-    if reader.read is None:
-        return None, reader.unavailable or "no reader for this file type", ext
     return reader.kind, None, ext
 
 

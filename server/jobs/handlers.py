@@ -1,30 +1,15 @@
-"""Imports every module that registers job handlers, so any worker knows every kind."""
+"""Imports every module that registers job handlers, so any worker knows every kind.
+
+The modules are declared in :data:`server.features.FEATURES` (``jobs``). Their optional
+heavy dependencies (onnxruntime, librosa, BirdNET) are imported when a job runs, so a
+missing one fails that job with a clear error instead of hiding its handler.
+"""
 from __future__ import annotations
 
-import importlib
-import logging
-
+from .. import features
 from .core import handler
 
-log = logging.getLogger("saola.jobs")
-
-# Feature modules with @handler registrations. A module whose optional
-# dependencies are missing is skipped with a log line; its jobs then fail with
-# "no handler for job kind" instead of crashing the worker.
-MODULES = [
-    "server.ingest.jobs",
-    "server.detect.jobs",
-    "server.audio.jobs",
-    "server.exports.jobs",
-]
-
-for _m in MODULES:
-    try:
-        importlib.import_module(_m)
-    except ModuleNotFoundError as e:
-        if e.name and (e.name == _m or _m.startswith(e.name + ".")):
-            continue  # feature not built yet
-        log.warning("job handlers of %s not loaded: %s", _m, e)
+features.load("jobs")
 
 
 @handler("diagnostic.sleep")

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from ..cli.common import fail, get_app, read_session
+
 
 @click.command("report")
 @click.option("--program", "program_id", default=None, help="Program id.")
@@ -20,14 +22,11 @@ import click
 def report_cmd(program_id, area, year, lang, out_dir, formats, min_delta):
     """Write the annual monitoring report (effort, species inventory with IUCN, national Red List and
     Decree 84 status, new species, comparison with the previous year, maps, threats and alerts)."""
-    from server.cli import fail, get_app
-    from server.db import session_scope
-    from server.errors import SaolaError
-
+    from ..errors import SaolaError
     from . import write_report
 
     try:
-        with session_scope(get_app().config["DATABASE_URL"], read_only=True) as s:
+        with read_session(get_app()) as s:
             paths = write_report(s, out_dir, year, program_id=program_id, area_id=area, lang=lang,
                                  formats=tuple(formats) or ("html", "pdf"), min_delta_min=min_delta)
     except SaolaError as e:

@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import click
-from sqlalchemy import func
-from sqlmodel import select
+
+from ..cli.common import get_app, session_for
 
 
 def register(main: click.Group) -> None:
+    """Add ``saola sync`` to the ``saola`` command."""
     main.add_command(sync_group)
 
 
@@ -20,7 +21,9 @@ def sync_group():
 @sync_group.command("status")
 def status():
     """Print the change log size, the newest sequence number, the tombstone horizon and open conflicts."""
-    from ..cli import get_app, session_for
+    from sqlalchemy import func
+    from sqlmodel import select
+
     from ..models import SyncChange, SyncConflict
     from .service import horizon
 
@@ -36,7 +39,9 @@ def status():
               help="Keep the full history of the last DAYS days; older superseded changes and tombstones go.")
 def compact_cmd(days):
     """Drop superseded changes and old tombstones. Tablets whose cursor is older resync from zero (410)."""
-    from ..cli import get_app, session_for
+    from sqlalchemy import func
+    from sqlmodel import select
+
     from ..models import SyncChange, utcnow
     from .service import compact
 

@@ -1,9 +1,12 @@
 """Server-rendered web UI: sign-in, language, and one blueprint per page group.
 
+The page groups are declared in :data:`server.features.FEATURES` (``pages``):
+
 - review_pages: the camera-trap review queue and repeated false positives (biologists)
 - sound_pages: sound review and alerts
 - conflict_pages: sync conflicts (biologists)
 - manager_pages: protected-area overview, map and deployment calendar (managers)
+- field_pages: synced field records (walks, observations, threats)
 
 Every page checks the user's role in the protected area it shows
 (server/auth/permissions.py); a user with no role there gets 404, so other
@@ -101,9 +104,10 @@ def set_language(lang: str):
 
 
 def init_app(app: Flask) -> None:
-    from . import conflict_pages, field_pages, manager_pages, review_pages, sound_pages
+    """Register the sign-in blueprint and every feature's page blueprint."""
+    from .. import features
 
     app.register_blueprint(web)
-    for mod in (review_pages, sound_pages, conflict_pages, manager_pages, field_pages):
+    for mod in features.load("pages"):
         app.register_blueprint(mod.bp)
     app.jinja_env.globals["areas_with_role"] = areas_with_role

@@ -112,8 +112,7 @@ def test_bad_inputs_each_get_a_line_and_valid_files_are_all_stored(app, world, t
     assert "skipped DCIM/100TEST/GARBAGE.JPG: not a JPEG file" in lines
     assert "skipped DCIM/100TEST/notes.txt: not a media file (.txt)" in lines
     assert "skipped DCIM/100TEST/EMPTY.JPG: empty file (0 bytes)" in lines
-    # A recording on a camera card: not for this deployment (or, without the audio feature,
-    # "audio ingest not available").
+    # A recording on a camera card: not for this deployment.
     assert "skipped REC/A0001.WAV: " in lines
     assert "flagged clock_reset: 2 file(s)" in lines
     assert "flagged no_timestamp: 1 file(s)" in lines and "NOEXIF.JPG" in lines

@@ -214,17 +214,20 @@ def test_ffprobe_reads_what_the_header_parser_cannot(tmp_path):
 
 
 # ---- registry and scanning --------------------------------------------------------------------
-def test_registry_dispatch_and_audio_placeholder(tmp_path, monkeypatch):
+def test_registry_dispatch_and_feature_readers(tmp_path, monkeypatch):
+    registry.load_plugins()
+    # Every feature's readers are loaded (server/features.py): the audio feature reads WAV and FLAC.
+    assert classify("rec/20260301_050000.WAV") == ("audio", None, ".wav")
+    assert classify("rec/20260301_050000.flac") == ("audio", None, ".flac")
     saved = dict(registry.READERS)
     try:
-        # Ingest's own readers only (as without the audio feature): WAV/FLAC are known but skipped.
+        # Ingest's own readers only: photos and videos.
         registry.READERS.clear()
         registry._builtin()
         monkeypatch.setattr(registry, "_plugins_loaded", True)
         assert classify("DCIM/100RECNX/IMG_0001.JPG")[0] == "image"
         assert classify("DCIM/100MEDIA/CLIP0001.AVI")[0] == "video"
-        assert classify("rec/20260301_050000.WAV")[1] == "audio ingest not available"
-        assert classify("rec/20260301_050000.flac")[1] == "audio ingest not available"
+        assert classify("rec/20260301_050000.WAV")[1] == "not a media file (.wav)"
         assert classify("notes.txt")[1] == "not a media file (.txt)"
         assert classify("._IMG_0001.JPG")[1].startswith("operating-system metadata")
         assert classify("nested/card.zip")[1].startswith("archive inside the card")

@@ -1,0 +1,6 @@
+"""``python -m server.cli``: the ``saola`` command."""
+import sys
+
+from .root import main
+
+sys.exit(main())

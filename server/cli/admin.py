@@ -1,0 +1,181 @@
+"""``saola config``, ``saola db``, ``saola init``, ``saola users`` and ``saola tokens``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import settings as _settings
+from .common import fail, get_app, session_for
+
+
+def register(main: click.Group) -> None:
+    """Add the installation's settings, schema, user and token commands to ``saola``."""
+    for cmd in (config_cmd, db_group, init_cmd, users_group, tokens_group):
+        main.add_command(cmd)
+
+
+@click.command("config")
+@click.option("--values", is_flag=True, help="Also print the value each setting has now.")
+def config_cmd(values):
+    """List every setting (SAOLA_* environment variables) with its default and help."""
+    current = _settings.load() if values else {}
+    for env, default, help_ in _settings.describe():
+        click.echo(f"{env}  (default {default})")
+        click.echo(f"    {help_}")
+        if values:
+            click.echo(f"    now: {current[env.removeprefix('SAOLA_')]!r}")
+
+
+@click.group("db")
+def db_group():
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+def db_upgrade():
+    """Create or migrate the schema to the newest version (safe to run again)."""
+    from ..migrate import current_revision, upgrade
+
+    url = _settings.resolve_paths(_settings.load())["DATABASE_URL"]
+    before = current_revision(url)
+    upgrade(url)
+    after = current_revision(url)
+    click.echo(f"database at revision {after}" + ("" if before != after else " (already up to date)"))
+
+
+@db_group.command("current")
+def db_current():
+    """Print the schema revision of the database."""
+    from ..migrate import current_revision
+
+    url = _settings.resolve_paths(_settings.load())["DATABASE_URL"]
+    click.echo(current_revision(url) or "empty")
+
+
+@click.command("init")
+@click.option("--admin", "admin_name", default=None, help="Also create this administrator (asks for a password).")
+@click.option("--password", default=None, help="Administrator password (else prompted).")
+def init_cmd(admin_name, password):
+    """Create the data folder and the database schema, and optionally a first administrator."""
+    from ..migrate import upgrade
+
+    cfg = _settings.resolve_paths(_settings.load())
+    Path(cfg["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+    upgrade(cfg["DATABASE_URL"])
+    click.echo(f"data folder {cfg['DATA_DIR']}; database ready")
+    if admin_name:
+        if password is None:
+            password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+        uid = _add_user(admin_name, password, True, None, None, "vi")
+        click.echo(uid)
+
+
+# ---- users and tokens ------------------------------------------------------------------
+def _add_user(username, password, admin, full_name, email, language) -> str:
+    from sqlmodel import select
+
+    from .. import audit
+    from ..auth.passwords import hash_password
+    from ..models import User
+
+    app = get_app()
+    with session_for(app) as s:
+        if s.exec(select(User).where(User.username == username)).first():
+            fail(f"user {username!r} already exists")
+        try:
+            ph = hash_password(password)
+        except ValueError as e:
+            fail(str(e))
+        u = User(username=username, password_hash=ph, is_admin=admin, full_name=full_name, email=email,
+                 language=language)
+        s.add(u)
+        s.flush()
+        audit.record(s, "create", "user", u.id, area_id=None, after=audit.snapshot(u))
+        return u.id
+
+
+@click.group("users")
+def users_group():
+    """People who use Saola."""
+
+
+@users_group.command("add")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters.")
+@click.option("--admin", is_flag=True, help="Administrator of the whole installation.")
+@click.option("--name", "full_name", default=None, help="Full name.")
+@click.option("--email", default=None)
+@click.option("--language", type=click.Choice(["vi", "en"]), default="vi")
+@click.option("--area", "areas", multiple=True, help="AREA_CODE:ROLE, e.g. PNKB:ranger (repeatable).")
+def users_add(username, password, admin, full_name, email, language, areas):
+    """Create a user; prints the new user's id."""
+    grants = []
+    for spec in areas:
+        code, _, role = spec.partition(":")
+        if role not in ("viewer", "ranger", "biologist", "manager"):
+            fail(f"--area {spec!r}: role must be viewer, ranger, biologist or manager")
+        grants.append((code, role))
+    uid = _add_user(username, password, admin, full_name, email, language)
+    if grants:
+        from ..models import Membership
+        from .common import area_by_code, create_audited
+
+        with session_for(get_app()) as s:
+            for code, role in grants:
+                area = area_by_code(s, code)
+                create_audited(s, Membership(user_id=uid, area_id=area.id, role=role), area.id)
+    click.echo(uid)
+
+
+@users_group.command("list")
+def users_list():
+    """List users."""
+    from sqlmodel import select
+
+    from ..models import User
+
+    with session_for(get_app()) as s:
+        for u in s.exec(select(User).order_by(User.username)):
+            click.echo(f"{u.id}  {u.username:20} {'admin' if u.is_admin else '':5} {u.full_name or ''}")
+
+
+@click.group("tokens")
+def tokens_group():
+    """Bearer tokens for scripts and tablets."""
+
+
+@tokens_group.command("create")
+@click.argument("username")
+@click.option("--days", default=90, show_default=True, help="Lifetime in days.")
+@click.option("--name", default=None, help="What the token is for.")
+def tokens_create(username, days, name):
+    """Print a new API bearer token for USERNAME (shown once; only its hash is kept)."""
+    from sqlmodel import select
+
+    from .. import audit
+    from ..auth.tokens import issue_token
+    from ..models import User
+
+    with session_for(get_app()) as s:
+        user = s.exec(select(User).where(User.username == username)).first()
+        if user is None:
+            fail(f"no user {username!r}")
+        raw, row = issue_token(s, user, kind="api", name=name or "cli", days=days)
+        s.flush()
+        audit.record(s, "create", "device_token", row.id, area_id=None, after=audit.snapshot(row))
+    click.echo(raw)
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id")
+def tokens_revoke(token_id):
+    """Revoke a token by id."""
+    from ..models import DeviceToken, utcnow
+
+    with session_for(get_app()) as s:
+        row = s.get(DeviceToken, token_id)
+        if row is None:
+            fail(f"no token {token_id!r}")
+        row.revoked_at = row.revoked_at or utcnow()
+    click.echo(f"revoked {token_id}")

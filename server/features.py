@@ -1,0 +1,100 @@
+"""Saola's features, declared once: what each one adds to the command line, the API, the web
+UI, the job queue and ingest.
+
+Every subsystem reads this list instead of keeping its own:
+
+- ``saola`` (:mod:`server.cli`) calls ``register(main)`` of each ``cli`` module;
+- the API (:mod:`server.api`) imports each ``api`` module (its routes register on import);
+- the web UI (:mod:`server.web`) registers the ``bp`` blueprint of each ``pages`` module;
+- workers (:mod:`server.jobs.handlers`) import each ``jobs`` module (``@handler`` functions);
+- ingest (:mod:`server.ingest.registry`) imports each ``readers`` module in every process,
+  and (:mod:`server.ingest.pipeline`) queues each ``after_ingest`` hook for new media.
+
+Every feature ships with Saola, so there is no "feature not installed" case: a module named
+here that fails to import is an error, and ``tests/server/test_features.py`` checks that each
+one is wired. Entries are module paths (strings), so reading this list imports nothing;
+``saola --help`` stays fast and workers load only what they use.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class IngestHook:
+    """A follow-up job queued for newly ingested media of one kind.
+
+    ``target`` is ``"module:function"`` with the signature of
+    :func:`server.detect.queue_after_ingest`; ``what`` names the job in ingest notes.
+    """
+
+    media_kind: str  # image | video | audio
+    target: str
+    what: str
+
+    def load(self) -> Callable[..., Any]:
+        module, _, name = self.target.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature of Saola and the modules through which it plugs into each subsystem."""
+
+    name: str
+    summary: str
+    cli: tuple[str, ...] = ()  # modules with ``register(main: click.Group)``
+    api: tuple[str, ...] = ()  # server.api resource modules (routes on the ``api`` blueprint)
+    pages: tuple[str, ...] = ()  # modules with a ``bp`` blueprint of web pages
+    jobs: tuple[str, ...] = ()  # modules with ``@handler`` job kinds
+    readers: tuple[str, ...] = ()  # modules that call ``register_reader`` for ingest
+    after_ingest: tuple[IngestHook, ...] = ()
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("core", "Protected areas, programs, locations, deployments, users, tokens, taxa, jobs, audit, serving",
+            cli=("server.cli.admin", "server.cli.records", "server.cli.service"),
+            api=("server.api.areas", "server.api.audit_api", "server.api.auth_api", "server.api.deployments",
+                 "server.api.jobs_api", "server.api.meta", "server.api.taxa", "server.api.users")),
+    Feature("ingest", "Camera and recorder cards (folders, zips, uploads) into the media store",
+            cli=("server.ingest.cli",), api=("server.api.media",), jobs=("server.ingest.jobs",)),
+    Feature("detect", "MegaDetector and species classifiers over images; models; person blurring",
+            cli=("server.detect.cli",), api=("server.api.detections",), jobs=("server.detect.jobs",),
+            after_ingest=(IngestHook("image", "server.detect:queue_after_ingest", "detection"),)),
+    Feature("audio", "Sound traps: recordings, acoustic indices, sound detections, poaching alerts",
+            cli=("server.audio.cli",), api=("server.api.audio",), pages=("server.web.sound_pages",),
+            jobs=("server.audio.jobs",), readers=("server.audio.readers",),
+            after_ingest=(IngestHook("audio", "server.audio:queue_after_ingest", "sound analysis"),)),
+    Feature("review", "Biologists' review of detections and sync conflicts",
+            api=("server.api.review",), pages=("server.web.review_pages", "server.web.conflict_pages")),
+    Feature("sync", "Offline sync with field tablets; the field records page",
+            cli=("server.sync.cli",), api=("server.api.sync",), pages=("server.web.field_pages",)),
+    Feature("exports", "Camtrap DP and Darwin Core Archive exports and imports",
+            cli=("server.exports.cli",), api=("server.api.exports",), jobs=("server.exports.jobs",)),
+    Feature("analytics", "camtrapR-grade analyses, line-transect and acoustic summaries",
+            cli=("server.analytics.cli",)),
+    Feature("reports", "The annual monitoring report (HTML and PDF)", cli=("server.reports.cli",)),
+    Feature("manager", "Managers' overview, map and deployment calendar", pages=("server.web.manager_pages",)),
+)
+
+_KINDS = ("cli", "api", "pages", "jobs", "readers")
+
+
+def modules(kind: str) -> list[str]:
+    """The module paths every feature declares for ``kind`` (cli, api, pages, jobs or readers), in order."""
+    if kind not in _KINDS:
+        raise ValueError(f"unknown feature part {kind!r} (one of {', '.join(_KINDS)})")
+    return [m for f in FEATURES for m in getattr(f, kind)]
+
+
+def load(kind: str) -> list[ModuleType]:
+    """Import the modules of ``kind`` (see :func:`modules`); an import error is raised, not skipped."""
+    return [importlib.import_module(m) for m in modules(kind)]
+
+
+def ingest_hooks() -> list[IngestHook]:
+    """The follow-up jobs queued after ingest, in feature order."""
+    return [h for f in FEATURES for h in f.after_ingest]
