@@ -16,9 +16,8 @@ from sqlmodel import select
 from ..auth.permissions import RANK, current_user, visible_area_ids
 from ..db import get_session
 from ..errors import NotFound, ValidationError
-from ..models import Alert, Deployment, Media, Membership, Observation, Program, Sequence, SyncConflict, Taxon
+from ..models import Alert, Deployment, Media, Membership, Observation, Program, Sequence, Taxon
 from ..review import actions, queue
-from ..review.conflicts import resolve
 from ..review.false_positives import find_repeated
 from ..timeutil import to_utc
 from . import crud
@@ -88,11 +87,6 @@ class SoundLabelIn(In):
     end_s: float = Field(gt=0)
     count: Optional[int] = Field(default=None, ge=1, le=10000)
     comments: Optional[str] = Field(default=None, max_length=2000)
-
-
-class ResolveIn(In):
-    resolution: Literal["mine", "theirs", "merge"]
-    choices: Optional[dict[str, Literal["server", "client"]]] = None
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -360,14 +354,3 @@ def review_ack_alert(alert_id: str):
     alert = crud.get_or_404(s, Alert, alert_id, "alert")
     require_area(s, alert.area_id, "biologist")
     return {"action_id": actions.acknowledge_alert(s, g.user, alert), "acknowledged_by": alert.acknowledged_by}
-
-
-@endpoint("/review/conflicts/<conflict_id>/resolve", ["POST"], summary="Resolve a sync conflict", tags=TAGS,
-          body=ResolveIn)
-def review_resolve_conflict(conflict_id: str, body: ResolveIn):
-    s = get_session()
-    c = crud.get_or_404(s, SyncConflict, conflict_id, "sync conflict")
-    require_area(s, c.area_id, "biologist")
-    answer = resolve(s, g.user, c, body.resolution, body.choices)
-    return {"record_id": c.record_id, "revision": answer.get("revision"), "status": c.status,
-            "resolution": c.resolution}

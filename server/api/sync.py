@@ -14,7 +14,7 @@ from ..db import get_session, session_scope
 from ..errors import NotFound, SaolaError, ValidationError
 from ..models import Deployment, Location, Program, SyncConflict, Taxon, Transect, Upload
 from ..storage import get_store
-from ..sync import service, uploads
+from ..sync import merge, service, uploads
 from . import crud
 from .core import endpoint, parse_json_body
 from .schemas import In, Out
@@ -260,8 +260,15 @@ class ConflictQuery(In):
 
 
 class ResolveIn(In):
-    resolution: Literal["mine", "theirs", "merge"]
-    merged: Optional[dict] = None
+    """How to resolve a sync conflict (the one request schema for it)."""
+
+    resolution: Literal["mine", "theirs", "merge"] = Field(
+        description="mine: the device's version; theirs: the server's; merge: the three-way merge")
+    choices: Optional[dict[str, Literal["server", "client"]]] = Field(
+        default=None, description="merge only: server or client for each overlapping field (the conflict's "
+                                  "`fields`; envelope keys start with @); other fields merge automatically")
+    merged: Optional[dict[str, Any]] = Field(
+        default=None, description="merge only, instead of choices: the whole merged document, written by hand")
 
 
 @endpoint("/sync/conflicts", summary="Sync conflicts of an area (biologists)", tags=["sync"], query=ConflictQuery,
@@ -276,11 +283,12 @@ def list_conflicts(query: ConflictQuery):
 
 @endpoint("/sync/conflicts/<conflict_id>/resolve", ["POST"],
           summary="Resolve a conflict: keep mine (the device's), keep theirs (the server's) or merge", tags=["sync"],
-          body=ResolveIn, response=ConflictOut)
+          body=ResolveIn, response=ConflictOut, responses={409: "Already resolved"})
 def resolve(conflict_id: str, body: ResolveIn):
+    """Biologists of the conflict's area. ``mine`` and ``merge`` store a new revision that devices pull."""
     s = get_session()
     c = crud.get_or_404(s, SyncConflict, conflict_id, "conflict")
     require_area(s, c.area_id, "biologist")
-    service.resolve_conflict(s, c, body.resolution, current_user(), body.merged)
+    merge.resolve(s, current_user(), c, body.resolution, body.choices, body.merged)
     s.commit()
     return c

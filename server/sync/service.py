@@ -23,6 +23,7 @@ from .. import audit
 from ..auth.permissions import has_role
 from ..models import (FieldObservation, Program, ServerState, SurveyWalk, SyncChange, SyncConflict,
                       SyncMutation, User, utcnow)
+from . import merge
 from .documents import ENTITIES, DocumentError, new_row, project, validate_document
 
 PROTOCOL_VERSION = "1.0"
@@ -76,29 +77,6 @@ def _answer(m: Mutation | None, mutation_id: str, status: str, **kw) -> dict:
         if kw.get(k) is not None:
             out[k] = kw[k]
     return out
-
-
-def _fields(doc: dict | None) -> dict:
-    """Flatten a document for field-level comparison (envelope keys and record fields)."""
-    if not doc:
-        return {}
-    flat = {f"@{k}": v for k, v in doc.items() if k != "data"}
-    flat.update((doc.get("data") or {}).items())
-    return flat
-
-
-def _unflatten(flat: dict) -> dict:
-    doc = {k[1:]: v for k, v in flat.items() if k.startswith("@")}
-    doc["data"] = {k: v for k, v in flat.items() if not k.startswith("@")}
-    return doc
-
-
-def _base_version(s: Session, m: Mutation) -> dict | None:
-    if m.base_revision == 0:
-        return {}
-    ch = s.exec(select(SyncChange).where(SyncChange.record_id == m.record_id,
-                                         SyncChange.revision == m.base_revision)).first()
-    return ch.data if ch is not None else None
 
 
 def _own_history(s: Session, m: Mutation, current: int, device_id: str | None) -> bool:
@@ -161,34 +139,23 @@ def _decide(s: Session, user: User, device_id: str | None, m: Mutation) -> dict:
     if m.base_revision == current or _own_history(s, m, current, device_id):
         return _write(s, user, device_id, m, program, row, doc)
 
-    base = _base_version(s, m)
+    base = merge.base_version(s, m.record_id, m.base_revision)
     server_doc = row.data if not row.deleted else None
-    if base is None:
-        base = {}
-    b, srv = _fields(base), _fields(server_doc)
     if m.op == "delete":
-        server_changed = {k for k in set(b) | set(srv) if b.get(k) != srv.get(k)}
+        server_changed = merge.changed(base, server_doc)
         if not server_changed:
             return _write(s, user, device_id, m, program, row, None)
-        return _conflict(s, user, device_id, m, program, row, base, {"_deleted": True}, sorted(server_changed))
-    cli = _fields(doc)
-    client_changed = {k for k in set(b) | set(cli) if b.get(k) != cli.get(k)}
-    server_changed = {k for k in set(b) | set(srv) if b.get(k) != srv.get(k)}
-    overlap = sorted(k for k in client_changed & server_changed if cli.get(k) != srv.get(k))
-    if row.deleted or overlap:
-        return _conflict(s, user, device_id, m, program, row, base, doc, overlap or ["_deleted"])
-    merged = dict(srv)
-    for k in client_changed:
-        if k in cli:
-            merged[k] = cli[k]
-        else:
-            merged.pop(k, None)
-    merged_doc = _unflatten(merged)
+        return _conflict(s, user, device_id, m, program, row, base, merge.DELETED, sorted(server_changed))
+    cmp = merge.compare(base, server_doc, doc)
+    client_changed = cmp.client_changed
+    if row.deleted or cmp.overlap:
+        return _conflict(s, user, device_id, m, program, row, base, doc, cmp.overlap or ["_deleted"])
+    merged_doc = merge.merge(base, server_doc, doc)
     try:
         validate_document(merged_doc)
     except DocumentError as e:
-        return _conflict(s, user, device_id, m, program, row, base, doc, sorted(client_changed), note=str(e))
-    return _write(s, user, device_id, m, program, row, merged_doc, merged_fields=sorted(client_changed))
+        return _conflict(s, user, device_id, m, program, row, base, doc, client_changed, note=str(e))
+    return _write(s, user, device_id, m, program, row, merged_doc, merged_fields=client_changed)
 
 
 def lock_change_log(s: Session) -> None:
@@ -345,50 +312,3 @@ def compact(s: Session, keep_seq: int) -> dict:
     st.updated_at = utcnow()
     s.add(st)
     return {"removed": removed, "horizon": st.value}
-
-
-# ---- conflicts -------------------------------------------------------------------------------
-def resolve_conflict(s: Session, conflict: SyncConflict, resolution: str, resolver: User,
-                     merged: dict | None = None) -> dict:
-    """Resolve a conflict: 'theirs' keeps the server version, 'mine' applies the device's version,
-    'merge' applies ``merged`` (a full document). The result is a new revision devices pull."""
-    if conflict.status != "open":
-        from ..errors import Conflict as ConflictError
-
-        raise ConflictError("this conflict is already resolved")
-    if resolution not in ("mine", "theirs", "merge"):
-        from ..errors import ValidationError
-
-        raise ValidationError("resolution must be mine, theirs or merge")
-    Model = ENTITIES[conflict.entity]
-    row = s.get(Model, conflict.record_id)
-    answer: dict = {"revision": row.revision if row is not None else None}
-    if resolution != "theirs":
-        doc = conflict.client_version if resolution == "mine" else merged
-        if resolution == "merge":
-            from ..errors import ValidationError
-
-            if not isinstance(merged, dict):
-                raise ValidationError("merge needs the merged document")
-            try:
-                validate_document(merged)
-            except DocumentError as e:
-                raise ValidationError(f"merged version is not valid: {e}", details=e.errors) from None
-        program = s.get(Program, (doc or {}).get("program_id") or row.program_id)
-        m = Mutation(mutation_id=f"resolve-{conflict.id}", entity=conflict.entity, record_id=conflict.record_id,
-                     op="delete" if doc == {"_deleted": True} else "update",
-                     base_revision=row.revision, data=None if doc == {"_deleted": True} else doc,
-                     device_time=None, gps_time=None)
-        answer = _write(s, resolver, None, m, program, row, m.data)
-        if answer["status"] != "applied":
-            from ..errors import ValidationError
-
-            raise ValidationError(answer.get("message") or "could not apply that version")
-    before = audit.snapshot(conflict)
-    conflict.status, conflict.resolution = "resolved", resolution
-    conflict.resolved_by, conflict.resolved_at = resolver.username, utcnow()
-    s.add(conflict)
-    s.flush()
-    audit.record(s, "update", "sync_conflict", conflict.id, area_id=conflict.area_id, before=before,
-                 after=audit.snapshot(conflict))
-    return answer

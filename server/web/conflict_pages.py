@@ -8,7 +8,7 @@ from ..auth.permissions import require_area
 from ..db import get_session
 from ..errors import NotFound
 from ..models import ProtectedArea, SyncConflict
-from ..review.conflicts import differing_fields, flatten, resolve
+from ..sync import merge
 from . import areas_with_role, login_required
 
 bp = Blueprint("conflict_pages", __name__)
@@ -42,7 +42,7 @@ def _conflict(conflict_id: str) -> SyncConflict:
 @login_required
 def conflict(conflict_id: str):
     c = _conflict(conflict_id)
-    return render_template("conflict.html", c=c, fields=differing_fields(c), flatten=flatten, error=None)
+    return render_template("conflict.html", c=c, fields=merge.differing_fields(c), flatten=merge.flatten, error=None)
 
 
 @bp.route("/conflicts/<conflict_id>/resolve", methods=["POST"])
@@ -53,11 +53,14 @@ def resolve_conflict(conflict_id: str):
 
     c = _conflict(conflict_id)
     resolution = request.form.get("resolution", "")
-    choices = {f: request.form["choice-" + f] for f in c.fields if request.form.get("choice-" + f)}
+    # The form sends a choice per overlapping field; only a merge uses them.
+    choices = ({f: request.form["choice-" + f] for f in c.fields if request.form.get("choice-" + f)}
+               if resolution == "merge" else None)
     try:
-        resolve(get_session(), g.user, c, resolution, choices)
+        merge.resolve(get_session(), g.user, c, resolution, choices)
+        get_session().commit()
     except ValidationError as e:
         get_session().rollback()
-        return render_template("conflict.html", c=c, fields=differing_fields(c), flatten=flatten,
+        return render_template("conflict.html", c=c, fields=merge.differing_fields(c), flatten=merge.flatten,
                                error=e.message), 422
     return redirect(url_for("conflict_pages.conflicts"))

@@ -12,7 +12,7 @@ from sqlmodel import select
 from server.models import (Alert, FieldObservation, Observation, OperatingInterval, SurveyWalk, SyncChange,
                            SyncConflict, Transect, User)
 
-from webdata import T0, add_recording, store_bytes
+from webdata import T0, Tablets, add_recording, store_bytes
 
 
 def test_login_logout_and_language(rd, client, world):
@@ -191,46 +191,6 @@ def test_alerts_list_and_acknowledge(app, rd, signed_in, world):
     assert r.status_code == 409
 
 
-class Tablets:
-    """Two tablets pushing edits of one transect sighting through the sync API (a real conflict)."""
-
-    def __init__(self, client, world, rd):
-        import uuid
-
-        self.client, self.uuid = client, uuid
-        self.program = world.program(rd.area.id, "Transects", protocol="line-transect")
-        self.h1, self.h2 = self.device("ranger", "tab-1"), self.device("manager", "tab-2")
-
-    def device(self, username, device_id):
-        r = self.client.post("/api/v1/auth/device", json={"username": username, "password": "password123",
-                                                          "device_id": device_id})
-        assert r.status_code == 201, r.get_json()
-        return {"Authorization": f"Bearer {r.get_json()['token']}"}
-
-    def doc(self, **kw):
-        rec = {"observed_at": "2026-03-01T07:30:00+07:00", "taxon": "Pseudoryx nghetinhensis", "sign_type": "sighting",
-               "count": 3, "distance_m": 20.0, "bearing_deg": 30.0, "transect_bearing_deg": 0.0,
-               "location": {"lat": 17.5, "lon": 106.2}, **kw}
-        return {"protocol": "line_transect@1.0", "record_type": "observation", "program_id": self.program.id,
-                "recorded_at": "2026-03-01T00:30:00Z", "walk_id": None, "data": rec}
-
-    def push(self, headers, record_id, doc, op="create", base=0):
-        m = {"mutation_id": str(self.uuid.uuid4()), "entity": "observation", "record_id": record_id, "op": op,
-             "base_revision": base, "data": doc, "device_time": "2026-03-01T00:31:00Z", "gps_time": None}
-        r = self.client.post("/api/v1/sync/push", headers=headers, json={"protocol_version": "1.0", "mutations": [m]})
-        assert r.status_code == 200, r.get_data(as_text=True)
-        return r.get_json()["results"][0]
-
-    def conflict(self):
-        """Tablet 1 changes count and distance; tablet 2, from the same base, count and bearing."""
-        oid = str(self.uuid.uuid4())
-        assert self.push(self.h1, oid, self.doc())["status"] == "applied"
-        assert self.push(self.h1, oid, self.doc(count=4, distance_m=25.0), "update", 1)["status"] == "applied"
-        res = self.push(self.h2, oid, self.doc(count=7, bearing_deg=40.0), "update", 1)
-        assert res["status"] == "conflict", res
-        return oid, res["conflict_id"]
-
-
 def test_conflicts_keep_theirs_mine_and_merge(client, rd, signed_in, world):
     tabs = Tablets(client, world, rd)
     b = signed_in("bio")
@@ -254,7 +214,7 @@ def test_conflicts_keep_theirs_mine_and_merge(client, rd, signed_in, world):
         assert (cc.status, cc.resolution, cc.resolved_by) == ("resolved", "merge", "bio")
     assert b.form(f"/conflicts/{cid}/resolve", {"resolution": "mine"}).status_code == 409
     oid2, cid2 = tabs.conflict()
-    r = b.post(f"/api/v1/review/conflicts/{cid2}/resolve", json={"resolution": "mine"})
+    r = b.post(f"/api/v1/sync/conflicts/{cid2}/resolve", json={"resolution": "mine"})
     assert r.status_code == 200 and r.get_json()["resolution"] == "mine"
     with world.session() as s:
         assert (s.get(FieldObservation, oid2).count, s.get(FieldObservation, oid2).distance_m) == (7, 20.0)
