@@ -24,6 +24,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "vi": "{label} phải là ngày giờ có múi giờ, ví dụ 2026-03-01T07:30:00+07:00 (nhận được {value!r})",
     },
     "date": {"en": "{label} must be a date like 2026-03-01 (got {value!r})", "vi": "{label} phải là ngày dạng 2026-03-01 (nhận được {value!r})"},
+    "date_range": {
+        "en": "{label} must be between {earliest} and {latest} (got {value!r}); check the device clock",
+        "vi": "{label} phải nằm trong khoảng {earliest} đến {latest} (nhận được {value!r}); hãy kiểm tra đồng hồ của máy",
+    },
     "time": {"en": "{label} must be a time like 05:45 (got {value!r})", "vi": "{label} phải là giờ dạng 05:45 (nhận được {value!r})"},
     "timezone": {
         "en": "{label} must be a time zone like Asia/Ho_Chi_Minh or UTC+07:00 (got {value!r})",

@@ -22,6 +22,23 @@ _TIMEZONE = re.compile(r"^(UTC|UTC[+-](0\d|1[0-4]):[0-5]\d|[A-Z][A-Za-z_]+(/[A-Z
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
 # Computed values are rounded to 0.1 m; allow for the app and server rounding differently.
 _COMPUTED_TOLERANCE = 0.5
+# Dates a record (and anything the server accepts) may carry: from 1970-01-01, what a reset
+# tablet or camera clock reads (no digital field record is older), to 31 December ten years
+# after the current year (clocks set ahead, planned programme ends). Outside it a date is a
+# typo or a broken clock, and years like 1 or 9999 made analyses loop over millions of days.
+EARLIEST_DATE = date(1970, 1, 1)
+YEARS_AHEAD = 10
+
+
+def latest_date(today: date | None = None) -> date:
+    """The last date accepted: 31 December, :data:`YEARS_AHEAD` years after ``today``'s year."""
+    return date((today or date.today()).year + YEARS_AHEAD, 12, 31)
+
+
+def date_in_range(value: date | datetime) -> bool:
+    """True when ``value`` (its calendar date) lies between EARLIEST_DATE and :func:`latest_date`."""
+    d = value.date() if isinstance(value, datetime) else value
+    return EARLIEST_DATE <= d <= latest_date()
 
 
 def _missing(value) -> bool:
@@ -113,6 +130,9 @@ class _Checker:
             parsed = parse_datetime(value)
             if parsed is None:
                 return self.add(path, "datetime", f, value=value)
+            if not date_in_range(parsed):
+                return self.add(path, "date_range", f, value=value, earliest=EARLIEST_DATE.isoformat(),
+                                latest=latest_date().isoformat())
             for key, code, bad in (("not_before", "not_before", lambda a, b: a < b),
                                    ("not_after", "not_after", lambda a, b: a > b)):
                 other = parse_datetime(record.get(f.get(key))) if key in f else None
@@ -120,9 +140,12 @@ class _Checker:
                     self.add(path, code, f, other=dict(by_name[f[key]]["label"]))
         elif kind == "date":
             try:
-                date.fromisoformat(value)
+                day = date.fromisoformat(value)
             except (TypeError, ValueError):
-                self.add(path, "date", f, value=value)
+                return self.add(path, "date", f, value=value)
+            if not date_in_range(day):
+                self.add(path, "date_range", f, value=value, earliest=EARLIEST_DATE.isoformat(),
+                         latest=latest_date().isoformat())
         elif kind == "time":
             if not isinstance(value, str) or not _TIME.match(value):
                 self.add(path, "time", f, value=value)

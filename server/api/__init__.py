@@ -7,10 +7,11 @@ from __future__ import annotations
 import importlib
 
 from flask import Flask, g, jsonify, request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import features
+from ..dberrors import disk_full_error, integrity_error, is_disk_full
 from ..errors import SaolaError
 from .core import SPECS, Page, PageQuery, api, endpoint, paginate  # noqa: F401
 
@@ -29,7 +30,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api)
 
     @app.errorhandler(SaolaError)
-    def _saola_error(e: SaolaError):
+    def _answer(err: SaolaError):
         from ..db import get_session
 
         if "db" in g:
@@ -37,21 +38,26 @@ def init_app(app: Flask) -> None:
         if not _wants_json():
             from ..web import error_page
 
-            return error_page(e.status, e.message)
-        return jsonify(e.to_dict()), e.status
+            return error_page(err.status, err.message)
+        return jsonify(err.to_dict()), err.status
 
     @app.errorhandler(IntegrityError)
     def _integrity(e: IntegrityError):
-        from ..db import get_session
+        if is_disk_full(e):
+            return _answer(disk_full_error())
+        return _answer(integrity_error(e))
 
-        get_session().rollback()
-        msg = str(e.orig).splitlines()[0] if e.orig else "constraint violated"
-        err = SaolaError(f"conflicts with an existing record: {msg}", status=409, code="conflict")
-        if not _wants_json():
-            from ..web import error_page
+    @app.errorhandler(DBAPIError)
+    def _database(e: DBAPIError):
+        if is_disk_full(e):
+            return _answer(disk_full_error())
+        raise e  # anything else stays a 500 (logged with its traceback)
 
-            return error_page(409, err.message)
-        return jsonify(err.to_dict()), 409
+    @app.errorhandler(OSError)
+    def _os_error(e: OSError):
+        if is_disk_full(e):
+            return _answer(disk_full_error())
+        raise e
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(e):

@@ -21,6 +21,7 @@ from sqlmodel import select
 from ..audio import JOB_KIND
 from ..audio.export import iter_csv
 from ..auth.permissions import current_user, load_in_area, scope_query
+from ..bounds import MAX_RECORDING_S, BoundedDatetime
 from ..db import get_session
 from ..errors import NotFound, ValidationError
 from ..jobs import enqueue
@@ -67,9 +68,9 @@ class IndexOut(Out):
 
 
 class IndexQuery(ListQuery):
-    limit: int = 500
-    start: Optional[datetime] = Field(default=None, description="minutes starting at or after (UTC)")
-    end: Optional[datetime] = Field(default=None, description="minutes starting before (UTC)")
+    limit: int = Field(default=500, ge=1, le=500)
+    start: Optional[BoundedDatetime] = Field(default=None, description="minutes starting at or after (UTC)")
+    end: Optional[BoundedDatetime] = Field(default=None, description="minutes starting before (UTC)")
 
 
 class AudioDetectionOut(Out):
@@ -94,14 +95,16 @@ class AudioDetectionQuery(ListQuery):
     label: Optional[str] = Field(default=None, max_length=200)
     min_confidence: Optional[float] = Field(default=None, ge=0, le=1)
     review_status: Optional[Literal["unreviewed", "verified", "rejected"]] = None
-    start: Optional[datetime] = Field(default=None, description="recordings starting at or after (UTC)")
-    end: Optional[datetime] = Field(default=None, description="recordings starting before (UTC)")
+    start: Optional[BoundedDatetime] = Field(default=None, description="recordings starting at or after (UTC)")
+    end: Optional[BoundedDatetime] = Field(default=None, description="recordings starting before (UTC)")
 
 
 class SpectrogramQuery(In):
-    start: float = Field(default=0.0, ge=0, description="seconds from the start of the recording")
-    end: Optional[float] = Field(default=None, gt=0, description="seconds (default start + 60, at most the end)")
-    fmax: Optional[float] = Field(default=None, gt=0, description="top of the frequency axis, Hz (default Nyquist)")
+    start: float = Field(default=0.0, ge=0, le=MAX_RECORDING_S, description="seconds from the start of the recording")
+    end: Optional[float] = Field(default=None, gt=0, le=MAX_RECORDING_S,
+                                 description="seconds (default start + 60, at most the end)")
+    fmax: Optional[float] = Field(default=None, gt=0, le=1_000_000,
+                                  description="top of the frequency axis, Hz (default Nyquist)")
 
 
 class AnalyseIn(In):

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import functools
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from flask import Blueprint, current_app, jsonify, request
-from pydantic import BaseModel, ValidationError as PydanticValidationError
+from pydantic import BaseModel, Field, ValidationError as PydanticValidationError
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from ..bounds import MAX_JSON_DEPTH, MAX_OFFSET, json_depth
 from ..errors import SaolaError, ValidationError
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -54,8 +57,40 @@ def _summary(problems: list[dict[str, Any]]) -> str:
     return "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
 
 
+class _BadNumber(ValueError):
+    """A JSON number the API refuses (not finite, or beyond 64-bit integers)."""
+
+
+_INT64 = 2 ** 63
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _BadNumber(f"number {text[:40]} is out of range (numbers must be finite)")
+    return value
+
+
+def _int64(text: str) -> int:
+    if len(text) > 20:  # longer than any 64-bit integer: refuse before converting
+        raise _BadNumber(f"integer {text[:20]}... is out of range (at most 64-bit integers)")
+    value = int(text)
+    if not -_INT64 <= value < _INT64:
+        raise _BadNumber(f"integer {text} is out of range (at most 64-bit integers)")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise _BadNumber(f"{name} is not a JSON number (numbers must be finite)")
+
+
 def parse_json_body() -> Any:
-    """The request body as JSON, or a 400/413/415 error naming the problem."""
+    """The request body as JSON, or a 400/413/415/422 error naming the problem.
+
+    Beyond well-formed UTF-8 JSON within the size limit, numbers must be finite
+    64-bit values and nesting at most ``bounds.MAX_JSON_DEPTH`` levels deep
+    (server/bounds.py): every later step can assume sane input.
+    """
     limit = current_app.config["MAX_JSON_MB"] * 1024 * 1024
     if request.content_length is not None and request.content_length > limit:
         raise SaolaError(f"JSON body too large: {request.content_length} bytes (limit {limit})",
@@ -67,13 +102,23 @@ def parse_json_body() -> Any:
     raw = request.get_data(cache=True)
     if len(raw) > limit:
         raise SaolaError(f"JSON body too large (limit {limit} bytes)", status=413, code="too_large")
+    too_deep = SaolaError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep", code="too_deep")
     try:
-        return json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), parse_float=_finite_float, parse_int=_int64,
+                          parse_constant=_no_constant)
     except UnicodeDecodeError:
         raise SaolaError("request body is not UTF-8", code="malformed_json") from None
     except json.JSONDecodeError as e:
         raise SaolaError(f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}",
                          code="malformed_json") from None
+    except _BadNumber as e:
+        raise ValidationError(str(e), details=[{"field": "(body)", "message": str(e)}]) from None
+    except RecursionError:  # nested ~1,000 deep: the parser's own stack ran out
+        raise too_deep from None
+    # Cheap first test: fewer opening brackets than the limit cannot nest beyond it.
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and json_depth(data) > MAX_JSON_DEPTH:
+        raise too_deep
+    return data
 
 
 def validate(schema: type[BaseModel], data: Any, where: str = "body") -> BaseModel:
@@ -85,10 +130,17 @@ def validate(schema: type[BaseModel], data: Any, where: str = "body") -> BaseMod
         raise ValidationError(f"invalid {where}: {_summary(problems)}", details=problems) from None
 
 
+_HUGE_INT = re.compile(r"\s*[+-]?0*\d{20,}\s*")  # more digits than any 64-bit integer
+
+
 def _query_args(schema: type[BaseModel]) -> BaseModel:
     data: dict[str, Any] = {}
     for key in request.args:
         values = request.args.getlist(key)
+        for v in values:
+            if _HUGE_INT.fullmatch(v):  # would overflow the database's integers
+                msg = f"{key}: {v.strip()[:24]}... is out of range (at most 64-bit integers)"
+                raise ValidationError(msg, details=[{"field": key, "message": "out of range"}])
         data[key] = values if len(values) > 1 else values[0]
     return validate(schema, data, "query parameters")
 
@@ -155,9 +207,9 @@ def endpoint(rule: str, methods: Iterable[str] = ("GET",), *, summary: str, tags
 class PageQuery(BaseModel):
     """Pagination parameters shared by list endpoints."""
 
-    model_config = {"extra": "forbid"}
-    limit: int = 50
-    offset: int = 0
+    model_config = {"extra": "forbid", "allow_inf_nan": False}
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 @dataclass
@@ -177,12 +229,13 @@ MAX_LIMIT = 500
 
 
 def paginate(session: Session, stmt, query: PageQuery, order_by=None) -> Page:
-    """Run ``stmt`` for one page; limit is capped at MAX_LIMIT, offset must be >= 0."""
+    """Run ``stmt`` for one page; limit is capped at MAX_LIMIT, offset within 0..MAX_OFFSET."""
     if query.limit < 1 or query.limit > MAX_LIMIT:
         raise ValidationError(f"limit must be between 1 and {MAX_LIMIT}",
                               details=[{"field": "limit", "message": "out of range"}])
-    if query.offset < 0:
-        raise ValidationError("offset must be >= 0", details=[{"field": "offset", "message": "negative"}])
+    if not 0 <= query.offset <= MAX_OFFSET:
+        raise ValidationError(f"offset must be between 0 and {MAX_OFFSET}",
+                              details=[{"field": "offset", "message": "out of range"}])
     total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
     if order_by is not None:
         stmt = stmt.order_by(*order_by) if isinstance(order_by, (list, tuple)) else stmt.order_by(order_by)

@@ -6,7 +6,6 @@ report need any role in the area (viewer and up).
 """
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal, Optional
 
 from flask import Response, send_file
@@ -14,6 +13,7 @@ from pydantic import Field, model_validator
 from sqlmodel import select
 
 from ..auth.permissions import current_user, require_area
+from ..bounds import BoundedDate, BoundedYear
 from ..db import get_session
 from ..errors import NotFound, SaolaError, ValidationError
 from ..exports import jobs as export_jobs  # noqa: F401  (registers the "export" job kind)
@@ -64,15 +64,15 @@ class AnalyticsQuery(In):
     signs: bool = True
     period: Literal["day", "hour"] = "day"
     bins: int = Field(default=24, ge=1, le=288)
-    year: Optional[int] = Field(default=None, ge=1900, le=2200)
-    start: Optional[date] = None
-    end: Optional[date] = None
+    year: Optional[BoundedYear] = None
+    start: Optional[BoundedDate] = None
+    end: Optional[BoundedDate] = None
 
 
 class ReportQuery(In):
     program_id: Optional[str] = None
     area_id: Optional[str] = None
-    year: int = Field(ge=1900, le=2200)
+    year: BoundedYear
     lang: Literal["vi", "en"] = "vi"
     format: Literal["html", "pdf"] = "html"
 

@@ -20,6 +20,7 @@ from sqlalchemy import String, cast
 from sqlmodel import select
 
 from ..auth.permissions import RANK, load_in_area, scope_query
+from ..bounds import MAX_OFFSET, BoundedDatetime
 from ..db import get_session
 from ..errors import NotFound, SaolaError, ValidationError
 from ..models import Deployment, Media, Program, Sequence
@@ -37,16 +38,16 @@ POOL_FROM_FILES = 64
 class MediaQuery(In):
     """Filters of the media list (all optional; combined with AND)."""
 
-    limit: int = 50
-    offset: int = 0
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     area_id: Optional[str] = None
     program_id: Optional[str] = None
     deployment_id: Optional[str] = None
     sequence_id: Optional[str] = None
     kind: Optional[Literal["image", "video", "audio"]] = None
     flag: Optional[FLAGS] = Field(default=None, description="only media with this ingest flag")
-    start: Optional[datetime] = Field(default=None, description="captured at or after (naive = UTC)")
-    end: Optional[datetime] = Field(default=None, description="captured at or before (naive = UTC)")
+    start: Optional[BoundedDatetime] = Field(default=None, description="captured at or after (naive = UTC)")
+    end: Optional[BoundedDatetime] = Field(default=None, description="captured at or before (naive = UTC)")
 
 
 class MediaOut(Out):
@@ -90,8 +91,8 @@ class MediaDetailOut(MediaOut):
 class SequenceQuery(In):
     """Filters of the sequence list."""
 
-    limit: int = 50
-    offset: int = 0
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     area_id: Optional[str] = None
     program_id: Optional[str] = None
     deployment_id: Optional[str] = None

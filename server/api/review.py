@@ -6,7 +6,6 @@ needs the biologist role. Each change is one undoable review action
 """
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal, Optional
 
 from flask import g, url_for
@@ -14,6 +13,7 @@ from pydantic import Field
 from sqlmodel import select
 
 from ..auth.permissions import RANK, current_user, visible_area_ids
+from ..bounds import MAX_RECORDING_S, BoundedDatetime
 from ..db import get_session
 from ..errors import NotFound, ValidationError
 from ..models import Alert, Deployment, Media, Membership, Observation, Program, Sequence, Taxon
@@ -31,8 +31,8 @@ class QueueQuery(In):
     area_id: Optional[str] = None
     program_id: Optional[str] = None
     deployment_id: Optional[str] = None
-    date_from: Optional[datetime] = None
-    date_to: Optional[datetime] = None
+    date_from: Optional[BoundedDatetime] = None
+    date_to: Optional[BoundedDatetime] = None
     taxon_id: Optional[str] = None
     min_confidence: Optional[float] = Field(default=None, ge=0, le=1)
     max_confidence: Optional[float] = Field(default=None, ge=0, le=1)
@@ -83,8 +83,8 @@ class RepeatedQuery(In):
 
 class SoundLabelIn(In):
     taxon_id: str
-    start_s: float = Field(ge=0)
-    end_s: float = Field(gt=0)
+    start_s: float = Field(ge=0, le=MAX_RECORDING_S, description="seconds from the start of the recording")
+    end_s: float = Field(gt=0, le=MAX_RECORDING_S)
     count: Optional[int] = Field(default=None, ge=1, le=10000)
     comments: Optional[str] = Field(default=None, max_length=2000)
 

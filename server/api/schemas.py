@@ -8,11 +8,14 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..bounds import MAX_OFFSET, BoundedDate, BoundedDatetime
 from ..models.auth import ROLES
 
 
 class In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Numbers must be finite (NaN/Infinity mean a broken client, and overflow later code);
+    # dates use BoundedDate/BoundedDatetime (server/bounds.py).
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class Out(BaseModel):
@@ -63,8 +66,8 @@ class ProgramIn(In):
     name: str = Field(min_length=1, max_length=200)
     protocol: PROTOCOLS = "camera-trap"
     season: Optional[str] = Field(default=None, max_length=64)
-    start_date: Optional[date] = None
-    end_date: Optional[date] = None
+    start_date: Optional[BoundedDate] = None
+    end_date: Optional[BoundedDate] = None
     sequence_gap_s: int = Field(default=60, ge=0, le=86400)
     capture_method: Literal["activityDetection", "timeLapse"] = "activityDetection"
     settings: dict[str, Any] = Field(default_factory=dict)
@@ -80,8 +83,8 @@ class ProgramPatch(In):
     name: Optional[str] = Field(default=None, min_length=1, max_length=200)
     protocol: Optional[PROTOCOLS] = None
     season: Optional[str] = Field(default=None, max_length=64)
-    start_date: Optional[date] = None
-    end_date: Optional[date] = None
+    start_date: Optional[BoundedDate] = None
+    end_date: Optional[BoundedDate] = None
     sequence_gap_s: Optional[int] = Field(default=None, ge=0, le=86400)
     capture_method: Optional[Literal["activityDetection", "timeLapse"]] = None
     settings: Optional[dict[str, Any]] = None
@@ -135,8 +138,8 @@ class LocationOut(Out):
 # ---- deployments ------------------------------------------------------------
 class _DeploymentFields(In):
     kind: Literal["camera", "acoustic"] = "camera"
-    deployment_start: datetime
-    deployment_end: Optional[datetime] = None
+    deployment_start: BoundedDatetime
+    deployment_end: Optional[BoundedDatetime] = None
     timezone: str = "Asia/Ho_Chi_Minh"
     clock_offset_s: int = Field(default=0, ge=-10 * 365 * 86400, le=10 * 365 * 86400)
     camera_id: Optional[str] = Field(default=None, max_length=100)
@@ -181,8 +184,8 @@ class DeploymentIn(_DeploymentFields):
 
 class DeploymentPatch(In):
     location_id: Optional[str] = None
-    deployment_start: Optional[datetime] = None
-    deployment_end: Optional[datetime] = None
+    deployment_start: Optional[BoundedDatetime] = None
+    deployment_end: Optional[BoundedDatetime] = None
     timezone: Optional[str] = None
     clock_offset_s: Optional[int] = Field(default=None, ge=-10 * 365 * 86400, le=10 * 365 * 86400)
     camera_id: Optional[str] = Field(default=None, max_length=100)
@@ -217,8 +220,8 @@ class IntervalOut(Out):
 
 
 class IntervalIn(In):
-    start: datetime
-    end: datetime
+    start: BoundedDatetime
+    end: BoundedDatetime
     status: Literal["operating", "malfunction"] = "malfunction"
     reason: Optional[str] = None
 
@@ -324,6 +327,14 @@ class UserPatch(In):
     language: Optional[Literal["vi", "en"]] = None
     active: Optional[bool] = None
 
+    @field_validator("password", "is_admin", "language", "active")
+    @classmethod
+    def _not_null(cls, v, info):
+        # Leave a field out to keep it; null cannot clear a password, a role flag or the language.
+        if v is None:
+            raise ValueError(f"{info.field_name} cannot be null (leave it out to keep the current value)")
+        return v
+
 
 class UserOut(Out):
     id: str
@@ -413,8 +424,8 @@ class AuditOut(Out):
 
 # ---- list filters ------------------------------------------------------------------
 class ListQuery(In):
-    limit: int = 50
-    offset: int = 0
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 class ProgramQuery(ListQuery):
@@ -433,7 +444,7 @@ class DeploymentQuery(ListQuery):
     location_id: Optional[str] = None
     kind: Optional[Literal["camera", "acoustic"]] = None
     camera_id: Optional[str] = None
-    active_at: Optional[datetime] = None
+    active_at: Optional[BoundedDatetime] = None
 
 
 class TaxonQuery(ListQuery):
@@ -454,7 +465,7 @@ class AuditQuery(ListQuery):
     entity: Optional[str] = None
     entity_id: Optional[str] = None
     action: Optional[Literal["create", "update", "delete"]] = None
-    since: Optional[datetime] = None
+    since: Optional[BoundedDatetime] = None
 
 
 class AreaQuery(ListQuery):

@@ -1,0 +1,96 @@
+"""Input bounds: the ranges Saola accepts, in one place, each refused with a clear 4xx.
+
+A probe found that unbounded input reached code that assumed sane values: a
+deployment from year 1 to 9999 made analyses loop over 3.6 million days and
+the calendar overflow Python's dates (500 "year 10000 is out of range");
+``offset=10**25`` overflowed the database integer; JSON nested 1,000 deep
+exhausted the parser's recursion; ``1e308`` seconds overflowed a timedelta.
+
+- **Dates** (deployment window, operating intervals, program dates, query
+  ranges, analysis windows, sync documents): from :data:`EARLIEST_DATE`
+  (1970-01-01, what a reset device clock reads; no digital field record is
+  older) to 31 December :data:`YEARS_AHEAD` (10) years after the current year.
+  The range is defined in ``protocols`` so the field app refuses the same
+  dates before they are synced.
+- **Numbers** in JSON bodies are finite: ``NaN``, ``Infinity`` and literals
+  that overflow to infinity (``1e999``) are refused by the parser; input
+  schemas refuse them too (``allow_inf_nan=False``).
+- **JSON** bodies nest at most :data:`MAX_JSON_DEPTH` levels.
+- **Pages**: ``limit`` 1..500, ``offset`` 0..:data:`MAX_OFFSET`.
+- **Analyses** that build a day-by-day matrix span at most
+  :data:`MAX_ANALYSIS_DAYS` days (20 years); narrow a longer program with
+  ``start``/``end`` or ``year``.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
+
+from protocols.validation import EARLIEST_DATE, YEARS_AHEAD, date_in_range, latest_date
+
+__all__ = ["EARLIEST_DATE", "YEARS_AHEAD", "MAX_JSON_DEPTH", "MAX_OFFSET", "MAX_ANALYSIS_DAYS", "MAX_RECORDING_S",
+           "date_in_range", "latest_date", "date_range_text", "check_date", "BoundedDate", "BoundedDatetime",
+           "BoundedYear", "json_depth"]
+
+MAX_JSON_DEPTH = 64  # a GeoJSON MultiPolygon in a document is about 8 deep
+MAX_OFFSET = 1_000_000_000  # far beyond any table here, far below the databases' 64-bit integers
+MAX_ANALYSIS_DAYS = 7320  # 20 years of daily camera-operation columns
+MAX_RECORDING_S = 7 * 86400  # positions inside a recording (no recorder writes a week-long file)
+
+
+def date_range_text() -> str:
+    """The accepted range, for messages: ``1970-01-01 and 2036-12-31``."""
+    return f"{EARLIEST_DATE.isoformat()} and {latest_date().isoformat()}"
+
+
+def check_date(value: date | datetime | None, field: str = "date") -> None:
+    """Raise the API's 422 naming ``field`` when ``value`` lies outside the accepted range."""
+    if value is not None and not date_in_range(value):
+        from .errors import ValidationError
+
+        msg = f"{field} must be between {date_range_text()} (got {value.isoformat()})"
+        raise ValidationError(msg, details=[{"field": field, "message": msg}])
+
+
+def _in_range(value: Any) -> Any:
+    if not date_in_range(value):
+        raise ValueError(f"must be between {date_range_text()}")
+    return value
+
+
+def _year_in_range(value: int) -> int:
+    if not EARLIEST_DATE.year <= value <= latest_date().year:
+        raise ValueError(f"must be between {EARLIEST_DATE.year} and {latest_date().year}")
+    return value
+
+
+#: A date (or date-time) field of an input schema, refused outside the accepted range.
+BoundedDate = Annotated[date, AfterValidator(_in_range)]
+BoundedDatetime = Annotated[datetime, AfterValidator(_in_range)]
+BoundedYear = Annotated[int, AfterValidator(_year_in_range)]
+
+
+def json_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> int:
+    """Nesting depth of parsed JSON (a scalar is 0, ``[]`` is 1), counted up to ``limit + 1``.
+
+    Iterative, so it cannot itself run out of stack on hostile input.
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        depth += 1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        stack.extend((c, depth) for c in children if isinstance(c, (dict, list)))
+    return deepest
