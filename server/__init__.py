@@ -7,17 +7,22 @@ attaches itself with its own ``init_app(app)``.
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-from flask import Flask
+from typing import TYPE_CHECKING, Any
 
 from . import settings as _settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from flask import Flask
 
 __version__ = "0.1.0"
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the Saola Flask application."""
+    # Flask is imported here, not at the top: every ``saola`` command imports this package, and
+    # ``saola --help`` or ``saola config`` need no web framework.
+    from flask import Flask
+
     cfg = _settings.resolve_paths(_settings.load(config))
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.update(cfg)

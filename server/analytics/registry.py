@@ -6,14 +6,23 @@ import io
 import json
 from dataclasses import dataclass, field, fields
 from datetime import date
-from typing import Any, Callable
-
-from sqlmodel import Session
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import ValidationError
 from . import acoustic, camtrap, transect
-from .loaders import (Window, load_acoustic_indices, load_periods, load_records, load_sound_detections, load_walks,
-                      station_names)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlmodel import Session
+
+    from .loaders import Window
+
+
+def _loaders():
+    """The database loaders (SQLAlchemy, the models): imported when an analysis runs, so that
+    listing the analyses (``saola --help``, the CLI's subcommands) stays light."""
+    from . import loaders
+
+    return loaders
 
 
 @dataclass
@@ -44,7 +53,8 @@ class Options:
     def window(self) -> Window:
         if self.year and (self.start or self.end):
             raise ValidationError("give either year or start/end dates, not both")
-        return Window.year(self.year) if self.year else Window(self.start, self.end)
+        window = _loaders().Window
+        return window.year(self.year) if self.year else window(self.start, self.end)
 
     @classmethod
     def names(cls) -> list[str]:
@@ -73,7 +83,7 @@ class Table:
 
 
 def _records(session, pids, o: Options) -> list[camtrap.RecordRow]:
-    recs = load_records(session, pids, o.window(), o.include_machine, o.min_confidence)
+    recs = _loaders().load_records(session, pids, o.window(), o.include_machine, o.min_confidence)
     try:
         return camtrap.record_table(recs, o.min_delta, o.compared_to)
     except ValueError as e:
@@ -81,8 +91,9 @@ def _records(session, pids, o: Options) -> list[camtrap.RecordRow]:
 
 
 def _camop(session, pids, o: Options) -> camtrap.CameraOperation:
-    return camtrap.camera_operation(load_periods(session, pids, o.window()), station_names(session, pids),
-                                    fractional=o.fractional)
+    loaders = _loaders()
+    periods = loaders.load_periods(session, pids, o.window())
+    return camtrap.camera_operation(periods, loaders.station_names(session, pids), fractional=o.fractional)
 
 
 def record_table(session, pids, o):
@@ -148,7 +159,7 @@ def species_accumulation(session, pids, o):
     """Expected species richness by stations or days surveyed."""
     rows = _records(session, pids, o)
     if o.unit == "station":
-        units = station_names(session, pids)
+        units = _loaders().station_names(session, pids)
     else:
         op = _camop(session, pids, o)
         units = [d.isoformat() for j, d in enumerate(op.days) if any(v[j] for v in op.values)]
@@ -167,20 +178,20 @@ def diel_activity(session, pids, o):
 
 def transect_effort(session, pids, o):
     """Walks and km walked per transect."""
-    walks, _ = load_walks(session, pids, o.window())
+    walks, _ = _loaders().load_walks(session, pids, o.window())
     return Table("transect-effort", ["transect", "walks", "km"], transect.effort(walks))
 
 
 def encounter_rates(session, pids, o):
     """Encounters and individuals per km walked, per species."""
-    walks, sightings = load_walks(session, pids, o.window())
+    walks, sightings = _loaders().load_walks(session, pids, o.window())
     return Table("encounter-rates", ["species", "encounters", "individuals", "km", "encounters_per_km",
                                      "individuals_per_km"], transect.encounter_rates(walks, sightings, o.signs))
 
 
 def distance_histogram(session, pids, o):
     """Perpendicular distances of transect sightings."""
-    _, sightings = load_walks(session, pids, o.window())
+    _, sightings = _loaders().load_walks(session, pids, o.window())
     try:
         rows = transect.distance_histogram(sightings, o.bin_m, o.truncation_m, o.species)
     except ValueError as e:
@@ -191,7 +202,7 @@ def distance_histogram(session, pids, o):
 def acoustic_indices(session, pids, o):
     """Acoustic indices per station and day (or hour)."""
     try:
-        rows = acoustic.index_trends(load_acoustic_indices(session, pids, o.window()), o.period)
+        rows = acoustic.index_trends(_loaders().load_acoustic_indices(session, pids, o.window()), o.period)
     except ValueError as e:
         raise ValidationError(str(e)) from None
     return Table("acoustic-indices", ["station", o.period, "minutes", *acoustic.INDICES], rows)
@@ -199,26 +210,31 @@ def acoustic_indices(session, pids, o):
 
 def detections_per_hour(session, pids, o):
     """Sound detections per label and hour of the day."""
-    rows = acoustic.detections_per_hour(load_sound_detections(session, pids, o.window(), o.min_confidence),
-                                        o.species)
+    sounds = _loaders().load_sound_detections(session, pids, o.window(), o.min_confidence)
+    rows = acoustic.detections_per_hour(sounds, o.species)
     return Table("detections-per-hour", ["label", "hour", "detections"], rows)
 
 
-ANALYSES: dict[str, tuple[Callable[[Session, list[str], Options], Table], str]] = {
-    "record-table": (record_table, "Independent records (camtrapR recordTable)"),
-    "camera-operation": (camera_operation, "Daily camera operation matrix per station (camtrapR cameraOperation)"),
-    "trap-nights": (trap_nights, "Trap-nights per station"),
-    "rai": (rai, "Relative abundance index: independent events per 100 trap-nights"),
-    "detection-history": (detection_history, "Detection history and effort for occupancy (one species)"),
-    "naive-occupancy": (naive_occupancy, "Share of surveyed stations where each species was detected"),
-    "species-accumulation": (species_accumulation, "Expected species richness by stations or days surveyed"),
-    "diel-activity": (diel_activity, "Independent records by hour of the day"),
-    "transect-effort": (transect_effort, "Walks and km walked per transect"),
-    "encounter-rates": (encounter_rates, "Encounters and individuals per km walked, per species"),
-    "distance-histogram": (distance_histogram, "Perpendicular distances of transect sightings"),
-    "acoustic-indices": (acoustic_indices, "Acoustic indices per station and day (or hour)"),
-    "detections-per-hour": (detections_per_hour, "Sound detections per label and hour of the day"),
-}
+def _described(*analyses: tuple[str, Callable[[Session, list[str], Options], Table]]):
+    """name -> (function, description): the description is the first line of the docstring."""
+    return {name: (fn, fn.__doc__.strip().splitlines()[0].rstrip(".")) for name, fn in analyses}
+
+
+ANALYSES: dict[str, tuple[Callable[[Session, list[str], Options], Table], str]] = _described(
+    ("record-table", record_table),
+    ("camera-operation", camera_operation),
+    ("trap-nights", trap_nights),
+    ("rai", rai),
+    ("detection-history", detection_history),
+    ("naive-occupancy", naive_occupancy),
+    ("species-accumulation", species_accumulation),
+    ("diel-activity", diel_activity),
+    ("transect-effort", transect_effort),
+    ("encounter-rates", encounter_rates),
+    ("distance-histogram", distance_histogram),
+    ("acoustic-indices", acoustic_indices),
+    ("detections-per-hour", detections_per_hour),
+)
 
 
 def run(session: Session, name: str, program_ids: list[str], options: Options | None = None) -> Table:

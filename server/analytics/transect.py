@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-from .loaders import Sighting, Walk
+if TYPE_CHECKING:  # pragma: no cover
+    from .loaders import Sighting, Walk
 
 
 def effort(walks: Sequence[Walk]) -> list[dict]:

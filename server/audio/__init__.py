@@ -19,9 +19,10 @@ Per-program settings (``Program.settings``), all optional:
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from sqlmodel import Session
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlmodel import Session
 
 JOB_KIND = "audio_analysis"
 

@@ -6,9 +6,10 @@ see. Ingest calls :func:`queue_after_ingest` after new images are stored.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from sqlmodel import Session
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlmodel import Session
 
 
 def queue_after_ingest(session: Session, media_ids: Sequence[str], area_id: str | None,

@@ -9,6 +9,20 @@ rows in short batches and recompute sequences (:mod:`.pipeline`,
 :mod:`.sequences`). Jobs ``retime`` and ``resequence`` (:mod:`.jobs`) redo the
 time correction and the sequences after a deployment or program changes.
 """
-from .pipeline import ingest_path, ingest_sources  # noqa: F401
-from .registry import MediaInfo, register_reader  # noqa: F401
-from .report import IngestReport  # noqa: F401
+from __future__ import annotations
+
+from typing import Any
+
+# The public names, loaded on first use: importing ``server.ingest.cli`` (for ``saola --help``)
+# or ``server.ingest.registry`` (in ingest worker processes) should not import the pipeline.
+_EXPORTS = {"ingest_path": "pipeline", "ingest_sources": "pipeline", "MediaInfo": "registry",
+            "register_reader": "registry", "IngestReport": "report"}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,21 +2,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlmodel import Session
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlmodel import Session
 
-from .data import ReportData, build_report
-
-# render pulls in matplotlib and WeasyPrint (over a second to import): load it when first used,
-# so `saola` commands and the server start quickly.
-_LAZY = ("LANGS", "render_html", "render_pdf")
+# render pulls in matplotlib and WeasyPrint (over a second to import), data the database models:
+# load them when first used, so `saola` commands (and `saola --help`) and the server start quickly.
+_LAZY = {"LANGS": "render", "render_html": "render", "render_pdf": "render", "ReportData": "data",
+         "build_report": "data"}
 
 
 def __getattr__(name: str):
     if name in _LAZY:
-        from . import render
+        import importlib
 
-        return getattr(render, name)
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -27,6 +28,7 @@ def write_report(session: Session, out_dir: str | Path, year: int, *, program_id
                  area_id: str | None = None, lang: str = "vi", formats: tuple[str, ...] = ("html", "pdf"),
                  min_delta_min: float = 60.0) -> dict[str, Path]:
     """Build and write the report; returns {'html': path, 'pdf': path} for the formats asked."""
+    from .data import build_report
     from .render import render_html, render_pdf, translator
 
     translator(lang)  # fail early on a bad language

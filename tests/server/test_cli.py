@@ -72,3 +72,20 @@ def test_users_and_tokens(runner, client):
     assert [a["code"] for a in areas] == ["A"]
     res = runner.invoke(["users", "add", "x", "--password", "short"])
     assert res.exit_code != 0 and "at least 8" in res.output
+
+
+def test_help_imports_no_database_or_web_framework():
+    """`saola --help` (and tab completion, `saola config`...) stays fast: command modules import
+    Flask, SQLAlchemy, the models and the pipelines inside the commands that use them."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys\nfrom server.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = ('flask', 'sqlalchemy', 'sqlmodel', 'numpy', 'PIL', 'tqdm', 'server.models', 'server.db')\n"
+            "print('LOADED', sorted(m for m in heavy if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "LOADED []" in out.stdout, out.stdout
