@@ -41,9 +41,11 @@ class SyncMutation(SQLModel, table=True):
     """A client mutation already answered: a retry gets the same answer (idempotency)."""
 
     __tablename__ = "sync_mutation"
+    # Keyed per user: a mutation id is only its device's idempotency key, so another
+    # user sending the same id must neither receive this answer nor be refused.
+    user_id: str = Field(primary_key=True, max_length=36)
     mutation_id: str = Field(primary_key=True, max_length=64)
     device_id: Optional[str] = Field(default=None, max_length=64)
-    user_id: Optional[str] = Field(default=None, max_length=36)
     response: dict = json_field()
     at: datetime = Field(default_factory=utcnow)
 

@@ -93,7 +93,7 @@ def apply_mutation(s: Session, user: User, device_id: str | None, raw: Any) -> d
     """Apply one mutation in the caller's transaction and return its answer (also remembered)."""
     mid = raw.get("mutation_id") if isinstance(raw, dict) else None
     if isinstance(mid, str):
-        seen = s.get(SyncMutation, mid)
+        seen = s.get(SyncMutation, (user.id, mid))
         if seen is not None:
             return {**seen.response, "status": "duplicate", "original_status": seen.response.get("status")}
     try:

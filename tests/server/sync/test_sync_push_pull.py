@@ -255,3 +255,25 @@ def test_camera_forms_from_the_tablet_become_a_deployment_with_effort(field, wor
     assert field.push(h, field.mutation("deployment", svc_id, fixed, op="update", base=1))[0]["status"] == "applied"
     with world.session() as s:
         assert s.exec(select(OperatingInterval).where(OperatingInterval.deployment_id == dep_id)).all() == []
+
+
+def test_mutation_ids_are_answered_per_user(field, world):
+    """Another user (here of another area) replaying a mutation id gets their own answer, never the first
+    user's stored one; the first user's retry is still a duplicate."""
+    other = world.area("CT", "Cat Tien")
+    prog = world.program(other.id, "Transects CT", protocol="line-transect")
+    stranger = world.user("trang", roles={other.id: "ranger"})
+    mid = str(uuid.uuid4())
+    h = field.device(field.ranger, "tab-1")
+    mine = field.push(h, field.mutation("observation", str(uuid.uuid4()), field.obs_doc(), mid=mid))[0]
+    assert mine["status"] == "applied"
+    doc = field.obs_doc()
+    doc["program_id"] = prog.id
+    theirs_id = str(uuid.uuid4())
+    theirs = field.push(field.device(stranger, "tab-9"), field.mutation("observation", theirs_id, doc, mid=mid))[0]
+    assert theirs["status"] == "applied" and theirs["record_id"] == theirs_id
+    assert theirs["seq"] != mine["seq"]
+    again = field.push(h, field.mutation("observation", str(uuid.uuid4()), field.obs_doc(), mid=mid))[0]
+    assert again["status"] == "duplicate" and again["record_id"] == mine["record_id"]
+    with world.session() as s:
+        assert s.get(FieldObservation, theirs_id).program_id == prog.id
