@@ -12,7 +12,7 @@ from flask import Response, send_file
 from pydantic import Field, model_validator
 from sqlmodel import select
 
-from ..auth.permissions import current_user, require_area
+from ..auth.permissions import check_row, current_user, load_in_area
 from ..bounds import BoundedDate, BoundedYear
 from ..db import get_session
 from ..errors import NotFound, SaolaError, ValidationError
@@ -83,15 +83,10 @@ def _scope_area(program_id: Optional[str], area_id: Optional[str], minimum: str)
     if bool(program_id) == bool(area_id):
         raise ValidationError("give exactly one of program_id or area_id")
     if program_id:
-        p = s.get(Program, program_id)
-        if p is None:
-            raise NotFound(f"no program {program_id!r}")
-        require_area(s, p.area_id, minimum)
-    else:
+        load_in_area(s, Program, program_id, minimum)
+    else:  # an id or a code
         a = s.get(ProtectedArea, area_id) or s.exec(select(ProtectedArea).where(ProtectedArea.code == area_id)).first()
-        if a is None:
-            raise NotFound("no such protected area")
-        require_area(s, a.id, minimum)
+        check_row(s, a, minimum, what="protected area", ident=area_id)
     return resolve_scope(s, program_id, area_id)
 
 
@@ -102,7 +97,9 @@ def start_export(body: ExportIn):
     params = body.model_dump()
     if body.area_id:
         params["area_id"] = scope.area.id
-    return enqueue(get_session(), "export", params, area_id=scope.area.id, created_by=current_user().id)
+    from .jobs_api import job_view
+
+    return job_view(enqueue(get_session(), "export", params, area_id=scope.area.id, created_by=current_user().id))
 
 
 @endpoint("/exports/<job_id>/download", summary="Download the zip of a finished export job (managers)",
@@ -111,10 +108,9 @@ def download_export(job_id: str):
     from flask import current_app
 
     s = get_session()
-    job = s.get(Job, job_id)
-    if job is None or job.kind != "export" or job.area_id is None:
-        raise NotFound(f"no export job {job_id!r}")
-    require_area(s, job.area_id, "manager")
+    job = load_in_area(s, Job, job_id, "manager", what="export job").row
+    if job.kind != "export" or job.area_id is None:
+        raise NotFound(f"no export job with id {job_id!r}")
     if job.status != "done":
         raise SaolaError(f"the export job is {job.status}, not done", status=409, code="not_ready")
     path = export_jobs.export_dir(current_app.config, job.id) / job.result.get("file", "")

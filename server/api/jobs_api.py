@@ -1,50 +1,79 @@
-"""Background jobs: status, progress and per-item failures."""
+"""Background jobs: status, progress and per-item failures.
+
+Only administrators see where on the server a job read or wrote files: for
+everyone else the data folders are cut from every text of the job (params,
+result, error, failures) and keys naming server paths are left out, so an
+export is fetched by job id (``/exports/<job_id>/download``), never by path.
+"""
 from __future__ import annotations
 
+from typing import Any
+
+from flask import current_app
 from sqlmodel import select
 
-from ..auth.permissions import current_user, require_area, visible_area_ids
+from ..auth.permissions import current_user, load_in_area, scope_query
 from ..db import get_session
-from ..errors import Conflict, NotFound
+from ..errors import Conflict
 from ..models import Job, utcnow
 from . import crud
 from .core import endpoint, paginate
 from .schemas import JobOut, JobQuery
 
+# Result/params keys that hold a path on the server (left out for non-administrators).
+PATH_KEYS = {"out_dir", "out_path", "path", "file_path", "source", "source_path", "folder", "dir"}
+
+
+def _server_dirs() -> list[str]:
+    cfg = current_app.config
+    dirs = {str(cfg.get(k) or "").rstrip("/") for k in ("DATA_DIR", "MEDIA_DIR", "DERIVATIVES_DIR")}
+    return sorted((d for d in dirs if d), key=len, reverse=True)  # longest first: nested folders
+
+
+def _scrub(value: Any, dirs: list[str]) -> Any:
+    if isinstance(value, str):
+        for d in dirs:
+            value = value.replace(d + "/", "").replace(d, ".")
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v, dirs) for k, v in value.items() if k not in PATH_KEYS}
+    if isinstance(value, list):
+        return [_scrub(v, dirs) for v in value]
+    return value
+
+
+def job_view(job: Job) -> dict:
+    """The job as the current user may see it (see the module docstring)."""
+    out = JobOut.model_validate(job, from_attributes=True).model_dump(mode="json")
+    if current_user().is_admin:
+        return out
+    dirs = _server_dirs()
+    for key in ("params", "result", "error", "failures"):
+        out[key] = _scrub(out[key], dirs)
+    return out
+
 
 def _job(job_id: str, minimum: str = "viewer") -> Job:
-    s = get_session()
-    job = crud.get_or_404(s, Job, job_id, "job")
-    user = current_user()
-    if job.area_id is not None:
-        require_area(s, job.area_id, minimum)
-    elif not user.is_admin and job.created_by != user.id:
-        raise NotFound(f"no job with id {job_id!r}")
-    return job
+    """A job of one of the user's areas, or one the user started outside every area (404 otherwise)."""
+    return load_in_area(get_session(), Job, job_id, minimum).row
 
 
 @endpoint("/jobs", summary="List jobs", tags=["jobs"], query=JobQuery, response=JobOut)
 def list_jobs(query: JobQuery):
     s = get_session()
-    user = current_user()
-    stmt = select(Job)
-    if query.area_id:
-        require_area(s, query.area_id)
-        stmt = stmt.where(Job.area_id == query.area_id)
-    else:
-        visible = visible_area_ids(s, user)
-        if visible is not None:
-            stmt = stmt.where(Job.area_id.in_(visible) | (Job.created_by == user.id))
+    stmt = scope_query(s, select(Job), Job.area_id, query.area_id, owner_column=Job.created_by)
     if query.status:
         stmt = stmt.where(Job.status == query.status)
     if query.kind:
         stmt = stmt.where(Job.kind == query.kind)
-    return paginate(s, stmt, query, Job.created_at.desc())
+    page = paginate(s, stmt, query, Job.created_at.desc())
+    page.items = [job_view(j) for j in page.items]
+    return page
 
 
 @endpoint("/jobs/<job_id>", summary="One job with its progress", tags=["jobs"], response=JobOut)
 def get_job(job_id: str):
-    return _job(job_id)
+    return job_view(_job(job_id))
 
 
 @endpoint("/jobs/<job_id>/cancel", ["POST"], summary="Cancel a queued or running job (biologists)", tags=["jobs"],
@@ -53,4 +82,4 @@ def cancel_job(job_id: str):
     job = _job(job_id, "biologist")
     if job.status in ("done", "failed", "cancelled"):
         raise Conflict(f"job is already {job.status}")
-    return crud.update(get_session(), job, {"status": "cancelled", "finished_at": utcnow()}, job.area_id)
+    return job_view(crud.update(get_session(), job, {"status": "cancelled", "finished_at": utcnow()}, job.area_id))

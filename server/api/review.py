@@ -10,17 +10,15 @@ from typing import Literal, Optional
 
 from flask import g, url_for
 from pydantic import Field
-from sqlmodel import select
 
-from ..auth.permissions import RANK, current_user, visible_area_ids
+from ..auth.permissions import RANK, current_user, load_in_area, require_area, visible_area_ids
 from ..bounds import MAX_RECORDING_S, BoundedDatetime
 from ..db import get_session
 from ..errors import NotFound, ValidationError
-from ..models import Alert, Deployment, Media, Membership, Observation, Program, Sequence, Taxon
+from ..models import Alert, Deployment, Detection, Media, Observation, Program, Sequence, Taxon
 from ..review import actions, queue
 from ..review.false_positives import find_repeated
 from ..timeutil import to_utc
-from . import crud
 from .core import endpoint
 from .schemas import In
 
@@ -90,55 +88,29 @@ class SoundLabelIn(In):
 
 
 # ---- helpers ------------------------------------------------------------------------------
-def require_area(session, area_id: str, minimum: str = "viewer") -> str:
-    """permissions.require_area, remembering the user's role per area for the rest of the request
-    (the next-item call checks the same area several times; each check was a query)."""
-    from ..auth.permissions import require_area as _require
-
-    memo = g.setdefault("_review_roles", {})
-    role = memo.get(area_id)
-    if role is None:
-        role = memo[area_id] = _require(session, area_id, "viewer")
-    if RANK[role] < RANK[minimum]:
-        return _require(session, area_id, minimum)  # raises the usual 403
-    return role
-
-
-def _area_of_sequence(seq: Sequence) -> str:
-    found = _deployment_area(seq.deployment_id)
-    if found is None:
-        raise NotFound(f"no deployment with id {seq.deployment_id!r}")
-    return found[1].area_id
-
-
+# Objects are loaded through server/auth/permissions.py (roles are cached there per request,
+# so the next-item call checking the same area several times costs one query).
 def _sequence(sequence_id: str, minimum: str = "viewer") -> tuple[Sequence, str]:
-    s = get_session()
-    seq = s.get(Sequence, sequence_id)
-    if seq is None:
-        raise NotFound(f"no sequence with id {sequence_id!r}")
-    area_id = _area_of_sequence(seq)
-    require_area(s, area_id, minimum)
-    return seq, area_id
+    acc = load_in_area(get_session(), Sequence, sequence_id, minimum)
+    return acc.row, acc.area_id
+
+
+def _reviewable(acc, ident: str, what: str):
+    """Review works on media of a deployment: a loose media (administrators only) has nothing to review."""
+    if acc.area_id is None:
+        raise NotFound(f"no {what} with id {ident!r}")
+    return acc
 
 
 def _media(media_id: str, minimum: str = "viewer") -> tuple[Media, str]:
-    s = get_session()
-    m = s.get(Media, media_id)
-    if m is None or m.deployment_id is None:
-        raise NotFound(f"no medium with id {media_id!r}")
-    area_id = actions.area_of_deployment(s, m.deployment_id)
-    require_area(s, area_id, minimum)
-    return m, area_id
+    acc = _reviewable(load_in_area(get_session(), Media, media_id, minimum), media_id, "media")
+    return acc.row, acc.area_id
 
 
 def _detection(detection_id: str, minimum: str):
     s = get_session()
-    det, media = actions.detection_in(s, detection_id)
-    if media is None or media.deployment_id is None:
-        raise NotFound(f"no detection with id {detection_id!r}")
-    area_id = actions.area_of_deployment(s, media.deployment_id)
-    require_area(s, area_id, minimum)
-    return det, media, area_id
+    acc = _reviewable(load_in_area(s, Detection, detection_id, minimum), detection_id, "detection")
+    return acc.row, s.get(Media, acc.row.media_id), acc.area_id
 
 
 def _taxon_ok(taxon_id: Optional[str]) -> None:
@@ -150,30 +122,14 @@ def image_url(m: Media) -> str:
     return url_for("review_pages.media_image", media_id=m.id, size="review")
 
 
-def _deployment_area(deployment_id: str) -> tuple[Deployment, Program] | None:
-    """A deployment and its program, held for the rest of the request (one query each, once)."""
-    memo = g.setdefault("_review_deps", {})
-    if deployment_id not in memo:
-        s = get_session()
-        d = s.get(Deployment, deployment_id)
-        memo[deployment_id] = (d, s.get(Program, d.program_id)) if d else None
-    return memo[deployment_id]
-
-
 def queue_filter(query: QueueQuery) -> queue.QueueFilter:
     s = get_session()
     scoped = False  # True once an area-bound filter was checked: no need to list visible areas then
     if query.deployment_id:
-        found = _deployment_area(query.deployment_id)
-        if found is None:
-            raise NotFound(f"no deployment with id {query.deployment_id!r}")
-        require_area(s, found[1].area_id)
+        load_in_area(s, Deployment, query.deployment_id)
         scoped = True
     if query.program_id:
-        p = s.get(Program, query.program_id)
-        if p is None:
-            raise NotFound(f"no program with id {query.program_id!r}")
-        require_area(s, p.area_id)
+        load_in_area(s, Program, query.program_id)
         scoped = True
     if query.area_id:
         require_area(s, query.area_id)
@@ -191,9 +147,8 @@ def _item(seq: Sequence | None, area_id: str | None = None) -> dict:
     if seq is None:
         return {"item": None}
     s = get_session()
-    dep, program = _deployment_area(seq.deployment_id)
-    role = require_area(s, program.area_id)
-    item = queue.sequence_item(s, seq, image_url, deployment=dep, program=program)
+    role = load_in_area(s, Sequence, seq.id).role
+    item = queue.sequence_item(s, seq, image_url)
     item["can_edit"] = RANK[role] >= RANK["biologist"]
     return {"item": item}
 
@@ -223,9 +178,7 @@ def review_sequence(sequence_id: str):
           tags=TAGS)
 def review_shortcuts(program_id: str):
     s = get_session()
-    p = crud.get_or_404(s, Program, program_id, "program")
-    require_area(s, p.area_id)
-    return {"species": queue.common_species(s, p)}
+    return {"species": queue.common_species(s, load_in_area(s, Program, program_id).row)}
 
 
 # ---- labels --------------------------------------------------------------------------------------
@@ -254,17 +207,10 @@ def review_apply(sequence_id: str, body: ApplyIn):
     return {"action_id": action_id, "review_status": seq.review_status}
 
 
-def _biologist_areas() -> Optional[list[str]]:
-    user = current_user()
-    if user.is_admin:
-        return None
-    rows = get_session().exec(select(Membership).where(Membership.user_id == user.id))
-    return [m.area_id for m in rows if RANK[m.role] >= RANK["biologist"]]
-
-
 @endpoint("/review/undo", ["POST"], summary="Undo your last review action", tags=TAGS)
 def review_undo():
-    return actions.undo_last(get_session(), current_user(), _biologist_areas())
+    s = get_session()
+    return actions.undo_last(s, current_user(), visible_area_ids(s, current_user(), "biologist"))
 
 
 # ---- boxes ------------------------------------------------------------------------------------------
@@ -333,7 +279,7 @@ def review_sound_label(media_id: str, body: SoundLabelIn):
           tags=TAGS, query=RepeatedQuery)
 def review_repeated(deployment_id: str, query: RepeatedQuery):
     s = get_session()
-    require_area(s, actions.area_of_deployment(s, deployment_id))
+    load_in_area(s, Deployment, deployment_id)
     return {"groups": find_repeated(s, deployment_id, min_images=query.min_images, iou_threshold=query.iou)}
 
 
@@ -341,8 +287,7 @@ def review_repeated(deployment_id: str, query: RepeatedQuery):
           summary="Dismiss detections of a deployment in bulk", tags=TAGS, body=DismissIn)
 def review_dismiss(deployment_id: str, body: DismissIn):
     s = get_session()
-    area_id = actions.area_of_deployment(s, deployment_id)
-    require_area(s, area_id, "biologist")
+    area_id = load_in_area(s, Deployment, deployment_id, "biologist").area_id
     action_id, n = actions.dismiss_detections(s, g.user, deployment_id, area_id, body.detection_ids)
     return {"action_id": action_id, "dismissed": n}
 
@@ -351,6 +296,5 @@ def review_dismiss(deployment_id: str, body: DismissIn):
 @endpoint("/review/alerts/<alert_id>/acknowledge", ["POST"], summary="Acknowledge an alert", tags=TAGS)
 def review_ack_alert(alert_id: str):
     s = get_session()
-    alert = crud.get_or_404(s, Alert, alert_id, "alert")
-    require_area(s, alert.area_id, "biologist")
+    alert = load_in_area(s, Alert, alert_id, "biologist").row
     return {"action_id": actions.acknowledge_alert(s, g.user, alert), "acknowledged_by": alert.acknowledged_by}

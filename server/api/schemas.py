@@ -4,11 +4,12 @@ not a silently ignored value."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal, Optional
+from typing import Any, ClassVar, Literal, Optional, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..bounds import MAX_OFFSET, BoundedDate, BoundedDatetime
+from ..models import Deployment, Location, Program, ProtectedArea, Taxon, User
 from ..models.auth import ROLES
 
 
@@ -18,8 +19,56 @@ class In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
+class Patch(In):
+    """A partial update: fields left out keep their value; ``null`` clears a field.
+
+    Clearing a field whose column cannot be empty (``__table_model__``'s
+    NOT NULL columns, plus ``__not_null__``) is refused with a 422 naming the
+    field, instead of being stored and breaking every later read.
+    """
+
+    __table_model__: ClassVar[Any] = None
+    __not_null__: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def required_fields(cls) -> frozenset[str]:
+        """Fields of this patch that may be changed but not set to null."""
+        names = set(cls.__not_null__)
+        if cls.__table_model__ is not None:
+            cols = cls.__table_model__.__table__.columns
+            names |= {n for n in cls.model_fields if n in cols and not cols[n].nullable}
+        return frozenset(names)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, v: Any, info: ValidationInfo) -> Any:
+        if v is None and info.field_name in cls.required_fields():
+            raise ValueError(f"{info.field_name} cannot be null (leave it out to keep the current value)")
+        return v
+
+
+class _EmptyIfNull(BeforeValidator):
+    """Reads a null list/object column as empty (see :class:`Out`)."""
+
+
 class Out(BaseModel):
+    """Output schemas. A list or object field read as null from the database (a row stored
+    before null was refused, see :class:`Patch`) is answered empty rather than failing the
+    whole listing with a 500."""
+
     model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        changed = False
+        for f in cls.model_fields.values():
+            kind = get_origin(f.annotation) or f.annotation
+            if kind in (dict, list) and not any(isinstance(m, _EmptyIfNull) for m in f.metadata):
+                f.metadata.append(_EmptyIfNull(lambda v, kind=kind: kind() if v is None else v))
+                changed = True
+        if changed:
+            cls.model_rebuild(force=True)
 
 
 def _check_tz(v: Optional[str]) -> Optional[str]:
@@ -40,7 +89,8 @@ class AreaIn(In):
     boundary: Optional[dict[str, Any]] = None
 
 
-class AreaPatch(In):
+class AreaPatch(Patch):
+    __table_model__ = ProtectedArea
     name: Optional[str] = Field(default=None, min_length=1, max_length=200)
     name_vi: Optional[str] = Field(default=None, max_length=200)
     province: Optional[str] = Field(default=None, max_length=100)
@@ -79,7 +129,8 @@ class ProgramIn(In):
         return self
 
 
-class ProgramPatch(In):
+class ProgramPatch(Patch):
+    __table_model__ = Program
     name: Optional[str] = Field(default=None, min_length=1, max_length=200)
     protocol: Optional[PROTOCOLS] = None
     season: Optional[str] = Field(default=None, max_length=64)
@@ -115,7 +166,8 @@ class LocationIn(In):
     habitat: Optional[str] = Field(default=None, max_length=200)
 
 
-class LocationPatch(In):
+class LocationPatch(Patch):
+    __table_model__ = Location
     name: Optional[str] = Field(default=None, min_length=1, max_length=200)
     latitude: Optional[float] = Field(default=None, ge=-90, le=90)
     longitude: Optional[float] = Field(default=None, ge=-180, le=180)
@@ -182,7 +234,8 @@ class DeploymentIn(_DeploymentFields):
         return self
 
 
-class DeploymentPatch(In):
+class DeploymentPatch(Patch):
+    __table_model__ = Deployment
     location_id: Optional[str] = None
     deployment_start: Optional[BoundedDatetime] = None
     deployment_end: Optional[BoundedDatetime] = None
@@ -280,7 +333,8 @@ class TaxonIn(In):
     notes: Optional[str] = None
 
 
-class TaxonPatch(In):
+class TaxonPatch(Patch):
+    __table_model__ = Taxon
     scientific_name: Optional[str] = Field(default=None, min_length=2, max_length=200)
     rank: Optional[str] = None
     vietnamese_name: Optional[str] = Field(default=None, max_length=200)
@@ -319,21 +373,15 @@ class UserIn(In):
     language: Literal["vi", "en"] = "vi"
 
 
-class UserPatch(In):
+class UserPatch(Patch):
+    __table_model__ = User
+    __not_null__ = frozenset({"password"})
     password: Optional[str] = Field(default=None, min_length=8, max_length=256)
     full_name: Optional[str] = Field(default=None, max_length=200)
     email: Optional[str] = Field(default=None, max_length=200)
     is_admin: Optional[bool] = None
     language: Optional[Literal["vi", "en"]] = None
     active: Optional[bool] = None
-
-    @field_validator("password", "is_admin", "language", "active")
-    @classmethod
-    def _not_null(cls, v, info):
-        # Leave a field out to keep it; null cannot clear a password, a role flag or the language.
-        if v is None:
-            raise ValueError(f"{info.field_name} cannot be null (leave it out to keep the current value)")
-        return v
 
 
 class UserOut(Out):

@@ -9,13 +9,12 @@ from sqlmodel import select
 
 import protocols
 
-from ..auth.permissions import current_user, require_area, visible_area_ids
+from ..auth.permissions import current_user, load_in_area, require_area, visible_area_ids
 from ..db import get_session, session_scope
-from ..errors import NotFound, SaolaError, ValidationError
+from ..errors import SaolaError, ValidationError
 from ..models import Deployment, Location, Program, SyncConflict, Taxon, Transect, Upload
 from ..storage import get_store
 from ..sync import merge, service, uploads
-from . import crud
 from .core import endpoint, parse_json_body
 from .schemas import In, Out
 
@@ -138,9 +137,7 @@ class SpeciesOut(Out):
           tags=["sync"], response=SpeciesOut, many=True)
 def program_species(program_id: str):
     s = get_session()
-    program = crud.get_or_404(s, Program, program_id, "program")
-    require_area(s, program.area_id)
-    return _program_species(s, program)
+    return _program_species(s, load_in_area(s, Program, program_id).row)
 
 
 @endpoint("/sync/reference", summary="Reference data for an area: protocols, programs, species, deployments, "
@@ -196,10 +193,8 @@ class UploadOut(Out):
 
 
 def _upload(upload_id: str) -> Upload:
-    up = get_session().get(Upload, upload_id)
-    if up is None or up.user_id != current_user().id:
-        raise NotFound(f"no upload {upload_id!r}")
-    return up
+    """An upload of the current user (uploads belong to whoever started them)."""
+    return load_in_area(get_session(), Upload, upload_id).row
 
 
 @endpoint("/uploads", ["POST"], summary="Start (or resume) a resumable upload of a field photo", tags=["sync"],
@@ -287,8 +282,7 @@ def list_conflicts(query: ConflictQuery):
 def resolve(conflict_id: str, body: ResolveIn):
     """Biologists of the conflict's area. ``mine`` and ``merge`` store a new revision that devices pull."""
     s = get_session()
-    c = crud.get_or_404(s, SyncConflict, conflict_id, "conflict")
-    require_area(s, c.area_id, "biologist")
+    c = load_in_area(s, SyncConflict, conflict_id, "biologist").row
     merge.resolve(s, current_user(), c, body.resolution, body.choices, body.merged)
     s.commit()
     return c

@@ -6,10 +6,10 @@ from sqlmodel import or_, select
 from protocols.text import fold
 
 from ..auth.passwords import hash_password
-from ..auth.permissions import RANK, current_user, require_admin, require_area
+from ..auth.permissions import RANK, current_user, load_area, require_admin, require_area
 from ..db import get_session
 from ..errors import Conflict, Forbidden
-from ..models import Membership, ProtectedArea, User
+from ..models import Membership, User
 from . import crud
 from .core import endpoint, paginate
 from .schemas import MembershipIn, MembershipOut, UserIn, UserOut, UserPatch, UserQuery
@@ -77,8 +77,7 @@ def list_members(area_id: str):
           tags=["memberships"], body=MembershipIn, response=MembershipOut, status=201)
 def grant(area_id: str, body: MembershipIn):
     s = get_session()
-    my_role = require_area(s, area_id, "manager")
-    crud.get_or_404(s, ProtectedArea, area_id, "protected area")
+    _area, my_role = load_area(s, area_id, "manager")
     crud.get_or_404(s, User, body.user_id, "user")
     if RANK[body.role] > RANK[my_role]:
         raise Forbidden("you cannot grant a role above your own")

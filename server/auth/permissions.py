@@ -257,15 +257,24 @@ def load_in_area(session: Session, model: type[T], ident: Any, minimum: str = "v
     return check_row(session, row, minimum, what=what, ident=ident)
 
 
-def scope_query(session: Session, stmt, area_column, area_id: str | None = None, minimum: str = "viewer"):
+def scope_query(session: Session, stmt, area_column, area_id: str | None = None, minimum: str = "viewer", *,
+                owner_column=None):
     """Restrict a list query to areas where the current user holds at least ``minimum``.
 
     ``area_column`` is the column holding the area id in ``stmt`` (join up to
     it first). With ``area_id`` the query is narrowed to that area after
-    :func:`require_area` (404 / 403). Administrators see every area.
+    :func:`require_area` (404 / 403). Administrators see every area. With
+    ``owner_column``, rows outside every area (``area_column`` NULL) that the
+    user owns are listed too (area-less jobs of their creator).
     """
     if area_id is not None:
         require_area(session, area_id, minimum)
         return stmt.where(area_column == area_id)
-    visible = visible_area_ids(session, current_user(), minimum)
-    return stmt if visible is None else stmt.where(area_column.in_(visible))
+    user = current_user()
+    visible = visible_area_ids(session, user, minimum)
+    if visible is None:
+        return stmt
+    cond = area_column.in_(visible)
+    if owner_column is not None:
+        cond = cond | (area_column.is_(None) & (owner_column == user.id))
+    return stmt.where(cond)

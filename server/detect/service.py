@@ -95,14 +95,6 @@ def area_of_params(session: Session, params: dict[str, Any]) -> str | None:
     return None
 
 
-def area_of_media(session: Session, media: Media) -> str | None:
-    """The protected area a media belongs to (through its deployment), or None."""
-    if media.deployment_id is None:
-        return None
-    dep = session.get(Deployment, media.deployment_id)
-    return session.get(Program, dep.program_id).area_id if dep else None
-
-
 def detection_rows(media_id: str, model_key: str, result, categories: dict[str, str],
                    threshold: float) -> list[dict[str, Any]]:
     """Detection rows (column dicts) for one successful :class:`classifiers.megadetector.ImageResult`.

@@ -67,7 +67,10 @@ def run_export(ctx) -> dict:
         shutil.rmtree(root, ignore_errors=True)
         raise
     ctx.progress(3, 3)
-    return {"file": name, "size_bytes": (root / name).stat().st_size, **rep.as_dict()}
+    # The report's out_dir/out_path name the work folder (deleted) on the server: not for the job's
+    # readers, who download the zip by job id.
+    counts = {k: v for k, v in rep.as_dict().items() if k not in ("out_dir", "out_path")}
+    return {"file": name, "size_bytes": (root / name).stat().st_size, **counts}
 
 
 def _write_export(ctx, fmt: str, root: Path) -> tuple[str, Any]:

@@ -23,8 +23,7 @@ from sqlmodel import Session, SQLModel, select
 
 from .. import audit
 from ..errors import Conflict, NotFound, ValidationError
-from ..models import (Alert, Deployment, Detection, Media, Observation, Program, Sequence, User, new_id,
-                      utcnow)
+from ..models import Alert, Detection, Media, Observation, Sequence, User, new_id, utcnow
 from ..models.detection import OBSERVATION_TYPES
 from .queue import HUMAN_MODEL
 
@@ -33,13 +32,6 @@ ENTITIES: dict[str, type[SQLModel]] = {"observation": Observation, "detection": 
 LIFE_STAGES = ("adult", "subadult", "juvenile")
 SEXES = ("female", "male")
 ACTION_ENTITY = "review_action"
-
-
-def area_of_deployment(session: Session, deployment_id: str) -> str:
-    dep = session.get(Deployment, deployment_id)
-    if dep is None:
-        raise NotFound(f"no deployment with id {deployment_id!r}")
-    return session.get(Program, dep.program_id).area_id
 
 
 def _is_datetime(coltype) -> bool:
@@ -242,13 +234,6 @@ def check_bbox(bbox: Iterable[float]) -> tuple[float, float, float, float]:
         raise ValidationError(f"bbox {[x, y, w, h]} must lie inside the image (normalised 0..1, width "
                               "and height above 0)", details=[{"field": "bbox", "message": "outside image"}])
     return (max(0.0, x), max(0.0, y), min(w, 1.0), min(h, 1.0))
-
-
-def detection_in(session: Session, detection_id: str) -> tuple[Detection, Media]:
-    d = session.get(Detection, detection_id)
-    if d is None:
-        raise NotFound(f"no detection with id {detection_id!r}")
-    return d, session.get(Media, d.media_id)
 
 
 def edit_box(session: Session, user: User, det: Detection, area_id: str, bbox, sequence_id=None) -> str:

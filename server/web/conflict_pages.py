@@ -4,9 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from sqlmodel import select
 
-from ..auth.permissions import require_area
+from ..auth.permissions import load_in_area
 from ..db import get_session
-from ..errors import NotFound
 from ..models import ProtectedArea, SyncConflict
 from ..sync import merge
 from . import areas_with_role, login_required
@@ -30,12 +29,7 @@ def conflicts():
 
 
 def _conflict(conflict_id: str) -> SyncConflict:
-    s = get_session()
-    c = s.get(SyncConflict, conflict_id)
-    if c is None:
-        raise NotFound("no such sync conflict")
-    require_area(s, c.area_id, "biologist")
-    return c
+    return load_in_area(get_session(), SyncConflict, conflict_id, "biologist").row
 
 
 @bp.route("/conflicts/<conflict_id>")

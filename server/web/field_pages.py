@@ -8,10 +8,9 @@ import io
 from flask import Blueprint, abort, g, render_template, request, send_file
 from sqlmodel import select
 
-from ..auth.permissions import require_area, role_in_area
+from ..auth.permissions import load_area
 from ..db import get_session
-from ..errors import NotFound
-from ..models import FieldObservation, Media, Program, ProtectedArea, SurveyWalk, Taxon, User
+from ..models import FieldObservation, Media, Program, SurveyWalk, Taxon, User
 from ..storage import get_store
 from . import login_required
 
@@ -21,20 +20,11 @@ THUMB = 240
 
 
 
-def _area(area_id: str) -> tuple[ProtectedArea, str]:
-    s = get_session()
-    role = require_area(s, area_id, "viewer")
-    area = s.get(ProtectedArea, area_id)
-    if area is None:
-        raise NotFound("no such protected area")
-    return area, role
-
-
 @bp.route("/areas/<area_id>/field")
 @login_required
 def field_records(area_id: str):
-    area, role = _area(area_id)
     s = get_session()
+    area, role = load_area(s, area_id, "viewer")
     programs = {p.id: p for p in s.exec(select(Program).where(Program.area_id == area.id))}
     offset = max(0, request.args.get("offset", 0, type=int))
     walks = list(s.exec(select(SurveyWalk).where(SurveyWalk.program_id.in_(programs), SurveyWalk.deleted.is_(False))
@@ -57,8 +47,8 @@ def field_records(area_id: str):
 @login_required
 def field_photo(area_id: str, sha256: str):
     """A field photo (thumbnail), only if an observation of this area links it."""
-    area, _ = _area(area_id)
     s = get_session()
+    area, _ = load_area(s, area_id, "viewer")
     media = s.exec(select(Media).where(Media.sha256 == sha256)).first()
     if media is None or not _linked(s, area.id, sha256):
         abort(404)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Blueprint, jsonify, render_template, send_from_directory
 
-from ..auth.permissions import require_area
+from ..auth.permissions import load_area
 from ..db import get_session
 from ..errors import NotFound
 from ..models import ProtectedArea
@@ -25,12 +25,8 @@ LEAFLET = VENDOR / "leaflet" / "dist"
 
 
 def _area(area_id: str) -> ProtectedArea:
-    s = get_session()
-    require_area(s, area_id, "manager")
-    area = s.get(ProtectedArea, area_id)
-    if area is None:
-        raise NotFound("no such protected area")
-    return area
+    """The area of a manager page (server/auth/permissions.py: 404 for non-members, 403 below manager)."""
+    return load_area(get_session(), area_id, "manager")[0]
 
 
 @bp.route("/areas/<area_id>/overview")

@@ -11,12 +11,11 @@ import io
 from flask import Blueprint, current_app, g, render_template, request, send_file
 from sqlmodel import select
 
-from ..auth.permissions import RANK, require_area
+from ..auth.permissions import RANK, load_in_area
 from ..db import get_session
 from ..errors import NotFound, SaolaError
 from ..i18n import gettext as _
 from ..models import Deployment, Location, Media, Program, Taxon
-from ..review import actions
 from ..review.media import review_image
 from ..storage import get_store
 from . import areas_with_role, login_required
@@ -66,10 +65,10 @@ def media_image(media_id: str, size: str):
     image is made here (server/review/media.py).
     """
     s = get_session()
-    m = s.get(Media, media_id)
-    if m is None or m.deployment_id is None or size not in ("review", "thumb") or m.kind != "image":
+    acc = load_in_area(s, Media, media_id, what="image")
+    m, role = acc.row, acc.role
+    if acc.area_id is None or size not in ("review", "thumb") or m.kind != "image":
         raise NotFound("no such image")
-    role = require_area(s, actions.area_of_deployment(s, m.deployment_id))
     store = get_store()
     if not store.exists(m.storage_key):
         raise NotFound(f"the original of {m.file_name} is missing from the media store")
@@ -114,10 +113,8 @@ def repeated():
     except ValueError:
         min_images_i = 5
     if dep_id:
-        dep = s.get(Deployment, dep_id)
-        if dep is None:
-            raise NotFound("no such deployment")
-        role = require_area(s, actions.area_of_deployment(s, dep_id))
+        acc = load_in_area(s, Deployment, dep_id)
+        dep, role = acc.row, acc.role
         from ..review.false_positives import find_repeated
 
         groups = find_repeated(s, dep_id, min_images=min_images_i)

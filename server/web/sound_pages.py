@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from sqlalchemy import case, func
 from sqlmodel import select
 
-from ..auth.permissions import RANK, require_area
+from ..auth.permissions import RANK, load_in_area
 from ..db import get_session
 from ..errors import NotFound
 from ..models import Alert, Deployment, Detection, Location, Media, Program, ProtectedArea
@@ -24,13 +24,10 @@ PAGE = 50
 
 
 def _audio(media_id: str) -> tuple[Media, str, str]:
-    s = get_session()
-    m = s.get(Media, media_id)
-    if m is None or m.kind != "audio" or m.deployment_id is None:
+    acc = load_in_area(get_session(), Media, media_id, what="recording")
+    if acc.row.kind != "audio" or acc.area_id is None:
         raise NotFound("no such recording")
-    area_id = actions.area_of_deployment(s, m.deployment_id)
-    role = require_area(s, area_id)
-    return m, area_id, role
+    return acc.row, acc.area_id, acc.role
 
 
 @bp.route("/sound")
@@ -137,9 +134,6 @@ def alerts():
 @login_required
 def acknowledge(alert_id: str):
     s = get_session()
-    alert = s.get(Alert, alert_id)
-    if alert is None:
-        raise NotFound("no such alert")
-    require_area(s, alert.area_id, "biologist")
+    alert = load_in_area(s, Alert, alert_id, "biologist").row
     actions.acknowledge_alert(s, g.user, alert)
     return redirect(url_for("sound_pages.alerts"))

@@ -182,3 +182,70 @@ def test_scope_query_lists_only_visible_areas(app, objs, world):
         assert s.exec(scope_query(s, select(Alert), Alert.area_id, minimum="ranger")).all() == []
     finally:
         ctx.pop()
+
+
+# ---- finding 7: null for a field that cannot be empty ------------------------------------------
+def test_every_patch_schema_refuses_null_for_required_columns():
+    """Generic: each Patch schema refuses null exactly for its NOT NULL columns (and password)."""
+    from pydantic import ValidationError
+
+    from server.api import schemas
+
+    patches = [c for c in vars(schemas).values() if isinstance(c, type) and issubclass(c, schemas.Patch)
+               and c is not schemas.Patch]
+    assert {c.__name__ for c in patches} >= {"AreaPatch", "ProgramPatch", "LocationPatch", "DeploymentPatch",
+                                             "TaxonPatch", "UserPatch"}
+    for cls in patches:
+        cols = cls.__table_model__.__table__.columns
+        for name in cls.model_fields:
+            required = name in cls.__not_null__ or (name in cols and not cols[name].nullable)
+            if required:
+                with pytest.raises(ValidationError) as e:
+                    cls.model_validate({name: None})
+                assert e.value.errors()[0]["loc"] == (name,), (cls.__name__, name)
+            else:
+                cls.model_validate({name: None})
+
+
+def test_ranger_cannot_break_deployment_listing_with_null_settings(client, world):
+    a = world.area()
+    dep = world.deployment(world.program(a.id))
+    ranger = world.user("ranger", roles={a.id: "ranger"})
+    h = world.headers(ranger)
+    r = client.patch(f"/api/v1/deployments/{dep.id}", headers=h, json={"settings": None})
+    assert r.status_code == 422
+    assert r.json["error"]["details"][0]["field"] == "settings"
+    assert "cannot be null" in r.json["error"]["message"]
+    for field in ("timezone", "deployment_start", "bait_use", "location_id", "clock_offset_s"):
+        assert client.patch(f"/api/v1/deployments/{dep.id}", headers=h, json={field: None}).status_code == 422
+    assert client.patch(f"/api/v1/deployments/{dep.id}", headers=h, json={"camera_id": None}).status_code == 200
+    r = client.get("/api/v1/deployments", headers=h)
+    assert r.status_code == 200 and r.json["items"][0]["settings"] == {}
+
+
+def test_manager_cannot_break_program_listing_with_null_settings(client, world):
+    a = world.area()
+    p = world.program(a.id)
+    h = world.headers(world.user("mgr", roles={a.id: "manager"}))
+    for field in ("settings", "name", "protocol", "sequence_gap_s", "capture_method"):
+        r = client.patch(f"/api/v1/programs/{p.id}", headers=h, json={field: None})
+        assert r.status_code == 422, field
+    assert client.get("/api/v1/programs", headers=h).status_code == 200
+    assert client.patch(f"/api/v1/programs/{p.id}", headers=h, json={"season": None}).status_code == 200
+
+
+def test_listing_survives_a_null_stored_before_the_fix(client, world):
+    """Rows written with null before null was refused still list (empty object), no 500."""
+    from server.models import Deployment, Program
+
+    a = world.area()
+    p = world.program(a.id)
+    dep = world.deployment(p)
+    with world.session() as s:
+        s.get(Deployment, dep.id).settings = None
+        s.get(Program, p.id).settings = None
+    h = world.headers(world.user("viewer", roles={a.id: "viewer"}))
+    r = client.get("/api/v1/deployments", headers=h)
+    assert r.status_code == 200 and r.json["items"][0]["settings"] == {}
+    r = client.get("/api/v1/programs", headers=h)
+    assert r.status_code == 200 and r.json["items"][0]["settings"] == {}
