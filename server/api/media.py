@@ -254,34 +254,23 @@ def _send(media: Media, size: str, role: str):
     app = current_app
     store, derivatives = get_store(app), app.extensions["saola.derivatives"]
     if media.kind == "image":
+        # Every image, whatever the size asked, passes the privacy rule (people blurred for viewers
+        # and rangers; see server/detect/privacy.py).
+        from ..detect import privacy
+
         try:
-            from ..detect import privacy
-        except ImportError:  # no detection feature: nothing to blur
-            privacy = None
-        if privacy is not None:
-            try:
-                path, mimetype, blurred = privacy.image_for_role(
-                    get_session(), media, {"file": "original"}.get(size, size), role, store, derivatives,
-                    bool(app.config.get("DETECTOR_MODEL")))
-            except privacy.NotScreened:
-                raise SaolaError("this image has not been checked for people yet; it is shown to viewers once "
-                                 "detection has run", status=409, code="not_screened") from None
-            except ValueError as e:
-                raise SaolaError(f"cannot make the image: {e}", status=422, code="unreadable_image") from None
-            return _file_response(path, mimetype, media, blurred or RANK.get(role, 99) < RANK["biologist"])
+            path, mimetype, blurred = privacy.image_for_role(
+                get_session(), media, {"file": "original"}.get(size, size), role, store, derivatives,
+                bool(app.config.get("DETECTOR_MODEL")))
+        except privacy.NotScreened:
+            raise SaolaError("this image has not been checked for people yet; it is shown to viewers once "
+                             "detection has run", status=409, code="not_screened") from None
+        except ValueError as e:
+            raise SaolaError(f"cannot make the image: {e}", status=422, code="unreadable_image") from None
+        return _file_response(path, mimetype, media, blurred or RANK.get(role, 99) < RANK["biologist"])
     if size == "file":
         return _file_response(store.path(media.storage_key), media.media_type, media, False)
-    if media.kind != "image":
-        raise NotFound(f"no {size} image for a {media.kind} (media {media.id})")
-    from ..ingest.derivatives import review_key, thumb_key
-
-    key = thumb_key(media.sha256) if size == "thumb" else review_key(media.sha256)
-    if derivatives.exists(key):
-        return _file_response(derivatives.path(key), "image/jpeg", media, False)
-    if size == "review" and media.has_derivatives:  # the original is review-size already
-        return _file_response(store.path(media.storage_key), media.media_type, media, False)
-    raise NotFound(f"no {size} image for media {media.id}"
-                   + (" (the file is damaged)" if "corrupt" in (media.flags or []) else ""))
+    raise NotFound(f"no {size} image for a {media.kind} (media {media.id})")
 
 
 def _file_response(path: Path, mimetype: str, media: Media, private: bool):

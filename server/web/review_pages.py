@@ -1,8 +1,9 @@
 """Camera-trap review pages: the keyboard-driven queue and repeated false positives.
 
 The page is a shell; its JavaScript (static/review.js) talks to
-/api/v1/review/* (server/api/review.py). Review images are made here from the
-originals and cached in the derivatives store (server/review/media.py).
+/api/v1/review/* (server/api/review.py). Review images are made from the
+originals, cached in the derivatives store (server/review/media.py), and pass
+the privacy rule for the user's role (server/detect/privacy.py).
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from ..db import get_session
 from ..errors import NotFound, SaolaError
 from ..i18n import gettext as _
 from ..models import Deployment, Location, Media, Program, Taxon
-from ..review.media import review_image
 from ..storage import get_store
 from . import areas_with_role, login_required
 
@@ -61,8 +61,7 @@ def media_image(media_id: str, size: str):
 
     Who sees what is the detection feature's privacy rule
     (server/detect/privacy.py): biologists and above the clear image, viewers
-    and rangers people and vehicles blurred. Without that feature installed the
-    image is made here (server/review/media.py).
+    and rangers people and vehicles blurred.
     """
     s = get_session()
     acc = load_in_area(s, Media, media_id, what="image")
@@ -73,19 +72,14 @@ def media_image(media_id: str, size: str):
     if not store.exists(m.storage_key):
         raise NotFound(f"the original of {m.file_name} is missing from the media store")
     derivatives = current_app.extensions["saola.derivatives"]
+    from ..detect import privacy
+
     try:
-        from ..detect import privacy
-    except ImportError:  # pragma: no cover - the detection feature is part of Saola
-        privacy = None
-    if privacy is not None:
-        try:
-            path, _mime, blurred = privacy.image_for_role(s, m, size, role, store, derivatives,
-                                                          bool(current_app.config.get("DETECTOR_MODEL")))
-        except privacy.NotScreened:
-            raise SaolaError("this image has not been checked for people yet; it is shown to viewers once "
-                             "detection has run", status=409, code="not_screened") from None
-    else:
-        path, blurred = review_image(store, derivatives, m, size), False
+        path, _mime, blurred = privacy.image_for_role(s, m, size, role, store, derivatives,
+                                                      bool(current_app.config.get("DETECTOR_MODEL")))
+    except privacy.NotScreened:
+        raise SaolaError("this image has not been checked for people yet; it is shown to viewers once "
+                         "detection has run", status=409, code="not_screened") from None
     # Small files: send the bytes (no open file handle left to the WSGI server).
     resp = send_file(io.BytesIO(path.read_bytes()), mimetype="image/jpeg", conditional=True,
                      etag=path.name, last_modified=path.stat().st_mtime)
