@@ -2,72 +2,52 @@
 
 An error keeps its code and parameters rather than a finished sentence, so the
 app shows it in the ranger's language and the server answers in English with
-the same field path.
+the same field path. The messages are English templates translated through
+:mod:`protocols.i18n` (``locale/vi.po``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dc_field
+from pathlib import Path
+
+from .i18n import Catalog, N_
+
+TEXT = Catalog(Path(__file__).parent / "locale")
 
 # {label} is the field's label in the message's language; other parameters
-# are filled from FieldError.params.
-TEMPLATES: dict[str, dict[str, str]] = {
-    "required": {"en": "{label} is required", "vi": "Cần nhập {label}"},
-    "unknown_field": {"en": "{label} is not a field of this record", "vi": "{label} không phải là trường của bản ghi này"},
-    "type_string": {"en": "{label} must be text", "vi": "{label} phải là văn bản"},
-    "type_integer": {"en": "{label} must be a whole number", "vi": "{label} phải là số nguyên"},
-    "type_number": {"en": "{label} must be a number", "vi": "{label} phải là số"},
-    "type_boolean": {"en": "{label} must be yes or no", "vi": "{label} phải là có hoặc không"},
-    "type_list": {"en": "{label} must be a list", "vi": "{label} phải là một danh sách"},
-    "type_object": {"en": "{label} must be an object", "vi": "{label} phải là một đối tượng"},
-    "datetime": {
-        "en": "{label} must be a date and time with a UTC offset, like 2026-03-01T07:30:00+07:00 (got {value!r})",
-        "vi": "{label} phải là ngày giờ có múi giờ, ví dụ 2026-03-01T07:30:00+07:00 (nhận được {value!r})",
-    },
-    "date": {"en": "{label} must be a date like 2026-03-01 (got {value!r})", "vi": "{label} phải là ngày dạng 2026-03-01 (nhận được {value!r})"},
-    "date_range": {
-        "en": "{label} must be between {earliest} and {latest} (got {value!r}); check the device clock",
-        "vi": "{label} phải nằm trong khoảng {earliest} đến {latest} (nhận được {value!r}); hãy kiểm tra đồng hồ của máy",
-    },
-    "time": {"en": "{label} must be a time like 05:45 (got {value!r})", "vi": "{label} phải là giờ dạng 05:45 (nhận được {value!r})"},
-    "timezone": {
-        "en": "{label} must be a time zone like Asia/Ho_Chi_Minh or UTC+07:00 (got {value!r})",
-        "vi": "{label} phải là múi giờ dạng Asia/Ho_Chi_Minh hoặc UTC+07:00 (nhận được {value!r})",
-    },
-    "min": {"en": "{label} must be at least {min}{unit} (got {value})", "vi": "{label} phải lớn hơn hoặc bằng {min}{unit} (nhận được {value})"},
-    "max": {"en": "{label} must be at most {max}{unit} (got {value})", "vi": "{label} phải nhỏ hơn hoặc bằng {max}{unit} (nhận được {value})"},
-    "allowed": {"en": "{label} must be one of {allowed} (got {value})", "vi": "{label} phải là một trong các giá trị {allowed} (nhận được {value})"},
-    "choice": {"en": "{label}: {value!r} is not one of {choices}", "vi": "{label}: {value!r} không thuộc các lựa chọn {choices}"},
-    "max_length": {"en": "{label} is longer than {max_length} characters", "vi": "{label} dài quá {max_length} ký tự"},
-    "empty": {"en": "{label} must not be empty", "vi": "{label} không được để trống"},
-    "min_items": {"en": "{label} needs at least {min_items} item(s)", "vi": "{label} cần ít nhất {min_items} mục"},
-    "max_items": {"en": "{label} has more than {max_items} items", "vi": "{label} có nhiều hơn {max_items} mục"},
-    "not_before": {"en": "{label} must not be before {other}", "vi": "{label} không được sớm hơn {other}"},
-    "not_after": {"en": "{label} must not be after {other}", "vi": "{label} không được muộn hơn {other}"},
-    "geopoint": {
-        "en": "{label} must have latitude in [-90, 90] and longitude in [-180, 180]",
-        "vi": "{label} phải có vĩ độ trong [-90, 90] và kinh độ trong [-180, 180]",
-    },
-    "track_point": {
-        "en": "{label} point {index} must be [longitude, latitude, time, accuracy_m]",
-        "vi": "{label}: điểm thứ {index} phải có dạng [kinh độ, vĩ độ, thời gian, độ chính xác m]",
-    },
-    "photo": {
-        "en": "{label} item {index} must be a SHA-256 hex digest (64 characters)",
-        "vi": "{label}: mục thứ {index} phải là mã SHA-256 (64 ký tự hex)",
-    },
-    "taxon": {
-        "en": "{label} must be a scientific name or a taxon id",
-        "vi": "{label} phải là tên khoa học hoặc mã loài",
-    },
-    "computed": {
-        "en": "{label} is {value} but {expected} follows from the distance and bearings",
-        "vi": "{label} là {value} nhưng theo khoảng cách và góc phương vị phải là {expected}",
-    },
-    "record_type": {
-        "en": "record type {value!r} is not part of protocol {protocol}; expected one of {choices}",
-        "vi": "loại bản ghi {value!r} không thuộc giao thức {protocol}; cần một trong {choices}",
-    },
-    "not_an_object": {"en": "a record must be a JSON object", "vi": "bản ghi phải là một đối tượng JSON"},
+# are filled from FieldError.params. The Vietnamese text is in locale/vi.po.
+TEMPLATES: dict[str, str] = {
+    "required": N_("{label} is required"),
+    "unknown_field": N_("{label} is not a field of this record"),
+    "type_string": N_("{label} must be text"),
+    "type_integer": N_("{label} must be a whole number"),
+    "type_number": N_("{label} must be a number"),
+    "type_boolean": N_("{label} must be yes or no"),
+    "type_list": N_("{label} must be a list"),
+    "type_object": N_("{label} must be an object"),
+    "datetime": N_("{label} must be a date and time with a UTC offset, like 2026-03-01T07:30:00+07:00 "
+                   "(got {value!r})"),
+    "date": N_("{label} must be a date like 2026-03-01 (got {value!r})"),
+    "date_range": N_("{label} must be between {earliest} and {latest} (got {value!r}); check the device clock"),
+    "time": N_("{label} must be a time like 05:45 (got {value!r})"),
+    "timezone": N_("{label} must be a time zone like Asia/Ho_Chi_Minh or UTC+07:00 (got {value!r})"),
+    "min": N_("{label} must be at least {min}{unit} (got {value})"),
+    "max": N_("{label} must be at most {max}{unit} (got {value})"),
+    "allowed": N_("{label} must be one of {allowed} (got {value})"),
+    "choice": N_("{label}: {value!r} is not one of {choices}"),
+    "max_length": N_("{label} is longer than {max_length} characters"),
+    "empty": N_("{label} must not be empty"),
+    "min_items": N_("{label} needs at least {min_items} item(s)"),
+    "max_items": N_("{label} has more than {max_items} items"),
+    "not_before": N_("{label} must not be before {other}"),
+    "not_after": N_("{label} must not be after {other}"),
+    "geopoint": N_("{label} must have latitude in [-90, 90] and longitude in [-180, 180]"),
+    "track_point": N_("{label} point {index} must be [longitude, latitude, time, accuracy_m]"),
+    "photo": N_("{label} item {index} must be a SHA-256 hex digest (64 characters)"),
+    "taxon": N_("{label} must be a scientific name or a taxon id"),
+    "computed": N_("{label} is {value} but {expected} follows from the distance and bearings"),
+    "record_type": N_("record type {value!r} is not part of protocol {protocol}; expected one of {choices}"),
+    "not_an_object": N_("a record must be a JSON object"),
 }
 
 
@@ -94,7 +74,7 @@ class FieldError:
     def message(self, lang: str = "en") -> str:
         """The human message in ``lang`` ("vi" or "en"), e.g. "Species is required"."""
         lang = "vi" if lang == "vi" else "en"
-        template = TEMPLATES[self.code][lang]
+        template = TEXT.gettext(TEMPLATES[self.code], lang)
         params = dict(self.params)
         params["label"] = self.labels.get(lang) or self.path
         for key in ("other",):
