@@ -66,7 +66,7 @@ def make_location_provider():
 
 
 class SaolaApp(App):
-    """The field app. ``lang`` drives every label: kv rules read app.tr(key, app.lang)."""
+    """The field app. ``lang`` drives every label: kv rules read app.tr("English text", app.lang)."""
 
     lang = StringProperty(DEFAULT_LANGUAGE)
     title = "Saola"
@@ -167,9 +167,9 @@ class SaolaApp(App):
         return scr
 
     # -- language ---------------------------------------------------------------
-    def tr(self, key: str, lang: str | None = None, **params) -> str:
-        """Interface text in the current language (pass app.lang in kv so it rebinds)."""
-        return tr(key, lang or self.lang, **params)
+    def tr(self, message: str, lang: str | None = None, **params) -> str:
+        """``message`` (English text) in the current language (pass app.lang in kv so it rebinds)."""
+        return tr(message, lang or self.lang, **params)
 
     def set_language(self, lang: str):
         """Switch every screen to ``lang`` ("vi" or "en") and remember it."""
@@ -246,13 +246,13 @@ class SaolaApp(App):
         start = os.environ.get("SAOLA_PHOTO_DIR") or str(Path.home())
         chooser = FileChooserListView(path=start, filters=["*.jpg", "*.jpeg", "*.png", "*.JPG", "*.JPEG", "*.PNG"])
         row = BoxLayout(size_hint_y=None, height=dp(56), spacing=dp(6))
-        ok = Button(text=self.tr("add_photo"), font_size=sp(18))
-        cancel = Button(text=self.tr("cancel"), font_size=sp(18))
+        ok = Button(text=self.tr("Photo from file"), font_size=sp(18))
+        cancel = Button(text=self.tr("Cancel"), font_size=sp(18))
         row.add_widget(cancel)
         row.add_widget(ok)
         box.add_widget(chooser)
         box.add_widget(row)
-        popup = Popup(title=self.tr("choose_file"), content=box, size_hint=(0.95, 0.9))
+        popup = Popup(title=self.tr("Choose a photo"), content=box, size_hint=(0.95, 0.9))
         def choose(*_):
             if chooser.selection:
                 popup.dismiss()

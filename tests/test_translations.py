@@ -33,6 +33,7 @@ class Part:
 
 PARTS = [
     Part("protocols", Catalog(ROOT / "protocols" / "locale"), ["protocols/**/*.py"]),
+    Part("mobile", Catalog(ROOT / "mobile" / "locale"), ["mobile/**/*.py", "mobile/**/*.kv"]),
 ]
 
 

@@ -26,9 +26,9 @@ class AreaScreen(Screen):
         if self.ids.area.text not in names:  # keep what the ranger picked across a refresh
             current = store.get_setting("area")
             chosen = next((a for a in self.areas if current and a["id"] == current.get("id")), None)
-            self.ids.area.text = (chosen.get("name") or chosen["id"]) if chosen else app.tr("choose")
+            self.ids.area.text = (chosen.get("name") or chosen["id"]) if chosen else app.tr("Choose…")
         if not self.areas:
-            self.ids.message.text = self.ids.message.text or app.tr("no_areas")
+            self.ids.message.text = self.ids.message.text or app.tr("No protected areas stored yet: sign in once with a network, or work offline.")
         self.fill_programs()
 
     def selected_area(self):
@@ -42,7 +42,7 @@ class AreaScreen(Screen):
         area = self.selected_area()
         progs = app.store.get_setting(f"programs:{area['id']}") if area else None
         self.programs = [p for p in (progs or []) if isinstance(p, dict) and "id" in p]
-        offline = {"id": None, "name": app.tr("offline_program")}
+        offline = {"id": None, "name": app.tr("Offline (no program yet)")}
         self.programs.append(offline)
         self.ids.program.values = [p.get("name") or p["id"] for p in self.programs]
         if self.ids.program.text not in self.ids.program.values:
@@ -55,7 +55,7 @@ class AreaScreen(Screen):
         store = app.store
         area = self.selected_area()
         if not store.get_setting("token"):
-            self.ids.message.text = app.tr("no_areas")
+            self.ids.message.text = app.tr("No protected areas stored yet: sign in once with a network, or work offline.")
             return
 
         def work():
@@ -81,7 +81,7 @@ class AreaScreen(Screen):
             refused = app.reference.update_protocols(definitions, lang=app.lang)
             for program_id, records in species.items():
                 app.reference.set_species(program_id, records)
-            self.ids.message.text = "\n".join(refused) or app.tr("refreshed")
+            self.ids.message.text = "\n".join(refused) or app.tr("Reference data updated")
             self.reload()
 
         app.run_in_background(work, done)

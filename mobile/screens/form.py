@@ -141,7 +141,7 @@ class FormScreen(Screen):
         record, errors = self.collect()
         self.form.show_errors(errors, app.lang)
         if errors:
-            self.ids.message.text = app.tr("fix_errors")
+            self.ids.message.text = app.tr("Please correct the fields marked in red")
             return None
         rt = self.proto.record_type(self.record_type)
         photos = [sha for f in rt.fields if f["type"] == "photos" for sha in record.get(f["name"], [])]
@@ -157,7 +157,7 @@ class FormScreen(Screen):
             entity, self.proto.key, self.record_type, record, record_id=self.record_id,
             program_id=program.get("id"), photos=photos, recorded_at=recorded_at,
             gps_time=app.recorder.gps_time(), **kwargs)
-        self.ids.message.text = app.tr("saved")
+        self.ids.message.text = app.tr("Saved")
         self.go_back()
         return self.saved_id
 

@@ -13,6 +13,7 @@ from kivy.uix.label import Label
 from kivy.uix.recycleview.views import RecycleDataViewBehavior
 from kivy.uix.screenmanager import Screen
 
+from ..i18n import ENTITY_NAMES, SYNC_STATE_NAMES
 from .widgets import fresh_texture
 
 PAGE = 200
@@ -68,7 +69,7 @@ class RecordsScreen(Screen):
             import protocols
 
             app = App.get_running_app()
-            labels = {"unidentified": app.tr("unidentified", lang)}
+            labels = {"unidentified": app.tr("Unidentified", lang)}
             for info in protocols.list_protocols():
                 proto = app.reference.protocol(info["name"])
                 for rt in proto.records.values():
@@ -83,8 +84,8 @@ class RecordsScreen(Screen):
         state = r["sync_state"]
         summary = self._choice_labels(app.lang).get(r["summary"], r["summary"]) or r["record_type"]
         return {
-            "text": f"{app.tr('entity_' + r['entity'])}: {summary}\n"
-                    f"{r['recorded_at'][:16].replace('T', ' ')} · {app.tr('sync_' + state)}",
+            "text": f"{app.tr(ENTITY_NAMES[r['entity']])}: {summary}\n"
+                    f"{r['recorded_at'][:16].replace('T', ' ')} · {app.tr(SYNC_STATE_NAMES[state])}",
             "color": SYNC_COLOURS.get(state, (1, 1, 1, 1)),
             "record_id": r["id"],
             "entity": r["entity"],
@@ -129,9 +130,9 @@ class RecordsScreen(Screen):
     def update_count(self):
         app = App.get_running_app()
         if not self.total:
-            text = app.tr("records_empty")
+            text = app.tr("No records yet")
         else:
-            text = app.tr("records_count", shown=len(self.rows), total=self.total)
+            text = app.tr("{shown} of {total} shown", shown=len(self.rows), total=self.total)
         fresh_texture(self.ids.count, text)
         self.ids.count.text = text
 

@@ -23,7 +23,7 @@ class SignInScreen(Screen):
         app = App.get_running_app()
         server, user, password = self.ids.server.text, self.ids.username.text, self.ids.password.text
         device_name = self.ids.device_name.text.strip() or "tablet"
-        self.ids.message.text = app.tr("signing_in")
+        self.ids.message.text = app.tr("Signing in…")
         store = app.store
 
         def work():
@@ -39,7 +39,7 @@ class SignInScreen(Screen):
 
         def done(result, error):
             if error is not None:
-                self.ids.message.text = app.tr("sign_in_failed", error=str(error))
+                self.ids.message.text = app.tr("Sign-in failed: {error}", error=str(error))
                 return
             client, answer, areas, programs, definitions = result
             store.set_setting("server", client.server)

@@ -55,7 +55,7 @@ class WalkScreen(Screen):
             app.store.resume_walk(self.walk_id)
             app.start_recording(self.walk_id)
             if resumed:
-                self.ids.message.text = app.tr("walk_resumed")
+                self.ids.message.text = app.tr("Walk resumed after a restart")
         self._show_run()
 
     def _show_setup(self):
@@ -106,7 +106,7 @@ class WalkScreen(Screen):
         record["start_time"] = local_now_iso()
         errors = protocols.validate(proto, record, "walk")
         if self.form.show_errors(errors, app.lang) or errors:
-            self.ids.setup_message.text = app.tr("fix_errors")
+            self.ids.setup_message.text = app.tr("Please correct the fields marked in red")
             return None
         self.ids.setup_message.text = ""
         app.recorder.listen()
@@ -134,8 +134,8 @@ class WalkScreen(Screen):
         app.store.stop_walk(self.walk_id, {"end_time": local_now_iso()}, gps_time=app.recorder.gps_time())
         self.walk_id = None
         self._show_setup()
-        self.ids.message.text = app.tr("walk_done")
-        self.ids.setup_message.text = app.tr("walk_done")
+        self.ids.message.text = app.tr("Walk saved")
+        self.ids.setup_message.text = app.tr("Walk saved")
 
     def add_observation(self):
         walk = self.app.store.get_walk(self.walk_id)
@@ -156,16 +156,16 @@ class WalkScreen(Screen):
         if walk is None:
             return
         ids = self.ids
-        set_text(ids.transect, f"{app.tr('walk_title')}: {walk['data'].get('transect_id', '')}")
-        set_text(ids.state, app.tr("walk_active" if walk["status"] == "active" else "walk_paused"))
-        set_text(ids.distance, f"{app.tr('walk_distance')}: {walk['distance_m']:.0f} m")
-        set_text(ids.elapsed, f"{app.tr('walk_time')}: {_duration(walk['walking_s'])}")
-        set_text(ids.points, f"{app.tr('walk_points')}: {walk['point_count']}")
+        set_text(ids.transect, f"{app.tr('Transect walk')}: {walk['data'].get('transect_id', '')}")
+        set_text(ids.state, app.tr("Recording") if walk["status"] == "active" else app.tr("Paused"))
+        set_text(ids.distance, f"{app.tr('Distance')}: {walk['distance_m']:.0f} m")
+        set_text(ids.elapsed, f"{app.tr('Walking time')}: {_duration(walk['walking_s'])}")
+        set_text(ids.points, f"{app.tr('Track points')}: {walk['point_count']}")
         fix = app.recorder.last_fix
         if fix is None or fix.accuracy_m is None:
-            set_text(ids.accuracy, app.tr("no_fix") if fix is None else f"{app.tr('gps_accuracy')}: ?")
+            set_text(ids.accuracy, app.tr("Waiting for GPS…") if fix is None else f"{app.tr('GPS accuracy')}: ?")
         else:
-            set_text(ids.accuracy, f"{app.tr('gps_accuracy')}: ±{fix.accuracy_m:.0f} m")
+            set_text(ids.accuracy, f"{app.tr('GPS accuracy')}: ±{fix.accuracy_m:.0f} m")
         n = app.store.count_records("observation", walk_id=self.walk_id)
-        set_text(ids.observations, app.tr("walk_observations", n=n))
-        set_text(ids.pause, app.tr("pause" if walk["status"] == "active" else "resume"))
+        set_text(ids.observations, app.tr("Observations: {n}", n=n))
+        set_text(ids.pause, app.tr("Pause") if walk["status"] == "active" else app.tr("Resume"))

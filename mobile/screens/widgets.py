@@ -129,9 +129,9 @@ class TextField(FieldWidget):
         elif kind == "number":
             self.input.input_filter = "float"
         if kind == "string_list":
-            self.input.hint_text = tr("observers_hint", self.lang)
+            self.input.hint_text = tr("Names, separated by commas", self.lang)
         if kind == "datetime":
-            self.input.hint_text = tr("datetime_hint", self.lang)
+            self.input.hint_text = tr("e.g. 2026-03-01T07:30:00+07:00", self.lang)
         if kind == "time":
             self.input.hint_text = "05:45"
         self.input.bind(text=lambda *_: self.form.changed(self.name))
@@ -172,8 +172,8 @@ class DateTimeField(TextField):
     def build(self):
         row = BoxLayout(size_hint_y=None, height=TOUCH, spacing=dp(6))
         self.input = TextInput(multiline=False, font_size=sp(18), write_tab=False, padding=[dp(10), dp(12)],
-                               hint_text=tr("datetime_hint", self.lang))
-        now = Button(text=tr("now", self.lang), size_hint_x=None, width=dp(110), font_size=sp(18))
+                               hint_text=tr("e.g. 2026-03-01T07:30:00+07:00", self.lang))
+        now = Button(text=tr("Now", self.lang), size_hint_x=None, width=dp(110), font_size=sp(18))
         now.bind(on_release=lambda *_: setattr(self.input, "text", local_now_iso()))
         row.add_widget(self.input)
         row.add_widget(now)
@@ -203,8 +203,8 @@ class BooleanField(FieldWidget):
     def build(self):
         row = BoxLayout(size_hint_y=None, height=TOUCH, spacing=dp(6))
         group = f"{id(self)}-{self.name}"
-        self.yes = ToggleButton(text=tr("yes", self.lang), group=group, font_size=sp(18))
-        self.no = ToggleButton(text=tr("no", self.lang), group=group, font_size=sp(18))
+        self.yes = ToggleButton(text=tr("Yes", self.lang), group=group, font_size=sp(18))
+        self.no = ToggleButton(text=tr("No", self.lang), group=group, font_size=sp(18))
         for b in (self.yes, self.no):
             b.bind(state=lambda *_: self.form.changed(self.name))
             row.add_widget(b)
@@ -227,7 +227,7 @@ class ChoiceField(FieldWidget):
 
     def build(self):
         self.choices = self.options()
-        self.spinner = Spinner(text=tr("choose", self.lang), values=[c[1] for c in self.choices],
+        self.spinner = Spinner(text=tr("Choose…", self.lang), values=[c[1] for c in self.choices],
                                size_hint_y=None, height=TOUCH, font_size=sp(18), option_cls=ChoiceOption)
         self.spinner.bind(text=lambda *_: self.form.changed(self.name))
         self.add_widget(self.spinner)
@@ -246,7 +246,7 @@ class ChoiceField(FieldWidget):
             if v == value:
                 self.spinner.text = text
                 return
-        self.spinner.text = tr("choose", self.lang)
+        self.spinner.text = tr("Choose…", self.lang)
 
 
 class AllowedValuesField(ChoiceField):
@@ -277,7 +277,7 @@ class TaxonField(FieldWidget):
 
     def build(self):
         self.value = None
-        self.button = Button(text=tr("pick_species", self.lang), size_hint_y=None, height=TOUCH, font_size=sp(18))
+        self.button = Button(text=tr("Choose species", self.lang), size_hint_y=None, height=TOUCH, font_size=sp(18))
         self.button.bind(on_release=lambda *_: self.form.context["pick_species"](self))
         self.add_widget(self.button)
 
@@ -287,7 +287,7 @@ class TaxonField(FieldWidget):
     def set_value(self, value):
         self.value = value
         if not value:
-            self.button.text = tr("pick_species", self.lang)
+            self.button.text = tr("Choose species", self.lang)
             return
         name = value.get("scientific_name") if isinstance(value, dict) else value
         sp_ = self.form.context.get("species_lookup", lambda n: None)(name)
@@ -302,7 +302,7 @@ class GeopointField(FieldWidget):
         self.value = None
         self.shown = Label(size_hint_y=None, height=dp(32), halign="left")
         self.shown.bind(size=lambda w, s: setattr(w, "text_size", s))
-        self.button = Button(text=tr("use_gps", self.lang), size_hint_y=None, height=TOUCH, font_size=sp(18))
+        self.button = Button(text=tr("Use current GPS position", self.lang), size_hint_y=None, height=TOUCH, font_size=sp(18))
         self.button.bind(on_release=lambda *_: self.take())
         self.add_widget(self.shown)
         self.add_widget(self.button)
@@ -313,7 +313,7 @@ class GeopointField(FieldWidget):
         if loc:
             self.set_value(loc)
         else:
-            self.show_error(tr("no_gps_yet", self.lang))
+            self.show_error(tr("No GPS position yet", self.lang))
 
     def _render(self):
         v = self.value
@@ -321,7 +321,7 @@ class GeopointField(FieldWidget):
             acc = f" ±{v['accuracy_m']:.0f} m" if v.get("accuracy_m") is not None else ""
             self.shown.text = f"{v['lat']:.5f}, {v['lon']:.5f}{acc}"
         else:
-            self.shown.text = tr("no_gps_yet", self.lang)
+            self.shown.text = tr("No GPS position yet", self.lang)
 
     def get_value(self):
         return self.value
@@ -337,13 +337,13 @@ class PhotosField(FieldWidget):
     def build(self):
         self.value = []
         row = BoxLayout(size_hint_y=None, height=TOUCH, spacing=dp(6))
-        self.count = Label(text=tr("photos_n", self.lang, n=0), size_hint_x=0.4)
-        add = Button(text=tr("add_photo", self.lang), font_size=sp(18))
+        self.count = Label(text=tr("{n} photo(s)", self.lang, n=0), size_hint_x=0.4)
+        add = Button(text=tr("Photo from file", self.lang), font_size=sp(18))
         add.bind(on_release=lambda *_: self.form.context["add_photo"](self, camera=False))
         row.add_widget(self.count)
         row.add_widget(add)
         if self.form.context.get("has_camera"):
-            cam = Button(text=tr("take_photo", self.lang), font_size=sp(18))
+            cam = Button(text=tr("Take photo", self.lang), font_size=sp(18))
             cam.bind(on_release=lambda *_: self.form.context["add_photo"](self, camera=True))
             row.add_widget(cam)
         self.add_widget(row)
@@ -358,7 +358,7 @@ class PhotosField(FieldWidget):
 
     def set_value(self, value):
         self.value = list(value or [])
-        self.count.text = tr("photos_n", self.lang, n=len(self.value))
+        self.count.text = tr("{n} photo(s)", self.lang, n=len(self.value))
 
 
 class GroupListField(FieldWidget):
@@ -368,14 +368,14 @@ class GroupListField(FieldWidget):
         self.groups: list[FormView] = []
         self.box = GridLayout(cols=1, size_hint_y=None, spacing=dp(4))
         self.box.bind(minimum_height=self.box.setter("height"))
-        add = Button(text=tr("add_group", self.lang), size_hint_y=None, height=TOUCH, font_size=sp(18))
+        add = Button(text=tr("Add calling group", self.lang), size_hint_y=None, height=TOUCH, font_size=sp(18))
         add.bind(on_release=lambda *_: self.add_group())
         self.add_widget(self.box)
         self.add_widget(add)
 
     def add_group(self, values: dict | None = None):
         n = len(self.groups) + 1
-        self.box.add_widget(FieldTitle(text=tr("group_n", self.lang, n=n)))
+        self.box.add_widget(FieldTitle(text=tr("Group {n}", self.lang, n=n)))
         sub = FormView(self.field["item_fields"], self.lang, self.form.context)
         defaults = {"group_no": n}
         defaults.update(values or {})

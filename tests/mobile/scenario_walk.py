@@ -90,7 +90,7 @@ def main(work: str, shots: str) -> None:
     popup = app.add_photo(f["photos"])
     drv.frames(2)
     app.file_chooser.selection = [str(photo)]
-    ok = [w for w in popup.content.children[0].children if w.text == app.tr("add_photo")][0]
+    ok = [w for w in popup.content.children[0].children if w.text == app.tr("Photo from file")][0]
     drv.tap(ok)
     drv.wait(0.5)  # the popup fades out before touches reach the form again
     result["photo_count_label"] = f["photos"].count.text
