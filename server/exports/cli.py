@@ -33,10 +33,12 @@ def _scope_options(fn):
 @click.option("--base-url", default=None, help="URL prefix of the media files for --media link.")
 @click.option("--grid", "grid_deg", type=click.FloatRange(0.001, 10), default=0.1, show_default=True,
               help="Grid (degrees) sensitive locations are generalised to.")
-@click.option("--validate", "standards", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=None, help="Also validate against the official Camtrap DP files in this folder "
-                                 "(profile and table schemas).")
-def camtrap_dp_export_cmd(program_id, area, out_dir, public, media_mode, base_url, grid_deg, standards):
+@click.option("--validate", is_flag=True, help="Also validate the package against the official Camtrap DP 1.0.2 "
+                                               "profile and table schemas (shipped with Saola; offline).")
+@click.option("--standards", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Validate against the official files in this folder instead of the shipped copies "
+                   "(implies --validate).")
+def camtrap_dp_export_cmd(program_id, area, out_dir, public, media_mode, base_url, grid_deg, validate, standards):
     """Export a program (or a whole protected area) as a Camtrap DP 1.0.2 package."""
     from ..errors import SaolaError
     from ..storage import get_store
@@ -54,15 +56,15 @@ def camtrap_dp_export_cmd(program_id, area, out_dir, public, media_mode, base_ur
     finally:
         bars.close()
     click.echo(json.dumps(rep.as_dict(), indent=1))
-    if standards:
+    if validate or standards:
         from .validate import validate_camtrap_dp
 
         try:
             problems = validate_camtrap_dp(out_dir, standards)
         except ImportError as e:
-            fail(f"--validate needs frictionless and jsonschema ({e}); install saola[dev]")
+            fail(f"--validate needs frictionless and jsonschema ({e}); install saola[server]")
         except FileNotFoundError as e:
-            fail(f"--validate {standards}: {e.filename} is missing (give the folder with camtrap-dp-profile.json "
+            fail(f"--standards {standards}: {e.filename} is missing (give the folder with camtrap-dp-profile.json "
                  "and the three *-table-schema.json files)")
         for p in problems[:50]:
             click.echo(f"invalid: {p}", err=True)

@@ -1,7 +1,8 @@
 """Offline validation of a Camtrap DP package against the official profile and table schemas.
 
-The official files are not part of Saola (they live with the standard, e.g.
-``../shared/standards/camtrap-dp/``); pass their folder. Nothing is fetched:
+The official profile and table schemas ship with Saola (MIT, unchanged, in
+``camtrap-dp-1.0.2/`` beside this module, with their licence); another folder
+with the same files can be passed instead. Nothing is fetched:
 
 * ``datapackage.json`` is checked against the Camtrap DP profile (JSON Schema)
   with its remote references resolved locally: the GeoJSON schema Frictionless
@@ -15,6 +16,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
+#: The packaged Camtrap DP 1.0.2 profile and table schemas (see the README there).
+STANDARDS_DIR = Path(__file__).resolve().parent / "camtrap-dp-1.0.2"
 
 
 def _profile_errors(descriptor: dict, standards: Path) -> list[str]:
@@ -38,12 +42,16 @@ def _profile_errors(descriptor: dict, standards: Path) -> list[str]:
             for e in validator.iter_errors(descriptor)]
 
 
-def validate_camtrap_dp(package_dir: str | Path, standards_dir: str | Path, *, limit_rows: int | None = None) -> list[str]:
-    """Every problem found in the package (empty list: valid). ``standards_dir`` holds the official files."""
+def validate_camtrap_dp(package_dir: str | Path, standards_dir: str | Path | None = None, *,
+                        limit_rows: int | None = None) -> list[str]:
+    """Every problem found in the package (empty list: valid).
+
+    ``standards_dir`` holds the official files; by default the copies shipped with Saola.
+    """
     import frictionless
 
     pkg = Path(package_dir)
-    standards = Path(standards_dir)
+    standards = Path(standards_dir) if standards_dir is not None else STANDARDS_DIR
     descriptor = json.loads((pkg / "datapackage.json").read_text(encoding="utf-8"))
     problems = _profile_errors(descriptor, standards)
     local = dict(descriptor)

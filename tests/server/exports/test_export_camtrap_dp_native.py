@@ -16,16 +16,11 @@ def _csv(path):
         return list(csv.DictReader(fh))
 
 
-@pytest.fixture
-def standards(shared_dir):
-    return shared_dir / "standards" / "camtrap-dp"
-
-
-def test_full_export_is_valid_and_projects_every_table(app, world, survey, standards, tmp_path):
+def test_full_export_is_valid_and_projects_every_table(app, world, survey, tmp_path):
     ids = survey.ids
     with world.session() as s:
         rep = export_camtrap_dp(s, tmp_path, program_id=survey.program_id, store=get_store(app))
-    assert validate_camtrap_dp(tmp_path, standards) == []
+    assert validate_camtrap_dp(tmp_path) == []
     deps = {r["deploymentID"]: r for r in _csv(tmp_path / "deployments.csv")}
     assert set(deps) == {ids["d1"], ids["d2"]}  # the acoustic recorder is not a camera deployment
     assert deps[ids["d1"]]["deploymentStart"] == "2026-01-01T10:00:00+07:00"  # Asia/Ho_Chi_Minh local time
@@ -60,12 +55,12 @@ def test_full_export_is_valid_and_projects_every_table(app, world, survey, stand
     assert "coordinatePrecision" not in desc
 
 
-def test_public_export_generalises_sensitive_and_drops_people(app, world, survey, standards, tmp_path):
+def test_public_export_generalises_sensitive_and_drops_people(app, world, survey, tmp_path):
     ids = survey.ids
     with world.session() as s:
         rep = export_camtrap_dp(s, tmp_path, area_id="PNKB", public=True, media_mode="link",
                                 base_url="https://saola.example.org/media")
-    assert validate_camtrap_dp(tmp_path, standards) == []
+    assert validate_camtrap_dp(tmp_path) == []
     assert (rep.person_media_excluded, rep.generalised_deployments) == (1, 1)
     deps = {r["deploymentID"]: r for r in _csv(tmp_path / "deployments.csv")}
     # S02 recorded the sensitive muntjac: moved to the centre of its 0.1 degree cell
@@ -100,11 +95,11 @@ def _gps(path):
         return img.getexif().get_ifd(0x8825)
 
 
-def test_public_copies_of_sensitive_stations_lose_their_exif_gps(app, world, survey, standards, tmp_path):
+def test_public_copies_of_sensitive_stations_lose_their_exif_gps(app, world, survey, tmp_path):
     ids = survey.ids
     with world.session() as s:
         export_camtrap_dp(s, tmp_path, program_id=survey.program_id, public=True, store=get_store(app))
-    assert validate_camtrap_dp(tmp_path, standards) == []
+    assert validate_camtrap_dp(tmp_path) == []
     media = {r["mediaID"]: r for r in _csv(tmp_path / "media.csv")}
     store = get_store(app)
     with world.session() as s:

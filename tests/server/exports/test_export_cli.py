@@ -6,15 +6,19 @@ import json
 from server.exports.validate import validate_camtrap_dp
 
 
-def test_export_commands(runner, survey, shared_dir, tmp_path):
-    standards = shared_dir / "standards" / "camtrap-dp"
+def test_export_commands(runner, survey, tmp_path):
     out = tmp_path / "pkg"
+    # --validate uses the profile and table schemas shipped with Saola: no network, no other folder.
     res = runner.invoke(["export", "camtrap-dp", "--program", survey.program_id, "--out", str(out), "--public",
-                         "--validate", str(standards)])
+                         "--validate"])
     assert res.exit_code == 0, res.output
     assert "valid Camtrap DP 1.0.2" in res.output
     report = json.loads(res.output[res.output.index("{"):res.output.rindex("}") + 1])
     assert report["person_media_excluded"] == 1 and report["generalised_deployments"] == 1
+    (tmp_path / "nostandards").mkdir()
+    res = runner.invoke(["export", "camtrap-dp", "--program", survey.program_id, "--out", str(tmp_path / "pkg2"),
+                         "--standards", str(tmp_path / "nostandards")], catch_exceptions=True)
+    assert res.exit_code != 0 and "camtrap-dp-profile.json is missing" in res.output
     res = runner.invoke(["export", "dwca", "--area", "PNKB", "--out", str(tmp_path / "a.zip")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "a.zip").is_file()
@@ -38,7 +42,7 @@ def test_import_command(runner, world, shared_dir, tmp_path):
     out = tmp_path / "again"
     res = runner.invoke(["export", "camtrap-dp", "--program", program_id, "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert validate_camtrap_dp(out, shared_dir / "standards" / "camtrap-dp") == []
+    assert validate_camtrap_dp(out) == []
 
 
 def test_import_rejects_broken_packages(runner, world, shared_dir, tmp_path):
