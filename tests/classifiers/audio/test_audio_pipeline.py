@@ -15,7 +15,7 @@ from classifiers.audio.custom import CustomClassifier, CustomModelConfig
 from classifiers.audio.indices import compute_indices
 from tests.classifiers.audio.test_audio_custom import LABELS, N_MELS, mel_model
 from tests.classifiers.audio.test_audio_detector import song
-from tests.classifiers.audio.wavtools import SOUNDSCAPE, noise, tone
+from tests.classifiers.audio.wavtools import noise, tone
 
 RATE = 16000
 
@@ -55,17 +55,17 @@ def test_one_pass_over_an_audiomoth_file(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Couldn't find ffmpeg or avconv:RuntimeWarning")
-def test_birdnet_and_alerts_in_the_same_pass(birdnet):
-    result = analyse_recording(SOUNDSCAPE, birdnet=birdnet, lat=35.4244, lon=-120.7463, week=18,
+def test_birdnet_and_alerts_in_the_same_pass(birdnet, real_soundscape):
+    result = analyse_recording(real_soundscape, birdnet=birdnet, lat=35.4244, lon=-120.7463, week=18,
                                indices=False, bands=())
-    alone = birdnet.analyse_file(SOUNDSCAPE, lat=35.4244, lon=-120.7463, week=18, min_conf=0.25)
+    alone = birdnet.analyse_file(real_soundscape, lat=35.4244, lon=-120.7463, week=18, min_conf=0.25)
     assert [d.as_tuple() for d in result.birdnet] == [d.as_tuple() for d in alone]
     assert result.indices == [] and result.events == []
     assert result.birdnet_model == "birdnet@2.4"
     expected = [(d.start_s, d.confidence) for d in alone if d.label == "Engine_Engine" and d.confidence >= 0.5]
     assert expected, "the soundscape has an engine at 111 s (confidence ~0.52)"
     assert [(a.kind, a.start_s, a.confidence) for a in result.alerts] == [("engine", s, c) for s, c in expected]
-    strict = analyse_recording(SOUNDSCAPE, birdnet=birdnet, lat=35.4244, lon=-120.7463, week=18,
+    strict = analyse_recording(real_soundscape, birdnet=birdnet, lat=35.4244, lon=-120.7463, week=18,
                                indices=False, bands=(), alert_threshold=0.99)
     assert strict.alerts == []
 

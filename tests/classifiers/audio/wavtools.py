@@ -9,9 +9,6 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-REPO = Path(__file__).resolve().parents[3]
-SOUNDSCAPE = REPO.parent / "shared" / "real-data" / "audio" / "soundscape_120s.flac"
-
 
 def tone(freq: float, seconds: float, rate: int, amp: float = 0.3) -> np.ndarray:
     """A sine tone, float32."""

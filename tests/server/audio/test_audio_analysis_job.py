@@ -203,12 +203,11 @@ def test_custom_audio_classifier_of_the_program(app, world, tmp_path, monkeypatc
     assert job.status == "failed" and "no registered model 'owl'" in job.error
 
 
-def test_real_birdnet_on_a_real_soundscape(app, world, tmp_path, shared_dir):
+def test_real_birdnet_on_a_real_soundscape(app, world, tmp_path, real_soundscape):
     """The job stores what BirdNET itself finds on 30 s of a real recording (same filter settings)."""
     from classifiers.audio.birdnet import BirdNET, week_48
 
-    src = shared_dir / "real-data" / "audio" / "soundscape_120s.flac"
-    samples, rate = soundfile.read(src, frames=30 * 48000, dtype="float32")
+    samples, rate = soundfile.read(real_soundscape, frames=30 * 48000, dtype="float32")
     folder = tmp_path / "card"
     folder.mkdir()
     # named as a Song Meter file: recorder clock 06:00 on 5 May 2026, deployment zone America/Los_Angeles
