@@ -16,15 +16,38 @@ APT_PACKAGES=(
   libsndfile1 ffmpeg                # audio decoding; video duration probing
 )
 
+if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+APT_WAIT_S=${SAOLA_APT_WAIT_S:-600}
+
+# apt-get that waits for the package locks instead of dying: another apt-get or dpkg (unattended
+# upgrades, a second setup, another developer's install) may hold /var/lib/dpkg/lock-frontend or
+# /var/lib/apt/lists/lock. DPkg::Lock::Timeout covers the dpkg locks; the loop also covers apt
+# versions and lock files the option does not wait on.
+apt_get() {
+  local deadline=$((SECONDS + APT_WAIT_S)) out rc told=""
+  while :; do
+    rc=0
+    out=$($SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o "DPkg::Lock::Timeout=$APT_WAIT_S" "$@" 2>&1) || rc=$?
+    [ $rc -eq 0 ] && return 0
+    if grep -qiE "could not get lock|unable to acquire|unable to lock" <<<"$out" && [ $SECONDS -lt $deadline ]; then
+      [ -n "$told" ] || echo "setup: another package manager holds the apt/dpkg lock; waiting (up to ${APT_WAIT_S}s)"
+      told=1
+      sleep 5
+      continue
+    fi
+    printf '%s\n' "$out" >&2
+    return $rc
+  done
+}
+
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${missing[*]}"
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt_get update -qq
+  apt_get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 PY=${PYTHON:-python3}
@@ -44,8 +67,7 @@ fi
 if [ ! -f server/web/vendor/node_modules/leaflet/dist/leaflet.js ]; then
   echo "setup: installing Leaflet into server/web/vendor (npm)"
   if ! command -v npm >/dev/null; then  # Debian ships npm apart from nodejs (NodeSource bundles it)
-    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+    apt_get install -y -qq --no-install-recommends npm
   fi
   npm install --prefix server/web/vendor --no-audit --no-fund --silent leaflet@1.9.4
 fi
