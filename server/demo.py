@@ -31,7 +31,6 @@ def run_demo(echo: Callable[[str], None] = print, detector: str | None = None) -
     from .jobs import core as jobs
     from .migrate import upgrade
     from .models import Membership, Program, ProtectedArea, User
-    from .services.deployments import build_deployment
     from .services.taxa import import_rows, parse_csv
 
     cfg = _settings.resolve_paths(_settings.load())
@@ -99,7 +98,6 @@ def _register_detector(app, path: str) -> str:
 
 def _ingest_recording(app, info: dict) -> dict | None:
     """A sound-trap program and deployment with the project's own sample recording."""
-    from datetime import datetime
 
     from .db import session_scope
     from .ingest.pipeline import ingest_path

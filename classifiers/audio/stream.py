@@ -55,7 +55,7 @@ def read_range(path, start_s: float, end_s: float) -> tuple[np.ndarray, int]:
     """Mono float32 samples of ``[start_s, end_s)`` (only that range is read)."""
     parts = []
     rate = None
-    for _, block, rate in iter_blocks(path, block_s=60.0, start_s=start_s, end_s=end_s):
+    for _, block, rate in iter_blocks(path, block_s=60.0, start_s=start_s, end_s=end_s):  # noqa: B007 (rate: used below)
         parts.append(block)
     if rate is None:
         raise ValueError(f"{path}: time range {start_s}-{end_s} s holds no audio (past the end of the recording?)")

@@ -53,7 +53,6 @@ class AreaScreen(Screen):
     def refresh(self):
         app = App.get_running_app()
         store = app.store
-        area = self.selected_area()
         if not store.get_setting("token"):
             self.ids.message.text = app.tr("No protected areas stored yet: sign in once with a network, or work offline.")
             return

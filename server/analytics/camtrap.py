@@ -344,7 +344,7 @@ def _effort_matrix(camop: CameraOperation, occasion_length: int, day1: str, incl
         firsts.append(active[0] if active else None)
         lasts.append(active[-1] if active else None)
     if day1 == "station":
-        span = max((l - f + 1 for f, l in zip(firsts, lasts) if f is not None), default=0)
+        span = max((last - first + 1 for first, last in zip(firsts, lasts) if first is not None), default=0)
         offsets = [f if f is not None else 0 for f in firsts]
     else:
         span = len(camop.days)

@@ -170,7 +170,7 @@ def classify(ctx) -> dict:
                                  if p is not None and d.category == "animal"]
             with ctx.session() as s:
                 changed = []
-                for mid, pairs in labelled.items():
+                for pairs in labelled.values():
                     for det_id, pred in pairs:
                         d = s.get(Detection, det_id)
                         if d is None or d.review_status != "unreviewed":

@@ -245,7 +245,7 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
             .execution_options(yield_per=BATCH))
     with CsvTable(out / "media.csv", MEDIA_COLUMNS) as t:
         for (mid, dep_id, name, mtype, sha, key, at, off, cap, fav, comments, person, prov,
-             file_path) in session.connection().execute(stmt):
+             _file_path) in session.connection().execute(stmt):
             prov = prov if isinstance(prov, dict) else {}
             deployment_tz_off = off if off is not None else zone_offset_min(dep_tz[dep_id], at)
             cap = cap or program_capture.get(dep_program[dep_id])

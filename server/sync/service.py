@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from .. import audit
 from ..auth.permissions import has_role
-from ..models import (FieldObservation, Program, ServerState, SurveyWalk, SyncChange, SyncConflict,
+from ..models import (Program, ServerState, SyncChange, SyncConflict,
                       SyncMutation, User, utcnow)
 from . import merge
 from .documents import ENTITIES, DocumentError, new_row, project, validate_document

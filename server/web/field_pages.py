@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, abort, g, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request, send_file
 from sqlmodel import select
 
 from ..auth.permissions import load_area

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, current_app, g, render_template, request, send_file
+from flask import Blueprint, current_app, render_template, request, send_file
 from sqlmodel import select
 
 from ..auth.permissions import RANK, load_in_area

@@ -45,7 +45,7 @@ def test_good_records_validate(key, good):
 
 
 def test_every_field_and_choice_is_labelled_in_both_languages():
-    for p, rt, f in all_fields():
+    for p, _rt, f in all_fields():
         for labels in [f["label"]] + [c["label"] for c in f.get("choices", [])]:
             assert labels["en"].strip() and labels["vi"].strip(), (p.name, f["name"])
     vi_labels = [f["label"]["vi"] for _, _, f in all_fields()]

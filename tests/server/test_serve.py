@@ -30,9 +30,9 @@ def test_serve_answers_openapi(db_url, tmp_path):
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=2) as r:
                     doc = json.load(r)
                 break
-            except OSError:
+            except OSError as e:
                 if time.time() > deadline or proc.poll() is not None:
-                    raise AssertionError(proc.stdout.read().decode() if proc.poll() is not None else "timeout")
+                    raise AssertionError(proc.stdout.read().decode() if proc.poll() is not None else "timeout") from e
                 time.sleep(0.3)
         assert doc["info"]["title"] == "Saola API" and "/api/v1/deployments" in doc["paths"]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=5) as r:

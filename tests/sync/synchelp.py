@@ -5,11 +5,8 @@
 session to drop connections before or after the server handled a request, or
 to answer like a captive portal. The end-to-end test uses real HTTP instead.
 """
-import io
-import uuid
 from urllib.parse import urlsplit
 
-import pytest
 
 
 class _Resp:

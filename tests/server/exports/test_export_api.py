@@ -72,7 +72,7 @@ def test_analytics_json_csv_plot_and_scoping(client, survey, people):
     r = client.get(base + "&format=csv&min_delta=30&compared_to=last-independent-record", headers=people["viewer"])
     assert r.status_code == 200 and r.mimetype == "text/csv" and r.data.decode().startswith("species,events")
     assert client.get(base, headers=people["stranger"]).status_code == 404
-    r = client.get(f"/api/v1/analytics/diel-activity/plot?area_id=PNKB", headers=people["viewer"])
+    r = client.get("/api/v1/analytics/diel-activity/plot?area_id=PNKB", headers=people["viewer"])
     assert r.status_code == 200 and r.data[:4] == b"\x89PNG"
     r = client.get(f"/api/v1/analytics/nonsense?program_id={survey.program_id}", headers=people["viewer"])
     assert r.status_code == 422 and "unknown analysis" in r.get_json()["error"]["message"]
@@ -86,12 +86,12 @@ def test_report_html_and_pdf(client, survey, people):
     r = client.get(f"/api/v1/reports/annual?program_id={survey.program_id}&year=2026&lang=en",
                    headers=people["viewer"])
     assert r.status_code == 200 and b"Species inventory" in r.data
-    r = client.get(f"/api/v1/reports/annual?area_id=PNKB&year=2026&format=pdf&lang=en", headers=people["viewer"])
+    r = client.get("/api/v1/reports/annual?area_id=PNKB&year=2026&format=pdf&lang=en", headers=people["viewer"])
     assert r.status_code == 200 and r.data[:5] == b"%PDF-"
     reader = pypdf.PdfReader(io.BytesIO(r.data))
     text = " ".join(p.extract_text() for p in reader.pages)
     assert "Species inventory" in text and "Large-antlered muntjac" in text and "Sus scrofa" in text
-    assert client.get(f"/api/v1/reports/annual?area_id=PNKB&year=2026",
+    assert client.get("/api/v1/reports/annual?area_id=PNKB&year=2026",
                       headers=people["stranger"]).status_code == 404
 
 

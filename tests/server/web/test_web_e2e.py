@@ -86,9 +86,10 @@ def server(e2e_db, tmp_path):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
                 break
-            except OSError:
+            except OSError as e:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("saola serve did not start: " + (tmp_path / "serve.log").read_text()[-2000:])
+                    raise RuntimeError("saola serve did not start: "
+                                       + (tmp_path / "serve.log").read_text()[-2000:]) from e
                 time.sleep(0.2)
         yield f"http://127.0.0.1:{port}", app, data
     finally:

@@ -225,7 +225,6 @@ def test_conflicts_keep_theirs_mine_and_merge(client, rd, signed_in, world):
 
 
 def test_manager_pages(rd, signed_in, world):
-    from server.models import Deployment
 
     with world.session() as s:
         s.add(OperatingInterval(deployment_id=rd.deployment.id, start=T0, end=T0 + timedelta(days=5),

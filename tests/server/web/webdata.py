@@ -6,7 +6,6 @@ which build the same data in the database of a real `saola serve`."""
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
