@@ -111,6 +111,7 @@ def test_walk_reaches_a_real_server_and_the_web_ui(site, world, server, tmp_path
     assert b2.get(f"{server.url}/areas/{site.area.id}/field/photo/{sha}", timeout=10).status_code == 404
 
 
+@pytest.mark.slow
 def test_server_restarted_mid_sync(site, world, server):
     st = site.store("tab")
     n = 300

@@ -2,6 +2,7 @@
 both devices and the server agreeing on every record."""
 import uuid
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st_
 from sqlmodel import select
@@ -32,6 +33,7 @@ def _device_state(store):
     return out
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 @given(actions=ACTIONS)
 def test_two_devices_converge(site_factory, actions):
