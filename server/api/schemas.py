@@ -10,7 +10,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 
 from ..bounds import MAX_OFFSET, BoundedDate, BoundedDatetime
 from ..models import Deployment, Location, Program, ProtectedArea, Taxon, User
-from ..models.auth import ROLES
 
 
 class In(BaseModel):

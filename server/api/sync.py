@@ -15,7 +15,7 @@ from ..errors import SaolaError, ValidationError
 from ..models import Deployment, Location, Program, SyncConflict, Taxon, Transect, Upload
 from ..storage import get_store
 from ..sync import merge, service, uploads
-from .core import endpoint, parse_json_body
+from .core import endpoint
 from .schemas import In, Out
 
 MAX_MUTATIONS = 500
