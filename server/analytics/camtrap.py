@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Iterable, Sequence
 
+from ..bounds import MAX_ANALYSIS_DAYS
+
 LAST_RECORD = "last-record"
 LAST_INDEPENDENT = "last-independent-record"
 COMPARED_TO = (LAST_RECORD, LAST_INDEPENDENT)
@@ -182,20 +184,43 @@ def _day_seconds(intervals: list[tuple[datetime, datetime]]) -> dict[date, float
     return secs
 
 
-def camera_operation(periods: Sequence[StationPeriod], stations: Sequence[str] | None = None,
-                     fractional: bool = True) -> CameraOperation:
-    """camtrapR's camera operation matrix (see module docstring); ``stations`` fixes the row order."""
+def _by_station(periods: Sequence[StationPeriod]) -> dict[str, list[StationPeriod]]:
     by_station: dict[str, list[StationPeriod]] = defaultdict(list)
     for p in periods:
         if p.end < p.start:
             raise ValueError(f"station {p.station}: retrieval {p.end} is before setup {p.start}")
         by_station[p.station].append(p)
+    return by_station
+
+
+def _working(ps: Sequence[StationPeriod]) -> list[tuple[datetime, datetime]]:
+    """The merged spans in which a station's cameras worked (operating windows, minus problems)."""
+    working: list[tuple[datetime, datetime]] = []
+    for p in ps:
+        base = [(p.start, p.end)] if p.operating is None else [
+            (max(s, p.start), min(e, p.end)) for s, e in p.operating]
+        working += _subtract(base, p.problems)
+    return _merge(working)
+
+
+def camera_operation(periods: Sequence[StationPeriod], stations: Sequence[str] | None = None,
+                     fractional: bool = True, max_days: int = MAX_ANALYSIS_DAYS) -> CameraOperation:
+    """camtrapR's camera operation matrix (see module docstring); ``stations`` fixes the row order.
+
+    ValueError when the matrix would span more than ``max_days`` days: one column per day
+    of a deployment dated years 1 to 9999 took minutes of CPU per request.
+    """
+    by_station = _by_station(periods)
     names = list(stations) if stations is not None else sorted(by_station)
     if not by_station:
         return CameraOperation(names, [], [[] for _ in names])
     first = min(p.start for p in periods).date()
     last = max(p.end for p in periods).date()
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    span = (last - first).days + 1
+    if span > max_days:
+        raise ValueError(f"the camera operation matrix would span {span} days ({first} to {last}), more than "
+                         f"{max_days} ({max_days // 366} years): narrow the analysis with start and end, or year")
+    days = [first + timedelta(days=i) for i in range(span)]
     index = {d: i for i, d in enumerate(days)}
     values: list[list[float | None]] = []
     for name in names:
@@ -206,12 +231,7 @@ def camera_operation(periods: Sequence[StationPeriod], stations: Sequence[str] |
             # seconds, e.g. retrieval at midnight), as in camtrapR.
             set_up = {p.start.date() + timedelta(days=k) for p in ps
                       for k in range((p.end.date() - p.start.date()).days + 1)}
-            working: list[tuple[datetime, datetime]] = []
-            for p in ps:
-                base = [(p.start, p.end)] if p.operating is None else [
-                    (max(s, p.start), min(e, p.end)) for s, e in p.operating]
-                working += _subtract(base, p.problems)
-            op = _day_seconds(_merge(working))
+            op = _day_seconds(_working(ps))
             for d in set_up:
                 row[index[d]] = min(1.0, op.get(d, 0.0) / DAY_S)
         else:
@@ -226,8 +246,8 @@ def camera_operation(periods: Sequence[StationPeriod], stations: Sequence[str] |
                 if p.operating is not None:
                     bad += _subtract([(p.start, p.end)], p.operating)
                 for s, e in bad:
-                    d = s.date()
-                    while d <= e.date():
+                    d = max(s.date(), first)  # a problem may outlast the matrix: only its days count
+                    while d <= min(e.date(), last):
                         if d in index and row[index[d]] is not None:
                             row[index[d]] = 0.0
                         d += timedelta(days=1)
@@ -235,18 +255,82 @@ def camera_operation(periods: Sequence[StationPeriod], stations: Sequence[str] |
     return CameraOperation(names, days, values)
 
 
+def _day_ranges(spans: Iterable[tuple[date, date]]) -> list[tuple[int, int]]:
+    """Union of inclusive day ranges as merged (first, last) ordinals."""
+    out: list[list[int]] = []
+    for a, b in sorted((s.toordinal(), e.toordinal()) for s, e in spans if e >= s):
+        if out and a <= out[-1][1] + 1:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def _days_in(ranges: list[tuple[int, int]]) -> int:
+    return sum(b - a + 1 for a, b in ranges)
+
+
+def _overlap_days(xs: list[tuple[int, int]], ys: list[tuple[int, int]]) -> int:
+    n, i, j = 0, 0, 0
+    while i < len(xs) and j < len(ys):
+        lo, hi = max(xs[i][0], ys[j][0]), min(xs[i][1], ys[j][1])
+        if hi >= lo:
+            n += hi - lo + 1
+        if xs[i][1] < ys[j][1]:
+            i += 1
+        else:
+            j += 1
+    return n
+
+
+def station_nights(periods: Sequence[StationPeriod], stations: Sequence[str] | None = None,
+                   fractional: bool = True) -> dict[str, float]:
+    """Trap-nights per station computed from the periods alone: the row sums of
+    :func:`camera_operation` without building its day-by-day matrix.
+
+    O(periods x problems) whatever the dates, so trap-nights and RAI need no day
+    limit. Fractional: a day's value is its working seconds / 86,400 (the merged
+    working spans never exceed a day within one), so the sum is the total
+    working time in days. Date-only: the set-up days minus those touched by a
+    problem (or outside the operating windows).
+    """
+    by_station = _by_station(periods)
+    names = list(stations) if stations is not None else sorted(by_station)
+    out: dict[str, float] = {}
+    for name in names:
+        ps = by_station.get(name, [])
+        if fractional:
+            out[name] = sum((e - s).total_seconds() for s, e in _working(ps)) / DAY_S
+            continue
+        set_up = _day_ranges((p.start.date(), p.end.date()) for p in ps)
+        bad: list[tuple[datetime, datetime]] = []
+        for p in ps:
+            bad += p.problems
+            if p.operating is not None:
+                bad += _subtract([(p.start, p.end)], p.operating)
+        out[name] = float(_days_in(set_up) - _overlap_days(set_up, _day_ranges((s.date(), e.date()) for s, e in bad)))
+    return out
+
+
 def _nights(camop: CameraOperation) -> dict[str, float]:
     return {s: sum(v for v in vals if v is not None) for s, vals in zip(camop.stations, camop.values)}
 
 
-def trap_nights(camop: CameraOperation) -> dict[str, float]:
-    """Trap-nights (active camera-days) per station: the row sums of the operation matrix."""
-    return {s: round(v, 6) for s, v in _nights(camop).items()}
+def trap_nights(camop: CameraOperation | dict[str, float]) -> dict[str, float]:
+    """Trap-nights (active camera-days) per station: the row sums of the operation matrix
+    (or the values of :func:`station_nights`)."""
+    nights = camop if isinstance(camop, dict) else _nights(camop)
+    return {s: round(v, 6) for s, v in nights.items()}
 
 
-def relative_abundance(rows: Iterable[RecordRow], camop: CameraOperation, by_station: bool = False) -> list[dict]:
-    """Relative abundance index: independent events per 100 trap-nights, per species (or species x station)."""
-    nights = _nights(camop)
+def relative_abundance(rows: Iterable[RecordRow], camop: CameraOperation | dict[str, float],
+                       by_station: bool = False) -> list[dict]:
+    """Relative abundance index: independent events per 100 trap-nights, per species (or species x station).
+
+    ``camop`` is the operation matrix or, cheaper, :func:`station_nights` (stations in row order).
+    """
+    nights = camop if isinstance(camop, dict) else _nights(camop)
+    stations = list(nights)
     total = sum(nights.values())
     counts: dict[tuple, int] = defaultdict(int)
     for r in rows:
@@ -255,7 +339,7 @@ def relative_abundance(rows: Iterable[RecordRow], camop: CameraOperation, by_sta
     if by_station:
         species = sorted({k[0] for k in counts})
         for sp in species:
-            for st in camop.stations:
+            for st in stations:
                 n = counts.get((sp, st), 0)
                 tn = nights.get(st, 0.0)
                 out.append({"species": sp, "station": st, "events": n, "trap_nights": round(tn, 6),

@@ -28,7 +28,10 @@ def local(t: datetime | None, tz: str) -> datetime | None:
     """Aware/UTC-naive database time -> naive local time of zone ``tz``."""
     if t is None:
         return None
-    return as_utc(t).astimezone(_zone(tz)).replace(tzinfo=None)
+    try:
+        return as_utc(t).astimezone(_zone(tz)).replace(tzinfo=None)
+    except OverflowError:  # a stored time at the very edge of the calendar (year 1 or 9999)
+        return datetime.max if t.year > 5000 else datetime.min
 
 
 @dataclass(frozen=True)

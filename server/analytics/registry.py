@@ -93,7 +93,20 @@ def _records(session, pids, o: Options) -> list[camtrap.RecordRow]:
 def _camop(session, pids, o: Options) -> camtrap.CameraOperation:
     loaders = _loaders()
     periods = loaders.load_periods(session, pids, o.window())
-    return camtrap.camera_operation(periods, loaders.station_names(session, pids), fractional=o.fractional)
+    try:
+        return camtrap.camera_operation(periods, loaders.station_names(session, pids), fractional=o.fractional)
+    except ValueError as e:
+        raise ValidationError(str(e)) from None
+
+
+def _nights(session, pids, o: Options) -> dict[str, float]:
+    """Trap-nights per station without the day-by-day matrix (any span of dates)."""
+    loaders = _loaders()
+    periods = loaders.load_periods(session, pids, o.window())
+    try:
+        return camtrap.station_nights(periods, loaders.station_names(session, pids), fractional=o.fractional)
+    except ValueError as e:
+        raise ValidationError(str(e)) from None
 
 
 def record_table(session, pids, o):
@@ -112,13 +125,13 @@ def camera_operation(session, pids, o):
 
 def trap_nights(session, pids, o):
     """Trap-nights per station."""
-    nights = camtrap.trap_nights(_camop(session, pids, o))
+    nights = camtrap.trap_nights(_nights(session, pids, o))
     return Table("trap-nights", ["station", "trap_nights"], [{"station": s, "trap_nights": v} for s, v in nights.items()])
 
 
 def rai(session, pids, o):
     """Relative abundance index: independent events per 100 trap-nights."""
-    rows = camtrap.relative_abundance(_records(session, pids, o), _camop(session, pids, o), o.by_station)
+    rows = camtrap.relative_abundance(_records(session, pids, o), _nights(session, pids, o), o.by_station)
     cols = ["species", "station", "events", "trap_nights", "rai"] if o.by_station else [
         "species", "events", "trap_nights", "rai"]
     return Table("rai", cols, rows, {"min_delta_min": o.min_delta})

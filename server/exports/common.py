@@ -9,6 +9,7 @@ from typing import Any, Iterable
 
 from sqlmodel import Session, select
 
+from ..bounds import date_in_range, date_range_text
 from ..errors import NotFound, ValidationError
 from ..models import Program, ProtectedArea
 from ..timeutil import as_utc, zone
@@ -86,6 +87,8 @@ def parse_time(text: str, where: str) -> tuple[datetime, int]:
         raise ValidationError(f"{where}: {text!r} is not an ISO 8601 date-time") from None
     if t.tzinfo is None:
         raise ValidationError(f"{where}: {text!r} has no UTC offset (Camtrap DP requires one)")
+    if not date_in_range(t):
+        raise ValidationError(f"{where}: {text!r} is not between {date_range_text()}")
     off = t.utcoffset()
     return t.astimezone(timezone.utc), int(off.total_seconds() // 60) if off else 0
 

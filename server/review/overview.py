@@ -121,8 +121,9 @@ def calendar(session: Session, area_id: str, now: datetime | None = None, width:
         return {"rows": [], "ticks": [], "width": width}
     t0 = min(as_utc(d.deployment_start) for d, _, _ in deps)
     t1 = max((as_utc(d.deployment_end) or now) for d, _, _ in deps)
-    t1 = max(t1, t0 + timedelta(days=1))
-    span = (t1 - t0).total_seconds()
+    if t1 - t0 < timedelta(days=1):  # compared, not added: t0 may be the last day datetime can hold
+        t1 = t0 + timedelta(days=1) if t0 < datetime.max.replace(tzinfo=t0.tzinfo) - timedelta(days=1) else t1
+    span = max((t1 - t0).total_seconds(), 86400.0)
 
     def px(t: datetime) -> float:
         return round((as_utc(t) - t0).total_seconds() / span * width, 1)
@@ -135,10 +136,25 @@ def calendar(session: Session, area_id: str, now: datetime | None = None, width:
         rows.append({"deployment": d, "location": loc, "program": p, "x": px(d.deployment_start),
                      "w": max(1.0, px(end) - px(d.deployment_start)), "open": d.deployment_end is None,
                      "spans": spans, "trap_nights": trap_nights(d, ivs[d.id], now)})
-    ticks, m = [], datetime(t0.year, t0.month, 1, tzinfo=t0.tzinfo)
-    while m <= t1:
-        if m >= t0:
-            ticks.append({"x": px(m), "label": m.strftime("%Y-%m")})
-        m = datetime(m.year + (m.month // 12), m.month % 12 + 1, 1, tzinfo=t0.tzinfo)
-    step = max(1, len(ticks) // 12)
-    return {"rows": rows, "ticks": ticks[::step], "width": width, "start": t0, "end": t1}
+    return {"rows": rows, "ticks": month_ticks(t0, t1, px), "width": width, "start": t0, "end": t1}
+
+
+def month_ticks(t0: datetime, t1: datetime, px, most: int = 12) -> list[dict[str, Any]]:
+    """About ``most`` month-start ticks between t0 and t1 (every ``step``-th month start).
+
+    Computed from month numbers, not by walking month after month: a deployment dated
+    years 1 to 9999 walked 120,000 months and then overflowed datetime (year 10000).
+    """
+    first = t0.year * 12 + t0.month - 1  # months since year 0
+    if datetime(t0.year, t0.month, 1, tzinfo=t0.tzinfo) < t0:
+        first += 1
+    last = min(t1.year * 12 + t1.month - 1, 9999 * 12 + 11)
+    count = last - first + 1
+    if count <= 0:
+        return []
+    step = max(1, count // most)
+    ticks = []
+    for n in range(first, last + 1, step):
+        m = datetime(n // 12, n % 12 + 1, 1, tzinfo=t0.tzinfo)
+        ticks.append({"x": px(m), "label": f"{m.year:04d}-{m.month:02d}"})  # strftime drops zeros of year 1
+    return ticks

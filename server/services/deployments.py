@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from ..bounds import check_date
 from ..errors import ValidationError
 from ..models import Deployment, Location, OperatingInterval, Program
 from ..timeutil import as_utc, to_utc
@@ -30,6 +31,7 @@ def normalise_times(fields: dict[str, Any], tz: str) -> None:
     for key in ("deployment_start", "deployment_end"):
         v = fields.get(key)
         if isinstance(v, datetime):
+            check_date(v, key)  # the CLI and imports come here too, not only the API's schemas
             fields[key] = to_utc(v, tz)
     start, end = fields.get("deployment_start"), fields.get("deployment_end")
     if start is not None and end is not None and as_utc(end) <= as_utc(start):
@@ -70,6 +72,8 @@ def intervals_of(session: Session, deployment_id: str) -> list[OperatingInterval
 def add_interval(session: Session, dep: Deployment, start: datetime, end: datetime, status: str,
                  reason: str | None) -> OperatingInterval:
     """Record a working / not-working interval, inside the deployment window."""
+    check_date(start, "start")
+    check_date(end, "end")
     start, end = to_utc(start, dep.timezone), to_utc(end, dep.timezone)
     if end <= start:
         raise ValidationError("interval end must be after its start")

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 import protocols
 
+from ..bounds import date_in_range, date_range_text
 from ..models import FieldObservation, Program, SurveyWalk
 from ..services.taxa import find_taxon
 
@@ -63,6 +64,12 @@ def validate_document(doc: Any) -> tuple[Any, str]:
     if unknown:
         raise DocumentError(f"unknown keys in data: {', '.join(sorted(unknown))}")
     proto = load_protocol(doc.get("protocol"))
+    recorded = protocols.parse_datetime(doc.get("recorded_at"))
+    if recorded is not None and not date_in_range(recorded):
+        en = f"recorded_at must be between {date_range_text()} (got {doc['recorded_at']!r}); check the device clock"
+        vi = (f"recorded_at phải nằm trong khoảng {date_range_text().replace(' and ', ' đến ')} "
+              f"(nhận được {doc['recorded_at']!r}); hãy kiểm tra đồng hồ của máy")
+        raise DocumentError(en, [{"field": "recorded_at", "en": en, "vi": vi}])
     record = doc.get("data")
     if not isinstance(record, dict):
         raise DocumentError("data.data (the protocol record) must be a JSON object")
