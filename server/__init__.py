@@ -37,6 +37,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for k, v in (config or {}).items():
         if k.removeprefix("SAOLA_") not in _settings.REGISTRY:
             app.config[k] = v
+    if cfg["TRUSTED_PROXIES"] > 0:  # believe X-Forwarded-For/-Proto from that many proxies, no more
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = cfg["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     logging.basicConfig(level=getattr(logging, str(cfg["LOG_LEVEL"]).upper(), logging.INFO))
 
     from . import db, storage

@@ -20,6 +20,11 @@ class SaolaError(Exception):
             self.code = code
         self.details = details
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Extra response headers (Retry-After for RetryLater)."""
+        return {}
+
     def to_dict(self) -> dict[str, Any]:
         err: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.details is not None:
@@ -50,3 +55,21 @@ class Unauthorized(SaolaError):
 class Forbidden(SaolaError):
     status = 403
     code = "forbidden"
+
+
+class RetryLater(SaolaError):
+    """Refused for now (429 too many attempts, 503 busy); ``retry_after`` seconds go in
+    the Retry-After header and in ``details``."""
+
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: float, status: int | None = None,
+                 code: str | None = None, details: dict | None = None):
+        self.retry_after = max(1, int(-(-retry_after // 1)))  # whole seconds, rounded up
+        super().__init__(message, status=status, code=code,
+                         details={**(details or {}), "retry_after": self.retry_after})
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

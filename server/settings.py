@@ -69,6 +69,28 @@ register("MAX_REQUEST_MB", int, 512,
 register("MAX_JSON_MB", int, 8, "Largest JSON request body accepted, in MiB.")
 register("TOKEN_DAYS", int, 90, "Default lifetime of API and device bearer tokens, in days.")
 register("SESSION_HOURS", int, 12, "Lifetime of a browser sign-in session, in hours.")
+register("TRUSTED_PROXIES", int, 0,
+         "Number of reverse proxies in front of Saola whose X-Forwarded-For and X-Forwarded-Proto "
+         "headers are believed (client address for sign-in limits, https scheme); 0: none, the client "
+         "address is the TCP peer and those headers are ignored.")
+register("RATELIMIT_URL", str, "",
+         "Where sign-in failure counters and lockouts live so that every server process agrees: "
+         "empty means the database; redis://host:6379/N uses Redis.")
+register("LOGIN_ADDRESS_FAILURES", int, 10,
+         "Wrong sign-ins from one client address (any usernames) before that address must wait; "
+         "lower than the account limit so a single attacker is stopped before the account locks.")
+register("LOGIN_ACCOUNT_FAILURES", int, 20,
+         "Wrong sign-ins to one username (from any addresses) before that account must wait. "
+         "Bearer tokens already issued (tablets' sync) keep working during the wait.")
+register("LOGIN_LOCKOUT_S", int, 60,
+         "First wait, in seconds, once a limit is reached; each further wrong sign-in after a "
+         "wait doubles it, up to LOGIN_LOCKOUT_MAX_S.")
+register("LOGIN_LOCKOUT_MAX_S", int, 900, "Longest wait after wrong sign-ins, in seconds (the cap of the doubling).")
+register("LOGIN_FORGET_S", int, 3600,
+         "Seconds without a wrong sign-in after which an address's or account's failures are forgotten.")
+register("LOGIN_CONCURRENCY", int, 2,
+         "Password checks (Argon2, CPU- and memory-heavy) run at once per server process; as many "
+         "more may wait, further sign-ins are answered 503 at once so a flood cannot take every thread.")
 register("DEFAULT_TIMEZONE", str, "Asia/Ho_Chi_Minh",
          "Time zone assumed for camera clocks when a deployment names none.")
 register("SEQUENCE_GAP_S", int, 60,

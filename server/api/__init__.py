@@ -38,8 +38,8 @@ def init_app(app: Flask) -> None:
         if not _wants_json():
             from ..web import error_page
 
-            return error_page(err.status, err.message)
-        return jsonify(err.to_dict()), err.status
+            return (*error_page(err.status, err.message), err.headers)
+        return jsonify(err.to_dict()), err.status, err.headers
 
     @app.errorhandler(IntegrityError)
     def _integrity(e: IntegrityError):

@@ -4,23 +4,28 @@ from __future__ import annotations
 from flask import current_app
 from sqlmodel import select
 
-from ..auth.passwords import verify_password
 from ..auth.permissions import current_user
+from ..auth.throttle import authenticate
 from ..auth.tokens import issue_token
 from ..db import get_session
-from ..errors import Forbidden, Unauthorized
+from ..errors import Forbidden
 from ..models import DeviceToken, User, utcnow
 from . import crud
 from .core import endpoint
 from .schemas import DeviceRegistration, NewToken, TokenOut, TokenRequest, UserOut
 
 
+_SIGN_IN_ANSWERS = {
+    401: "Wrong username or password",
+    429: "Too many wrong sign-ins from this address or for this username (Retry-After says when to retry)",
+    503: "Too many password checks under way (Retry-After says when to retry)",
+}
+
+
 def _check_password(username: str, password: str) -> User:
-    user = get_session().exec(select(User).where(User.username == username)).first()
-    # Same message for unknown user and wrong password: do not reveal which usernames exist.
-    if user is None or not verify_password(user.password_hash, password) or not user.active:
-        raise Unauthorized("wrong username or password", code="bad_credentials")
-    return user
+    # Limited per address and username, checked outside any write transaction; one answer
+    # for unknown user and wrong password, so usernames are not revealed (server/auth/throttle.py).
+    return authenticate(username, password)
 
 
 def _new_token(user: User, kind: str, name: str | None, days: int, device_id: str | None = None) -> NewToken:
@@ -36,13 +41,13 @@ def _new_token(user: User, kind: str, name: str | None, days: int, device_id: st
 
 
 @endpoint("/auth/token", ["POST"], summary="Exchange a username and password for an API bearer token",
-          tags=["auth"], body=TokenRequest, response=NewToken, status=201, auth=False)
+          tags=["auth"], body=TokenRequest, response=NewToken, status=201, auth=False, responses=_SIGN_IN_ANSWERS)
 def token(body: TokenRequest):
     return _new_token(_check_password(body.username, body.password), "api", body.name, body.days)
 
 
 @endpoint("/auth/device", ["POST"], summary="Register a field tablet and get its device token", tags=["auth"],
-          body=DeviceRegistration, response=NewToken, status=201, auth=False)
+          body=DeviceRegistration, response=NewToken, status=201, auth=False, responses=_SIGN_IN_ANSWERS)
 def register_device(body: DeviceRegistration):
     user = _check_password(body.username, body.password)
     return _new_token(user, "device", body.device_name or body.device_id,

@@ -81,5 +81,8 @@ def _resolve_user() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from . import throttle
+
+    throttle.init_app(app)
     app.before_request(_load_user)
     app.jinja_env.globals["csrf_token"] = csrf_token

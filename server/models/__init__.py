@@ -2,7 +2,7 @@
 from .acoustic import AcousticIndex, Alert
 from .area import Location, Program, ProtectedArea
 from .audit import AuditLog
-from .auth import ROLES, DeviceToken, Membership, User
+from .auth import ROLES, DeviceToken, LoginThrottle, Membership, User
 from .base import new_id, utcnow
 from .deployment import Deployment, OperatingInterval
 from .detection import Detection, Observation
@@ -14,7 +14,7 @@ from .taxon import Taxon
 
 __all__ = [
     "AcousticIndex", "Alert", "AuditLog", "Deployment", "DeviceToken", "Detection",
-    "FieldObservation", "Job", "Location", "MLModel", "Media", "Membership", "Observation",
+    "FieldObservation", "Job", "Location", "LoginThrottle", "MLModel", "Media", "Membership", "Observation",
     "OperatingInterval", "Program", "ProtectedArea", "ROLES", "Sequence", "ServerState", "SurveyWalk",
     "SyncChange", "SyncConflict", "SyncMutation", "Taxon", "Transect", "Upload", "User",
     "new_id", "utcnow",

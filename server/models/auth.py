@@ -57,3 +57,18 @@ class DeviceToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: Optional[datetime] = None
     revoked_at: Optional[datetime] = None
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Sign-in failure counter and lockout of one client address or one username.
+
+    ``key`` is a kind and a SHA-256 prefix (``account:…``, ``address:…``, ``known:…``), never
+    the typed username: people type passwords into the username field. Rows are dropped
+    once ``expires_at`` passes. Used when SAOLA_RATELIMIT_URL names no Redis.
+    """
+
+    __tablename__ = "login_throttle"
+    key: str = Field(primary_key=True, max_length=80)
+    failures: int = 0
+    locked_until: Optional[datetime] = None
+    expires_at: datetime = Field(index=True)

@@ -21,8 +21,9 @@ from flask import Blueprint, Flask, g, redirect, render_template, request, sessi
 from sqlmodel import select
 
 from ..auth import login_user, logout_user
-from ..auth.passwords import verify_password
+from ..auth.throttle import authenticate, wait_message
 from ..db import get_session
+from ..errors import RetryLater, Unauthorized
 from ..i18n import LANGUAGES, gettext as _
 from ..models import User
 from . import messages  # noqa: F401  (registers the Vietnamese strings)
@@ -76,11 +77,15 @@ def index():
 def login():
     error = None
     if request.method == "POST":
-        user = get_session().exec(select(User).where(User.username == request.form.get("username", ""))).first()
-        if user and user.active and verify_password(user.password_hash, request.form.get("password", "")):
+        try:
+            user = authenticate(request.form.get("username", ""), request.form.get("password", ""))
+        except RetryLater as e:
+            return render_template("login.html", error=wait_message(e)), e.status, e.headers
+        except Unauthorized:
+            error = _("Wrong username or password")
+        else:
             login_user(user)
             return redirect(safe_next(request.args.get("next"), url_for("web.index")))
-        error = _("Wrong username or password")
     return render_template("login.html", error=error), (401 if error else 200)
 
 
