@@ -34,6 +34,8 @@ class Part:
 PARTS = [
     Part("protocols", Catalog(ROOT / "protocols" / "locale"), ["protocols/**/*.py"]),
     Part("mobile", Catalog(ROOT / "mobile" / "locale"), ["mobile/**/*.py", "mobile/**/*.kv"]),
+    Part("reports", Catalog(ROOT / "server" / "reports" / "locale"), ["server/reports/*.py", "server/reports/*.html"]),
+    Part("server", Catalog(ROOT / "server" / "locale"), ["server/audio/digest.py"]),
 ]
 
 

@@ -12,15 +12,14 @@ from typing import Optional
 
 from sqlmodel import Session, select
 
+from protocols.i18n import N_
+
+from ..i18n import TEXT
 from ..models import Alert, Deployment, Location, ProtectedArea
 from ..timeutil import as_utc, zone
 
 DIGEST_ZONE = "Asia/Ho_Chi_Minh"
-KIND_NAMES = {
-    "gunshot": ("Tiếng súng", "Gunshot"),
-    "engine": ("Tiếng động cơ", "Engine"),
-    "power_tools": ("Máy cưa / dụng cụ điện", "Power tools"),
-}
+KIND_NAMES = {"gunshot": N_("Gunshot"), "engine": N_("Engine"), "power_tools": N_("Power tools")}
 
 
 @dataclass
@@ -52,37 +51,31 @@ def day_alerts(s: Session, area: ProtectedArea, day: dt.date, tz: str = DIGEST_Z
 
 def render(area: ProtectedArea, day: dt.date, alerts: list[DigestAlert], tz: str = DIGEST_ZONE) -> str:
     """The digest text: a Vietnamese block, then the same in English."""
-    name_vi = area.name_vi or area.name
     groups: dict[tuple, list[DigestAlert]] = {}
     for a in alerts:
         groups.setdefault((a.station, a.serial, a.alert.deployment_id), []).append(a)
-    lines = [f"Bản tin cảnh báo hằng ngày — {name_vi} ({area.code}) — ngày {day:%d/%m/%Y} ({tz})"]
-    if not alerts:
-        lines.append("Không có cảnh báo.")
-    else:
-        lines.append(f"{len(alerts)} cảnh báo tại {len(groups)} điểm ghi âm.")
+    return "\n".join(_block(area, day, groups, tz, lang) for lang in ("vi", "en"))
+
+
+def _block(area: ProtectedArea, day: dt.date, groups: dict[tuple, list[DigestAlert]], tz: str, lang: str) -> str:
+    def t(message: str, **params) -> str:
+        return TEXT.gettext(message, lang, **params)
+
+    name = (area.name_vi or area.name) if lang == "vi" else area.name
+    date = f"{day:%d/%m/%Y}" if lang == "vi" else f"{day:%Y-%m-%d}"  # how each language writes a date
+    n = sum(len(items) for items in groups.values())
+    lines = [t("Daily alert digest — {name} ({code}) — {date} ({tz})", name=name, code=area.code, date=date, tz=tz)]
+    lines.append(t("{n} alert(s) at {recorders} recorder(s).", n=n, recorders=len(groups)) if n
+                 else t("No alerts."))
     for (station, serial, _dep), items in groups.items():
-        lines.append(f"Trạm {station}" + (f" (máy ghi {serial})" if serial else "") + f": {len(items)} cảnh báo")
+        lines.append(t("Station {station} (recorder {serial}): {n} alert(s)", station=station, serial=serial,
+                       n=len(items)) if serial else t("Station {station}: {n} alert(s)", station=station, n=len(items)))
         for a in items:
-            lines.append(_line(a, 0))
-    lines += ["", f"Daily alert digest — {area.name} ({area.code}) — {day:%Y-%m-%d} ({tz})"]
-    if not alerts:
-        lines.append("No alerts.")
-    else:
-        lines.append(f"{len(alerts)} alert(s) at {len(groups)} recorder(s).")
-    for (station, serial, _dep), items in groups.items():
-        lines.append(f"Station {station}" + (f" (recorder {serial})" if serial else "") + f": {len(items)} alert(s)")
-        for a in items:
-            lines.append(_line(a, 1))
+            kind = KIND_NAMES.get(a.alert.kind)
+            when = a.local.strftime("%H:%M:%S") if a.local else "?"
+            ack = ""
+            if a.alert.acknowledged_at is not None:
+                ack = " — " + t("acknowledged by {user}", user=a.alert.acknowledged_by)
+            lines.append(f"  {when}  {t(kind) if kind else a.alert.kind}  "
+                         f"({t('confidence')} {a.alert.confidence:.2f}){ack}")
     return "\n".join(lines) + "\n"
-
-
-def _line(a: DigestAlert, lang: int) -> str:
-    kind = KIND_NAMES.get(a.alert.kind, (a.alert.kind, a.alert.kind))[lang]
-    when = a.local.strftime("%H:%M:%S") if a.local else "?"
-    ack = ""
-    if a.alert.acknowledged_at is not None:
-        ack = f" — đã xác nhận bởi {a.alert.acknowledged_by}" if lang == 0 else \
-            f" — acknowledged by {a.alert.acknowledged_by}"
-    conf = "độ tin cậy" if lang == 0 else "confidence"
-    return f"  {when}  {kind}  ({conf} {a.alert.confidence:.2f}){ack}"
