@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlmodel import delete, select
+from sqlmodel import col, delete, select
 
 from ..db import session_scope
 from ..models import LoginThrottle
@@ -48,14 +48,16 @@ class State:
         return max(0.0, (self.locked_until or 0.0) - now)
 
 
-def _dt(t: float | None) -> datetime | None:
-    return None if t is None else datetime.fromtimestamp(t, timezone.utc)
+def _dt(t: float) -> datetime:
+    return datetime.fromtimestamp(t, timezone.utc)
 
 
-def _ts(d: datetime | None) -> float | None:
-    if d is None:
-        return None
+def _ts(d: datetime) -> float:
     return (d if d.tzinfo else d.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def _state(row: LoginThrottle) -> State:
+    return State(row.failures, None if row.locked_until is None else _ts(row.locked_until))
 
 
 class DatabaseStore:
@@ -67,8 +69,8 @@ class DatabaseStore:
     def get(self, keys: list[str], now: float) -> dict[str, State]:
         """The live state of each of ``keys`` that has one (read-only, no write lock)."""
         with session_scope(self.url, read_only=True) as s:
-            rows = s.exec(select(LoginThrottle).where(LoginThrottle.key.in_(keys))).all()
-            return {r.key: State(r.failures, _ts(r.locked_until)) for r in rows if _ts(r.expires_at) > now}
+            rows = s.exec(select(LoginThrottle).where(col(LoginThrottle.key).in_(keys))).all()
+            return {r.key: _state(r) for r in rows if _ts(r.expires_at) > now}
 
     def fail(self, items: list[tuple[str, Limit]], now: float) -> dict[str, State]:
         """Count one failure on each key; a key already waiting is left as it is (attempts
@@ -78,31 +80,32 @@ class DatabaseStore:
         with session_scope(self.url) as s:
             _insert_missing(s, [k for k, _ in items], now)
             rows = {r.key: r for r in s.exec(select(LoginThrottle).where(
-                LoginThrottle.key.in_([k for k, _ in items])).with_for_update())}
+                col(LoginThrottle.key).in_([k for k, _ in items])).with_for_update())}
             for key, limit in items:
                 row = rows[key]
                 if _ts(row.expires_at) <= now:  # forgotten
                     row.failures, row.locked_until = 0, None
-                if row.locked_until is not None and _ts(row.locked_until) > now:
-                    out[key] = State(row.failures, _ts(row.locked_until))
+                if _state(row).wait(now) > 0:
+                    out[key] = _state(row)
                     continue
                 n, locked, expires = limit.after_failure(row.failures, now)
-                row.failures, row.locked_until, row.expires_at = n, _dt(locked), _dt(expires)
+                row.failures, row.expires_at = n, _dt(expires)
+                row.locked_until = None if locked is None else _dt(locked)
                 s.add(row)
                 out[key] = State(n, locked)
             s.flush()
-            s.exec(delete(LoginThrottle).where(LoginThrottle.expires_at < _dt(now)))
+            s.exec(delete(LoginThrottle).where(col(LoginThrottle.expires_at) < _dt(now)))
         return out
 
     def reset(self, key: str) -> None:
         with session_scope(self.url) as s:
-            s.exec(delete(LoginThrottle).where(LoginThrottle.key == key))
+            s.exec(delete(LoginThrottle).where(col(LoginThrottle.key) == key))
 
     def remember(self, key: str, until: float, now: float) -> None:
         """Keep ``key`` (no failures) until ``until``."""
         with session_scope(self.url) as s:
             _insert_missing(s, [key], now)
-            row = s.get(LoginThrottle, key)
+            row = s.get_one(LoginThrottle, key)
             row.failures, row.locked_until, row.expires_at = 0, None, _dt(until)
             s.add(row)
 
