@@ -19,6 +19,8 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .safe_image import open_image
+
 ImageSource = Union[str, os.PathLike, bytes, Image.Image]
 
 #: Padding grey used by YOLOv5/MegaDetector letterboxing.
@@ -66,7 +68,7 @@ def load_image_for_model(source: ImageSource, *, draft_for: tuple[int, int] | No
             img = source
         else:
             fp = io.BytesIO(source) if isinstance(source, bytes) else Path(source)
-            img = Image.open(fp)
+            img = open_image(fp)  # refuses decompression bombs before decoding
         orientation = img.getexif().get(0x0112, 1)
         swapped = orientation in (5, 6, 7, 8)  # these EXIF orientations rotate by 90 degrees
         full = (img.height, img.width) if swapped else (img.width, img.height)

@@ -43,6 +43,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         n = cfg["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     logging.basicConfig(level=getattr(logging, str(cfg["LOG_LEVEL"]).upper(), logging.INFO))
+    from classifiers.safe_image import set_max_pixels
+
+    set_max_pixels(int(cfg["MAX_IMAGE_MPIXELS"]) * 1_000_000)  # every decode path, and Pillow's own check
 
     from . import db, storage
 

@@ -67,6 +67,9 @@ register("THREADS", int, 8, "Worker threads of the production WSGI server.")
 register("MAX_REQUEST_MB", int, 512,
          "Largest request body accepted, in MiB (uploads of camera cards are big).")
 register("MAX_JSON_MB", int, 8, "Largest JSON request body accepted, in MiB.")
+register("MAX_IMAGE_MPIXELS", int, 64,
+         "Largest image decoded, in megapixels (width x height); bigger photos are refused before "
+         "decoding (decompression bombs: a 17 KiB PNG can declare 12,000 x 12,000 pixels).")
 register("TOKEN_DAYS", int, 90, "Default lifetime of API and device bearer tokens, in days.")
 register("SESSION_HOURS", int, 12, "Lifetime of a browser sign-in session, in hours.")
 register("TRUSTED_PROXIES", int, 0,

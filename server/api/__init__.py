@@ -10,6 +10,8 @@ from flask import Flask, g, jsonify, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from classifiers.safe_image import ImageTooLarge
+
 from .. import features
 from ..dberrors import disk_full_error, integrity_error, is_disk_full
 from ..errors import SaolaError
@@ -40,6 +42,11 @@ def init_app(app: Flask) -> None:
 
             return (*error_page(err.status, err.message), err.headers)
         return jsonify(err.to_dict()), err.status, err.headers
+
+    @app.errorhandler(ImageTooLarge)
+    def _image_too_large(e: ImageTooLarge):
+        # A stored or uploaded photo declares more pixels than MAX_IMAGE_MPIXELS: never decoded.
+        return _answer(SaolaError(str(e), status=422, code="image_too_large"))
 
     @app.errorhandler(IntegrityError)
     def _integrity(e: IntegrityError):

@@ -417,10 +417,12 @@ def _copy_media(store: Any, key: str, dest: Path, strip_metadata: bool = False) 
 
 
 def _write_without_metadata(src: Path, dest: Path) -> bool:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
+
+    from classifiers.safe_image import ImageTooLarge, open_image
 
     try:
-        with Image.open(src) as img:
+        with open_image(src) as img:
             fmt = img.format
             if fmt not in ("JPEG", "PNG", "TIFF", "WEBP"):
                 return False
@@ -428,7 +430,7 @@ def _write_without_metadata(src: Path, dest: Path) -> bool:
             clean = img.copy()  # pixels only: EXIF, XMP and ICC text are not carried over
         clean.save(dest, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
         return True
-    except (UnidentifiedImageError, OSError):
+    except (UnidentifiedImageError, OSError, ImageTooLarge):
         return False
 
 

@@ -25,6 +25,8 @@ from typing import Optional
 
 from PIL import Image
 
+from classifiers.safe_image import ImageTooLarge, open_image
+
 THUMB_SIZE = 320
 THUMB_MIN = 240  # a thumbnail straight from DCT scaling is accepted down to this size
 REVIEW_SIZE = 1600
@@ -73,12 +75,13 @@ def _encode(im: Image.Image, quality: int) -> bytes:
     return buf.getvalue()
 
 
-def make_derivatives(data: bytes, orientation: Optional[int] = None) -> Derivatives:
-    """Thumbnail (and review-size image when needed) of a JPEG; DerivativeError if it cannot be decoded."""
+def make_derivatives(data: bytes, orientation: Optional[int] = None, max_pixels: Optional[int] = None) -> Derivatives:
+    """Thumbnail (and review-size image when needed) of a JPEG; DerivativeError if it cannot be decoded
+    or declares more than ``max_pixels`` (default: the process's limit, classifiers/safe_image.py)."""
     from .exif import strip_metadata_segments
 
     try:
-        im = Image.open(io.BytesIO(strip_metadata_segments(data)))
+        im = open_image(strip_metadata_segments(data), limit=max_pixels)
         w, h = im.size
         needs_review = max(w, h) > REVIEW_MAX or (orientation or 1) != 1 or im.mode not in ("RGB", "L")
         target = _fit((w, h), REVIEW_SIZE if needs_review else THUMB_SIZE)
@@ -89,6 +92,8 @@ def make_derivatives(data: bytes, orientation: Optional[int] = None) -> Derivati
             # draft() keeps the decoded size >= target: the smallest DCT scale that does.
             im.draft("RGB" if im.mode in ("RGB", "YCbCr") else im.mode, target)
         im.load()
+    except ImageTooLarge as e:
+        raise DerivativeError(str(e)) from None
     except Exception as e:  # PIL raises OSError, SyntaxError, ValueError... on damaged data
         raise DerivativeError(f"cannot decode the image: {e}") from None
     transpose = _TRANSPOSE.get(orientation or 1)

@@ -133,7 +133,8 @@ def derivatives_job(ctx: JobContext) -> dict:
 
     cfg = ctx.config
     media_root = cfg.get("MEDIA_DIR") or os.path.join(cfg["DATA_DIR"], "media")
-    roots = proc.StoreRoots(media_root, os.path.join(cfg["DATA_DIR"], "derivatives"))
+    roots = proc.StoreRoots(media_root, os.path.join(cfg["DATA_DIR"], "derivatives"),
+                            max_image_pixels=cfg.get("MAX_IMAGE_MPIXELS", 64) * 1_000_000)
     store = LocalMediaStore(media_root)
     with ctx.session() as s:
         stmt = select(Media.id, Media.sha256, Media.storage_key, Media.orientation).where(Media.kind == "image")

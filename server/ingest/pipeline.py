@@ -316,7 +316,7 @@ def _results(sources: list[Source], roots: proc.StoreRoots, workers: int) -> Ite
 def store_roots(app: Flask) -> proc.StoreRoots:
     """Where the worker processes write, from the app's stores (durability: one sync per batch)."""
     return proc.StoreRoots(str(app.extensions["saola.media"].root), str(app.extensions["saola.derivatives"].root),
-                           durable=False)
+                           durable=False, max_image_pixels=app.config["MAX_IMAGE_MPIXELS"] * 1_000_000)
 
 
 def ingest_sources(app: Flask, sources: list[Source], skipped: Iterable[Skipped] = (), *,

@@ -22,9 +22,11 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from classifiers.safe_image import DEFAULT_MAX_PIXELS, ImageTooLarge, check_size, set_max_pixels
+
 from . import derivatives as deriv
 from .registry import MediaInfo, UnreadableMedia, load_plugins, reader_for
-from .sources import Source
+from .sources import IMAGE_MAX_BYTES, Source, too_big
 
 IN_MEMORY_MAX = 64 * 1024 * 1024  # files up to this size are read into memory once
 CHUNK = 1024 * 1024
@@ -41,6 +43,8 @@ class StoreRoots:
     # (one os.sync() before committing the batch's rows; see pipeline.BatchWriter): same
     # guarantee, a row never names a file that is not on disk, at a fraction of the cost.
     durable: bool = True
+    # Photos declaring more pixels are skipped unread (decompression bombs; classifiers/safe_image.py).
+    max_image_pixels: int = DEFAULT_MAX_PIXELS
 
 
 class DiskFull(Exception):
@@ -198,13 +202,17 @@ def process_source(src: Source, roots: StoreRoots, make_derivatives: bool = True
             dest = os.path.join(roots.media, key)
             try:
                 info = reader.read(data, src.path)
-            except UnreadableMedia as e:
+                if src.kind == "image":
+                    check_size(info.width, info.height, roots.max_image_pixels)
+            except (UnreadableMedia, ImageTooLarge) as e:
                 return {**res, "status": "skipped", "reason": str(e)}
             if _size(dest) != len(data):  # absent, or cut short by a power loss before it was synced
                 atomic_write(dest, data, roots.durable)
                 res["stored_new"] = True
             size = len(data)
         else:
+            if src.kind == "image":  # photos are read whole below: never one this big (sources.IMAGE_MAX_BYTES)
+                return {**res, "status": "skipped", "reason": too_big("image", max(src.size, IMAGE_MAX_BYTES + 1))}
             opener = open(src.path, "rb") if src.path is not None else _open_member(src)
             with opener as f:
                 sha, key, size, created = _stream_to_store(f, roots, src.ext)
@@ -213,7 +221,9 @@ def process_source(src: Source, roots: StoreRoots, make_derivatives: bool = True
             try:
                 # The original path, not the store copy: readers date recordings by their file name.
                 info = reader.read(None, src.path if src.path is not None else dest)
-            except UnreadableMedia as e:
+                if src.kind == "image":
+                    check_size(info.width, info.height, roots.max_image_pixels)
+            except (UnreadableMedia, ImageTooLarge) as e:
                 if created:  # not media after all: take back the copy this call made
                     os.unlink(dest)
                 return {**res, "status": "skipped", "reason": str(e)}
@@ -242,7 +252,7 @@ def ensure_derivatives(sha: str, data: bytes, info: MediaInfo, roots: StoreRoots
     if _present(thumb):
         return True
     try:
-        d = deriv.make_derivatives(data, info.orientation)
+        d = deriv.make_derivatives(data, info.orientation, roots.max_image_pixels)
     except deriv.DerivativeError as e:
         info.flags.append("corrupt")
         info.notes.append(str(e))
@@ -263,6 +273,7 @@ def init_worker(roots: StoreRoots) -> None:
     """Pool initializer: remember the store roots and load extra readers."""
     global _roots
     _roots = roots
+    set_max_pixels(roots.max_image_pixels)  # also Pillow's own limit, in this process
     load_plugins()
 
 

@@ -85,7 +85,7 @@ def parse_mp4(f: BinaryIO, file_size: int) -> MediaInfo:
                 info.meta["mvhd"] = {"creation_time": created, "timescale": scale, "duration": duration}
             elif kind == b"tkhd" and info.width is None:
                 f.seek(a)
-                body = f.read(b - a)
+                body = f.read(min(b - a, 96))  # the fields end at byte 96; the atom may claim gigabytes
                 if len(body) >= 84:
                     off = 76 if body[0] == 0 else 88
                     if len(body) >= off + 8:

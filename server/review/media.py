@@ -28,9 +28,10 @@ def review_image(store, derivatives, media, size: str = "review") -> Path:
     key = derivatives.key_for(media.sha256, f"{size}.jpg")
 
     def make() -> bytes:
-        from PIL import Image
+        from classifiers.safe_image import open_image
 
-        with Image.open(store.path(media.storage_key)) as im:
+        side = SIZES[size]
+        with open_image(store.path(media.storage_key), draft=(side, side)) as im:
             im = im.convert("RGB")
             im.thumbnail((SIZES[size], SIZES[size]))
             out = io.BytesIO()

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from classifiers.safe_image import ImageTooLarge, open_image
+
 from ..errors import Conflict, SaolaError, ValidationError
 from ..models import FieldObservation, Media, Upload, utcnow
 from ..storage import LocalMediaStore, sha256_file
@@ -106,6 +108,20 @@ def append(s: Session, data_dir: str, store: LocalMediaStore, up: Upload, offset
     return up
 
 
+def _image_size(part: Path) -> tuple[int, int] | None:
+    """(width, height) of an uploaded photo read from its header; None when it is not a readable image.
+
+    ImageTooLarge (classifiers/safe_image.py) past the pixel limit: such a photo is refused, not stored.
+    """
+    try:
+        with open_image(part) as im:
+            return im.size
+    except ImageTooLarge:
+        raise
+    except Exception:  # not decodable: kept as a file, flagged
+        return None
+
+
 def _finish(s: Session, store: LocalMediaStore, up: Upload, part: Path, digest: str | None = None) -> None:
     digest = digest or sha256_file(part)
     if digest != up.sha256:
@@ -115,6 +131,14 @@ def _finish(s: Session, store: LocalMediaStore, up: Upload, part: Path, digest: 
         s.commit()
         raise SaolaError(f"uploaded bytes hash to {digest}, not the declared {up.sha256}; the upload was reset",
                          status=422, code="hash_mismatch")
+    try:
+        size = _image_size(part) if (up.media_type or "").startswith("image/") else None
+    except ImageTooLarge as e:  # a decompression bomb: refused before anything else reads it
+        part.unlink(missing_ok=True)
+        up.offset = 0
+        s.add(up)
+        s.commit()
+        raise SaolaError(f"{e}; the photo was not stored", status=422, code="image_too_large") from None
     with open(part, "rb+") as f:
         os.fsync(f.fileno())
     ext = ALLOWED_TYPES.get(up.media_type or "", "") or Path(up.file_name or "").suffix.lstrip(".").lower() or "bin"
@@ -122,17 +146,9 @@ def _finish(s: Session, store: LocalMediaStore, up: Upload, part: Path, digest: 
     store.put_move(part, key)
     media = s.exec(select(Media).where(Media.sha256 == up.sha256)).first()
     if media is None:
-        width = height = None
+        width, height = size or (None, None)
         kind = "image"
-        if (up.media_type or "").startswith("image/"):
-            try:
-                from PIL import Image
-
-                with Image.open(store.path(key)) as im:
-                    width, height = im.size
-            except Exception:  # not decodable: kept as a file, flagged
-                pass
-        elif (up.media_type or "").startswith("audio/"):
+        if (up.media_type or "").startswith("audio/"):
             kind = "audio"
         elif (up.media_type or "").startswith("video/"):
             kind = "video"

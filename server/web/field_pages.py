@@ -52,10 +52,12 @@ def field_photo(area_id: str, sha256: str):
     media = s.exec(select(Media).where(Media.sha256 == sha256)).first()
     if media is None or not _linked(s, area.id, sha256):
         abort(404)
-    from PIL import Image, ImageOps
+    from PIL import ImageOps
 
-    with get_store().open(media.storage_key) as f, Image.open(f) as im:
-        im.draft("RGB", (THUMB * 2, THUMB * 2))
+    from classifiers.safe_image import open_image
+
+    # Header checked first (a 17 KiB PNG can declare 144 megapixels); JPEGs decode at reduced size.
+    with get_store().open(media.storage_key) as f, open_image(f, draft=(THUMB * 2, THUMB * 2)) as im:
         im = ImageOps.exif_transpose(im).convert("RGB")
         im.thumbnail((THUMB, THUMB))
         buf = io.BytesIO()
