@@ -52,8 +52,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     storage.init_app(app)
 
-    from . import auth, api, i18n, jobs, web
+    from . import auth, api, i18n, jobs, security, web
 
+    security.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)
     api.init_app(app)

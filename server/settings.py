@@ -71,6 +71,9 @@ register("MAX_IMAGE_MPIXELS", int, 64,
          "Largest image decoded, in megapixels (width x height); bigger photos are refused before "
          "decoding (decompression bombs: a 17 KiB PNG can declare 12,000 x 12,000 pixels).")
 register("TOKEN_DAYS", int, 90, "Default lifetime of API and device bearer tokens, in days.")
+register("TOKEN_MAX_DAYS", int, 365,
+         "Longest lifetime anyone (administrators too) may choose for a bearer token, in days; "
+         "longer requests are refused (422).")
 register("SESSION_HOURS", int, 12, "Lifetime of a browser sign-in session, in hours.")
 register("TRUSTED_PROXIES", int, 0,
          "Number of reverse proxies in front of Saola whose X-Forwarded-For and X-Forwarded-Proto "
@@ -94,6 +97,9 @@ register("LOGIN_FORGET_S", int, 3600,
 register("LOGIN_CONCURRENCY", int, 2,
          "Password checks (Argon2, CPU- and memory-heavy) run at once per server process; as many "
          "more may wait, further sign-ins are answered 503 at once so a flood cannot take every thread.")
+register("HTTPS", bool, False,
+         "The site is served over HTTPS (directly or behind a TLS proxy): session cookies get the "
+         "Secure flag and responses an HSTS header. Requests a trusted proxy marks as https get both anyway.")
 register("DEFAULT_TIMEZONE", str, "Asia/Ho_Chi_Minh",
          "Time zone assumed for camera clocks when a deployment names none.")
 register("SEQUENCE_GAP_S", int, 60,

@@ -6,9 +6,9 @@ from sqlmodel import select
 
 from ..auth.permissions import current_user
 from ..auth.throttle import authenticate
-from ..auth.tokens import issue_token
+from ..auth.tokens import check_days, issue_token
 from ..db import get_session
-from ..errors import Forbidden
+from ..errors import Forbidden, ValidationError
 from ..models import DeviceToken, User, utcnow
 from . import crud
 from .core import endpoint
@@ -43,6 +43,10 @@ def _new_token(user: User, kind: str, name: str | None, days: int, device_id: st
 @endpoint("/auth/token", ["POST"], summary="Exchange a username and password for an API bearer token",
           tags=["auth"], body=TokenRequest, response=NewToken, status=201, auth=False, responses=_SIGN_IN_ANSWERS)
 def token(body: TokenRequest):
+    try:
+        check_days(body.days, current_app.config["TOKEN_MAX_DAYS"])
+    except ValueError as e:
+        raise ValidationError(str(e), code="token_lifetime", details={"field": "days"}) from None
     return _new_token(_check_password(body.username, body.password), "api", body.name, body.days)
 
 

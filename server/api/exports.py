@@ -179,4 +179,7 @@ def annual_report(query: ReportQuery):
         name = f"report-{scope.area.code}-{query.year}-{query.lang}.pdf"
         return Response(pdf, mimetype="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    return Response(html, mimetype="text/html")
+    from ..security import REPORT_CSP
+
+    # A self-contained document with its own <style> and data: figures, and no script.
+    return Response(html, mimetype="text/html", headers={"Content-Security-Policy": REPORT_CSP})

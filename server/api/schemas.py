@@ -363,9 +363,14 @@ class TaxonOut(Out):
 
 
 # ---- users, memberships, tokens ---------------------------------------------------
+PASSWORD_POLICY = ("At least 10 characters, not the username nor containing it, not one of the 30,000 "
+                   "most common passwords, and not easy to guess (zxcvbn score 2 or more); "
+                   "a password breaking a rule is refused with 422 weak_password.")
+
+
 class UserIn(In):
     username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: str = Field(min_length=8, max_length=256)
+    password: str = Field(max_length=256, description=PASSWORD_POLICY)
     full_name: Optional[str] = Field(default=None, max_length=200)
     email: Optional[str] = Field(default=None, max_length=200)
     is_admin: bool = False
@@ -375,7 +380,9 @@ class UserIn(In):
 class UserPatch(Patch):
     __table_model__ = User
     __not_null__ = frozenset({"password"})
-    password: Optional[str] = Field(default=None, min_length=8, max_length=256)
+    password: Optional[str] = Field(default=None, max_length=256, description=PASSWORD_POLICY)
+    current_password: Optional[str] = Field(default=None, max_length=256,
+                                            description="Your current password; needed to change your own.")
     full_name: Optional[str] = Field(default=None, max_length=200)
     email: Optional[str] = Field(default=None, max_length=200)
     is_admin: Optional[bool] = None
@@ -409,7 +416,8 @@ class TokenRequest(In):
     username: str
     password: str
     name: Optional[str] = Field(default=None, max_length=200)
-    days: int = Field(default=90, ge=1, le=3650)
+    days: int = Field(default=90, ge=1, description="Lifetime in days, at most SAOLA_TOKEN_MAX_DAYS "
+                      "(365 unless configured); longer is refused with 422.")
 
 
 class DeviceRegistration(In):

@@ -5,14 +5,26 @@ from sqlmodel import or_, select
 
 from protocols.text import fold
 
-from ..auth.passwords import hash_password
+from ..auth.passwords import WeakPassword, check_new_password, hash_password, verify_password
 from ..auth.permissions import RANK, current_user, load_area, require_admin, require_area
+from ..auth.revocation import deactivated, password_changed
 from ..db import get_session
-from ..errors import Conflict, Forbidden
+from ..errors import Conflict, Forbidden, ValidationError
+from ..i18n import gettext as _
 from ..models import Membership, User
 from . import crud
 from .core import endpoint, paginate
 from .schemas import MembershipIn, MembershipOut, UserIn, UserOut, UserPatch, UserQuery
+
+
+def _new_password_hash(password: str, username: str) -> str:
+    """The hash of a newly chosen password, or 422 saying which rule it breaks (in the user's language)."""
+    try:
+        check_new_password(password, username)
+    except WeakPassword as e:
+        raise ValidationError(_(e.text, **e.params), code="weak_password",
+                              details={"field": "password", "reason": e.reason}) from None
+    return hash_password(password)
 
 
 @endpoint("/users/me", summary="The signed-in user", tags=["users"], response=UserOut)
@@ -38,7 +50,7 @@ def create_user(body: UserIn):
     if s.exec(select(User).where(User.username == body.username)).first():
         raise Conflict(f"username {body.username!r} is already taken")
     data = body.model_dump(exclude={"password"})
-    return crud.create(s, User(**data, password_hash=hash_password(body.password)), None)
+    return crud.create(s, User(**data, password_hash=_new_password_hash(body.password, body.username)), None)
 
 
 @endpoint("/users/<user_id>", summary="One user (administrators, or yourself)", tags=["users"], response=UserOut)
@@ -50,17 +62,39 @@ def get_user(user_id: str):
 
 
 @endpoint("/users/<user_id>", ["PATCH"], summary="Change a user (administrators; yourself: password, language, names)",
-          tags=["users"], body=UserPatch, response=UserOut)
+          description="Changing your own password needs `current_password`. A new password ends every other "
+                      "browser session and bearer token of that user (the session or token making the "
+                      "change stays signed in); deactivating a user ends all of them.",
+          tags=["users"], body=UserPatch, response=UserOut,
+          responses={403: "Not allowed, or the current password is wrong",
+                     422: "Invalid, or the new password breaks the password policy"})
 def patch_user(user_id: str, body: UserPatch):
     me_ = current_user()
     sent = body.model_dump(exclude_unset=True)
+    current = sent.pop("current_password", None)
     if me_.id != user_id or {"is_admin", "active"} & sent.keys():
         require_admin()
     s = get_session()
     user = crud.get_or_404(s, User, user_id, "user")
-    if "password" in sent:
-        sent["password_hash"] = hash_password(sent.pop("password"))
-    return crud.update(s, user, sent, None)
+    new_password = sent.pop("password", None)
+    if new_password is not None:
+        if me_.id == user_id:
+            # A stolen session or token alone must not be enough to take the account over.
+            if current is None:
+                raise ValidationError(_("To change your own password, also send your current password "
+                                        "(current_password)."), code="current_password_required",
+                                      details={"field": "current_password"})
+            if not verify_password(user.password_hash, current):
+                raise Forbidden(_("The current password is wrong."), code="wrong_password")
+        sent["password_hash"] = _new_password_hash(new_password, user.username)
+    deactivating = sent.get("active") is False and user.active
+    crud.update(s, user, sent, None, commit=False)
+    if new_password is not None:
+        password_changed(s, user)
+    if deactivating:
+        deactivated(s, user)
+    s.commit()
+    return user
 
 
 # ---- memberships ---------------------------------------------------------------------

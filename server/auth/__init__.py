@@ -5,6 +5,12 @@ Authorization header, else the signed session cookie. Cookie-authenticated
 requests that change state must carry the session's CSRF token (header
 ``X-CSRF-Token`` or form field ``csrf_token``); token-authenticated requests
 carry no cookies and need none.
+
+A session is valid only while its user's ``session_version`` (stamped into the
+cookie at sign-in) is unchanged: sign-out, a password change and deactivation
+bump it, so a copied cookie stops working at once (server/auth/revocation.py).
+The sign-in form itself carries a CSRF token of the pre-session cookie, so
+another site cannot sign a browser in to an account of its choosing.
 """
 from __future__ import annotations
 
@@ -33,11 +39,26 @@ def login_user(user: User) -> None:
     """Start a browser session for ``user`` (new CSRF token, no session fixation)."""
     session.clear()
     session["uid"] = user.id
+    session["sv"] = user.session_version
     session["csrf"] = secrets.token_urlsafe(32)
     session.permanent = True
 
 
+def login_csrf_ok() -> bool:
+    """True when a sign-in form post carries the CSRF token of this browser's pre-session."""
+    sent = request.form.get("csrf_token", "")
+    expected = session.get("csrf", "")
+    return bool(sent and expected) and hmac.compare_digest(sent, expected)
+
+
 def logout_user() -> None:
+    """End the browser session, and every other session of its user (the version is bumped)."""
+    from .revocation import end_sessions
+
+    user = g.get("user")
+    if user is not None and g.get("auth_method") == "session":
+        end_sessions(user)
+        get_session().commit()
     session.clear()
 
 
@@ -70,7 +91,7 @@ def _resolve_user() -> None:
     uid = session.get("uid")
     if uid:
         user = get_session().get(User, uid)
-        if user is not None and user.active:
+        if user is not None and user.active and session.get("sv") == user.session_version:
             g.user, g.auth_method = user, "session"
             if request.method not in SAFE_METHODS:
                 sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")

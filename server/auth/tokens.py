@@ -20,6 +20,13 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def check_days(days: int, max_days: int) -> None:
+    """Refuse a token lifetime outside 1..``max_days`` (SAOLA_TOKEN_MAX_DAYS): a leaked
+    long-lived token is a long-lived key to the installation."""
+    if not 1 <= days <= max_days:
+        raise ValueError(f"a token lives between 1 and {max_days} days (SAOLA_TOKEN_MAX_DAYS), not {days}")
+
+
 def issue_token(session: Session, user: User, *, kind: str = "api", name: str | None = None,
                 days: int = 90, device_id: str | None = None) -> tuple[str, DeviceToken]:
     """Create a token for ``user``; returns (raw token, row). The caller commits."""

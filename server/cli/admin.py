@@ -76,7 +76,7 @@ def _add_user(username, password, admin, full_name, email, language) -> str:
     from sqlmodel import select
 
     from .. import audit
-    from ..auth.passwords import hash_password
+    from ..auth.passwords import check_new_password, hash_password
     from ..models import User
 
     app = get_app()
@@ -84,6 +84,7 @@ def _add_user(username, password, admin, full_name, email, language) -> str:
         if s.exec(select(User).where(User.username == username)).first():
             fail(f"user {username!r} already exists")
         try:
+            check_new_password(password, username)
             ph = hash_password(password)
         except ValueError as e:
             fail(str(e))
@@ -102,7 +103,8 @@ def users_group():
 
 @users_group.command("add")
 @click.argument("username")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="At least 10 characters, not common nor easy to guess (see README, Sign-in and security).")
 @click.option("--admin", is_flag=True, help="Administrator of the whole installation.")
 @click.option("--name", "full_name", default=None, help="Full name.")
 @click.option("--email", default=None)
@@ -154,10 +156,15 @@ def tokens_create(username, days, name):
     from sqlmodel import select
 
     from .. import audit
-    from ..auth.tokens import issue_token
+    from ..auth.tokens import check_days, issue_token
     from ..models import User
 
-    with session_for(get_app()) as s:
+    app = get_app()
+    try:
+        check_days(days, app.config["TOKEN_MAX_DAYS"])
+    except ValueError as e:
+        fail(str(e))
+    with session_for(app) as s:
         user = s.exec(select(User).where(User.username == username)).first()
         if user is None:
             fail(f"no user {username!r}")

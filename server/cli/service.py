@@ -32,7 +32,8 @@ def serve(host, port, debug):
     import waitress
 
     # Request bodies up to 8 MiB (a photo upload chunk) stay in memory instead of a spool file.
-    waitress.serve(app, host=host, port=port, threads=app.config["THREADS"], ident="saola",
+    # An empty ident: no Server header telling probes which software answers.
+    waitress.serve(app, host=host, port=port, threads=app.config["THREADS"], ident="",
                    max_request_body_size=app.config["MAX_CONTENT_LENGTH"], inbuf_overflow=8 * 1024 * 1024 + 65536)
 
 

@@ -26,6 +26,9 @@ class User(SQLModel, table=True):
     language: str = Field(default="vi", max_length=8)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
+    # Stamped into each browser session at sign-in and compared on every request:
+    # bumping it (password change, sign-out, deactivation) ends every session of the user.
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Membership(SQLModel, table=True):

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, g, jsonify, redirect, render_template, request, session, url_for
 from sqlmodel import select
 
-from ..auth import login_user, logout_user
+from ..auth import login_csrf_ok, login_user, logout_user
 from ..auth.throttle import authenticate, wait_message
 from ..db import get_session
 from ..errors import RetryLater, Unauthorized
@@ -76,6 +76,8 @@ def index():
 @web.route("/login", methods=["GET", "POST"])
 def login():
     error = None
+    if request.method == "POST" and not login_csrf_ok():
+        return login_csrf_refused()
     if request.method == "POST":
         try:
             user = authenticate(request.form.get("username", ""), request.form.get("password", ""))
@@ -87,6 +89,15 @@ def login():
             login_user(user)
             return redirect(safe_next(request.args.get("next"), url_for("web.index")))
     return render_template("login.html", error=error), (401 if error else 200)
+
+
+def login_csrf_refused():
+    """403 for a sign-in post without this browser's form token (another site, or an old form):
+    the form again with a fresh token (pages), or a JSON error."""
+    message = _("The sign-in form expired or came from another site; please sign in again.")
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify({"error": {"code": "csrf", "message": message}}), 403
+    return render_template("login.html", error=message), 403
 
 
 @web.route("/logout", methods=["POST"])

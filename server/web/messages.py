@@ -237,4 +237,7 @@ add_messages({
     "position withheld": "vị trí được ẩn",
     "unidentified": "chưa xác định",
     "Older records": "Bản ghi cũ hơn",
+    # sign-in
+    "The sign-in form expired or came from another site; please sign in again.":
+        "Biểu mẫu đăng nhập đã hết hạn hoặc được gửi từ trang khác; vui lòng đăng nhập lại.",
 })

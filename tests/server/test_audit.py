@@ -31,8 +31,8 @@ def test_secrets_never_reach_the_audit_log(client, world):
     from server.models import AuditLog
 
     h = world.headers(world.user("root", admin=True))
-    client.post("/api/v1/users", headers=h, json={"username": "new1", "password": "password-1"})
-    client.post("/api/v1/auth/token", json={"username": "new1", "password": "password-1"})
+    client.post("/api/v1/users", headers=h, json={"username": "new1", "password": "Tiger-river-7"})
+    client.post("/api/v1/auth/token", json={"username": "new1", "password": "Tiger-river-7"})
     with world.session() as s:
         rows = s.exec(select(AuditLog)).all()
     text = repr([(r.before, r.after) for r in rows])

@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from server.auth.passwords import hash_password, verify_password
 from server.models import DeviceToken, utcnow
+from signin import sign_in
 
 
 def test_password_hash_is_argon2_and_verifies():
@@ -62,7 +63,7 @@ def test_device_registration(client, world):
 
 def test_browser_session_needs_csrf_for_writes(client, world):
     world.user("root", admin=True, password="admin-pass1")
-    r = client.post("/login", data={"username": "root", "password": "admin-pass1"})
+    r = sign_in(client, "root", "admin-pass1")
     assert r.status_code == 302
     assert client.get("/api/v1/users/me").json["username"] == "root"
     r = client.post("/api/v1/areas", json={"code": "A1", "name": "Area"})
@@ -78,11 +79,11 @@ def test_browser_session_needs_csrf_for_writes(client, world):
 
 def test_login_page_rejects_wrong_password(client, world):
     world.user("root", admin=True, password="admin-pass1")
-    r = client.post("/login", data={"username": "root", "password": "nope-nope"})
+    r = sign_in(client, "root", "nope-nope")
     assert r.status_code == 401 and b"Wrong username or password" in r.data
 
 
 def test_login_redirect_is_local_only(client, world):
     world.user("root", admin=True, password="admin-pass1")
-    r = client.post("/login?next=//evil.example/x", data={"username": "root", "password": "admin-pass1"})
+    r = sign_in(client, "root", "admin-pass1", url="/login?next=//evil.example/x")
     assert r.headers["Location"] == "/"

@@ -71,7 +71,7 @@ def test_users_and_tokens(runner, client):
     areas = client.get("/api/v1/areas", headers={"Authorization": f"Bearer {tok}"}).json["items"]
     assert [a["code"] for a in areas] == ["A"]
     res = runner.invoke(["users", "add", "x", "--password", "short"])
-    assert res.exit_code != 0 and "at least 8" in res.output
+    assert res.exit_code != 0 and "at least 10" in res.output
 
 
 def test_help_imports_no_database_or_web_framework():

@@ -59,6 +59,15 @@ def server(db_url, tmp_path):
     srv.kill()
 
 
+def _web_sign_in(session: requests.Session, base: str, username: str) -> requests.Response:
+    """Sign a requests session in through the web form (which carries a CSRF token)."""
+    from signin import FORM_TOKEN
+
+    token = FORM_TOKEN.search(session.get(f"{base}/login", timeout=10).text).group(1)
+    return session.post(f"{base}/login", data={"username": username, "password": "password123",
+                                               "csrf_token": token}, timeout=10)
+
+
 def _client(site, srv, store, user, **kw):
     from mobile.sync import SyncClient
 
@@ -93,7 +102,7 @@ def test_walk_reaches_a_real_server_and_the_web_ui(site, world, server, tmp_path
     # A biologist sees the walk, the observations and the photo in the web UI.
     world.user("bio", roles={site.area.id: "biologist"})
     browser = requests.Session()
-    r = browser.post(f"{server.url}/login", data={"username": "bio", "password": "password123"}, timeout=10)
+    r = _web_sign_in(browser, server.url, "bio")
     assert r.status_code == 200 and "/login" not in r.url
     page = browser.get(f"{server.url}/areas/{site.area.id}/field", timeout=10)
     assert page.status_code == 200
@@ -106,7 +115,7 @@ def test_walk_reaches_a_real_server_and_the_web_ui(site, world, server, tmp_path
     other = world.area("XX", "Elsewhere")
     world.user("stranger", roles={other.id: "manager"})
     b2 = requests.Session()
-    b2.post(f"{server.url}/login", data={"username": "stranger", "password": "password123"}, timeout=10)
+    _web_sign_in(b2, server.url, "stranger")
     assert b2.get(f"{server.url}/areas/{site.area.id}/field", timeout=10).status_code == 404
     assert b2.get(f"{server.url}/areas/{site.area.id}/field/photo/{sha}", timeout=10).status_code == 404
 

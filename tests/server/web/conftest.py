@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from signin import sign_in
 from webdata import ReviewData, build_review_data
 
 @pytest.fixture
@@ -21,7 +22,7 @@ class Browser:
 
     def __init__(self, client, username: str, password: str = "password123"):
         self.client = client
-        r = client.post("/login", data={"username": username, "password": password})
+        r = sign_in(client, username, password)
         assert r.status_code == 302, r.get_data(as_text=True)[:300]
         page = client.get("/").get_data(as_text=True)
         self.csrf = CSRF_RE.search(page).group(1)

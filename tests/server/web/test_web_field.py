@@ -2,10 +2,11 @@
 from datetime import datetime, timezone
 
 from server.models import FieldObservation, Media, SurveyWalk, Taxon
+from signin import sign_in
 
 
 def _login(client, username):
-    r = client.post("/login", data={"username": username, "password": "password123"})
+    r = sign_in(client, username)
     assert r.status_code == 302
 
 

@@ -12,14 +12,15 @@ from sqlmodel import select
 from server.models import (Alert, FieldObservation, Observation, OperatingInterval, SurveyWalk, SyncChange,
                            SyncConflict, Transect, User)
 
+from signin import sign_in
 from webdata import T0, Tablets, add_recording, store_bytes
 
 
 def test_login_logout_and_language(rd, client, world):
     assert client.get("/review").status_code == 302
-    r = client.post("/login", data={"username": "bio", "password": "wrong-password"})
+    r = sign_in(client, "bio", "wrong-password")
     assert r.status_code == 401 and "Wrong username or password" in r.get_data(as_text=True)
-    r = client.post("/login?next=/review", data={"username": "bio", "password": "password123"})
+    r = sign_in(client, "bio", url="/login?next=/review")
     assert r.status_code == 302 and r.headers["Location"].endswith("/review")
     page = client.get("/").get_data(as_text=True)
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
