@@ -237,3 +237,27 @@ def test_cli_token_lifetime_is_capped(runner, world):
     assert res.exit_code != 0 and "365" in res.output
     res = runner.invoke(["tokens", "create", "lan", "--days", "0"])  # 0 used to mean "never expires"
     assert res.exit_code != 0
+
+
+# ---- no inline code in templates, no HTML strings in scripts ---------------------------------------------
+def test_templates_carry_no_inline_script_or_style_and_scripts_build_no_html():
+    """What the Content-Security-Policy would refuse is not there to begin with, and the
+    pages' scripts put user text into the page only as text."""
+    import re
+    from pathlib import Path
+
+    web = Path(__file__).resolve().parents[2] / "server" / "web"
+    for tpl in sorted((web / "templates").glob("*.html")):
+        html = tpl.read_text(encoding="utf-8")
+        for m in re.finditer(r"<script\b([^>]*)>", html):
+            attrs = m.group(1)
+            assert "src=" in attrs or 'type="application/json"' in attrs, f"{tpl.name}: inline <script{attrs}>"
+        assert not re.search(r"\son[a-z]+\s*=", html), f"{tpl.name}: an on* handler attribute"
+        assert not re.search(r"\sstyle\s*=", html), f"{tpl.name}: a style attribute"
+        assert "javascript:" not in html, tpl.name
+    for js in sorted((web / "static").glob("*.js")):
+        code = js.read_text(encoding="utf-8")
+        assert not re.search(r"\.(innerHTML|outerHTML)\s*\+?=|insertAdjacentHTML|document\.write", code), \
+            f"{js.name}: builds HTML from strings"
+        for call in re.finditer(r"\.(bindTooltip|bindPopup|setContent)\(([^)]*)\)", code):
+            assert "textElement(" in call.group(2), f"{js.name}: Leaflet gets a string (parsed as HTML): {call.group(0)}"

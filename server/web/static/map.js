@@ -4,6 +4,8 @@ document.addEventListener('DOMContentLoaded', function () {
   'use strict';
   const el = document.getElementById('map');
   const data = JSON.parse(document.getElementById('map-data').textContent);
+  const tooltipText = (f) => f.properties.name + (f.properties.deployments !== undefined ? ' (' + f.properties.deployments + ')' : '');
+  const textElement = (text) => { const span = document.createElement('span'); span.textContent = text; return span; };
   const styleOf = (f) => ({
     boundary: { color: '#2f5d3a', weight: 2, fill: true, fillOpacity: 0.05 },
     transect: { color: '#c7772a', weight: 3 },
@@ -16,7 +18,8 @@ document.addEventListener('DOMContentLoaded', function () {
     const layer = L.geoJSON(data, {
       style: styleOf,
       pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 6, color: '#1d1d1b', fillColor: '#ffd400', fillOpacity: 0.9, weight: 1 }),
-      onEachFeature: (f, l) => { if (f.properties.name) l.bindTooltip(f.properties.name + (f.properties.deployments !== undefined ? ' (' + f.properties.deployments + ')' : '')); },
+      // Names are user text: Leaflet inserts a string tooltip as HTML, so hand it a text node's element.
+      onEachFeature: (f, l) => { if (f.properties.name) l.bindTooltip(textElement(tooltipText(f))); },
     }).addTo(map);
     const b = layer.getBounds();
     if (b.isValid()) map.fitBounds(b.pad(0.15)); else map.setView([16, 106], 6);
@@ -53,7 +56,7 @@ document.addEventListener('DOMContentLoaded', function () {
       const c = document.createElementNS(ns, 'circle');
       const [x, y] = px(g.coordinates);
       c.setAttribute('cx', x); c.setAttribute('cy', y); c.setAttribute('r', 6); c.setAttribute('fill', '#ffd400'); c.setAttribute('stroke', '#000');
-      const title = document.createElementNS(ns, 'title'); title.textContent = f.properties.name || ''; c.appendChild(title);
+      const title = document.createElementNS(ns, 'title'); title.textContent = f.properties.name ? tooltipText(f) : ''; c.appendChild(title);
       svg.appendChild(c);
     } else if (g.type === 'LineString') line(g.coordinates);
     else if (g.type === 'MultiLineString' || g.type === 'Polygon') g.coordinates.forEach(line);

@@ -38,7 +38,7 @@
 
   function drawProgress() {
     const c = counts;
-    $('progress').innerHTML = '';
+    $('progress').replaceChildren();
     if (!c) return;
     const el = document.createElement('span');
     el.id = 'progress-count';
@@ -77,11 +77,12 @@
       state.shortcuts = (await S.api('GET', '/review/programs/' + programId + '/shortcuts')).species;
     } catch (e) { state.shortcuts = []; }
     const ol = $('shortcuts');
-    ol.innerHTML = '';
+    ol.replaceChildren();
     state.shortcuts.forEach((tx, i) => {
       const li = document.createElement('li');
-      li.innerHTML = '<kbd>' + (i + 1) + '</kbd> ';
-      li.appendChild(document.createTextNode(S.taxonName(tx)));
+      const kbd = document.createElement('kbd');
+      kbd.textContent = String(i + 1);
+      li.append(kbd, ' ', S.taxonName(tx));
       ol.appendChild(li);
     });
   }
@@ -118,13 +119,13 @@
     if (!item) {
       $('seqinfo').textContent = t('The queue is empty');
       $('image').removeAttribute('src');
-      $('boxes').innerHTML = ''; $('strip').innerHTML = ''; $('labels').innerHTML = ''; $('suggestion').textContent = '';
+      $('boxes').replaceChildren(); $('strip').replaceChildren(); $('labels').replaceChildren(); $('suggestion').textContent = '';
       stage.dataset.sequenceId = '';
       return;
     }
     const seq = item.sequence, dep = item.deployment;
     stage.dataset.sequenceId = seq.id;
-    $('seqinfo').innerHTML = '';
+    $('seqinfo').replaceChildren();
     const info = document.createElement('span');
     info.id = 'seq-title';
     info.textContent = [dep.location, dep.program, (seq.event_start || '').replace('T', ' ').slice(0, 19),
@@ -137,7 +138,7 @@
     stage.classList.toggle('drawing', state.draw);
     // thumbnails strip
     const strip = $('strip');
-    strip.innerHTML = '';
+    strip.replaceChildren();
     item.media.forEach((mm, i) => {
       const b = document.createElement('button');
       b.type = 'button'; b.tabIndex = -1;
@@ -152,7 +153,9 @@
     $('suggestion').textContent = sug ? t('Suggestion') + ': ' + (sug.taxon ? S.taxonName(sug.taxon) : (sug.label || t(sug.category))) +
       ' · ' + Math.round(sug.confidence * 100) + '%' : '';
     const labels = $('labels');
-    labels.innerHTML = '<h3>' + t('Labels') + '</h3>';
+    const heading = document.createElement('h3');
+    heading.textContent = t('Labels');
+    labels.replaceChildren(heading);
     const ul = document.createElement('ul');
     ul.id = 'label-list';
     item.observations.forEach((o) => {
@@ -177,7 +180,7 @@
 
   function renderBoxes() {
     const holder = $('boxes');
-    holder.innerHTML = '';
+    holder.replaceChildren();
     visibleBoxes().forEach((d, i) => {
       const el = document.createElement('div');
       el.className = 'box ' + d.category + (i === state.selected ? ' selected' : '') + (d.human ? ' human' : '');

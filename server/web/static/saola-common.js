@@ -1,4 +1,5 @@
-/* Saola: helpers shared by the pages' scripts (API calls with CSRF, species picker). */
+/* Saola: helpers shared by the pages' scripts (API calls with CSRF, species picker).
+   User text reaches the page only through textContent / text nodes, never as HTML. */
 (function () {
   'use strict';
   const csrfMeta = document.querySelector('meta[name="csrf-token"]');
@@ -33,7 +34,7 @@
     const list = input.parentElement.querySelector('.choices');
     let items = [], active = -1, timer = null, seq = 0;
     function render() {
-      list.innerHTML = '';
+      list.replaceChildren();
       items.forEach((t, i) => {
         const li = document.createElement('li');
         li.textContent = taxonName(t);
@@ -75,5 +76,15 @@
     return { clear() { input.value = ''; items = []; render(); } };
   }
 
-  window.Saola = { api: api, taxonName: taxonName, speciesPicker: speciesPicker };
+  /* Boxes drawn by the server (data-box="left top width height", in %) are placed here:
+     the Content-Security-Policy refuses style attributes, not styles set through the DOM. */
+  function placeBoxes(root) {
+    (root || document).querySelectorAll('[data-box]').forEach((el) => {
+      const [l, t, w, h] = el.dataset.box.split(' ').map(Number);
+      Object.assign(el.style, { left: l + '%', top: t + '%', width: w + '%', height: h + '%' });
+    });
+  }
+  document.addEventListener('DOMContentLoaded', () => placeBoxes());
+
+  window.Saola = { api: api, taxonName: taxonName, speciesPicker: speciesPicker, placeBoxes: placeBoxes };
 })();
