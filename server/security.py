@@ -75,8 +75,8 @@ def init_app(app: Flask) -> None:
     if proxies > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
-                                x_port=proxies, x_prefix=proxies)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,  # type: ignore[method-assign]
+                                x_host=proxies, x_port=proxies, x_prefix=proxies)
     if app.config.get("HTTPS"):
         app.config["SESSION_COOKIE_SECURE"] = True
     app.session_interface = SessionInterface()

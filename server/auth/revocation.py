@@ -15,7 +15,7 @@ What ends what:
 from __future__ import annotations
 
 from flask import g, has_request_context, session as cookie
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from .. import audit
 from ..models import DeviceToken, User, utcnow
@@ -28,7 +28,7 @@ def end_sessions(user: User) -> None:
 
 def revoke_tokens(s: Session, user: User, keep: DeviceToken | None = None) -> int:
     """Revoke every live bearer token of ``user`` but ``keep``; audited; returns how many."""
-    rows = s.exec(select(DeviceToken).where(DeviceToken.user_id == user.id, DeviceToken.revoked_at.is_(None)))
+    rows = s.exec(select(DeviceToken).where(DeviceToken.user_id == user.id, col(DeviceToken.revoked_at).is_(None)))
     n = 0
     for row in rows:
         if keep is not None and row.id == keep.id:
