@@ -39,7 +39,12 @@ def flood(url: str, username: str, threads: int, seconds: float, out) -> None:
     end = time.monotonic() + seconds
 
     def attacker(i: int) -> None:
+        import re
+
         s = requests.Session()
+        # A scripted attacker fetches the sign-in form once for its CSRF token (pre-session cookie).
+        form = re.search(r'name="csrf_token" value="([^"]+)"', s.get(f"{url}/login", timeout=60).text)
+        token = form.group(1) if form else ""
         n = 0
         while time.monotonic() < end:
             n += 1
@@ -52,7 +57,8 @@ def flood(url: str, username: str, threads: int, seconds: float, out) -> None:
                     r = s.post(f"{url}/api/v1/auth/token", json={"username": username, "password": f"guess-{i}-{n}"},
                                timeout=60)
                 else:
-                    r = s.post(f"{url}/login", data={"username": username, "password": f"guess-{i}-{n}"}, timeout=60)
+                    r = s.post(f"{url}/login", data={"username": username, "password": f"guess-{i}-{n}",
+                                                     "csrf_token": token}, timeout=60)
                 code = r.status_code
             except requests.RequestException:
                 code = "error"

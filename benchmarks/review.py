@@ -122,9 +122,11 @@ def run_steps(url: str, info: dict, steps: int, data_dir: str) -> dict[str, list
     app = create_app({"DATABASE_URL": url, "DATA_DIR": data_dir, "SECRET_KEY": "bench", "WORKER": "external",
                       "TESTING": True, "LOG_LEVEL": "WARNING"})
     client = app.test_client()
-    r = client.post("/login", data={"username": "bio", "password": "password123"})
-    assert r.status_code == 302, r.status_code
     import re
+
+    form = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    r = client.post("/login", data={"username": "bio", "password": "password123", "csrf_token": form})
+    assert r.status_code == 302, r.status_code
 
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/").get_data(as_text=True)).group(1)
     rnd = random.Random(1)

@@ -10,9 +10,8 @@
   record ids in URLs stay here) and ``Cross-Origin-Opener-Policy: same-origin``.
 - Behind HTTPS (``SAOLA_HTTPS``, or a request that a trusted proxy marked as
   https): HSTS and the ``Secure`` flag on the session cookie.
-- ``SAOLA_TRUSTED_PROXIES``: how many reverse proxies in front of Saola set
-  X-Forwarded-For/-Proto/-Host; only then are those headers believed
-  (werkzeug's ProxyFix), since anyone can send them.
+- ``SAOLA_TRUSTED_PROXIES`` (werkzeug's ProxyFix, set up in create_app): only
+  then is a proxy's X-Forwarded-Proto believed, since anyone can send it.
 - No ``Server`` header naming the software (``saola serve`` passes waitress an
   empty ident).
 """
@@ -70,13 +69,7 @@ def _headers(app: Flask, response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Add the headers to every response; trust proxy headers only when configured."""
-    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
-    if proxies > 0:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,  # type: ignore[method-assign]
-                                x_host=proxies, x_port=proxies, x_prefix=proxies)
+    """Add the headers to every response; Secure session cookies on HTTPS."""
     if app.config.get("HTTPS"):
         app.config["SESSION_COOKIE_SECURE"] = True
     app.session_interface = SessionInterface()

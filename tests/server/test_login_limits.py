@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from server.auth import passwords
+from signin import form_token
 
 LIMITS = {"LOGIN_ADDRESS_FAILURES": 3, "LOGIN_ACCOUNT_FAILURES": 5, "LOGIN_LOCKOUT_S": 60,
           "LOGIN_LOCKOUT_MAX_S": 900, "LOGIN_FORGET_S": 3600}
@@ -67,8 +68,8 @@ def attempt(client, path: str, username: str, password: str, n: int = 0, headers
     """One sign-in on ``path`` ('web', 'token' or 'device') from client address number ``n``."""
     env = _addr(n)
     if path == "web":
-        return client.post("/login", data={"username": username, "password": password}, environ_base=env,
-                           headers=headers)
+        data = {"username": username, "password": password, "csrf_token": form_token(client)}
+        return client.post("/login", data=data, environ_base=env, headers=headers)
     body = {"username": username, "password": password}
     if path == "device":
         body["device_id"] = "tab-0001"

@@ -18,6 +18,7 @@ from hypothesis import given, settings, strategies as st
 from server.analytics import camtrap
 from server.analytics.camtrap import StationPeriod
 from server.bounds import MAX_ANALYSIS_DAYS
+from signin import sign_in
 
 FAR_START = datetime(1, 1, 2, tzinfo=timezone.utc)
 FAR_END = datetime(9999, 12, 30, tzinfo=timezone.utc)
@@ -89,7 +90,7 @@ def test_calendar_page_never_500s(app, client, world, survey):
     _stretch(world, survey.ids["d1"], datetime(1, 1, 1, tzinfo=timezone.utc),
              datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc))
     world.user("boss", roles={survey.area_id: "manager"})
-    r = client.post("/login", data={"username": "boss", "password": "password123"})
+    r = sign_in(client, "boss")
     assert r.status_code == 302
     r = client.get(f"/areas/{survey.area_id}/calendar")
     assert r.status_code == 200
