@@ -86,6 +86,9 @@ def test_report_html_and_pdf(client, survey, people):
     r = client.get(f"/api/v1/reports/annual?program_id={survey.program_id}&year=2026&lang=en",
                    headers=people["viewer"])
     assert r.status_code == 200 and b"Species inventory" in r.data
+    # Its own policy (inline <style>, data: figures) still lets no script run and no site frame it.
+    csp = r.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp and "frame-ancestors 'none'" in csp
     r = client.get("/api/v1/reports/annual?area_id=PNKB&year=2026&format=pdf&lang=en", headers=people["viewer"])
     assert r.status_code == 200 and r.data[:5] == b"%PDF-"
     reader = pypdf.PdfReader(io.BytesIO(r.data))
