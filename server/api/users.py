@@ -5,9 +5,10 @@ from sqlmodel import or_, select
 
 from protocols.text import fold
 
-from ..auth.passwords import WeakPassword, check_new_password, hash_password, verify_password
+from ..auth.passwords import WeakPassword, check_new_password, hash_password
 from ..auth.permissions import RANK, current_user, load_area, require_admin, require_area
 from ..auth.revocation import deactivated, password_changed
+from ..auth.throttle import confirm_password
 from ..db import get_session
 from ..errors import Conflict, Forbidden, ValidationError
 from ..i18n import gettext as _
@@ -49,6 +50,7 @@ def create_user(body: UserIn):
     s = get_session()
     if s.exec(select(User).where(User.username == body.username)).first():
         raise Conflict(f"username {body.username!r} is already taken")
+    s.commit()  # end the check's transaction: no (SQLite) write lock held while Argon2 hashes
     data = body.model_dump(exclude={"password"})
     return crud.create(s, User(**data, password_hash=_new_password_hash(body.password, body.username)), None)
 
@@ -67,6 +69,7 @@ def get_user(user_id: str):
                       "change stays signed in); deactivating a user ends all of them.",
           tags=["users"], body=UserPatch, response=UserOut,
           responses={403: "Not allowed, or the current password is wrong",
+                     429: "Too many wrong current passwords from this address or for this user (Retry-After)",
                      422: "Invalid, or the new password breaks the password policy"})
 def patch_user(user_id: str, body: UserPatch):
     me_ = current_user()
@@ -78,13 +81,15 @@ def patch_user(user_id: str, body: UserPatch):
     user = crud.get_or_404(s, User, user_id, "user")
     new_password = sent.pop("password", None)
     if new_password is not None:
+        # End the lookup's transaction: Argon2 below must not run under a (SQLite) write lock.
+        s.commit()
         if me_.id == user_id:
             # A stolen session or token alone must not be enough to take the account over.
             if current is None:
                 raise ValidationError(_("To change your own password, also send your current password "
                                         "(current_password)."), code="current_password_required",
                                       details={"field": "current_password"})
-            if not verify_password(user.password_hash, current):
+            if not confirm_password(user, current):  # limited like a sign-in (429 while waiting)
                 raise Forbidden(_("The current password is wrong."), code="wrong_password")
         sent["password_hash"] = _new_password_hash(new_password, user.username)
     deactivating = sent.get("active") is False and user.active

@@ -209,5 +209,16 @@ def authenticate(username: str, password: str) -> User:
     return guard().authenticate(username, password, client_address())
 
 
+def confirm_password(user: User, password: str) -> bool:
+    """Whether a signed-in ``user`` typed their own password (e.g. to change it), under the same
+    limits as a sign-in, so a stolen session cannot guess it quickly. RetryLater while waiting.
+    Call it before the request opens a write transaction."""
+    try:
+        authenticate(user.username, password)
+    except Unauthorized:
+        return False
+    return True
+
+
 def init_app(app: Flask) -> None:
     app.extensions["saola_login_guard"] = LoginGuard(app.config)

@@ -106,6 +106,25 @@ def test_each_path_waits_after_n_wrong_passwords_even_for_the_right_one(client, 
     assert ok(attempt(client, path, "lan", PASSWORD), path)
 
 
+def change_password(client, user, headers, current: str, n: int = 0):
+    return client.patch(f"/api/v1/users/{user.id}", json={"password": "New-forest-2025", "current_password": current},
+                        headers=headers, environ_base=_addr(n))
+
+
+def test_current_password_of_a_password_change_is_limited_like_a_sign_in(client, world, clock):
+    """A stolen token cannot guess the current password quickly: 403 for each wrong one, then
+    429 (even for the right one) until the wait ends."""
+    u = world.user("lan", password=PASSWORD)
+    h = world.headers(u)
+    for _ in range(3):
+        r = change_password(client, u, h, "wrong-pass-0")
+        assert r.status_code == 403 and r.json["error"]["code"] == "wrong_password"
+    assert_waiting(change_password(client, u, h, "wrong-pass-0"), "token", 60, "address")
+    assert_waiting(change_password(client, u, h, PASSWORD), "token", 60, "address")
+    clock.t += 60
+    assert change_password(client, u, h, PASSWORD).status_code == 200
+
+
 def test_web_wait_message_is_vietnamese_for_vietnamese_readers(client, world, clock):
     world.user("lan", password=PASSWORD)
     for _ in range(3):
@@ -231,11 +250,11 @@ def test_concurrent_wrong_device_registrations_never_500(app_config, world, monk
     assert all(r.json["error"]["code"] == "bad_credentials" for r in answers)
 
 
-@pytest.mark.parametrize("path", ["web", "token", "device"])
+@pytest.mark.parametrize("path", ["web", "token", "device", "password-change"])
 def test_password_check_runs_with_no_transaction_open(client, world, monkeypatch, path):
     """While Argon2 runs, another connection can take SQLite's write lock at once, and
     PostgreSQL shows no session idle in a transaction."""
-    world.user("lan", password=PASSWORD)
+    world_user = [world.user("lan", password=PASSWORD)]
     url = client.application.config["DATABASE_URL"]
     seen = []
 
@@ -261,8 +280,14 @@ def test_password_check_runs_with_no_transaction_open(client, world, monkeypatch
                 eng.dispose()
 
     hook_password_checks(monkeypatch, probe)
-    assert attempt(client, path, "lan", "wrong-pass-0").status_code == 401
-    assert ok(attempt(client, path, "lan", PASSWORD), path)
+    if path == "password-change":
+        u = world_user[0]
+        h = world.headers(u)
+        assert change_password(client, u, h, "wrong-pass-0").status_code == 403
+        assert change_password(client, u, h, PASSWORD).status_code == 200
+    else:
+        assert attempt(client, path, "lan", "wrong-pass-0").status_code == 401
+        assert ok(attempt(client, path, "lan", PASSWORD), path)
     assert seen == ["free", "free"]
 
 
