@@ -73,6 +73,9 @@ def main() -> None:
                           check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
     subprocess.run([SAOLA, "users", "add", "ranger", "--password", "bench-pass-1", "--area", "BENCH:ranger"],
                    env=env, check=True, stdout=subprocess.DEVNULL)
+    # The disk-writing upload sink (?store=1) is an administrator's diagnostic.
+    subprocess.run([SAOLA, "users", "add", "benchadmin", "--password", "bench-pass-1", "--admin"],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
     csv = tmp / "taxa.csv"
     csv.write_text("scientific_name\nPygathrix nemaeus\n")
     subprocess.run([SAOLA, "taxa", "import", str(csv)], env=env, check=True, stdout=subprocess.DEVNULL)
@@ -98,8 +101,9 @@ def main() -> None:
         SyncClient(fresh, url, tok).pull()
         pull_s = time.perf_counter() - t
 
-        headers = {"Authorization": f"Bearer {tok}"}
-        hput = {**headers, "Content-Type": "application/octet-stream"}
+        admin_tok = requests.post(f"{url}/api/v1/auth/token", json={"username": "benchadmin",
+                                                                     "password": "bench-pass-1"}, timeout=10).json()["token"]
+        hput = {"Authorization": f"Bearer {admin_tok}", "Content-Type": "application/octet-stream"}
         s = requests.Session()
         s.put(f"{url}/api/v1/diagnostics/upload-sink", data=b"x" * 1024, headers=hput, timeout=60)  # warm up
         rounds = 3 if args.quick else 7

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from ..auth.permissions import load_in_area, require_admin, require_area, scope_query
+from ..auth import policy
+from ..auth.permissions import current_user, load_in_area, require_admin, require_area, role_in_area, scope_query
 from ..db import get_session
 from ..models import Location, Program, ProtectedArea
 from . import crud
@@ -102,7 +103,15 @@ def list_locations(query: LocationQuery):
     stmt = scope_query(get_session(), select(Location), Location.area_id, query.area_id)
     if query.name:
         stmt = stmt.where(Location.name == query.name)
-    return paginate(get_session(), stmt, query, Location.name)
+    page = paginate(get_session(), stmt, query, Location.name)
+    page.items = locations_as_seen(page.items)
+    return page
+
+
+def locations_as_seen(rows: list[Location]) -> list:
+    """Stations with positions as the caller may see them (server/auth/policy.py)."""
+    s, user = get_session(), current_user()
+    return policy.location_view(s, rows, lambda loc: role_in_area(s, user, loc.area_id))
 
 
 @endpoint("/locations", ["POST"], summary="Create a location (rangers)", tags=["locations"], body=LocationIn,
@@ -119,7 +128,7 @@ def _location(location_id: str, minimum: str = "viewer") -> Location:
 
 @endpoint("/locations/<location_id>", summary="One location", tags=["locations"], response=LocationOut)
 def get_location(location_id: str):
-    return _location(location_id)
+    return locations_as_seen([_location(location_id)])[0]
 
 
 @endpoint("/locations/<location_id>", ["PATCH"], summary="Change a location (rangers)", tags=["locations"],

@@ -1,8 +1,8 @@
 """Machine detections, detection jobs, registered models, and role-aware images.
 
-Images are served at ``/media/<id>/view``: viewers and rangers get people and
-vehicles blurred (server/detect/privacy.py), biologists and above the clear
-image or the untouched original.
+Images are served at ``/media/<id>/view`` as server/auth/policy.py allows:
+viewers and rangers get people and vehicles blurred, biologists and above the
+clear image or the untouched original.
 """
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from flask import current_app, send_file
 from pydantic import Field
 from sqlmodel import select
 
+from ..auth import policy
 from ..auth.permissions import current_user, load_in_area
 from ..db import get_session
-from ..detect import privacy, service
+from ..detect import service
 from ..detect.registry import ModelNotFound, get_model
-from ..errors import NotFound, SaolaError, ValidationError
+from ..errors import NotFound, ValidationError
 from ..jobs import enqueue
 from ..models import Deployment, Detection, Media, MLModel
 from ..storage import get_store
@@ -136,22 +137,16 @@ def list_models():
 
 @endpoint("/media/<media_id>/view", summary="The image as the caller may see it (people blurred below biologist)",
           tags=TAGS, query=ViewQuery, raw=True,
-          responses={409: "not yet checked for people (viewers, when a detector is configured)"})
+          responses={409: "not yet checked for people (viewers, when a detector is configured)",
+                     403: "shows a person with no box to blur (below biologist)"})
 def view_media(media_id: str, query: ViewQuery):
     acc = load_in_area(get_session(), Media, media_id)
     media, role = acc.row, acc.role
     if media.kind != "image":
         raise ValidationError(f"media {media_id} is a {media.kind}, not an image")
     app = current_app
-    try:
-        path, mimetype, blurred = privacy.image_for_role(
-            get_session(), media, query.size, role, get_store(app), app.extensions["saola.derivatives"],
-            bool(app.config["DETECTOR_MODEL"]))
-    except privacy.NotScreened:
-        raise SaolaError("this image has not been checked for people yet; it is shown to viewers once "
-                         "detection has run", status=409, code="not_screened") from None
-    except ValueError as e:  # unreadable original
-        raise SaolaError(f"cannot make the image: {e}", status=422, code="unreadable_image") from None
+    path, mimetype, blurred = policy.image_for(get_session(), media, query.size, role, get_store(app),
+                                               app.extensions["saola.derivatives"], bool(app.config["DETECTOR_MODEL"]))
     if not path.is_file():
         raise NotFound(f"the file of media {media_id} is missing from the store")
     resp = send_file(path, mimetype=mimetype, conditional=True, max_age=0)

@@ -19,7 +19,8 @@ from pydantic import Field
 from sqlalchemy import String, cast
 from sqlmodel import select
 
-from ..auth.permissions import RANK, load_in_area, scope_query
+from ..auth import policy
+from ..auth.permissions import current_user, deployment_area, load_in_area, role_in_area, scope_query
 from ..bounds import MAX_OFFSET, BoundedDatetime
 from ..db import get_session
 from ..errors import NotFound, SaolaError, ValidationError
@@ -241,33 +242,35 @@ def list_media(query: MediaQuery):
         stmt = stmt.where(Media.captured_at <= to_utc(query.end))
     if query.start is not None and query.end is not None and query.end < query.start:
         raise ValidationError("end is before start", details=[{"field": "end", "message": "before start"}])
-    return paginate(s, stmt, query, [Media.captured_at.is_(None), Media.captured_at, Media.file_path, Media.id])
+    page = paginate(s, stmt, query, [Media.captured_at.is_(None), Media.captured_at, Media.file_path, Media.id])
+    page.items = _as_seen(page.items)
+    return page
 
 
 @endpoint("/media/<media_id>", summary="One media item with its full metadata (EXIF tags...)", tags=TAGS,
           response=MediaDetailOut)
 def get_media(media_id: str):
-    return _media(media_id)[0]
+    return _as_seen([_media(media_id)[0]])[0]
+
+
+def _as_seen(rows: list[Media]) -> list:
+    """Media rows with positions as the caller may see them (server/auth/policy.py)."""
+    s, user = get_session(), current_user()
+
+    def role_of(m: Media):
+        area_id = deployment_area(s, m.deployment_id)
+        return "admin" if user.is_admin else (role_in_area(s, user, area_id) if area_id else None)
+
+    return policy.media_view(s, rows, role_of)
 
 
 def _send(media: Media, size: str, role: str):
     app = current_app
     store, derivatives = get_store(app), app.extensions["saola.derivatives"]
-    if media.kind == "image":
-        # Every image, whatever the size asked, passes the privacy rule (people blurred for viewers
-        # and rangers; see server/detect/privacy.py).
-        from ..detect import privacy
-
-        try:
-            path, mimetype, blurred = privacy.image_for_role(
-                get_session(), media, {"file": "original"}.get(size, size), role, store, derivatives,
-                bool(app.config.get("DETECTOR_MODEL")))
-        except privacy.NotScreened:
-            raise SaolaError("this image has not been checked for people yet; it is shown to viewers once "
-                             "detection has run", status=409, code="not_screened") from None
-        except ValueError as e:
-            raise SaolaError(f"cannot make the image: {e}", status=422, code="unreadable_image") from None
-        return _file_response(path, mimetype, media, blurred or RANK.get(role, 99) < RANK["biologist"])
+    if media.kind == "image":  # who sees what: server/auth/policy.py
+        path, mimetype, blurred = policy.image_for(get_session(), media, {"file": "original"}.get(size, size), role,
+                                                   store, derivatives, bool(app.config.get("DETECTOR_MODEL")))
+        return _file_response(path, mimetype, media, blurred or not policy.sees_clear_images(role))
     if size == "file":
         return _file_response(store.path(media.storage_key), media.media_type, media, False)
     raise NotFound(f"no {size} image for a {media.kind} (media {media.id})")

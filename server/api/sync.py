@@ -9,12 +9,14 @@ from sqlmodel import select
 
 import protocols
 
+from ..auth import policy
 from ..auth.permissions import current_user, load_in_area, require_area, visible_area_ids
 from ..db import get_session, session_scope
-from ..errors import SaolaError, ValidationError
+from ..errors import Forbidden, SaolaError, ValidationError
 from ..models import Deployment, Location, Program, SyncConflict, Taxon, Transect, Upload
 from ..storage import get_store
 from ..sync import merge, service, uploads
+from .areas import locations_as_seen
 from .core import endpoint
 from .schemas import In, Out
 
@@ -89,6 +91,7 @@ def push(body: PushIn):
     device_id = tok.device_id if tok is not None and tok.device_id else body.device_id
     url = current_app.config["DATABASE_URL"]
     results = service.push(lambda: session_scope(url), current_user(), device_id, body.mutations)
+    results = policy.redact_push_answers(get_session(), current_user(), results)
     return {"protocol_version": service.PROTOCOL_VERSION, "results": results}
 
 
@@ -101,8 +104,10 @@ def pull(query: PullQuery):
         areas = [query.area_id]
     else:
         areas = visible_area_ids(s, current_user())
+    user = current_user()
     try:
-        return service.pull(s, areas, query.since, query.limit)
+        return service.pull(s, areas, query.since, query.limit,
+                            redact=lambda rows: policy.redact_changes(s, user, rows))
     except service.CursorTooOld as e:
         raise SaolaError(str(e), status=410, code="resync_required") from None
 
@@ -168,7 +173,8 @@ def reference():
                          "camera_id": d.camera_id, "deployment_start": d.deployment_start.isoformat(),
                          "deployment_end": d.deployment_end.isoformat() if d.deployment_end else None}
                         for d in deps],
-        "locations": [{"id": x.id, "name": x.name, "latitude": x.latitude, "longitude": x.longitude} for x in locs],
+        "locations": [{"id": x["id"], "name": x["name"], "latitude": x["latitude"], "longitude": x["longitude"]}
+                      for x in (x if isinstance(x, dict) else x.model_dump() for x in locations_as_seen(locs))],
         "transects": [{"id": t.id, "name": t.name, "length_m": t.length_m, "geometry": t.geometry} for t in transects],
     }
     version = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -181,6 +187,8 @@ class UploadIn(In):
     size: int
     file_name: Optional[str] = Field(default=None, max_length=255)
     media_type: Optional[str] = None
+    area_id: Optional[str] = Field(default=None, description="the protected area whose records will list the "
+                                   "photo (you must be a ranger or above there; default: any area where you are)")
 
 
 class UploadOut(Out):
@@ -200,9 +208,17 @@ def _upload(upload_id: str) -> Upload:
 @endpoint("/uploads", ["POST"], summary="Start (or resume) a resumable upload of a field photo", tags=["sync"],
           body=UploadIn, response=UploadOut, status=201)
 def create_upload(body: UploadIn):
+    """Needs the ranger role (or above) in ``area_id``, or in some area: uploads are attachments of field
+    records, which rangers write. Bytes the server already holds complete the upload at once only when
+    you may see that media; otherwise send them like any new bytes."""
     s = get_session()
-    up = uploads.create(s, current_app.config["DATA_DIR"], current_user().id, body.sha256, body.size,
-                        body.file_name, body.media_type)
+    user = current_user()
+    if body.area_id is not None:
+        require_area(s, body.area_id, "ranger")
+    elif visible_area_ids(s, user, "ranger") == []:
+        raise Forbidden("uploads need the ranger role (or above) in a protected area")
+    up = uploads.create(s, current_app.config["DATA_DIR"], user, body.sha256, body.size, body.file_name,
+                        body.media_type)
     s.commit()
     return up
 

@@ -100,6 +100,10 @@ class NotScreened(Exception):
     """A viewer asked for an image no detector has checked for people yet."""
 
 
+class Withheld(Exception):
+    """A viewer asked for an image showing a person with no box to blur."""
+
+
 def _clear_derivative(media, size: str, media_store, derivatives) -> Path:
     # Ingest's own derivatives when it made them (server/ingest/derivatives.py keys), else ours.
     sha = media.sha256
@@ -113,23 +117,34 @@ def image_for_role(session, media, size: str, role: str, media_store, derivative
                    detector_configured: bool) -> tuple[Path, str, bool]:
     """(file, MIME type, blurred) of the image ``role`` may see of ``media`` at ``size``.
 
-    Biologists, managers and administrators get the clear image (the original
-    itself for ``original``); viewers and rangers get people and vehicles
-    blurred. When a detector is configured, an image no detector has checked
-    yet raises :class:`NotScreened` for them rather than risk showing a face.
+    The rules are server/auth/policy.py's: biologists, managers and
+    administrators get the clear image (the original itself for
+    ``original``); viewers and rangers get people and vehicles blurred. For
+    them, an image showing a person with no box to blur raises
+    :class:`Withheld`, and when a detector is configured an image no detector
+    has checked yet raises :class:`NotScreened` rather than risk showing a
+    face. Rangers get the stored bytes of an image that shows nobody; viewers
+    always a re-encoded copy (no EXIF position, no camera serial).
     """
-    from ..auth.permissions import RANK
-    from .service import is_screened, private_boxes
+    from ..auth import policy
+    from .service import has_unboxed_person, is_screened, private_boxes
 
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}, not {size!r}")
-    if RANK[role] < RANK["biologist"]:
+    if not policy.sees_clear_images(role):
         boxes = private_boxes(session, media.id)
         if boxes:
             return ensure_derivative(derivatives, media_store.path(media.storage_key), media.sha256, size,
                                      boxes), "image/jpeg", True
+        if has_unboxed_person(session, media.id):
+            raise Withheld(media.id)
         if detector_configured and not is_screened(session, media.id):
             raise NotScreened(media.id)
+        if not policy.may_download_originals(role):
+            if size == "original":
+                return ensure_derivative(derivatives, media_store.path(media.storage_key), media.sha256, size,
+                                         ()), "image/jpeg", False
+            return _clear_derivative(media, size, media_store, derivatives), "image/jpeg", False
     if size == "original":
         return media_store.path(media.storage_key), media.media_type, False
     sha = media.sha256

@@ -180,6 +180,14 @@ def private_boxes(session: Session, media_id: str) -> list[tuple[float, float, f
     return [tuple(float(v) for v in r) for r in rows]
 
 
+def has_unboxed_person(session: Session, media_id: str) -> bool:
+    """Whether a current person detection of the media has no box (so nothing could be blurred)."""
+    return session.exec(select(Detection.id).where(
+        Detection.media_id == media_id, Detection.category == "person", Detection.confidence >= PRIVACY_THRESHOLD,
+        Detection.review_status != "rejected", Detection.dismissed.is_(False), Detection.bbox_x.is_(None))
+        .limit(1)).first() is not None
+
+
 def is_screened(session: Session, media_id: str) -> bool:
     """Whether any image detector has processed this media (so its people are known)."""
     return session.exec(select(Detection.id).where(Detection.media_id == media_id,

@@ -35,7 +35,7 @@ from ..errors import ValidationError
 from ..models import Deployment, Detection, Location, Media, Observation, Taxon, utcnow
 from ..timeutil import as_utc
 from .common import CsvTable, fmt_bool, fmt_num, fmt_time, resolve_scope, zone_offset_min
-from .sensitive import generalise, person_media_clause
+from .sensitive import generalise, person_media_clause, sensitive_taxon_ids
 
 VERSION = "1.0.2"
 PROFILE_URL = f"https://raw.githubusercontent.com/tdwg/camtrap-dp/{VERSION}/camtrap-dp-profile.json"
@@ -134,7 +134,7 @@ def sensitive_deployment_ids(session: Session, deployment_ids: list[str]) -> set
     """Deployments where a sensitive taxon was observed or machine-labelled."""
     if not deployment_ids:
         return set()
-    sens = select(Taxon.id).where(Taxon.sensitive.is_(True))
+    sens = sensitive_taxon_ids()
     out = set(session.execute(select(Observation.deployment_id).where(
         Observation.deployment_id.in_(deployment_ids), Observation.taxon_id.in_(sens)).distinct()).scalars())
     out |= set(session.execute(select(Media.deployment_id).join(Detection, Detection.media_id == Media.id).where(

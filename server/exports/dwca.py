@@ -37,7 +37,7 @@ from ..models import (Deployment, Detection, FieldObservation, Location, Media, 
                       Transect, utcnow)
 from ..timeutil import as_utc
 from .common import fmt_num, fmt_time, resolve_scope, zone_offset_min
-from .sensitive import (GENERALISE, WITHHELD_NOTE, SensitivePolicy, generalisation_note, generalise,
+from .sensitive import (GENERALISE, WITHHELD_NOTE, SensitivePolicy, generalisation_note, generalise, is_sensitive,
                         person_media_clause)
 
 DWC = "http://rs.tdwg.org/dwc/terms/"
@@ -162,8 +162,8 @@ def _devices(session, scope, taxa, ev, oc, public, policy, cc, min_conf, rep) ->
                        ~Detection.id.in_(select(Observation.detection_id).where(
                            Observation.detection_id.is_not(None))))
                 .order_by(Media.captured_at, Detection.id)).all())
-        sens = any(taxa[o.taxon_id].sensitive for o in obs if o.taxon_id in taxa) or any(
-            taxa[d.taxon_id].sensitive for d, _ in dets if d.taxon_id in taxa)
+        sens = any(is_sensitive(taxa[o.taxon_id]) for o in obs if o.taxon_id in taxa) or any(
+            is_sensitive(taxa[d.taxon_id]) for d, _ in dets if d.taxon_id in taxa)
         place = _place(loc.latitude, loc.longitude, loc.coordinate_uncertainty, sens, public, policy)
         rep.generalised += bool(public and sens and policy.mode == GENERALISE)
         rep.withheld += bool(public and sens and policy.mode != GENERALISE)
@@ -212,7 +212,7 @@ def _devices(session, scope, taxa, ev, oc, public, policy, cc, min_conf, rep) ->
                              if o.classification_probability is not None else ""),
                           "occurrenceRemarks": "media withheld (people in view)" if o.media_id in hidden else None,
                           **_place(loc.latitude, loc.longitude, loc.coordinate_uncertainty,
-                                   bool(t and t.sensitive) or sens, public, policy)})
+                                   is_sensitive(t) or sens, public, policy)})
         seen_media: set[str] = set()
         for d, m in dets:
             child = f"{dep.id}:{m.id}"
@@ -266,7 +266,7 @@ def _transects(session, scope, taxa, ev, oc, mf, public, policy, cc, rep) -> Non
                   "countryCode": cc})
         for fo in obs_by_walk.get(w.id, []):
             t = taxa.get(fo.taxon_id)
-            sens = bool(t and t.sensitive)
+            sens = is_sensitive(t)
             rep.generalised += bool(public and sens and policy.mode == GENERALISE and fo.latitude is not None)
             rep.withheld += bool(public and sens and policy.mode != GENERALISE and fo.latitude is not None)
             oc.write({"eventID": w.id, "occurrenceID": fo.id, "basisOfRecord": "HumanObservation", **_taxon_terms(t),

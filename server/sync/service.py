@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from .. import audit
 from ..auth.permissions import has_role
+from ..auth.policy import restore_generalised
 from ..models import (Program, ServerState, SyncChange, SyncConflict,
                       SyncMutation, User, utcnow)
 from . import merge
@@ -108,6 +109,9 @@ def apply_mutation(s: Session, user: User, device_id: str | None, raw: Any) -> d
 def _decide(s: Session, user: User, device_id: str | None, m: Mutation) -> dict:
     Model = ENTITIES[m.entity]
     row = s.get(Model, m.record_id)
+    if row is not None and m.op != "delete":
+        # A position the device only received generalised (auth/policy.py) is not a new fix.
+        m.data = restore_generalised(m.data, row.data)
     doc = m.data if m.op != "delete" else None
     try:
         if m.op != "delete":
@@ -273,8 +277,13 @@ def horizon(s: Session) -> int:
     return int(st.value) if st is not None and st.value is not None else 0
 
 
-def pull(s: Session, area_ids: list[str] | None, since: int, limit: int) -> dict:
-    """Changes after ``since`` in ``area_ids`` (None: all), oldest first, one page."""
+def pull(s: Session, area_ids: list[str] | None, since: int, limit: int,
+         redact: Callable[[list[SyncChange]], dict[int, Any]] | None = None) -> dict:
+    """Changes after ``since`` in ``area_ids`` (None: all), oldest first, one page.
+
+    ``redact(rows)`` gives the data each change may carry to the caller, by seq
+    (server/auth/policy.py ``redact_changes``: sensitive positions generalised).
+    """
     h = horizon(s)
     if 0 < since < h:
         raise CursorTooOld(f"cursor {since} is older than the tombstone horizon {h}: resync from 0")
@@ -285,10 +294,11 @@ def pull(s: Session, area_ids: list[str] | None, since: int, limit: int) -> dict
     more = len(rows) > limit
     rows = rows[:limit]
     next_since = rows[-1].seq if rows else since
+    data = redact(rows) if redact is not None else {r.seq: r.data for r in rows}
     return {
         "protocol_version": PROTOCOL_VERSION,
         "changes": [{"seq": r.seq, "entity": r.entity, "record_id": r.record_id, "revision": r.revision,
-                     "op": r.op, "data": r.data, "at": r.at.isoformat()} for r in rows],
+                     "op": r.op, "data": data[r.seq], "at": r.at.isoformat()} for r in rows],
         "next_since": next_since,
         "has_more": more,
     }

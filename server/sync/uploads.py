@@ -1,7 +1,10 @@
 """Resumable attachment uploads (tus-style), for photos taken in the field.
 
 1. ``create(sha256, size)``: a new upload, or the one already started for the
-   same bytes (resume), or "complete" at once when the server has them.
+   same bytes (resume), or "complete" at once when the server has them *and*
+   the user may see that media (server/auth/policy.py ``may_reuse_bytes``);
+   anyone else is answered as for unknown bytes, so an upload never tells
+   whether a SHA-256 exists in another area.
 2. ``offset``: how many bytes the server holds.
 3. ``append(offset, chunk)``: only at the current offset (else 409 with the
    real offset), written to a partial file and fsynced before the offset moves.
@@ -22,7 +25,7 @@ from sqlmodel import Session, select
 from classifiers.safe_image import ImageTooLarge, open_image
 
 from ..errors import Conflict, SaolaError, ValidationError
-from ..models import FieldObservation, Media, Upload, utcnow
+from ..models import FieldObservation, Media, Upload, User, utcnow
 from ..storage import LocalMediaStore, sha256_file
 
 MAX_PHOTO_BYTES = 200 * 1024 * 1024
@@ -44,8 +47,12 @@ def _part(data_dir: str, upload_id: str) -> Path:
     return p
 
 
-def create(s: Session, data_dir: str, user_id: str, sha256: str, size: int, file_name: str | None,
+def create(s: Session, data_dir: str, user: User, sha256: str, size: int, file_name: str | None,
            media_type: str | None) -> Upload:
+    """Start (or resume) an upload of ``user``'s (see the module docstring)."""
+    from ..auth.policy import may_reuse_bytes
+
+    user_id = user.id
     sha256 = (sha256 or "").lower()
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         raise ValidationError("sha256 must be 64 hexadecimal characters")
@@ -59,7 +66,7 @@ def create(s: Session, data_dir: str, user_id: str, sha256: str, size: int, file
         return existing
     media = s.exec(select(Media).where(Media.sha256 == sha256)).first()
     up = Upload(sha256=sha256, size_bytes=size, file_name=file_name, media_type=media_type, user_id=user_id)
-    if media is not None:
+    if media is not None and media.size_bytes == size and may_reuse_bytes(s, user, media):
         up.offset, up.completed_at, up.media_id = size, utcnow(), media.id
     s.add(up)
     s.flush()
@@ -155,7 +162,9 @@ def _finish(s: Session, store: LocalMediaStore, up: Upload, part: Path, digest: 
         media = Media(sha256=up.sha256, kind=kind, file_name=up.file_name or f"{up.sha256}.{ext}",
                       file_path=f"field/{up.file_name or ''}", media_type=up.media_type or "application/octet-stream",
                       size_bytes=up.size_bytes, storage_key=key, width=width, height=height,
-                      timestamp_source="none", flags=["field_photo"])
+                      timestamp_source="none", flags=["field_photo"],
+                      # Whose bytes these are decides which areas' records may show them (auth/policy.py).
+                      meta={"uploaded_by": up.user_id})
         s.add(media)
         s.flush()
     up.media_id = media.id

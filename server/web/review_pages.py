@@ -3,7 +3,7 @@
 The page is a shell; its JavaScript (static/review.js) talks to
 /api/v1/review/* (server/api/review.py). Review images are made from the
 originals, cached in the derivatives store (server/review/media.py), and pass
-the privacy rule for the user's role (server/detect/privacy.py).
+the image policy for the user's role (server/auth/policy.py).
 """
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import io
 from flask import Blueprint, current_app, render_template, request, send_file
 from sqlmodel import select
 
+from ..auth import policy
 from ..auth.permissions import RANK, load_in_area
 from ..db import get_session
-from ..errors import NotFound, SaolaError
+from ..errors import NotFound
 from ..i18n import gettext as _
 from ..models import Deployment, Location, Media, Program, Taxon
 from ..storage import get_store
@@ -59,9 +60,8 @@ def review():
 def media_image(media_id: str, size: str):
     """A review-sized (or thumbnail) JPEG of an image the user may see.
 
-    Who sees what is the detection feature's privacy rule
-    (server/detect/privacy.py): biologists and above the clear image, viewers
-    and rangers people and vehicles blurred.
+    Who sees what is server/auth/policy.py's rule: biologists and above the
+    clear image, viewers and rangers people and vehicles blurred.
     """
     s = get_session()
     acc = load_in_area(s, Media, media_id, what="image")
@@ -72,18 +72,12 @@ def media_image(media_id: str, size: str):
     if not store.exists(m.storage_key):
         raise NotFound(f"the original of {m.file_name} is missing from the media store")
     derivatives = current_app.extensions["saola.derivatives"]
-    from ..detect import privacy
-
-    try:
-        path, _mime, blurred = privacy.image_for_role(s, m, size, role, store, derivatives,
-                                                      bool(current_app.config.get("DETECTOR_MODEL")))
-    except privacy.NotScreened:
-        raise SaolaError("this image has not been checked for people yet; it is shown to viewers once "
-                         "detection has run", status=409, code="not_screened") from None
+    path, _mime, blurred = policy.image_for(s, m, size, role, store, derivatives,
+                                            bool(current_app.config.get("DETECTOR_MODEL")))
     # Small files: send the bytes (no open file handle left to the WSGI server).
     resp = send_file(io.BytesIO(path.read_bytes()), mimetype="image/jpeg", conditional=True,
                      etag=path.name, last_modified=path.stat().st_mtime)
-    clear_for_all = not blurred and RANK[role] >= RANK["biologist"]
+    clear_for_all = not blurred and policy.sees_clear_images(role)
     resp.headers["Cache-Control"] = "private, max-age=3600" if clear_for_all else "private, no-store"
     return resp
 

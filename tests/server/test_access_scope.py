@@ -249,3 +249,173 @@ def test_listing_survives_a_null_stored_before_the_fix(client, world):
     assert r.status_code == 200 and r.json["items"][0]["settings"] == {}
     r = client.get("/api/v1/programs", headers=h)
     assert r.status_code == 200 and r.json["items"][0]["settings"] == {}
+
+
+# ---- finding 6: cross-area photo read and SHA-256 existence oracle -----------------------------------
+def _jpeg(seed: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (seed % 256, 90, 160)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _upload(client, h, data: bytes, **extra):
+    """A complete resumable upload of ``data``; the create answer and the final state."""
+    import hashlib
+
+    sha = hashlib.sha256(data).hexdigest()
+    r = client.post("/api/v1/uploads", headers=h, json={"sha256": sha, "size": len(data),
+                                                        "media_type": "image/jpeg", **extra})
+    assert r.status_code == 201, r.get_data(as_text=True)
+    created = r.json
+    if created["completed_at"] is None:
+        r = client.patch(f"/api/v1/uploads/{created['id']}", headers={**h, "Upload-Offset": str(created["offset"]),
+                         "Content-Type": "application/offset+octet-stream"}, data=data[created["offset"]:])
+        assert r.status_code == 200, r.get_data(as_text=True)
+    return sha, created
+
+
+def _obs(program_id: str, photos: list[str]) -> dict:
+    import uuid
+
+    rec = {"observed_at": "2026-03-01T07:30:00+07:00", "sign_type": "sighting", "count": 1, "unidentified": True,
+           "distance_m": 5.0, "bearing_deg": 10.0, "transect_bearing_deg": 0.0,
+           "location": {"lat": 17.5, "lon": 106.2}, "photos": photos}
+    return {"mutation_id": str(uuid.uuid4()), "entity": "observation", "record_id": str(uuid.uuid4()),
+            "op": "create", "base_revision": 0,
+            "data": {"protocol": "line_transect@1.0", "record_type": "observation", "program_id": program_id,
+                     "recorded_at": "2026-03-01T00:30:00Z", "data": rec}}
+
+
+@pytest.fixture
+def two_field_areas(world):
+    a, b = world.area("A", "Area A"), world.area("B", "Area B")
+    pa = world.program(a.id, "Transects", protocol="line-transect")
+    pb = world.program(b.id, "Transects", protocol="line-transect")
+    users = {"ranger_a": world.user("ranger_a", roles={a.id: "ranger"}),
+             "ranger_a2": world.user("ranger_a2", roles={a.id: "ranger"}),
+             "viewer_a": world.user("viewer_a", roles={a.id: "viewer"}),
+             "bio_b": world.user("bio_b", roles={b.id: "biologist"})}
+    return a, b, pa, pb, {k: world.headers(u) for k, u in users.items()}
+
+
+def _push(client, h, *mutations):
+    r = client.post("/api/v1/sync/push", headers=h, json={"mutations": list(mutations)})
+    assert r.status_code == 200
+    return r.json["results"]
+
+
+def _page_client(app, username):
+    c = app.test_client()
+    assert c.post("/login", data={"username": username, "password": "password123"}).status_code == 302
+    return c
+
+
+def test_upload_does_not_reveal_another_areas_photo(app, client, two_field_areas):
+    a, b, pa, pb, h = two_field_areas
+    photo = _jpeg(1)
+    sha, first = _upload(client, h["ranger_a"], photo)
+    assert first["completed_at"] is None  # new bytes: sent in full
+    assert _push(client, h["ranger_a"], _obs(pa.id, [sha]))[0]["status"] == "applied"
+    unknown = client.post("/api/v1/uploads", headers=h["bio_b"], json={"sha256": "f" * 64, "size": 1}).json
+    for size in (1, len(photo)):
+        r = client.post("/api/v1/uploads", headers=h["bio_b"], json={"sha256": sha, "size": size})
+        assert r.status_code == 201
+        # Looks exactly like bytes the server has never seen.
+        assert (r.json["media_id"], r.json["offset"], r.json["completed_at"]) == (None, 0, None)
+        assert (unknown["media_id"], unknown["offset"], unknown["completed_at"]) == (None, 0, None)
+    # The fast path stays for those who may see the photo: its uploader and the area's other rangers.
+    media_id = client.get(f"/api/v1/uploads/{first['id']}", headers=h["ranger_a"]).json["media_id"]
+    assert media_id is not None
+    for who in ("ranger_a", "ranger_a2"):
+        r = client.post("/api/v1/uploads", headers=h[who], json={"sha256": sha, "size": len(photo)})
+        assert (r.json["media_id"], r.json["offset"]) == (media_id, len(photo)), who
+        assert r.json["completed_at"] is not None, who
+
+
+def test_listing_another_areas_sha_in_a_record_reaches_nothing(app, client, two_field_areas):
+    a, b, pa, pb, h = two_field_areas
+    sha, _ = _upload(client, h["ranger_a"], _jpeg(2))
+    assert _push(client, h["ranger_a"], _obs(pa.id, [sha]))[0]["status"] == "applied"
+    assert _push(client, h["bio_b"], _obs(pb.id, [sha]))[0]["status"] == "applied"
+    bio_b = _page_client(app, "bio_b")
+    r = bio_b.get(f"/areas/{b.id}/field/photo/{sha}")
+    assert r.status_code == 404
+    assert f"/field/photo/{sha}" not in bio_b.get(f"/areas/{b.id}/field").get_data(as_text=True)
+    # Area A's own members still see it.
+    viewer_a = _page_client(app, "viewer_a")
+    assert f"/field/photo/{sha}" in viewer_a.get(f"/areas/{a.id}/field").get_data(as_text=True)
+    r = viewer_a.get(f"/areas/{a.id}/field/photo/{sha}")
+    assert r.status_code == 200 and r.data[:2] == b"\xff\xd8"
+
+
+def test_camera_trap_media_is_not_revealed_by_upload(client, world, two_field_areas):
+    from server.models import Media
+
+    a, b, pa, pb, h = two_field_areas
+    dep = world.deployment(world.program(a.id, "Cameras"))
+    with world.session() as s:
+        m = Media(sha256="d" * 64, deployment_id=dep.id, file_name="IMG.JPG", media_type="image/jpeg",
+                  size_bytes=10, storage_key="k")
+        s.add(m)
+    r = client.post("/api/v1/uploads", headers=h["bio_b"], json={"sha256": "d" * 64, "size": 10})
+    assert (r.json["media_id"], r.json["completed_at"]) == (None, None)
+    r = client.post("/api/v1/uploads", headers=h["ranger_a"], json={"sha256": "d" * 64, "size": 10})
+    assert r.json["media_id"] == m.id and r.json["completed_at"] is not None  # visible to A: complete at once
+
+
+# ---- finding 11: uploads need a ranger; the upload sink; job paths ------------------------------------
+def test_viewers_cannot_store_files_through_uploads(client, world, two_field_areas):
+    a, b, pa, pb, h = two_field_areas
+    body = {"sha256": "a" * 64, "size": 10}
+    r = client.post("/api/v1/uploads", headers=h["viewer_a"], json=body)
+    assert r.status_code == 403 and "ranger" in r.json["error"]["message"]
+    assert client.post("/api/v1/uploads", headers=h["viewer_a"], json={**body, "area_id": a.id}).status_code == 403
+    assert client.post("/api/v1/uploads", headers=h["ranger_a"], json={**body, "area_id": b.id}).status_code == 404
+    assert client.post("/api/v1/uploads", headers=h["ranger_a"], json={**body, "area_id": a.id}).status_code == 201
+    assert client.post("/api/v1/uploads", headers=h["ranger_a"], json=body).status_code == 201
+
+
+def test_upload_sink_stores_only_for_administrators_and_is_bounded(app, client, world, monkeypatch):
+    from pathlib import Path
+
+    from server.api import meta
+
+    a = world.area()
+    ranger = world.headers(world.user("ranger", roles={a.id: "ranger"}))
+    admin = world.headers(world.user("root", admin=True))
+    put = {"Content-Type": "application/octet-stream"}
+    url = "/api/v1/diagnostics/upload-sink"
+    r = client.put(url + "?store=1", headers={**ranger, **put}, data=b"x" * 4096)
+    assert r.status_code == 403
+    r = client.put(url + "?store=1", headers={**admin, **put}, data=b"x" * 4096)
+    assert r.status_code == 200 and r.json == {"bytes": 4096}
+    assert r.status_code == 200 and client.put(url, headers={**ranger, **put}, data=b"x" * 10).json == {"bytes": 10}
+    monkeypatch.setattr(meta, "SINK_MAX_BYTES", 1024)
+    for h in (ranger, admin):
+        r = client.put(url + ("?store=1" if h is admin else ""), headers={**h, **put}, data=b"x" * 4096)
+        assert r.status_code == 413 and r.json["error"]["code"] == "too_large"
+    assert not list(Path(app.config["DATA_DIR"]).glob(".sink-*"))  # nothing left on disk
+
+
+def test_job_paths_are_hidden_from_non_administrators(app, client, world):
+    from server.models import Job
+
+    a = world.area()
+    data_dir = app.config["DATA_DIR"]
+    with world.session() as s:
+        job = Job(kind="export", area_id=a.id, status="failed", params={"format": "dwca"},
+                  result={"file": "dwca-1.zip", "out_dir": f"{data_dir}/exports/x/files", "events": 3},
+                  error=f"cannot write {data_dir}/exports/x/files/event.txt: disk full",
+                  failures=[{"item": f"{data_dir}/media/ab/cd.jpg", "error": "gone"}])
+        s.add(job)
+    viewer = world.headers(world.user("viewer", roles={a.id: "viewer"}))
+    for url in (f"/api/v1/jobs/{job.id}", "/api/v1/jobs"):
+        body = client.get(url, headers=viewer).get_data(as_text=True)
+        assert data_dir not in body and "out_dir" not in body, url
+        assert "dwca-1.zip" in body and "exports/x/files/event.txt" in body
+    admin = client.get(f"/api/v1/jobs/{job.id}", headers=world.headers(world.user("root", admin=True))).json
+    assert admin["result"]["out_dir"].startswith(data_dir)

@@ -24,6 +24,7 @@ def _seed(world, app, tmp_path):
     sha = hashlib.sha256(photo.read_bytes()).hexdigest()
     key = get_store(app).key_for(sha, "jpg")
     get_store(app).put_file(photo, key)
+    ranger = world.user("lan", roles={a.id: "ranger"})  # whose tablet uploaded the photo
     with world.session() as s:
         tiger = Taxon(scientific_name="Panthera tigris", vietnamese_name="Hổ", english_name="Tiger", sensitive=True)
         s.add(tiger)
@@ -32,7 +33,7 @@ def _seed(world, app, tmp_path):
         s.add(SurveyWalk(id="w1", program_id=p.id, started_at=t0, observers=["Lan"], weather="clear",
                          data={"data": {"transect_id": "T1"}}))
         s.add(Media(sha256=sha, kind="image", file_name="p.jpg", media_type="image/jpeg", size_bytes=1,
-                    storage_key=key))
+                    storage_key=key, meta={"uploaded_by": ranger.id}))
         s.add(FieldObservation(id="o1", program_id=p.id, protocol="line_transect@1.0", taxon_id=tiger.id,
                                observed_at=t0, latitude=17.123456, longitude=106.654321, count=1,
                                photos=[sha, "f" * 64], data={"data": {}}))
