@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..models import (Deployment, Detection, FieldObservation, Media, Membership, Observation, Program, Taxon,
                       Upload, User)
@@ -199,7 +199,7 @@ def _has_location(doc: Any) -> bool:
         and isinstance(loc.get("lon"), (int, float)) and not loc.get("generalised")
 
 
-def _redact_docs(session: Session, user: User, items: list[tuple[Any, str, str, Any]]) -> dict[Any, Any]:
+def _redact_docs(session: Session, user: User, items: list[tuple[Any, str, Any, Any]]) -> dict[Any, Any]:
     """``items``: (key, area id, record id, document). The documents ``user`` may see, by key:
     sensitive positions generalised where the user's role does not reach them."""
     out = {key: doc for key, _a, _r, doc in items}
@@ -272,14 +272,14 @@ def sensitive_media_ids(session: Session, media_ids: list[str]) -> set[str]:
     if not media_ids:
         return set()
     sens = sensitive_taxon_ids()
-    out = set(session.exec(select(Observation.media_id).where(Observation.media_id.in_(media_ids),
-                                                             Observation.taxon_id.in_(sens))))
+    out = {m for m in session.exec(select(Observation.media_id).where(col(Observation.media_id).in_(media_ids),
+                                                                     col(Observation.taxon_id).in_(sens))) if m}
     out |= set(session.exec(select(Detection.media_id).where(
-        Detection.media_id.in_(media_ids), Detection.taxon_id.in_(sens), Detection.dismissed.is_(False),
+        col(Detection.media_id).in_(media_ids), col(Detection.taxon_id).in_(sens), col(Detection.dismissed).is_(False),
         Detection.review_status != "rejected")))
     deps = dict(session.exec(select(Media.id, Deployment.location_id)
-                             .join(Deployment, Deployment.id == Media.deployment_id)
-                             .where(Media.id.in_(media_ids))).all())
+                             .join(Deployment, col(Deployment.id) == col(Media.deployment_id))
+                             .where(col(Media.id).in_(media_ids))).all())
     stations = sensitive_location_ids(session, list(set(deps.values())))
     return out | {m for m, loc in deps.items() if loc in stations}
 
@@ -289,15 +289,16 @@ def sensitive_location_ids(session: Session, location_ids: list[str]) -> set[str
     if not location_ids:
         return set()
     sens = sensitive_taxon_ids()
-    deps = select(Deployment.id).where(Deployment.location_id.in_(location_ids))
-    hit = set(session.exec(select(Observation.deployment_id).where(Observation.deployment_id.in_(deps),
-                                                                  Observation.taxon_id.in_(sens))))
-    hit |= set(session.exec(select(Media.deployment_id).join(Detection, Detection.media_id == Media.id).where(
-        Media.deployment_id.in_(deps), Detection.taxon_id.in_(sens), Detection.dismissed.is_(False),
-        Detection.review_status != "rejected")))
+    deps = select(Deployment.id).where(col(Deployment.location_id).in_(location_ids))
+    hit = set(session.exec(select(Observation.deployment_id).where(col(Observation.deployment_id).in_(deps),
+                                                                  col(Observation.taxon_id).in_(sens))))
+    hit |= {d for d in session.exec(
+        select(Media.deployment_id).join(Detection, col(Detection.media_id) == col(Media.id)).where(
+            col(Media.deployment_id).in_(deps), col(Detection.taxon_id).in_(sens), col(Detection.dismissed).is_(False),
+            Detection.review_status != "rejected")) if d}
     if not hit:
         return set()
-    return set(session.exec(select(Deployment.location_id).where(Deployment.id.in_(hit))))
+    return set(session.exec(select(Deployment.location_id).where(col(Deployment.id).in_(hit))))
 
 
 GPS_META_PREFIX = "GPS "
@@ -345,7 +346,7 @@ def location_view(session: Session, rows: list, role_of) -> list[Any]:
             continue
         data = loc.model_dump()
         pos = position_for(loc.latitude, loc.longitude, sensitive=True, role=role_of(loc))
-        data.update(latitude=pos.lat, longitude=pos.lon, coordinate_uncertainty=int(pos.uncertainty_m),
+        data.update(latitude=pos.lat, longitude=pos.lon, coordinate_uncertainty=int(pos.uncertainty_m or 0),
                     elevation=None)
         out.append(data)
     return out
@@ -388,8 +389,9 @@ def field_photo_uploader(session: Session, media: Media) -> Optional[str]:
     who = (media.meta or {}).get("uploaded_by")
     if who:
         return who
-    return session.exec(select(Upload.user_id).where(Upload.media_id == media.id, Upload.completed_at.is_not(None))
-                        .order_by(Upload.completed_at, Upload.created_at)).first()
+    return session.exec(select(Upload.user_id).where(Upload.media_id == media.id,
+                                                     col(Upload.completed_at).is_not(None))
+                        .order_by(col(Upload.completed_at), col(Upload.created_at))).first()
 
 
 def _writer(session: Session, user_id: Optional[str], area_id: str) -> bool:

@@ -278,7 +278,7 @@ def horizon(s: Session) -> int:
 
 
 def pull(s: Session, area_ids: list[str] | None, since: int, limit: int,
-         redact: Callable[[list[SyncChange]], dict[int, Any]] | None = None) -> dict:
+         redact: Callable[[list[SyncChange]], dict[Any, Any]] | None = None) -> dict:
     """Changes after ``since`` in ``area_ids`` (None: all), oldest first, one page.
 
     ``redact(rows)`` gives the data each change may carry to the caller, by seq
@@ -294,7 +294,7 @@ def pull(s: Session, area_ids: list[str] | None, since: int, limit: int,
     more = len(rows) > limit
     rows = rows[:limit]
     next_since = rows[-1].seq if rows else since
-    data = redact(rows) if redact is not None else {r.seq: r.data for r in rows}
+    data: dict[Any, Any] = redact(rows) if redact is not None else {r.seq: r.data for r in rows}
     return {
         "protocol_version": PROTOCOL_VERSION,
         "changes": [{"seq": r.seq, "entity": r.entity, "record_id": r.record_id, "revision": r.revision,
