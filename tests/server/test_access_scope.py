@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from flask import g
 from sqlmodel import select
+from signin import sign_in
 
 from server.errors import Forbidden, NotFound
 
@@ -310,7 +311,7 @@ def _push(client, h, *mutations):
 
 def _page_client(app, username):
     c = app.test_client()
-    assert c.post("/login", data={"username": username, "password": "password123"}).status_code == 302
+    assert sign_in(c, username).status_code == 302
     return c
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from classifiers.safe_image import DEFAULT_MAX_PIXELS, ImageTooLarge, open_image
 from image_bombs import bomb_jpeg, bomb_png
+from signin import sign_in
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -151,7 +152,8 @@ def _field_photo_setup(app, world):
 
     a = world.area()
     p = world.program(a.id, "Transects", protocol="line-transect")
-    m = _stored_media(app, world, bomb_png(12000, 12000), "png")
+    ranger = world.user("ranger", roles={a.id: "ranger"})  # uploaded it: area A's photo (server/auth/policy.py)
+    m = _stored_media(app, world, bomb_png(12000, 12000), "png", meta={"uploaded_by": ranger.id})
     with world.session() as s:
         s.add(FieldObservation(id="o1", program_id=p.id, protocol="line_transect@1.0",
                                observed_at=datetime(2026, 3, 1, tzinfo=timezone.utc), photos=[m.sha256],
@@ -164,7 +166,7 @@ def _field_photo_setup(app, world):
 @pytest.mark.parametrize("who", ["viewer", "bio"])
 def test_field_photo_thumbnail_of_a_bomb_is_a_clear_4xx(app, client, world, who):
     a, sha = _field_photo_setup(app, world)
-    assert client.post("/login", data={"username": who, "password": "password123"}).status_code == 302
+    assert sign_in(client, who).status_code == 302
     r = client.get(f"/areas/{a.id}/field/photo/{sha}")
     assert 400 <= r.status_code < 500 and r.status_code != 404, r.status_code
     assert "image too large" in r.get_data(as_text=True)
@@ -189,7 +191,9 @@ _RSS_SCRIPT = textwrap.dedent('''
     world = World(app)
     a, sha = _field_photo_setup(app, world)
     client = app.test_client()
-    client.post("/login", data={"username": "bio", "password": "password123"})
+    from signin import sign_in
+
+    sign_in(client, "bio")
     client.get("/areas/%s/field" % a.id)  # warm up templates, imports and the session
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     statuses = [client.get(f"/areas/{a.id}/field/photo/{sha}").status_code for _ in range(3)]

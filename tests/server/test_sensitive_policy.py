@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from sqlmodel import select
+from signin import sign_in
 
 EXACT = (17.512345, 106.254321)
 CELL = (17.55, 106.25)  # centre of its 0.1 degree cell
@@ -123,7 +124,7 @@ def test_push_answers_do_not_reveal_exact_positions(scene):
 # ---- field page ---------------------------------------------------------------------------------
 def _page(app, username):
     c = app.test_client()
-    assert c.post("/login", data={"username": username, "password": "password123"}).status_code == 302
+    assert sign_in(c, username).status_code == 302
     return c
 
 
