@@ -106,8 +106,9 @@ class LoginGuard:
         addr = _key("address", address_of(address))
         known = _key("known", f"{username.strip().casefold()}|{address_of(address)}")
         now = self.clock()
-        if self._waits.get(addr, 0.0) > now:  # a flood from one waiting address costs no store read
-            raise self._too_many(self._waits[addr] - now, "address")
+        until = self._waits.get(addr, 0.0)
+        if until > now:  # a flood from one waiting address costs no store read
+            raise self._too_many(until - now, "address")
         with self._slot(addr):  # refusals here cost no database work either
             self._refuse_if_waiting(account, addr, known)
             user = self._lookup(username)
@@ -145,8 +146,6 @@ class LoginGuard:
     # ---- steps ---------------------------------------------------------------------
     def _refuse_if_waiting(self, account: str, addr: str, known: str) -> None:
         now = self.clock()
-        if self._waits.get(addr, 0.0) > now:  # a flood from one address costs no store read
-            raise self._too_many(self._waits[addr] - now, "address")
         states = self.store.get([account, addr, known], now)
         if addr in states and states[addr].wait(now) > 0:
             self._waits[addr] = states[addr].locked_until
