@@ -1,10 +1,11 @@
-"""Vietnamese and English interface text.
+"""Vietnamese and English interface text of the server: the language of a request and ``_()``.
 
-A message catalogue per language, keyed by the English text; the language is
-the signed-in user's, else the browser session's choice, else the browser's
-Accept-Language, else ``SAOLA_LANGUAGE``. Feature modules add their strings
-with :func:`add_messages` so catalogues stay next to the code that uses them.
-A test checks that every key has a Vietnamese translation.
+The text is English in the code and the templates, and its Vietnamese is in
+``server/locale/vi.po``, read through Saola's one mechanism (:mod:`protocols.i18n`,
+shared with the field app and the reports). The language is the signed-in
+user's, else the browser session's choice, else the browser's Accept-Language,
+else ``SAOLA_LANGUAGE``. tests/test_translations.py checks that every message the
+code and the templates use has a Vietnamese translation.
 """
 from __future__ import annotations
 
@@ -12,44 +13,22 @@ from pathlib import Path
 
 from flask import Flask, current_app, g, has_request_context, request, session
 
-from protocols.i18n import Catalog
+from protocols.i18n import LANGUAGES, Catalog, N_
 
-# The server's catalogue (protocols/i18n.py, Saola's one mechanism): English text in the code,
-# Vietnamese in server/locale/vi.po.
 TEXT = Catalog(Path(__file__).parent / "locale")
-LANGUAGES = ("vi", "en")
-CATALOG: dict[str, dict[str, str]] = {"vi": {}}
+__all__ = ["LANGUAGES", "SHOWN_CODES", "TEXT", "current_language", "gettext", "init_app"]
 
-
-def add_messages(vi: dict[str, str]) -> None:
-    """Register Vietnamese translations (English text -> Vietnamese)."""
-    CATALOG["vi"].update(vi)
-
-
-add_messages({
-    "Sign in": "Đăng nhập",
-    "Sign out": "Đăng xuất",
-    "Username": "Tên đăng nhập",
-    "Password": "Mật khẩu",
-    "Wrong username or password": "Sai tên đăng nhập hoặc mật khẩu",
-    "Protected areas": "Khu bảo tồn",
-    "Programs": "Chương trình giám sát",
-    "Deployments": "Điểm đặt thiết bị",
-    "Locations": "Vị trí",
-    "Species": "Loài",
-    "Jobs": "Tác vụ",
-    "Review": "Duyệt ảnh",
-    "Language": "Ngôn ngữ",
-    "Home": "Trang chủ",
-    "Page not found": "Không tìm thấy trang",
-    "Error": "Lỗi",
-    "Media": "Tư liệu",
-    "Detections": "Phát hiện",
-    "Observations": "Quan sát",
-    "Alerts": "Cảnh báo",
-    "Reports": "Báo cáo",
-    "No data yet": "Chưa có dữ liệu",
-})
+# Stored codes the pages show through ``_(code)``: English shows the code itself, Vietnamese
+# its translation. Listed here so the translation check knows them.
+SHOWN_CODES = {
+    "role": (N_("viewer"), N_("ranger"), N_("biologist"), N_("manager"), N_("admin")),
+    "deployment kind": (N_("camera"), N_("acoustic")),
+    "alert kind": (N_("gunshot"), N_("engine"), N_("power_tools")),
+    "operating interval": (N_("operating"), N_("malfunction")),
+    "review status": (N_("unreviewed"), N_("verified"), N_("rejected")),
+    "conflict status": (N_("open"), N_("resolved")),
+    "conflict resolution": (N_("mine"), N_("theirs"), N_("merge")),
+}
 
 
 def current_language() -> str:
@@ -71,14 +50,13 @@ def current_language() -> str:
 
 
 def gettext(text: str, **kw) -> str:
-    """``text`` in the current language, formatted with ``kw``."""
-    lang = current_language()
-    out = CATALOG.get(lang, {}).get(text, text) if lang != "en" else text
-    return out.format(**kw) if kw else out
+    """``text`` (English) in the current language, formatted with ``kw``."""
+    return TEXT.gettext(text, current_language(), **kw)
 
 
 _ = gettext
 
 
 def init_app(app: Flask) -> None:
+    """Give templates ``_()``, ``current_language()`` and ``LANGUAGES``."""
     app.jinja_env.globals.update(_=gettext, current_language=current_language, LANGUAGES=LANGUAGES)

@@ -106,6 +106,4 @@ def test_server_extra_has_no_unused_pins():
     server = {_norm(re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", r).group(0)) for r in project["optional-dependencies"]["server"]}
     # Used without an import statement: psycopg is the SQLAlchemy driver named in database URLs.
     used_by_name = {"psycopg"}
-    # flask-babel: being decided by the i18n work of issue 17 (tracked there).
-    pending = {"flask-babel"}
-    assert sorted(server - imported - used_by_name - pending) == []
+    assert sorted(server - imported - used_by_name) == []

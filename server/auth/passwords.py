@@ -19,7 +19,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from ..i18n import add_messages
+from protocols.i18n import N_
 
 _hasher = PasswordHasher()
 
@@ -29,22 +29,6 @@ MIN_SCORE = 2  # zxcvbn: >= 10^6 guesses
 # Words people here build passwords from, which zxcvbn's English lists lack.
 LOCAL_WORDS = ["saola", "matkhau", "anhyeuem", "emyeuanh", "vietnam", "hanoi", "saigon", "kiemlam",
                "baoton", "rung", "admin", "quantri"]
-
-add_messages({
-    "The password must have at least {n} characters.": "Mật khẩu phải có ít nhất {n} ký tự.",
-    "The password must have at most {n} characters.": "Mật khẩu chỉ được tối đa {n} ký tự.",
-    "The password must not be or contain the username.": "Mật khẩu không được trùng hoặc chứa tên đăng nhập.",
-    "This password is one of the most common passwords; choose another.":
-        "Mật khẩu này nằm trong số các mật khẩu phổ biến nhất; hãy chọn mật khẩu khác.",
-    "This password is too easy to guess (a common word, name, date, keyboard pattern or sequence); "
-    "add more words or characters.":
-        "Mật khẩu này quá dễ đoán (từ thông dụng, tên, ngày tháng, dãy phím hoặc dãy số); "
-        "hãy thêm từ hoặc ký tự.",
-    "The current password is wrong.": "Mật khẩu hiện tại không đúng.",
-    "To change your own password, also send your current password (current_password).":
-        "Để đổi mật khẩu của chính mình, hãy gửi kèm mật khẩu hiện tại (current_password).",
-})
-
 
 class WeakPassword(ValueError):
     """A new password the policy refuses: ``reason`` (machine code), ``text`` (English, a
@@ -65,22 +49,22 @@ def _common() -> frozenset[str]:
 def check_new_password(password: str, username: str | None = None) -> None:
     """Raise WeakPassword when ``password`` breaks the policy above."""
     if len(password) < MIN_LENGTH:
-        raise WeakPassword("too_short", "The password must have at least {n} characters.", {"n": MIN_LENGTH})
+        raise WeakPassword("too_short", N_("The password must have at least {n} characters."), {"n": MIN_LENGTH})
     if len(password) > MAX_LENGTH:
-        raise WeakPassword("too_long", "The password must have at most {n} characters.", {"n": MAX_LENGTH})
+        raise WeakPassword("too_long", N_("The password must have at most {n} characters."), {"n": MAX_LENGTH})
     low = password.casefold()
     name = (username or "").casefold()
     if name and (low == name or (len(name) >= 3 and name in low)):
-        raise WeakPassword("contains_username", "The password must not be or contain the username.")
+        raise WeakPassword("contains_username", N_("The password must not be or contain the username."))
     if low in _common():
-        raise WeakPassword("common", "This password is one of the most common passwords; choose another.")
+        raise WeakPassword("common", N_("This password is one of the most common passwords; choose another."))
     from zxcvbn import zxcvbn
 
     # zxcvbn's cost grows with length; 72 characters are plenty to judge.
     result = zxcvbn(password[:72], user_inputs=[u for u in (username,) if u] + LOCAL_WORDS)
     if result["score"] < MIN_SCORE:
-        raise WeakPassword("guessable", "This password is too easy to guess (a common word, name, date, "
-                           "keyboard pattern or sequence); add more words or characters.")
+        raise WeakPassword("guessable", N_("This password is too easy to guess (a common word, name, date, "
+                                           "keyboard pattern or sequence); add more words or characters."))
 
 
 def hash_password(password: str) -> str:

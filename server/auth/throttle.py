@@ -39,23 +39,12 @@ from sqlmodel import select
 
 from ..db import session_scope
 from ..errors import RetryLater, Unauthorized
-from ..i18n import add_messages, gettext as _
+from ..i18n import gettext as _
 from ..models import User
 from . import passwords
 from .throttle_store import DatabaseStore, Limit, RedisStore
 
 KNOWN_DAYS = 30
-
-add_messages({
-    "Too many wrong sign-ins. Try again in {n} seconds.":
-        "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {n} giây.",
-    "Too many wrong sign-ins. Try again in {n} minutes.":
-        "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {n} phút.",
-    "A sign-in from this address is already being checked. Try again in a moment.":
-        "Một lượt đăng nhập từ địa chỉ này đang được kiểm tra. Vui lòng thử lại sau giây lát.",
-    "The server is busy checking other sign-ins. Try again in a few seconds.":
-        "Máy chủ đang bận kiểm tra các lượt đăng nhập khác. Vui lòng thử lại sau vài giây.",
-})
 
 
 def _key(kind: str, value: str) -> str:

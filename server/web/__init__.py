@@ -26,7 +26,6 @@ from ..db import get_session
 from ..errors import RetryLater, Unauthorized
 from ..i18n import LANGUAGES, gettext as _
 from ..models import User
-from . import messages  # noqa: F401  (registers the Vietnamese strings)
 
 web = Blueprint("web", __name__)
 

@@ -12,6 +12,8 @@ import io
 from flask import Blueprint, current_app, render_template, request, send_file
 from sqlmodel import select
 
+from protocols.i18n import N_
+
 from ..auth import policy
 from ..auth.permissions import RANK, load_in_area
 from ..db import get_session
@@ -25,11 +27,12 @@ bp = Blueprint("review_pages", __name__)
 
 # Text the review script shows, translated when the page is rendered.
 JS_TEXT = (
-    "Saved", "Marked blank", "Undone", "Nothing to undo", "The queue is empty", "No species chosen",
-    "Box saved", "Box deleted", "Box added", "Applied to the whole sequence", "Read only: you cannot change labels here",
-    "images", "Loading…", "Error", "reviewed", "blank", "unreviewed", "of", "done", "Suggestion",
-    "Draw a box: drag on the image", "Labels", "none", "Image", "Sequence", "Search species…",
-    "animal", "person", "vehicle",
+    N_("Saved"), N_("Marked blank"), N_("Undone"), N_("Nothing to undo"), N_("The queue is empty"),
+    N_("No species chosen"), N_("Box saved"), N_("Box deleted"), N_("Box added"),
+    N_("Applied to the whole sequence"), N_("Read only: you cannot change labels here"), N_("images"),
+    N_("Loading…"), N_("Error"), N_("reviewed"), N_("blank"), N_("unreviewed"), N_("of"), N_("done"),
+    N_("Suggestion"), N_("Draw a box: drag on the image"), N_("Labels"), N_("none"), N_("Image"), N_("Sequence"),
+    N_("Search species…"), N_("animal"), N_("person"), N_("vehicle"),
 )
 
 
