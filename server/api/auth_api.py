@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import current_app
 from sqlmodel import select
 
-from ..auth.permissions import current_user
+from ..auth.permissions import current_user, load_in_area
 from ..auth.throttle import authenticate
 from ..auth.tokens import check_days, issue_token
 from ..db import get_session
-from ..errors import Forbidden, ValidationError
+from ..errors import ValidationError
 from ..models import DeviceToken, User, utcnow
 from . import crud
 from .core import endpoint
@@ -69,10 +69,7 @@ def list_tokens():
 @endpoint("/tokens/<token_id>", ["DELETE"], summary="Revoke a token (yours, or any as administrator)",
           tags=["auth"], status=204)
 def revoke_token(token_id: str):
-    user = current_user()
     s = get_session()
-    row = crud.get_or_404(s, DeviceToken, token_id, "token")
-    if row.user_id != user.id and not user.is_admin:
-        raise Forbidden("you can only revoke your own tokens")
+    row = load_in_area(s, DeviceToken, token_id, what="token").row  # yours (or any, as administrator)
     if row.revoked_at is None:
         crud.update(s, row, {"revoked_at": utcnow()}, None)

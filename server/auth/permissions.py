@@ -22,8 +22,8 @@ needed when the user has a lower role there.
 Objects outside every protected area: media not attached to a deployment
 (field photos, unsorted imports) are for administrators here (members reach
 field photos only through the field records of their area, see
-server/auth/policy.py); a job without an area and an upload belong to the user
-who made them (and to administrators).
+server/auth/policy.py); a job without an area, an upload and a token belong to
+the user who made them (and to administrators).
 """
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ from flask import g, has_request_context, request
 from sqlmodel import Session, select
 
 from ..errors import Forbidden, NotFound, Unauthorized
-from ..models import (ROLES, AcousticIndex, Alert, Deployment, Detection, FieldObservation, Job, Location, Media,
-                      Membership, Observation, OperatingInterval, Program, ProtectedArea, Sequence, SurveyWalk,
-                      SyncConflict, Transect, Upload, User)
+from ..models import (ROLES, AcousticIndex, Alert, Deployment, DeviceToken, Detection, FieldObservation, Job,
+                      Location, Media, Membership, Observation, OperatingInterval, Program, ProtectedArea, Sequence,
+                      SurveyWalk, SyncConflict, Transect, Upload, User)
 
 RANK = {r: i for i, r in enumerate(ROLES)}
 #: The role of a user on an object they own that lies outside every area (their upload, their job).
@@ -49,7 +49,7 @@ _NAMES: dict[type, str] = {ProtectedArea: "protected area", SyncConflict: "sync 
                            OperatingInterval: "operating interval", AcousticIndex: "acoustic index",
                            FieldObservation: "field record", SurveyWalk: "survey walk", Media: "media"}
 # Objects outside every area that belong to the user in this column.
-_OWNER_COLUMN: dict[type, str] = {Upload: "user_id", Job: "created_by"}
+_OWNER_COLUMN: dict[type, str] = {Upload: "user_id", Job: "created_by", DeviceToken: "user_id"}
 
 
 @dataclass
@@ -208,7 +208,7 @@ def area_of(session: Session, row: Any) -> str | None:
     if isinstance(row, (Detection, AcousticIndex)):
         media = session.get(Media, row.media_id)
         return deployment_area(session, media.deployment_id) if media is not None else None
-    if isinstance(row, Upload):
+    if isinstance(row, (Upload, DeviceToken)):
         return None
     raise TypeError(f"no protected-area rule for {type(row).__name__}")
 
