@@ -4,7 +4,7 @@ not a silently ignored value."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, ClassVar, Literal, Optional, get_origin
+from typing import Annotated, Any, ClassVar, Literal, Optional, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -330,6 +330,8 @@ class TaxonIn(In):
     decree84_group: Optional[Literal["IB", "IIB"]] = None
     sensitive: bool = False
     notes: Optional[str] = None
+    other_names: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=50, description="alternative names (local, former scientific, trade)")
 
 
 class TaxonPatch(Patch):
@@ -345,6 +347,8 @@ class TaxonPatch(Patch):
     decree84_group: Optional[Literal["IB", "IIB"]] = None
     sensitive: Optional[bool] = None
     notes: Optional[str] = None
+    other_names: Optional[list[Annotated[str, Field(min_length=1, max_length=200)]]] = Field(
+        default=None, max_length=50)
 
 
 class TaxonOut(Out):
@@ -360,6 +364,7 @@ class TaxonOut(Out):
     decree84_group: Optional[str]
     sensitive: bool
     notes: Optional[str]
+    other_names: list[str] = []
 
 
 # ---- users, memberships, tokens ---------------------------------------------------

@@ -65,6 +65,9 @@ class Change(BaseModel):
     op: Literal["upsert", "delete"]
     data: Optional[dict] = None
     at: str
+    device_id: Optional[str] = Field(default=None, description="the device that made the record (tablets keep "
+                                     "other devices' records read-only)")
+    owner: Optional[str] = Field(default=None, description="user name of the record's maker")
 
 
 class PullOut(BaseModel):
@@ -136,6 +139,7 @@ class SpeciesOut(Out):
     iucn_category: Optional[str]
     decree84_group: Optional[str]
     sensitive: bool
+    other_names: list[str] = Field(default_factory=list, description="alternative names, searched by the app")
 
 
 @endpoint("/programs/<program_id>/species", summary="The species list of a program (for the field app's picker)",

@@ -6,7 +6,7 @@ from typing import Optional
 
 from sqlmodel import Field, SQLModel
 
-from .base import fk, id_field, utcnow
+from .base import fk, id_field, json_field, utcnow
 
 IUCN_CATEGORIES = ("EX", "EW", "CR", "EN", "VU", "NT", "LC", "DD", "NE")
 DECREE84_GROUPS = ("IB", "IIB")
@@ -27,6 +27,9 @@ class Taxon(SQLModel, table=True):
     vn_redlist_category: Optional[str] = Field(default=None, max_length=4)
     decree84_group: Optional[str] = Field(default=None, max_length=4)
     sensitive: bool = False  # exact locations generalised/withheld in public outputs
+    # Alternative names in any language (local names, old scientific names, trade names): searched
+    # like the others and sent to the field app, where rangers type "Hoẵng" for Muntiacus vaginalis.
+    other_names: list = json_field(list)
     # Diacritic-free, lower-case concatenation of every name, for search.
     search_text: str = Field(default="", index=False)
     notes: Optional[str] = None

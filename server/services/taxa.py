@@ -18,12 +18,35 @@ DECREE84 = {"IB", "IIB"}
 RANKS = {"kingdom", "phylum", "class", "order", "family", "genus", "species", "subspecies"}
 # Columns a taxa CSV may have; scientific_name is required.
 COLUMNS = ("scientific_name", "vietnamese_name", "english_name", "taxon_group", "rank", "iucn_category",
-           "vn_redlist_category", "decree84_group", "sensitive", "notes")
+           "vn_redlist_category", "decree84_group", "sensitive", "notes", "other_names")
+OTHER_NAMES_MAX = 50  # alternative names per taxon
+OTHER_NAME_LENGTH = 200
+
+
+def split_other_names(value: str | list | None) -> list[str]:
+    """Alternative names from a CSV cell ("Hoẵng; Mễn") or a list: trimmed, empty and repeated ones dropped.
+
+    Raises ValueError for too many or too long names (the message says which).
+    """
+    items = value.split(";") if isinstance(value, str) else list(value or [])
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(f"alternative names must be text, got {item!r}")
+        name = " ".join(item.split())
+        if len(name) > OTHER_NAME_LENGTH:
+            raise ValueError(f"alternative name {name[:40]!r}... is longer than {OTHER_NAME_LENGTH} characters")
+        if name and name.lower() not in (o.lower() for o in out):
+            out.append(name)
+    if len(out) > OTHER_NAMES_MAX:
+        raise ValueError(f"at most {OTHER_NAMES_MAX} alternative names per taxon, got {len(out)}")
+    return out
 
 
 def search_text(t: Taxon) -> str:
-    """The folded text a taxon is found by."""
-    return " | ".join(fold(x) for x in (t.scientific_name, t.vietnamese_name, t.english_name) if x)
+    """The folded text a taxon is found by: its three names and its alternative names."""
+    names = (t.scientific_name, t.vietnamese_name, t.english_name, *(t.other_names or []))
+    return " | ".join(fold(x) for x in names if x)
 
 
 def refresh_search_text(t: Taxon) -> None:
@@ -110,6 +133,7 @@ def parse_csv(text: str) -> tuple[list[dict], list[str]]:
                 "iucn_category": iucn, "vn_redlist_category": vn, "decree84_group": d84,
                 "sensitive": default_sensitive(iucn, d84) if sens is None else sens,
                 "notes": r.get("notes") or r.get("checked") or None,
+                **({"other_names": split_other_names(r["other_names"])} if "other_names" in r else {}),
             })
         except ValueError as e:
             errors.append(f"line {n}: {e}")

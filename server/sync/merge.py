@@ -96,6 +96,28 @@ def merge(base: Mapping[str, Any] | None, server: Mapping[str, Any] | None, clie
     return unflatten(out)
 
 
+# A walk's fields that only the tablet which recorded it may change (flattened names): its GPS
+# track and what is measured from it. Another tablet's version of them is an empty or stale copy.
+RECORDING_FIELDS = ("track", "start_time", "end_time", "@status", "@distance_m")
+
+
+def foreign_recording_change(recording_device: str | None, device_id: str | None,
+                             server: Mapping[str, Any] | None, client: Mapping[str, Any] | None) -> list[str]:
+    """The recording fields another device's version of a walk would change (empty: nothing of the recording).
+
+    ``recording_device`` made the walk; a push from any other device (or none) that
+    would delete the walk or change its track, times, status or distance is kept as a
+    conflict for a biologist instead of being written: the second tablet that received
+    a walk must never shrink or replace the track of the tablet that walked it.
+    """
+    if not recording_device or device_id == recording_device or server is None:
+        return []
+    if client is None:
+        return ["_deleted"]
+    srv, cli = flatten(server), flatten(client)
+    return [k for k in RECORDING_FIELDS if srv.get(k) != cli.get(k)]
+
+
 def base_version(session: Session, record_id: str, base_revision: int) -> dict[str, Any]:
     """The document at ``base_revision`` from the change log; empty when there was no base
     or the change log no longer has it (compacted), so every field counts as changed."""

@@ -135,6 +135,13 @@ def _decide(s: Session, user: User, device_id: str | None, m: Mutation) -> dict:
         if m.op == "delete":
             return _answer(m, m.mutation_id, "applied", revision=0, message="nothing to delete")
         return _write(s, user, device_id, m, program, None, doc)
+    if m.entity == "walk":
+        foreign = merge.foreign_recording_change(row.device_id, device_id, row.data if not row.deleted else None, doc)
+        if foreign:
+            return _conflict(s, user, device_id, m, program, row, merge.base_version(s, m.record_id, m.base_revision),
+                             doc if doc is not None else merge.DELETED, foreign,
+                             note=f"this walk was recorded on another device; only that device changes its "
+                                  f"{', '.join(foreign)}")
 
     current = row.revision
     if m.base_revision > current:
@@ -193,7 +200,9 @@ def _write(s: Session, user: User, device_id: str | None, m: Mutation, program: 
             s.expunge(row) if row in s else None
         return _answer(m, m.mutation_id, "rejected", errors=e.errors, message=str(e))
     row.revision = (row.revision or 0) + 1
-    row.device_id = device_id
+    if created or not row.device_id:
+        # The device that made the record stays its device (the change log names every later writer).
+        row.device_id = device_id
     if created:
         row.created_by = user.id
     row.updated_at = utcnow()
@@ -295,13 +304,36 @@ def pull(s: Session, area_ids: list[str] | None, since: int, limit: int,
     rows = rows[:limit]
     next_since = rows[-1].seq if rows else since
     data: dict[Any, Any] = redact(rows) if redact is not None else {r.seq: r.data for r in rows}
+    owners = record_owners(s, rows)
     return {
         "protocol_version": PROTOCOL_VERSION,
         "changes": [{"seq": r.seq, "entity": r.entity, "record_id": r.record_id, "revision": r.revision,
-                     "op": r.op, "data": data[r.seq], "at": r.at.isoformat()} for r in rows],
+                     "op": r.op, "data": data[r.seq], "at": r.at.isoformat(),
+                     **owners.get(r.record_id, {"device_id": None, "owner": None})} for r in rows],
         "next_since": next_since,
         "has_more": more,
     }
+
+
+def record_owners(s: Session, rows: list[SyncChange]) -> dict[str, dict[str, str | None]]:
+    """For each record of ``rows``: the device that made it and its maker's user name.
+
+    Tablets keep records of other devices as read-only references (a walk is only ever
+    continued, stopped or changed by the tablet that records it), and show a ranger's own
+    records apart from the team's.
+    """
+    out: dict[str, dict[str, str | None]] = {}
+    for model in {ENTITIES[e] for e in {r.entity for r in rows} if e in ENTITIES}:
+        ids = [r.record_id for r in rows if ENTITIES.get(r.entity) is model]
+        for i in range(0, len(ids), 500):  # bounded IN lists
+            for rid, device, user_id in s.exec(select(model.id, model.device_id, model.created_by)
+                                               .where(model.id.in_(ids[i:i + 500]))):
+                out[rid] = {"device_id": device, "owner": user_id}
+    names = {u.id: u.username for u in s.exec(select(User).where(
+        User.id.in_({o["owner"] for o in out.values() if o["owner"]})))} if out else {}
+    for o in out.values():
+        o["owner"] = names.get(o["owner"]) if o["owner"] else None
+    return out
 
 
 def compact(s: Session, keep_seq: int) -> dict:

@@ -71,3 +71,54 @@ def test_admin_edits_taxon_and_search_follows(client, world):
     assert r.status_code == 409
     r = client.post("/api/v1/taxa", headers=h, json={"scientific_name": "Rusa x", "iucn_category": "ZZ"})
     assert r.status_code == 422
+
+
+def test_alternative_names_are_imported_searched_and_sent_to_the_field_app(runner, client, world):
+    """D9 (issue 14): the species list the app downloads keeps alternative names (Hoẵng -> Muntiacus vaginalis)."""
+    from pathlib import Path
+
+    bundled = Path(__file__).resolve().parents[2] / "protocols" / "species" / "vn_core.csv"
+    res = runner.invoke(["taxa", "import", str(bundled)])
+    assert res.exit_code == 0, res.output
+    area = world.area("BM", "Bạch Mã")
+    program = world.program(area.id, "Thú 2026")
+    h = world.headers(world.user("lan", roles={area.id: "ranger"}))
+    hits = client.get("/api/v1/taxa", query_string={"q": "hoẵng"}, headers=h).json["items"]
+    muntjac = next(t for t in hits if t["scientific_name"] == "Muntiacus vaginalis")  # Hồng hoàng matches too
+    assert muntjac["other_names"] == ["Hoẵng"]
+    species = client.get(f"/api/v1/programs/{program.id}/species", headers=h).json
+    muntjac = next(t for t in species if t["scientific_name"] == "Muntiacus vaginalis")
+    assert muntjac["other_names"] == ["Hoẵng"]
+    reference = client.get("/api/v1/sync/reference", query_string={"area_id": area.id}, headers=h).json
+    assert next(t for t in reference["species"] if t["scientific_name"] == "Muntiacus vaginalis")["other_names"] \
+        == ["Hoẵng"]
+    # The field app builds its searchable list from exactly this answer.
+    from protocols import species as species_mod
+
+    app_list = species_mod.from_records(species, source="server")
+    assert app_list.search("Hoẵng")[0].scientific_name == "Muntiacus vaginalis"
+
+
+def test_alternative_names_edited_by_an_admin_and_bad_ones_refused(client, world, runner, tmp_path):
+    h = world.headers(world.user("root", admin=True))
+    r = client.post("/api/v1/taxa", headers=h, json={"scientific_name": "Rusa unicolor",
+                                                     "other_names": ["Nai đen", "Cervus unicolor"]})
+    assert r.status_code == 201 and r.json["other_names"] == ["Nai đen", "Cervus unicolor"]
+    tid = r.json["id"]
+    assert client.get("/api/v1/taxa?q=cervus", headers=h).json["items"][0]["id"] == tid
+    r = client.patch(f"/api/v1/taxa/{tid}", headers=h, json={"other_names": ["Nai"]})
+    assert r.status_code == 200 and r.json["other_names"] == ["Nai"]
+    assert client.get("/api/v1/taxa?q=cervus", headers=h).json["total"] == 0
+    r = client.patch(f"/api/v1/taxa/{tid}", headers=h, json={"other_names": None})
+    assert r.status_code == 422 and "other_names cannot be null" in r.get_data(as_text=True)
+    r = client.post("/api/v1/taxa", headers=h, json={"scientific_name": "Rusa y", "other_names": [""]})
+    assert r.status_code == 422
+    assert client.get(f"/api/v1/taxa/{tid}", headers=h).json["other_names"] == ["Nai"]
+    f = tmp_path / "names.csv"
+    f.write_text("scientific_name,other_names\nPanthera tigris,Hổ; Cọp ; hổ;\nFoo bar," + ";".join(
+        f"n{i}" for i in range(51)) + "\n", encoding="utf-8")
+    res = runner.invoke(["taxa", "import", "--skip-invalid", str(f)])
+    assert res.exit_code == 0 and "1 created" in res.output and "1 skipped" in res.output
+    assert "at most 50 alternative names" in res.output
+    tiger = client.get("/api/v1/taxa?q=cop", headers=h).json["items"]
+    assert [(t["scientific_name"], t["other_names"]) for t in tiger] == [("Panthera tigris", ["Hổ", "Cọp"])]
