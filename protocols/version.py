@@ -9,33 +9,34 @@ from __future__ import annotations
 
 import re
 
+from .i18n import N_
+from .messages import TEXT
+
 _VERSION = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 
 
 class ProtocolVersionError(ValueError):
     """A version string is malformed or a protocol version is not supported.
 
-    ``message_vi`` carries the Vietnamese text for the app to show.
+    The error keeps its English template and parameters; :meth:`message` gives it in the
+    language the app shows (Vietnamese in protocols/locale/vi.po).
     """
 
-    def __init__(self, message: str, message_vi: str | None = None):
-        super().__init__(message)
-        self.message_en = message
-        self.message_vi = message_vi or message
+    def __init__(self, template: str, **params):
+        super().__init__(template.format(**params))
+        self.template, self.params = template, params
 
     def message(self, lang: str = "en") -> str:
         """The message in ``lang`` ("vi" or "en")."""
-        return self.message_vi if lang == "vi" else self.message_en
+        return TEXT.gettext(self.template, lang, **self.params)
 
 
 def parse_version(version: str) -> tuple[int, int]:
     """Parse "major.minor" into a tuple of ints; raise ProtocolVersionError if malformed."""
     match = _VERSION.match(str(version).strip()) if version is not None else None
     if not match:
-        raise ProtocolVersionError(
-            f"protocol version {version!r} is not of the form 'major.minor' (e.g. '1.0')",
-            f"phiên bản giao thức {version!r} không đúng dạng 'chính.phụ' (ví dụ '1.0')",
-        )
+        raise ProtocolVersionError(N_("protocol version {version!r} is not of the form 'major.minor' (e.g. '1.0')"),
+                                   version=version)
     return int(match.group(1)), int(match.group(2))
 
 
@@ -57,16 +58,10 @@ def check_compatibility(name: str, supported: str, offered: str) -> None:
     s_major, _ = parse_version(supported)
     o_major, _ = parse_version(offered)
     if o_major > s_major:
-        raise ProtocolVersionError(
-            f"Protocol '{name}' version {offered} is newer than this app supports "
-            f"({s_major}.x). Update the Saola app before recording with it.",
-            f"Giao thức '{name}' phiên bản {offered} mới hơn phiên bản ứng dụng hỗ trợ "
-            f"({s_major}.x). Hãy cập nhật ứng dụng Saola trước khi ghi dữ liệu.",
-        )
+        raise ProtocolVersionError(N_("Protocol '{name}' version {offered} is newer than this app supports "
+                                      "({major}.x). Update the Saola app before recording with it."),
+                                   name=name, offered=offered, major=s_major)
     if o_major < s_major:
-        raise ProtocolVersionError(
-            f"Protocol '{name}' version {offered} is older than this app's {s_major}.x; "
-            f"ask the administrator to update the server.",
-            f"Giao thức '{name}' phiên bản {offered} cũ hơn phiên bản {s_major}.x của ứng dụng; "
-            f"hãy đề nghị quản trị viên cập nhật máy chủ.",
-        )
+        raise ProtocolVersionError(N_("Protocol '{name}' version {offered} is older than this app's {major}.x; "
+                                      "ask the administrator to update the server."),
+                                   name=name, offered=offered, major=s_major)

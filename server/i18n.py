@@ -16,7 +16,7 @@ from flask import Flask, current_app, g, has_request_context, request, session
 from protocols.i18n import LANGUAGES, Catalog, N_
 
 TEXT = Catalog(Path(__file__).parent / "locale")
-__all__ = ["LANGUAGES", "SHOWN_CODES", "TEXT", "current_language", "gettext", "init_app"]
+__all__ = ["LANGUAGES", "SHOWN_CODES", "TEXT", "current_language", "gettext", "in_both", "init_app"]
 
 # Stored codes the pages show through ``_(code)``: English shows the code itself, Vietnamese
 # its translation. Listed here so the translation check knows them.
@@ -55,6 +55,12 @@ def gettext(text: str, **kw) -> str:
 
 
 _ = gettext
+
+
+def in_both(message: str, **params) -> dict[str, str]:
+    """``message`` in English and Vietnamese, ``{"en": ..., "vi": ...}``: for answers a tablet
+    shows in the ranger's language (sync rejections)."""
+    return {lang: TEXT.gettext(message, lang, **params) for lang in ("en", "vi")}
 
 
 def init_app(app: Flask) -> None:

@@ -3,7 +3,7 @@ same {placeholders}, and every translation is still used (protocols/i18n.py is t
 
 Messages are found where the code asks for them: ``_("...")``, ``gettext("...")``,
 ``N_("...")`` (labels defined in tables), ``tr("...")`` / ``app.tr("...")`` (field app),
-``t("...")`` (report), in Python (read with ast), Jinja templates and Kivy rules.
+``t("...")`` (report), ``in_both("...")`` (sync answers in both languages), in Python (read with ast), Jinja templates and Kivy rules.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from protocols.i18n import Catalog
 
 ROOT = Path(__file__).resolve().parents[1]
-CALLS = {"_", "gettext", "N_", "tr", "t"}
+CALLS = {"_", "gettext", "N_", "tr", "t", "in_both"}
 CONTEXT_CALLS = {"pgettext"}
 # _("..."), t("..."), app.tr("...") in templates and .kv rules (single or double quotes).
 TEMPLATE_CALL = re.compile(r"""(?<![\w.])(?:_|t|app\.tr|tr)\((['"])((?:\\.|(?!\1).)*)\1""")

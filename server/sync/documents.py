@@ -18,7 +18,8 @@ from sqlmodel import Session
 
 import protocols
 
-from ..bounds import date_in_range, date_range_text
+from ..bounds import EARLIEST_DATE, date_in_range, latest_date
+from ..i18n import in_both
 from ..models import FieldObservation, Program, SurveyWalk
 from ..services.taxa import find_taxon
 
@@ -66,10 +67,9 @@ def validate_document(doc: Any) -> tuple[Any, str]:
     proto = load_protocol(doc.get("protocol"))
     recorded = protocols.parse_datetime(doc.get("recorded_at"))
     if recorded is not None and not date_in_range(recorded):
-        en = f"recorded_at must be between {date_range_text()} (got {doc['recorded_at']!r}); check the device clock"
-        vi = (f"recorded_at phải nằm trong khoảng {date_range_text().replace(' and ', ' đến ')} "
-              f"(nhận được {doc['recorded_at']!r}); hãy kiểm tra đồng hồ của máy")
-        raise DocumentError(en, [{"field": "recorded_at", "en": en, "vi": vi}])
+        text = in_both("recorded_at must be between {earliest} and {latest} (got {value!r}); check the device clock",
+                       earliest=EARLIEST_DATE.isoformat(), latest=latest_date().isoformat(), value=doc["recorded_at"])
+        raise DocumentError(text["en"], [{"field": "recorded_at", **text}])
     record = doc.get("data")
     if not isinstance(record, dict):
         raise DocumentError("data.data (the protocol record) must be a JSON object")
@@ -122,8 +122,7 @@ def project(session: Session, entity: str, row: Any, doc: dict, program: Program
             taxon = session.get(Taxon, name)
         if taxon is None:
             raise DocumentError(f"unknown species {name!r}: not in the species reference",
-                                [{"field": "taxon", "en": f"unknown species {name!r}",
-                                  "vi": f"loài không có trong danh lục: {name!r}"}])
+                                [{"field": "taxon", **in_both("unknown species {name!r}", name=name)}])
         row.taxon_id = taxon.id
     row.unidentified = bool(rec.get("unidentified"))
     row.sign_type = rec.get("sign_type")

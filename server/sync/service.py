@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 from .. import audit
 from ..auth.permissions import has_role
 from ..auth.policy import restore_generalised
+from ..i18n import in_both
 from ..models import (Program, ServerState, SyncChange, SyncConflict,
                       SyncMutation, User, utcnow)
 from . import merge
@@ -122,8 +123,7 @@ def _decide(s: Session, user: User, device_id: str | None, m: Mutation) -> dict:
             raise DocumentError(f"unknown program {program_id!r}")
         if not has_role(s, user, program.area_id, "ranger"):
             raise DocumentError("you are not a ranger (or above) in this program's protected area",
-                                [{"field": "program_id", "en": "not a member of this protected area",
-                                  "vi": "bạn không thuộc khu bảo tồn này"}])
+                                [{"field": "program_id", **in_both("not a member of this protected area")}])
         if row is not None and row.program_id != program.id:
             old = s.get(Program, row.program_id)
             if old is None or old.area_id != program.area_id:

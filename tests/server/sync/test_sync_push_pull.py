@@ -58,6 +58,8 @@ def test_unknown_species_and_malformed_mutations_are_rejected(field):
                      field.mutation("spaceship", str(uuid.uuid4()), field.obs_doc()))
     assert [r["status"] for r in res] == ["rejected"] * 4
     assert "unknown species 'Felis imaginaria'" in res[0]["message"]
+    assert res[0]["errors"] == [{"field": "taxon", "en": "unknown species 'Felis imaginaria'",
+                                 "vi": "loài không có trong danh lục: 'Felis imaginaria'"}]
     assert "mutation_id" in res[1]["message"] and "entity" in res[3]["message"]
 
 
