@@ -27,7 +27,7 @@ from ..errors import NotFound, ValidationError
 from ..jobs import enqueue
 from ..models import AcousticIndex, Alert, Deployment, Detection, Media
 from ..storage import get_store
-from .core import endpoint, paginate
+from .core import Limit, endpoint, paginate
 from .schemas import In, JobOut, ListQuery, Out
 
 TAGS = ["sound"]
@@ -68,7 +68,7 @@ class IndexOut(Out):
 
 
 class IndexQuery(ListQuery):
-    limit: int = Field(default=500, ge=1, le=500)
+    limit: Limit = 500
     start: Optional[BoundedDatetime] = Field(default=None, description="minutes starting at or after (UTC)")
     end: Optional[BoundedDatetime] = Field(default=None, description="minutes starting before (UTC)")
 
@@ -183,7 +183,7 @@ def deployment_indices(deployment_id: str, query: IndexQuery):
 
 # ---- spectrogram ----------------------------------------------------------------------------
 @endpoint("/media/<media_id>/spectrogram.png", summary="Spectrogram PNG of a time range of a recording",
-          tags=TAGS, query=SpectrogramQuery, raw=True)
+          tags=TAGS, query=SpectrogramQuery, raw=True, produces=("image/png",))
 def media_spectrogram(media_id: str, query: SpectrogramQuery):
     from classifiers.audio import render_spectrogram
 
@@ -237,7 +237,8 @@ def deployment_audio_detections(deployment_id: str, query: AudioDetectionQuery):
 
 
 @endpoint("/deployments/<deployment_id>/detections.csv",
-          summary="All machine detections of a deployment (images and sound) as CSV", tags=TAGS, raw=True)
+          summary="All machine detections of a deployment (images and sound) as CSV", tags=TAGS, raw=True,
+          produces=("text/csv",))
 def deployment_detections_csv(deployment_id: str):
     dep, _area = _deployment(deployment_id)
     return Response(iter_csv(current_app.config["DATABASE_URL"], dep.id), mimetype="text/csv",

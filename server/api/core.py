@@ -12,7 +12,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Annotated, Any, Callable, Iterable
 
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, Field, ValidationError as PydanticValidationError
@@ -20,9 +20,21 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ..bounds import MAX_JSON_DEPTH, MAX_OFFSET, json_depth
-from ..errors import SaolaError, ValidationError
+from ..errors import NotFound, SaolaError, ValidationError
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+# Ids in paths: server-made UUIDs, or ids a field tablet made offline (the sync protocol's record ids).
+ID_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_.:-]{7,63}$"
+_ID = re.compile(ID_PATTERN)
+
+
+@api.url_value_preprocessor
+def _ids_only(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A path id that cannot be an id is a 404 before any query (a NUL byte would be a PostgreSQL error)."""
+    for name, value in (values or {}).items():
+        if name.endswith("_id") and not (isinstance(value, str) and _ID.match(value)):
+            raise NotFound(f"no such {name[:-3]}: {value!r}" if len(str(value)) <= 80 else f"no such {name[:-3]}")
 
 
 @dataclass
@@ -40,6 +52,8 @@ class RouteSpec:
     description: str = ""
     extra_responses: dict[int, str] = field(default_factory=dict)
     content_type: str | None = None  # non-JSON bodies (uploads)
+    produces: tuple[str, ...] = ("application/json",)  # media types of a raw route's success answer
+    path: dict[str, Any] = field(default_factory=dict)  # schemas of path parameters that are not ids
 
 
 SPECS: list[RouteSpec] = []
@@ -122,8 +136,14 @@ def parse_json_body() -> Any:
 
 
 def validate(schema: type[BaseModel], data: Any, where: str = "body") -> BaseModel:
-    """Validate ``data`` against ``schema``; 422 listing every bad field."""
+    """Validate ``data`` against ``schema``; 422 listing every bad field.
+
+    A JSON body is validated strictly, as the JSON it arrived as: 0 is not false and "3" is
+    not 3, as the OpenAPI document says (query parameters, always text, convert as usual).
+    """
     try:
+        if where == "body":
+            return schema.model_validate_json(json.dumps(data), strict=True)
         return schema.model_validate(data)
     except PydanticValidationError as e:
         problems = _format_pydantic(e)
@@ -158,13 +178,17 @@ def endpoint(rule: str, methods: Iterable[str] = ("GET",), *, summary: str, tags
              body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
              response: type[BaseModel] | None = None, many: bool = False, status: int = 200,
              auth: bool = True, description: str = "", responses: dict[int, str] | None = None,
-             content_type: str | None = None, raw: bool = False) -> Callable:
+             content_type: str | None = None, raw: bool = False, produces: Iterable[str] = ("application/json",),
+             path: dict[str, Any] | None = None) -> Callable:
     """Register an API route and describe it for OpenAPI.
 
     The view receives ``body=`` (validated schema instance) and ``query=`` when
     those schemas are given. It returns a row/dict (dumped through ``response``),
     a list (with ``many``), a ``Page`` (paginated list), or a Flask response when
-    ``raw`` is true.
+    ``raw`` is true (``produces`` then names its media types for the document).
+    Path parameters named ``*_id`` are ids (UUIDs; any other value is a 404);
+    ``path`` gives the schema of any other (a dict, or a function returning
+    one when the document is built).
     """
     methods = tuple(m.upper() for m in methods)
 
@@ -198,18 +222,23 @@ def endpoint(rule: str, methods: Iterable[str] = ("GET",), *, summary: str, tags
         api.add_url_rule(rule, endpoint=endpoint_name, view_func=view, methods=list(methods))
         SPECS.append(RouteSpec(rule, methods, summary, tuple(tags), body, query, response, many,
                                status, auth, description or (fn.__doc__ or "").strip(),
-                               dict(responses or {}), content_type))
+                               dict(responses or {}), content_type, tuple(produces), dict(path or {})))
         return view
 
     return deco
+
+
+MAX_LIMIT = 500
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"items per page (at most {MAX_LIMIT})")]
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET, description="items to skip (next_offset of the previous page)")]
 
 
 class PageQuery(BaseModel):
     """Pagination parameters shared by list endpoints."""
 
     model_config = {"extra": "forbid", "allow_inf_nan": False}
-    limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+    limit: Limit = 50
+    offset: Offset = 0
 
 
 @dataclass
@@ -223,9 +252,6 @@ class Page:
     def next_offset(self) -> int | None:
         n = self.offset + len(self.items)
         return n if n < self.total else None
-
-
-MAX_LIMIT = 500
 
 
 def paginate(session: Session, stmt, query: PageQuery, order_by=None) -> Page:

@@ -138,7 +138,8 @@ def list_models():
 @endpoint("/media/<media_id>/view", summary="The image as the caller may see it (people blurred below biologist)",
           tags=TAGS, query=ViewQuery, raw=True,
           responses={409: "not yet checked for people (viewers, when a detector is configured)",
-                     403: "shows a person with no box to blur (below biologist)"})
+                     403: "shows a person with no box to blur (below biologist)"},
+          produces=("image/*",))
 def view_media(media_id: str, query: ViewQuery):
     acc = load_in_area(get_session(), Media, media_id)
     media, role = acc.row, acc.role

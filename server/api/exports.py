@@ -103,7 +103,7 @@ def start_export(body: ExportIn):
 
 
 @endpoint("/exports/<job_id>/download", summary="Download the zip of a finished export job (managers)",
-          tags=["exports"], raw=True, responses={409: "The job has not finished"})
+          tags=["exports"], raw=True, responses={409: "The job has not finished"}, produces=("application/zip",))
 def download_export(job_id: str):
     from flask import current_app
 
@@ -118,6 +118,17 @@ def download_export(job_id: str):
         raise NotFound(f"the export file is gone (exports are deleted after {export_jobs.KEEP_DAYS} days); "
                        "start a new export")
     return send_file(path, mimetype="application/zip", as_attachment=True, download_name=path.name)
+
+
+def _analysis_names(plots: bool = False) -> dict:
+    """The schema of an analysis name (path parameter): one of the registered analyses."""
+    from ..analytics.registry import ANALYSES
+
+    if plots:
+        from ..analytics.plots import PLOTS
+
+        return {"type": "string", "enum": [n for n in ANALYSES if n in PLOTS]}
+    return {"type": "string", "enum": list(ANALYSES)}
 
 
 def _options(query: AnalyticsQuery):
@@ -139,7 +150,8 @@ def list_analyses():
 
 
 @endpoint("/analytics/<name>", summary="Run an analysis over a program or area (viewers); JSON or CSV",
-          tags=["analytics"], query=AnalyticsQuery, raw=True)
+          tags=["analytics"], query=AnalyticsQuery, raw=True, produces=("application/json", "text/csv"),
+          path={"name": lambda: _analysis_names()})
 def run_analysis(name: str, query: AnalyticsQuery):
     from flask import jsonify
 
@@ -154,7 +166,7 @@ def run_analysis(name: str, query: AnalyticsQuery):
 
 
 @endpoint("/analytics/<name>/plot", summary="PNG plot of an analysis (viewers)", tags=["analytics"],
-          query=AnalyticsQuery, raw=True)
+          query=AnalyticsQuery, raw=True, produces=("image/png",), path={"name": lambda: _analysis_names(plots=True)})
 def plot_analysis(name: str, query: AnalyticsQuery):
     from ..analytics.plots import plot
 
@@ -163,7 +175,7 @@ def plot_analysis(name: str, query: AnalyticsQuery):
 
 
 @endpoint("/reports/annual", summary="The annual monitoring report of a program or area (viewers); HTML or PDF",
-          tags=["reports"], query=ReportQuery, raw=True)
+          tags=["reports"], query=ReportQuery, raw=True, produces=("text/html", "application/pdf"))
 def annual_report(query: ReportQuery):
     from ..reports import build_report, render_html, render_pdf
 

@@ -21,14 +21,14 @@ from sqlmodel import select
 
 from ..auth import policy
 from ..auth.permissions import current_user, deployment_area, load_in_area, role_in_area, scope_query
-from ..bounds import MAX_OFFSET, BoundedDatetime
+from ..bounds import BoundedDatetime
 from ..db import get_session
 from ..errors import NotFound, SaolaError, ValidationError
 from ..models import Deployment, Media, Program, Sequence
 from ..storage import get_store
 from ..timeutil import to_utc
-from .core import endpoint, paginate
-from .schemas import In, Out
+from .core import Limit, Offset, endpoint, paginate
+from .schemas import In, LocalTime, Out
 
 TAGS = ["media"]
 FLAGS = Literal["outside_window", "no_deployment", "no_timestamp", "clock_reset", "future_time", "corrupt"]
@@ -39,8 +39,8 @@ POOL_FROM_FILES = 64
 class MediaQuery(In):
     """Filters of the media list (all optional; combined with AND)."""
 
-    limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+    limit: Limit = 50
+    offset: Offset = 0
     area_id: Optional[str] = None
     program_id: Optional[str] = None
     deployment_id: Optional[str] = None
@@ -63,7 +63,8 @@ class MediaOut(Out):
     file_path: Optional[str]
     media_type: str
     size_bytes: int
-    captured_at_raw: Optional[datetime]
+    captured_at_raw: Optional[LocalTime] = Field(description="the time as the camera wrote it: its own clock, "
+                                                             "no time zone")
     captured_at: Optional[datetime]
     utc_offset_min: Optional[int]
     timestamp_source: str
@@ -92,8 +93,8 @@ class MediaDetailOut(MediaOut):
 class SequenceQuery(In):
     """Filters of the sequence list."""
 
-    limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+    limit: Limit = 50
+    offset: Offset = 0
     area_id: Optional[str] = None
     program_id: Optional[str] = None
     deployment_id: Optional[str] = None
@@ -285,7 +286,8 @@ def _file_response(path: Path, mimetype: str, media: Media, private: bool):
     return resp
 
 
-@endpoint("/media/<media_id>/file", summary="The original file, unmodified", tags=TAGS, raw=True)
+@endpoint("/media/<media_id>/file", summary="The original file, unmodified", tags=TAGS, raw=True,
+          produces=("image/*", "video/*", "audio/*"))
 def media_file(media_id: str):
     m, role = _media(media_id)
     resp = _send(m, "file", role)
@@ -293,13 +295,15 @@ def media_file(media_id: str):
     return resp
 
 
-@endpoint("/media/<media_id>/thumbnail", summary="Thumbnail JPEG (about 320 px, upright)", tags=TAGS, raw=True)
+@endpoint("/media/<media_id>/thumbnail", summary="Thumbnail JPEG (about 320 px, upright)", tags=TAGS, raw=True,
+          produces=("image/*",))
 def media_thumbnail(media_id: str):
     m, role = _media(media_id)
     return _send(m, "thumb", role)
 
 
-@endpoint("/media/<media_id>/review", summary="Review-size JPEG (about 1600 px, upright)", tags=TAGS, raw=True)
+@endpoint("/media/<media_id>/review", summary="Review-size JPEG (about 1600 px, upright)", tags=TAGS, raw=True,
+          produces=("image/*",))
 def media_review(media_id: str):
     m, role = _media(media_id)
     return _send(m, "review", role)

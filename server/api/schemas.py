@@ -3,13 +3,36 @@ do not validate). Input schemas forbid unknown fields so a typo is an error,
 not a silently ignored value."""
 from __future__ import annotations
 
+import functools
+import re
+import typing
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal, Optional, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, TypeAdapter, ValidationInfo,
+                      WithJsonSchema, field_validator, model_validator)
 
-from ..bounds import MAX_OFFSET, BoundedDate, BoundedDatetime
+from ..bounds import BoundedDate, BoundedDatetime
 from ..models import Deployment, Location, Program, ProtectedArea, Taxon, User
+from .core import Limit, Offset
+
+_DATETIME_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+_PARSE = {datetime: TypeAdapter(datetime), date: TypeAdapter(date)}
+
+
+@functools.lru_cache(maxsize=None)
+def _time_kind(model: type[BaseModel], name: str) -> type | None:
+    """datetime or date when field ``name`` of ``model`` holds one (or None, or a union with one)."""
+    stack = [model.model_fields[name].annotation]
+    while stack:
+        t = stack.pop()
+        if t in (datetime, date):
+            return t
+        stack.extend(typing.get_args(t))
+    return None
 
 
 class In(BaseModel):
@@ -49,6 +72,27 @@ class Patch(In):
 class _EmptyIfNull(BeforeValidator):
     """Reads a null list/object column as empty (see :class:`Out`)."""
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _times_as_iso_text(cls, v: Any, info: ValidationInfo) -> Any:
+        """Dates and times only as the ISO 8601 text the document describes: pydantic would also
+        take a number (or "0.5") as a Unix timestamp, and a date where a time is expected.
+
+        The text is parsed here, because bodies are validated strictly (core.validate) and
+        after a "before" validator strict validation wants a date/datetime object."""
+        kind = _time_kind(cls, info.field_name) if info.field_name else None
+        if kind is None or v is None or isinstance(v, kind):
+            return v
+        pattern, example = (_DATETIME_TEXT, "2026-03-01T07:30:00+07:00") if kind is datetime else (_DATE_TEXT,
+                                                                                                  "2026-03-01")
+        problem = f"expected an ISO 8601 {'date-time' if kind is datetime else 'date'} such as {example}, got {v!r}"
+        if not (isinstance(v, str) and pattern.match(v.strip())):
+            raise ValueError(problem[:200])
+        try:
+            return _PARSE[kind].validate_python(v.strip())
+        except ValueError:
+            raise ValueError(problem[:200]) from None
+
 
 class Out(BaseModel):
     """Output schemas. A list or object field read as null from the database (a row stored
@@ -68,6 +112,13 @@ class Out(BaseModel):
                 changed = True
         if changed:
             cls.model_rebuild(force=True)
+
+
+# A device's local clock time without a zone (a camera's EXIF time): not an RFC 3339 date-time,
+# so it is documented as what it is.
+LocalTime = Annotated[datetime, PlainSerializer(lambda t: t.isoformat(), return_type=str),
+                      WithJsonSchema({"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$",
+                                      "description": "local time without a time zone"})]
 
 
 def _check_tz(v: Optional[str]) -> Optional[str]:
@@ -484,8 +535,8 @@ class AuditOut(Out):
 
 # ---- list filters ------------------------------------------------------------------
 class ListQuery(In):
-    limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+    limit: Limit = 50
+    offset: Offset = 0
 
 
 class ProgramQuery(ListQuery):
