@@ -40,6 +40,27 @@ class In(BaseModel):
     # dates use BoundedDate/BoundedDatetime (server/bounds.py).
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _times_as_iso_text(cls, v: Any, info: ValidationInfo) -> Any:
+        """Dates and times only as the ISO 8601 text the document describes: pydantic would also
+        take a number (or "0.5") as a Unix timestamp, and a date where a time is expected.
+
+        The text is parsed here, because bodies are validated strictly (core.validate) and
+        after a "before" validator strict validation wants a date/datetime object."""
+        kind = _time_kind(cls, info.field_name) if info.field_name else None
+        if kind is None or v is None or isinstance(v, kind):
+            return v
+        pattern, example = (_DATETIME_TEXT, "2026-03-01T07:30:00+07:00") if kind is datetime else (_DATE_TEXT,
+                                                                                                  "2026-03-01")
+        problem = f"expected an ISO 8601 {'date-time' if kind is datetime else 'date'} such as {example}, got {v!r}"
+        if not (isinstance(v, str) and pattern.match(v.strip())):
+            raise ValueError(problem[:200])
+        try:
+            return _PARSE[kind].validate_python(v.strip())
+        except ValueError:
+            raise ValueError(problem[:200]) from None
+
 
 class Patch(In):
     """A partial update: fields left out keep their value; ``null`` clears a field.
@@ -71,27 +92,6 @@ class Patch(In):
 
 class _EmptyIfNull(BeforeValidator):
     """Reads a null list/object column as empty (see :class:`Out`)."""
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _times_as_iso_text(cls, v: Any, info: ValidationInfo) -> Any:
-        """Dates and times only as the ISO 8601 text the document describes: pydantic would also
-        take a number (or "0.5") as a Unix timestamp, and a date where a time is expected.
-
-        The text is parsed here, because bodies are validated strictly (core.validate) and
-        after a "before" validator strict validation wants a date/datetime object."""
-        kind = _time_kind(cls, info.field_name) if info.field_name else None
-        if kind is None or v is None or isinstance(v, kind):
-            return v
-        pattern, example = (_DATETIME_TEXT, "2026-03-01T07:30:00+07:00") if kind is datetime else (_DATE_TEXT,
-                                                                                                  "2026-03-01")
-        problem = f"expected an ISO 8601 {'date-time' if kind is datetime else 'date'} such as {example}, got {v!r}"
-        if not (isinstance(v, str) and pattern.match(v.strip())):
-            raise ValueError(problem[:200])
-        try:
-            return _PARSE[kind].validate_python(v.strip())
-        except ValueError:
-            raise ValueError(problem[:200]) from None
 
 
 class Out(BaseModel):

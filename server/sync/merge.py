@@ -19,8 +19,9 @@ revision both sides started from:
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from sqlmodel import Session, select
 

@@ -78,8 +78,8 @@ def test_float_fields_refuse_nan_given_as_a_string(client, admin_h, world):
 
 
 def test_recording_positions_are_bounded(client, admin_h):
-    r = client.post("/api/v1/review/media/none/labels", json={"taxon_id": "x", "start_s": 1e308, "end_s": 1e308},
-                    headers=admin_h)
+    r = client.post("/api/v1/review/media/00000000-0000-0000-0000-000000000000/labels",
+                    json={"taxon_id": "x", "start_s": 1e308, "end_s": 1e308}, headers=admin_h)
     assert r.status_code == 422
     assert {d["field"] for d in r.json["error"]["details"]} >= {"start_s"}
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "web"))  # the web tests' data builders
-from webdata import MiniWorld, Tablets, add_recording, build_review_data  # noqa: E402
+from webdata import MiniWorld, Tablets, add_recording, build_review_data
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -93,7 +93,7 @@ class Server:
             self.port = sock.getsockname()[1]
         env = {**os.environ, "SAOLA_DATA_DIR": app.config["DATA_DIR"], "SAOLA_DATABASE_URL": app.config["DATABASE_URL"],
                "SAOLA_SECRET_KEY": app.config["SECRET_KEY"], "SAOLA_WORKER": "external"}
-        self.log = open(Path(app.config["DATA_DIR"]).parent / "serve.log", "w+b")
+        self.log = open(Path(app.config["DATA_DIR"]).parent / "serve.log", "w+b")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen([str(BIN / "saola"), "serve", "--port", str(self.port)], env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}/api/v1/openapi.json"
@@ -128,7 +128,7 @@ def run_schemathesis(url: str, token: str | None, phases: str, ids: dict, report
         cmd += ["--header", f"Authorization: Bearer {token}"]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": str(HERE / "schemathesis_hooks.py"),
            "SAOLA_FUZZ_IDS": json.dumps(ids), "NO_COLOR": "1"}
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800, check=False, cwd=report.parent)
 
 
 def test_schemathesis_finds_no_server_error_or_schema_violation(app, client, tmp_path):

@@ -2,10 +2,10 @@
 server/sync/merge.py (one module, one request schema, one API endpoint)."""
 from __future__ import annotations
 
+from webdata import Tablets
+
 from server.models import FieldObservation
 from server.sync import merge
-
-from webdata import Tablets
 
 
 def spy(monkeypatch, name):
