@@ -132,7 +132,31 @@ def parse_json_body() -> Any:
     # Cheap first test: fewer opening brackets than the limit cannot nest beyond it.
     if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and json_depth(data) > MAX_JSON_DEPTH:
         raise too_deep
+    if b"\\u0000" in raw and _has_nul(data):
+        raise _nul_error("(body)")
     return data
+
+
+def _has_nul(value: Any) -> bool:
+    """True when a string (or key) anywhere in parsed JSON holds a NUL character."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def _nul_error(field: str) -> ValidationError:
+    # PostgreSQL cannot store or even compare text with NUL: refused here, the same on both databases.
+    msg = f"{field}: text may not contain NUL characters (\\u0000)"
+    return ValidationError(msg, details=[{"field": field, "message": "NUL character"}])
 
 
 def validate(schema: type[BaseModel], data: Any, where: str = "body") -> BaseModel:
@@ -158,6 +182,8 @@ def _query_args(schema: type[BaseModel]) -> BaseModel:
     for key in request.args:
         values = request.args.getlist(key)
         for v in values:
+            if "\x00" in v or "\x00" in key:
+                raise _nul_error(key.replace("\x00", "?"))
             if _HUGE_INT.fullmatch(v):  # would overflow the database's integers
                 msg = f"{key}: {v.strip()[:24]}... is out of range (at most 64-bit integers)"
                 raise ValidationError(msg, details=[{"field": key, "message": "out of range"}])

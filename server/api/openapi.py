@@ -66,11 +66,11 @@ class _Components:
         for name, sub in schema.pop("$defs", {}).items():
             self.add(name, sub, f"{origin} (a model it uses)")
         name = model.__name__
+        self.add(name, schema, origin)
         if self.models.setdefault(name, model) is not model:
             # Even with equal schemas: two models behind one name drift apart at the next change.
             raise SchemaNameClash(f"two models are named {name!r}: {self.origin[name]} and {origin}; "
                                   "rename one of them")
-        self.add(name, schema, origin)
         return {"$ref": REF.format(model=name)}
 
 

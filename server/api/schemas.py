@@ -20,7 +20,7 @@ _DATETIME_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 _DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-_PARSE = {datetime: TypeAdapter(datetime), date: TypeAdapter(date)}
+_PARSE: dict[type, TypeAdapter[Any]] = {datetime: TypeAdapter(datetime), date: TypeAdapter(date)}
 
 
 @functools.lru_cache(maxsize=None)

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -46,10 +47,13 @@ def seed(app, client) -> tuple[dict[str, str], dict[str, list[str]]]:
 
     from server.auth.tokens import issue_token
     from server.db import session_scope
-    from server.models import Alert, Job, OperatingInterval, Upload, User
+    from server.models import Alert, Job, Media, OperatingInterval, Upload, User
 
     world = MiniWorld(app)
     rd = build_review_data(app, world)
+    with session_scope(app.config["DATABASE_URL"]) as s:  # a camera's local time, as ingest stores it
+        for m in s.exec(select(Media)):
+            m.captured_at_raw = m.captured_at.replace(tzinfo=None) + timedelta(hours=7)
     recording, sound = add_recording(app, world, rd)
     tabs = Tablets(client, world, rd)
     _oid, conflict_id = tabs.conflict()
@@ -106,7 +110,7 @@ class Server:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     out = self.output()
                     self.stop()
-                    raise AssertionError(f"saola serve did not start:\n{out}")
+                    raise AssertionError(f"saola serve did not start:\n{out}") from None
                 time.sleep(0.2)
 
     def output(self) -> str:
