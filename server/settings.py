@@ -70,6 +70,9 @@ register("MAX_JSON_MB", int, 8, "Largest JSON request body accepted, in MiB.")
 register("MAX_IMAGE_MPIXELS", int, 64,
          "Largest image decoded, in megapixels (width x height); bigger photos are refused before "
          "decoding (decompression bombs: a 17 KiB PNG can declare 12,000 x 12,000 pixels).")
+register("BASEMAP_MAX_MB", int, 512,
+         "Largest offline basemap (MBTiles) a manager may upload for a protected area, in MiB; "
+         "uploads are also bounded by MAX_REQUEST_MB.")
 register("TOKEN_DAYS", int, 90, "Default lifetime of API and device bearer tokens, in days.")
 register("TOKEN_MAX_DAYS", int, 365,
          "Longest lifetime anyone (administrators too) may choose for a bearer token, in days; "

@@ -10,7 +10,7 @@ from sqlmodel import select
 import protocols
 
 from ..auth import policy
-from ..auth.permissions import current_user, load_in_area, require_area, visible_area_ids
+from ..auth.permissions import current_user, load_area, load_in_area, require_area, visible_area_ids
 from ..db import get_session, session_scope
 from ..errors import Forbidden, SaolaError, ValidationError
 from ..models import Deployment, Location, Program, SyncConflict, Taxon, Transect, Upload
@@ -159,7 +159,7 @@ def reference():
     area_id = request.args.get("area_id")
     if not area_id:
         raise ValidationError("area_id is required", details=[{"field": "area_id", "message": "missing"}])
-    require_area(s, area_id)
+    area, _ = load_area(s, area_id)
     programs = list(s.exec(select(Program).where(Program.area_id == area_id).order_by(Program.name)))
     species: dict[str, Taxon] = {}
     for p in programs:
@@ -180,9 +180,23 @@ def reference():
         "locations": [{"id": x["id"], "name": x["name"], "latitude": x["latitude"], "longitude": x["longitude"]}
                       for x in (x if isinstance(x, dict) else x.model_dump() for x in locations_as_seen(locs))],
         "transects": [{"id": t.id, "name": t.name, "length_m": t.length_m, "geometry": t.geometry} for t in transects],
+        # The field map draws the boundary and offers the offline basemap (server/sync/basemaps.py).
+        "area": {"id": area.id, "code": area.code, "name": area.name, "name_vi": area.name_vi,
+                 "boundary": area.boundary},
+        "basemap": _basemap_ref(area.id),
     }
     version = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return jsonify({"protocol_version": service.PROTOCOL_VERSION, "version": version, **body})
+
+
+def _basemap_ref(area_id: str) -> dict | None:
+    from ..sync import basemaps
+
+    info = basemaps.current(current_app.config["DATA_DIR"], area_id)
+    if info is None:
+        return None
+    base = f"/api/v1/areas/{area_id}/basemap"
+    return {**basemaps.public(info), "download_url": f"{base}.mbtiles", "tile_url": base + "/{z}/{x}/{y}"}
 
 
 # ---- resumable uploads ---------------------------------------------------------------------

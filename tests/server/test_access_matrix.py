@@ -81,6 +81,11 @@ API = {
     ("DELETE", "/taxa/<taxon_id>"): ADMIN,
     ("GET", "/users/<user_id>"): SELF,
     ("PATCH", "/users/<user_id>"): SELF,
+    ("PUT", "/areas/<area_id>/basemap"): "manager",
+    ("GET", "/areas/<area_id>/basemap"): "viewer",
+    ("DELETE", "/areas/<area_id>/basemap"): "manager",
+    ("GET", "/areas/<area_id>/basemap.mbtiles"): "viewer",
+    ("GET", "/areas/<area_id>/basemap/<int:z>/<int:x>/<int:y>"): "viewer",
     ("GET", "/areas/<area_id>/members"): "manager",
     ("POST", "/areas/<area_id>/members"): "manager",
     ("DELETE", "/areas/<area_id>/members/<user_id>"): "manager",
@@ -185,7 +190,7 @@ class AreaA:
         self.audio_deployment = rec.id
 
     def url(self, rule: str, prefix: str = "") -> str:
-        ids = dict(self.ids)
+        ids = dict(self.ids, z="0", x="0", y="0")  # basemap tile numbers (not ids: kept out of self.ids)
         if "acoustic-indices" in rule or "spectrogram" in rule or rule.startswith("/sound/") \
                 or rule.endswith("/labels"):
             ids["media_id"] = self.audio_id
