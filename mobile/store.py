@@ -183,6 +183,7 @@ class Store:
         self.path = self.root / "saola.db"
         self._clock = clock
         self._lock = threading.RLock()
+        self._tx_depth = 0  # > 0 while this store's lock holder is inside a transaction
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a write
         # transaction takes the lock up front instead of failing half-way.
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
@@ -201,7 +202,15 @@ class Store:
     @contextlib.contextmanager
     def _tx(self):
         with self._lock:
+            if self._tx_depth:  # inside transaction() on this thread: joins it, one commit at its end
+                self._tx_depth += 1
+                try:
+                    yield self._db
+                finally:
+                    self._tx_depth -= 1
+                return
             self._db.execute("BEGIN IMMEDIATE")
+            self._tx_depth = 1
             try:
                 yield self._db
             except BaseException:
@@ -209,6 +218,17 @@ class Store:
                 raise
             else:
                 self._db.execute("COMMIT")
+            finally:
+                self._tx_depth = 0
+
+    def transaction(self):
+        """Make the store calls inside one transaction (all or nothing, one flush to disk).
+
+        The sync client records a whole push's answers this way: with
+        ``synchronous=FULL`` each commit waits for the disk, once per batch
+        instead of once per record.
+        """
+        return self._tx()
 
     def close(self) -> None:
         """Close the database (a checkpoint folds the WAL back into the file)."""

@@ -187,28 +187,29 @@ class SyncClient:
             if body.get("protocol_version") is None or not isinstance(results, list) or len(results) != len(batch):
                 raise SyncError("push: the answer is not a sync envelope with one result per mutation")
             progressed = False
-            for sent, res in zip(mutations, results):
+            for sent, res in zip(mutations, results):  # check every answer before acting on any
                 if not isinstance(res, dict) or res.get("mutation_id") != sent["mutation_id"]:
                     raise SyncError("push: results do not match the mutations sent")
-                status = res.get("status")
-                if status not in ("applied", "duplicate", "conflict", "rejected"):
-                    raise SyncError(f"push: unknown status {status!r}")
-                counted = status
-                if status == "duplicate" and res.get("original_status") in ("applied", "conflict", "rejected"):
-                    # A retry of a mutation the server already answered (the answer was lost):
-                    # act on that first answer, e.g. a conflict must still show the server's version.
-                    status = res["original_status"]
-                error = res.get("message")
-                if status == "rejected" and res.get("errors"):
-                    error = "; ".join(e.get("vi") or e.get("en") or "" for e in res["errors"])
-                self.store.complete_mutation(sent["mutation_id"], status, res.get("revision"), error)
-                if status in ("applied", "conflict") and (res.get("server_data") or res.get("server_deleted")):
-                    # Merged on the server, or kept the server's version: show what the server holds.
-                    adopt(self.store, sent["entity"], sent["record_id"], res.get("revision"),
-                          res.get("server_data"), deleted=bool(res.get("server_deleted")))
-                report.pushed[counted] = report.pushed.get(counted, 0) + 1
-                progressed = True
-                done += 1
+                if res.get("status") not in ("applied", "duplicate", "conflict", "rejected"):
+                    raise SyncError(f"push: unknown status {res.get('status')!r}")
+            with self.store.transaction():  # the batch's answers in one commit
+                for sent, res in zip(mutations, results):
+                    status = counted = res["status"]
+                    if status == "duplicate" and res.get("original_status") in ("applied", "conflict", "rejected"):
+                        # A retry of a mutation the server already answered (the answer was lost):
+                        # act on that first answer, e.g. a conflict must still show the server's version.
+                        status = res["original_status"]
+                    error = res.get("message")
+                    if status == "rejected" and res.get("errors"):
+                        error = "; ".join(e.get("vi") or e.get("en") or "" for e in res["errors"])
+                    self.store.complete_mutation(sent["mutation_id"], status, res.get("revision"), error)
+                    if status in ("applied", "conflict") and (res.get("server_data") or res.get("server_deleted")):
+                        # Merged on the server, or kept the server's version: show what the server holds.
+                        adopt(self.store, sent["entity"], sent["record_id"], res.get("revision"),
+                              res.get("server_data"), deleted=bool(res.get("server_deleted")))
+                    report.pushed[counted] = report.pushed.get(counted, 0) + 1
+                    progressed = True
+                    done += 1
             self._emit(records_done=done)
             if not progressed:
                 break

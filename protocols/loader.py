@@ -247,33 +247,55 @@ def load_definition(data: dict, source: str = "<definition>") -> Protocol:
     )
 
 
-_CACHE: dict[str, Protocol] = {}
+# Parsed once per process: the server validates every pushed record against its
+# protocol, and re-reading the definition files each time was a fifth of a push.
+# Entries are keyed on the files' modification time and size, so an edited or
+# added definition is picked up without a restart.
+_CACHE: dict[str, tuple[tuple, Protocol]] = {}
+_INDEX: dict[str, tuple[tuple, dict[tuple[str, str], Path]]] = {}
+
+
+def _signature(paths) -> tuple:
+    out = []
+    for path in paths:
+        st = path.stat()
+        out.append((path.name, st.st_mtime_ns, st.st_size))
+    return tuple(out)
 
 
 def _bundled() -> dict[tuple[str, str], Path]:
+    """(name, version) -> file of every bundled definition (parsed again only when a file changed)."""
+    files = sorted(DEFINITIONS_DIR.glob("*.json"))
+    paths = [p for p in files if not p.name.startswith("_")]
+    sig = _signature(files)  # _common.json too: its shared choice lists are part of every definition
+    cached = _INDEX.get(str(DEFINITIONS_DIR))
+    if cached is not None and cached[0] == sig:
+        return cached[1]
     index = {}
-    for path in sorted(DEFINITIONS_DIR.glob("*.json")):
-        if path.name.startswith("_"):
-            continue
+    for path in paths:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise ProtocolDefinitionError(f"{path.name}: not valid JSON: {exc}") from None
         index[(data.get("name"), data.get("version"))] = path
+    _INDEX[str(DEFINITIONS_DIR)] = (sig, index)
     return index
 
 
 def load_file(path: str | Path) -> Protocol:
-    """Load and check one definition file."""
+    """Load and check one definition file (cached until the file changes)."""
     path = Path(path)
+    common = DEFINITIONS_DIR / "_common.json"
+    sig = _signature([path] + ([common] if common.exists() else []))
     key = str(path.resolve())
-    if key not in _CACHE:
+    cached = _CACHE.get(key)
+    if cached is None or cached[0] != sig:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise ProtocolDefinitionError(f"{path.name}: not valid JSON: {exc}") from None
-        _CACHE[key] = load_definition(data, source=path.name)
-    return _CACHE[key]
+        cached = _CACHE[key] = (sig, load_definition(data, source=path.name))
+    return cached[1]
 
 
 def list_protocols() -> list[dict]:

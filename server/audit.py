@@ -21,7 +21,15 @@ def snapshot(obj: SQLModel | None) -> dict[str, Any] | None:
     return {k: v for k, v in data.items() if k not in _SECRET_FIELDS}
 
 
-def _actor() -> tuple[str | None, str]:
+def snapshot_values(values: dict[str, Any]) -> dict[str, Any]:
+    """:func:`snapshot` of a row given as column values (rows written with SQL Core, e.g. sync push)."""
+    from pydantic_core import to_jsonable_python
+
+    return {k: to_jsonable_python(v) for k, v in values.items() if k not in _SECRET_FIELDS}
+
+
+def actor() -> tuple[str | None, str]:
+    """(user id, name) of whoever makes the change: the signed-in user (and device), or the CLI's login."""
     if has_request_context() and g.get("user") is not None:
         user = g.user
         tok = g.get("token")
@@ -37,8 +45,18 @@ def _actor() -> tuple[str | None, str]:
 def record(session: Session, action: str, entity: str, entity_id: str, *, area_id: str | None,
            before: dict | None = None, after: dict | None = None, actor: str | None = None) -> AuditLog:
     """Add an audit entry to ``session`` (committed with the change itself)."""
-    user_id, default_actor = _actor()
-    row = AuditLog(user_id=user_id, actor=actor or default_actor, area_id=area_id, action=action,
-                   entity=entity, entity_id=str(entity_id), before=before, after=after)
+    row = AuditLog(**entry_values(action, entity, entity_id, area_id=area_id, before=before, after=after,
+                                  actor_name=actor))
     session.add(row)
     return row
+
+
+def entry_values(action: str, entity: str, entity_id: str, *, area_id: str | None, before: dict | None = None,
+                 after: dict | None = None, actor_name: str | None = None,
+                 who: tuple[str | None, str] | None = None) -> dict[str, Any]:
+    """The columns of an audit entry, for callers that insert many at once (``who``: :func:`actor`)."""
+    from .models import utcnow
+
+    user_id, default_actor = who or actor()
+    return {"user_id": user_id, "actor": actor_name or default_actor, "area_id": area_id, "action": action,
+            "entity": entity, "entity_id": str(entity_id), "before": before, "after": after, "at": utcnow()}

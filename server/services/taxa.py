@@ -68,13 +68,19 @@ def search_clause(stmt, q: str):
 
 def find_taxon(session: Session, name: str) -> Taxon | None:
     """A taxon by exact scientific, Vietnamese or English name (case and diacritics ignored)."""
-    key = fold(name)
-    if not key:
-        return None
-    for t in session.exec(search_clause(select(Taxon), name)):
-        if key in (fold(t.scientific_name), fold(t.vietnamese_name), fold(t.english_name)):
-            return t
-    return None
+    return find_taxa(session, [name])[name]
+
+
+def find_taxa(session: Session, names: Iterable[str]) -> dict[str, Taxon | None]:
+    """:func:`find_taxon` of each name, in one query (a sync push names a few species many times)."""
+    from sqlalchemy import or_
+
+    names = list(dict.fromkeys(n for n in names if isinstance(n, str)))
+    keys = {n: fold(n) for n in names}
+    clauses = [search_clause(select(Taxon), n).whereclause for n in names if keys[n]]
+    candidates = list(session.exec(select(Taxon).where(or_(*clauses)))) if clauses else []
+    folded = [(t, (fold(t.scientific_name), fold(t.vietnamese_name), fold(t.english_name))) for t in candidates]
+    return {n: next((t for t, exact in folded if keys[n] and keys[n] in exact), None) for n in names}
 
 
 @dataclass

@@ -11,17 +11,17 @@ it queries (taxon, distances, position, time...) onto columns.
 """
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable, Protocol
 
-from sqlmodel import Session
+from pydantic_core import PydanticUndefined
 
 import protocols
 
 from ..bounds import EARLIEST_DATE, date_in_range, latest_date
 from ..i18n import in_both
 from ..models import FieldObservation, Program, SurveyWalk
-from ..services.taxa import find_taxon
 
 # Tablet entity name -> table model.
 ENTITIES = {"walk": SurveyWalk, "observation": FieldObservation, "threat": FieldObservation,
@@ -57,14 +57,18 @@ def load_protocol(key: str):
         raise DocumentError(f"unknown protocol {key}: {e}") from None
 
 
-def validate_document(doc: Any) -> tuple[Any, str]:
-    """Check a document's envelope and its record against its protocol; (protocol, record_type)."""
+def validate_document(doc: Any, protocol: Callable[[Any], Any] = load_protocol) -> tuple[Any, str]:
+    """Check a document's envelope and its record against its protocol; (protocol, record_type).
+
+    ``protocol`` finds a protocol by its ``name@version`` key (a sync push passes one that
+    remembers the protocols of the batch).
+    """
     if not isinstance(doc, dict):
         raise DocumentError("data must be a JSON object")
     unknown = set(doc) - set(ENVELOPE_KEYS) - {"data"}
     if unknown:
         raise DocumentError(f"unknown keys in data: {', '.join(sorted(unknown))}")
-    proto = load_protocol(doc.get("protocol"))
+    proto = protocol(doc.get("protocol"))
     recorded = protocols.parse_datetime(doc.get("recorded_at"))
     if recorded is not None and not date_in_range(recorded):
         text = in_both("recorded_at must be between {earliest} and {latest} (got {value!r}); check the device clock",
@@ -91,8 +95,16 @@ def taxon_name(record: dict) -> str | None:
     return t if isinstance(t, str) and t.strip() else None
 
 
-def project(session: Session, entity: str, row: Any, doc: dict, program: Program) -> None:
-    """Copy the queried fields of ``doc`` onto ``row`` (a SurveyWalk or FieldObservation)."""
+class Lookups(Protocol):
+    """What :func:`project` needs from the database (a sync push answers from what it loaded once)."""
+
+    def walk_exists(self, walk_id: str) -> bool: ...
+
+    def taxon_id(self, name: str) -> str | None: ...
+
+
+def project(lookups: Lookups, entity: str, row: Any, doc: dict, program: Program) -> None:
+    """Copy the queried fields of ``doc`` onto ``row`` (a walk's or observation's column values)."""
     rec = doc["data"]
     if entity == "walk":
         row.program_id = program.id
@@ -109,21 +121,17 @@ def project(session: Session, entity: str, row: Any, doc: dict, program: Program
         return
     row.program_id = program.id
     walk_id = doc.get("walk_id")
-    row.walk_id = walk_id if walk_id and session.get(SurveyWalk, walk_id) is not None else None
+    row.walk_id = walk_id if walk_id and lookups.walk_exists(walk_id) else None
     row.protocol = doc["protocol"]
     row.record_type = doc["record_type"]
     name = taxon_name(rec)
     row.taxon_id = None
     if name:
-        taxon = find_taxon(session, name)
-        if taxon is None:
-            from ..models import Taxon
-
-            taxon = session.get(Taxon, name)
-        if taxon is None:
+        taxon_id = lookups.taxon_id(name)
+        if taxon_id is None:
             raise DocumentError(f"unknown species {name!r}: not in the species reference",
                                 [{"field": "taxon", **in_both("unknown species {name!r}", name=name)}])
-        row.taxon_id = taxon.id
+        row.taxon_id = taxon_id
     row.unidentified = bool(rec.get("unidentified"))
     row.sign_type = rec.get("sign_type")
     row.count = rec.get("count")
@@ -136,18 +144,45 @@ def project(session: Session, entity: str, row: Any, doc: dict, program: Program
                        or _time(rec.get("end_time")) or _time(doc.get("recorded_at")) or row.observed_at)
     row.habitat = rec.get("habitat")
     row.note = rec.get("note") or rec.get("malfunction_notes")
+    row.photos = photos_of(rec)
+    row.data = doc
+
+
+def photos_of(rec: dict) -> list[str]:
+    """SHA-256 of the photos a protocol record lists (``photos`` and a deployment's ``setup_photo``)."""
     photos: list[str] = []
     for key in ("photos", "setup_photo"):
         v = rec.get(key)
         if isinstance(v, list):
             photos += [p for p in v if isinstance(p, str)]
-    row.photos = photos
-    row.data = doc
+    return photos
 
 
-def new_row(entity: str, record_id: str, doc: dict) -> Any:
+def new_values(entity: str, record_id: str, doc: dict) -> dict[str, Any]:
+    """Column values of a record not stored yet: the model's defaults, its id, program and protocol."""
+    values = {name: (make() if make is not None else copy.copy(default))
+              for name, make, default in _defaults(ENTITIES[entity])}
     now = datetime.now(timezone.utc)
+    values.update(id=record_id, program_id=doc.get("program_id") or "", revision=0)
     if entity == "walk":
-        return SurveyWalk(id=record_id, program_id=doc.get("program_id") or "", started_at=now, revision=0)
-    return FieldObservation(id=record_id, program_id=doc.get("program_id") or "", protocol=doc.get("protocol", ""),
-                            observed_at=now, revision=0)
+        values["started_at"] = now
+    else:
+        values.update(protocol=doc.get("protocol", ""), observed_at=now)
+    return values
+
+
+_DEFAULTS: dict[type, list[tuple[str, Any, Any]]] = {}
+
+
+def _defaults(model: type) -> list[tuple[str, Any, Any]]:
+    """(column, default factory or None, default value) of every column of ``model``, read once."""
+    if model not in _DEFAULTS:
+        out = []
+        for col in model.__table__.columns:  # type: ignore[attr-defined]
+            f = model.model_fields.get(col.name)  # type: ignore[attr-defined]
+            if f is None or (f.default_factory is None and f.default is PydanticUndefined):
+                out.append((col.name, None, None))
+            else:
+                out.append((col.name, f.default_factory, f.default))
+        _DEFAULTS[model] = out
+    return _DEFAULTS[model]

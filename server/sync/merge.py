@@ -227,7 +227,7 @@ def _apply(session: Session, user: User, conflict: SyncConflict, row: Any, doc: 
     # Imported here: the sync service imports this module for the push merge.
     from ..errors import ValidationError
     from ..models import Program
-    from .service import Mutation, _write
+    from .service import Mutation, write_version
 
     data = None if doc == DELETED else doc
     program_id = (data or {}).get("program_id") or (row.program_id if row is not None else None)
@@ -238,7 +238,7 @@ def _apply(session: Session, user: User, conflict: SyncConflict, row: Any, doc: 
     m = Mutation(mutation_id=f"resolve-{conflict.id}", entity=conflict.entity, record_id=conflict.record_id,
                  op="delete" if data is None else "update", base_revision=row.revision if row is not None else 0,
                  data=data, device_time=None, gps_time=None)
-    answer = _write(session, user, None, m, program, row, data)
+    answer = write_version(session, user, m, program)
     if answer["status"] != "applied":
         raise ValidationError(answer.get("message") or "could not apply that version",
                               details=answer.get("errors"))

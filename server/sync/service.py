@@ -20,13 +20,12 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from .. import audit
-from ..auth.permissions import has_role
 from ..auth.policy import restore_generalised
 from ..i18n import in_both
-from ..models import (Program, ServerState, SyncChange, SyncConflict,
-                      SyncMutation, User, utcnow)
+from ..models import Program, ServerState, SyncChange, SyncConflict, User, utcnow
 from . import merge
-from .documents import ENTITIES, DocumentError, new_row, project, validate_document
+from .batch import PushBatch, Record, lock_change_log
+from .documents import ENTITIES, DocumentError, new_values, project, validate_document
 
 PROTOCOL_VERSION = "1.0"
 OPS = ("create", "update", "delete")
@@ -91,41 +90,40 @@ def _own_history(s: Session, m: Mutation, current: int, device_id: str | None) -
     return others == 0
 
 
-def apply_mutation(s: Session, user: User, device_id: str | None, raw: Any) -> dict:
-    """Apply one mutation in the caller's transaction and return its answer (also remembered)."""
+def apply_mutation(b: PushBatch, raw: Any) -> dict:
+    """Apply one mutation of batch ``b`` and return its answer (also remembered, unless malformed)."""
     mid = raw.get("mutation_id") if isinstance(raw, dict) else None
     if isinstance(mid, str):
-        seen = s.get(SyncMutation, (user.id, mid))
+        seen = b.answer_for(mid)
         if seen is not None:
-            return {**seen.response, "status": "duplicate", "original_status": seen.response.get("status")}
+            return {**seen, "status": "duplicate", "original_status": seen.get("status")}
     try:
         m = parse_mutation(raw)
     except DocumentError as e:
         return _answer(None, mid if isinstance(mid, str) else "", "rejected", errors=e.errors, message=str(e))
-    answer = _decide(s, user, device_id, m)
-    s.add(SyncMutation(mutation_id=m.mutation_id, device_id=device_id, user_id=user.id, response=answer))
+    answer = _decide(b, m)
+    b.remember(m.mutation_id, answer)
     return answer
 
 
-def _decide(s: Session, user: User, device_id: str | None, m: Mutation) -> dict:
-    Model = ENTITIES[m.entity]
-    row = s.get(Model, m.record_id)
+def _decide(b: PushBatch, m: Mutation) -> dict:
+    row = b.record(ENTITIES[m.entity], m.record_id)
     if row is not None and m.op != "delete":
         # A position the device only received generalised (auth/policy.py) is not a new fix.
         m.data = restore_generalised(m.data, row.data)
     doc = m.data if m.op != "delete" else None
     try:
         if m.op != "delete":
-            validate_document(doc)
+            validate_document(doc, b.protocol)
         program_id = (doc or {}).get("program_id") or (row.program_id if row is not None else None)
-        program = s.get(Program, program_id) if program_id else None
+        program = b.program(program_id) if program_id else None
         if program is None:
             raise DocumentError(f"unknown program {program_id!r}")
-        if not has_role(s, user, program.area_id, "ranger"):
+        if not b.may_write(program.area_id):
             raise DocumentError("you are not a ranger (or above) in this program's protected area",
                                 [{"field": "program_id", **in_both("not a member of this protected area")}])
         if row is not None and row.program_id != program.id:
-            old = s.get(Program, row.program_id)
+            old = b.program(row.program_id)
             if old is None or old.area_id != program.area_id:
                 raise DocumentError("a record cannot move to another protected area")
     except DocumentError as e:
@@ -134,11 +132,13 @@ def _decide(s: Session, user: User, device_id: str | None, m: Mutation) -> dict:
     if row is None:
         if m.op == "delete":
             return _answer(m, m.mutation_id, "applied", revision=0, message="nothing to delete")
-        return _write(s, user, device_id, m, program, None, doc)
+        return _write(b, m, program, None, doc)
     if m.entity == "walk":
-        foreign = merge.foreign_recording_change(row.device_id, device_id, row.data if not row.deleted else None, doc)
+        foreign = merge.foreign_recording_change(row.device_id, b.device_id, row.data if not row.deleted else None,
+                                                 doc)
         if foreign:
-            return _conflict(s, user, device_id, m, program, row, merge.base_version(s, m.record_id, m.base_revision),
+            b.flush()  # the conflict reads the change log
+            return _conflict(b, m, program, row, merge.base_version(b.s, m.record_id, m.base_revision),
                              doc if doc is not None else merge.DELETED, foreign,
                              note=f"this walk was recorded on another device; only that device changes its "
                                   f"{', '.join(foreign)}")
@@ -147,81 +147,93 @@ def _decide(s: Session, user: User, device_id: str | None, m: Mutation) -> dict:
     if m.base_revision > current:
         return _answer(m, m.mutation_id, "rejected", message=f"base_revision {m.base_revision} is ahead of the "
                        f"server's revision {current}")
-    if m.base_revision == current or _own_history(s, m, current, device_id):
-        return _write(s, user, device_id, m, program, row, doc)
+    if m.base_revision == current:
+        return _write(b, m, program, row, doc)
+    b.flush()  # a stale base: what follows reads the change log
+    if _own_history(b.s, m, current, b.device_id):
+        return _write(b, m, program, row, doc)
 
-    base = merge.base_version(s, m.record_id, m.base_revision)
+    base = merge.base_version(b.s, m.record_id, m.base_revision)
     server_doc = row.data if not row.deleted else None
     if m.op == "delete":
         server_changed = merge.changed(base, server_doc)
         if not server_changed:
-            return _write(s, user, device_id, m, program, row, None)
-        return _conflict(s, user, device_id, m, program, row, base, merge.DELETED, sorted(server_changed))
+            return _write(b, m, program, row, None)
+        return _conflict(b, m, program, row, base, merge.DELETED, sorted(server_changed))
     cmp = merge.compare(base, server_doc, doc)
     client_changed = cmp.client_changed
     if row.deleted or cmp.overlap:
-        return _conflict(s, user, device_id, m, program, row, base, doc, cmp.overlap or ["_deleted"])
+        return _conflict(b, m, program, row, base, doc, cmp.overlap or ["_deleted"])
     merged_doc = merge.merge(base, server_doc, doc)
     try:
-        validate_document(merged_doc)
+        validate_document(merged_doc, b.protocol)
     except DocumentError as e:
-        return _conflict(s, user, device_id, m, program, row, base, doc, client_changed, note=str(e))
-    return _write(s, user, device_id, m, program, row, merged_doc, merged_fields=client_changed)
+        return _conflict(b, m, program, row, base, doc, client_changed, note=str(e))
+    return _write(b, m, program, row, merged_doc, merged_fields=client_changed)
 
 
-def lock_change_log(s: Session) -> None:
-    """Serialise writers of the change log until commit.
-
-    Pull hands out changes by sequence number, so a change must never commit
-    after one with a higher number (a device would skip it). SQLite already
-    serialises writers (BEGIN IMMEDIATE); PostgreSQL takes an advisory lock.
-    """
-    if s.get_bind().dialect.name == "postgresql":
-        from sqlalchemy import text
-
-        s.exec(text("SELECT pg_advisory_xact_lock(7211001)"))
-
-
-def _write(s: Session, user: User, device_id: str | None, m: Mutation, program: Program, row: Any,
-           doc: dict | None, merged_fields: list[str] | None = None) -> dict:
-    lock_change_log(s)
-    before = audit.snapshot(row) if row is not None else None
+def _write(b: PushBatch, m: Mutation, program: Program, row: Record | None, doc: dict | None,
+           merged_fields: list[str] | None = None) -> dict:
+    """Write the record's next revision (``doc``; None deletes) with its change-log and audit entries."""
+    model = ENTITIES[m.entity]
     created = row is None
-    if created:
-        row = new_row(m.entity, m.record_id, doc)
+    new = Record(**(new_values(m.entity, m.record_id, doc or {}) if row is None else row.values()))
     try:
         if doc is not None:
-            project(s, m.entity, row, doc, program)
-            row.deleted = False
+            project(b, m.entity, new, doc, program)
+            new.deleted = False
         else:
-            row.deleted = True
+            new.deleted = True
     except DocumentError as e:
-        if created:
-            s.expunge(row) if row in s else None
         return _answer(m, m.mutation_id, "rejected", errors=e.errors, message=str(e))
-    row.revision = (row.revision or 0) + 1
-    if created or not row.device_id:
+    new.revision = (new.revision or 0) + 1
+    if created or not new.device_id:
         # The device that made the record stays its device (the change log names every later writer).
-        row.device_id = device_id
+        new.device_id = b.device_id
     if created:
-        row.created_by = user.id
-    row.updated_at = utcnow()
+        new.created_by = b.user.id
+    new.updated_at = utcnow()
     if m.entity != "walk":
-        row.media_pending = bool(row.photos) and not _photos_present(s, row.photos)
-    s.add(row)
-    s.flush()
+        new.media_pending = bool(new.photos) and not b.photos_present(new.photos)
+    if m.entity == "deployment":
+        b.flush()  # effort is computed from the stored visits: write out what is pending first
+        b.begin_write(orm=True)  # and written through the ORM
+    b.save_record(model, new, created)
     if m.entity == "deployment":
         from . import deployments
 
-        deployments.apply(s, program, row, user)
-    change = SyncChange(area_id=program.area_id, entity=m.entity, record_id=m.record_id, revision=row.revision,
-                        op="delete" if doc is None else "upsert", data=doc, device_id=device_id, user_id=user.id)
-    s.add(change)
-    s.flush()
-    audit.record(s, "delete" if doc is None else ("create" if created else "update"), row.__tablename__, row.id,
-                 area_id=program.area_id, before=before, after=audit.snapshot(row) if doc is not None else None)
-    return _answer(m, m.mutation_id, "applied", revision=row.revision, seq=change.seq, merged_fields=merged_fields,
-                   server_data=doc if merged_fields else None)
+        deployments.apply(b.s, program, new, b.user)
+        b.forget_orm_records()
+    answer = _answer(m, m.mutation_id, "applied", revision=new.revision, merged_fields=merged_fields,
+                     server_data=doc if merged_fields else None)
+    b.add_change({"area_id": program.area_id, "entity": m.entity, "record_id": m.record_id,
+                  "revision": new.revision, "op": "delete" if doc is None else "upsert", "data": doc,
+                  "device_id": b.device_id, "user_id": b.user.id}, answer)
+    b.add_audit(audit.entry_values("delete" if doc is None else ("create" if created else "update"),
+                                   model.__tablename__, m.record_id, area_id=program.area_id,
+                                   before=audit.snapshot_values(row.values()) if row is not None else None,
+                                   after=audit.snapshot_values(new.values()) if doc is not None else None,
+                                   who=b.who))
+    return answer
+
+
+def write_version(s: Session, user: User, m: Mutation, program: Program) -> dict:
+    """Write ``m.data`` (None deletes) as the record's next revision outside a push (a resolved
+    conflict), with its change-log and audit entries, in the caller's transaction; a push answer."""
+    b = PushBatch(s, user, None)
+    lock_change_log(s)
+    model = ENTITIES[m.entity]
+    try:
+        answer = _write(b, m, program, b.record(model, m.record_id), m.data)
+        b.finish_mutation()
+    except BaseException:
+        b.abandon_mutation()
+        raise
+    b.flush()
+    for obj in list(s.identity_map.values()):  # the caller's copy of the row predates this write
+        if isinstance(obj, model) and getattr(obj, "id", None) == m.record_id:
+            s.expire(obj)
+    return answer
 
 
 def _photos_present(s: Session, shas: list[str]) -> bool:
@@ -231,22 +243,24 @@ def _photos_present(s: Session, shas: list[str]) -> bool:
     return found >= len(set(shas))
 
 
-def _conflict(s: Session, user: User, device_id: str | None, m: Mutation, program: Program, row: Any,
-              base: dict, client_doc: dict, fields: list[str], note: str | None = None) -> dict:
+def _conflict(b: PushBatch, m: Mutation, program: Program, row: Record, base: dict, client_doc: dict,
+              fields: list[str], note: str | None = None) -> dict:
+    s = b.s
     last = s.exec(select(SyncChange).where(SyncChange.record_id == m.record_id)
                   .order_by(SyncChange.revision.desc())).first()
     server_user = None
     if last is not None and last.user_id:
         u = s.get(User, last.user_id)
         server_user = u.username if u else None
-    lock_change_log(s)
+    b.begin_write(orm=True)
     c = SyncConflict(area_id=program.area_id, entity=m.entity, record_id=m.record_id, base_revision=m.base_revision,
                      server_revision=row.revision, server_version=row.data if not row.deleted else {"_deleted": True},
-                     client_version=client_doc, fields=fields, client_user=user.username, client_device=device_id,
-                     server_user=server_user)
+                     client_version=client_doc, fields=fields, client_user=b.user.username,
+                     client_device=b.device_id, server_user=server_user)
     s.add(c)
     s.flush()
-    audit.record(s, "create", "sync_conflict", c.id, area_id=program.area_id, after=audit.snapshot(c))
+    b.add_audit(audit.entry_values("create", "sync_conflict", c.id, area_id=program.area_id,
+                                   after=audit.snapshot(c), who=b.who))
     return _answer(m, m.mutation_id, "conflict", revision=row.revision, conflict_id=c.id,
                    server_data=row.data if not row.deleted else None, server_deleted=bool(row.deleted),
                    message=note or f"changed on the server too: {', '.join(fields)}")
@@ -258,21 +272,28 @@ def push(session_factory: Callable[[], Any], user: User, device_id: str | None, 
     A mutation that fails unexpectedly is rolled back to its savepoint and
     answered ``rejected``; the others still apply. If the whole transaction
     fails to commit, nothing was applied and the device retries the batch.
+    See :mod:`server.sync.batch` for what is looked up once and written in bulk.
     """
     import logging
 
     answers = []
     with session_factory() as s:
-        u = s.get(User, user.id)
+        b = PushBatch(s, s.get(User, user.id), device_id)
+        if mutations:
+            lock_change_log(s)
+        b.prefetch(mutations)
         for raw in mutations:
             try:
-                with s.begin_nested():
-                    answers.append(apply_mutation(s, u, device_id, raw))
+                answer = apply_mutation(b, raw)
+                b.finish_mutation()
             except Exception as e:  # a bug or a constraint: answer it, keep the rest of the batch
                 logging.getLogger("saola.sync").exception("mutation failed")
+                b.abandon_mutation()
                 mid = raw.get("mutation_id") if isinstance(raw, dict) else ""
-                answers.append(_answer(None, mid if isinstance(mid, str) else "", "rejected",
-                                       message=f"server error: {type(e).__name__}: {e}"))
+                answer = _answer(None, mid if isinstance(mid, str) else "", "rejected",
+                                 message=f"server error: {type(e).__name__}: {e}")
+            answers.append(answer)
+        b.flush()
     return answers
 
 
