@@ -387,8 +387,10 @@ class AutoSync:
     def _health(self) -> bool:
         try:
             resp = self.client.session.get(f"{self.client.server}/api/v1/health", timeout=5)
-            return resp.status_code == 200 and resp.headers.get("Content-Type", "").startswith("application/json") \
-                and resp.json().get("status") == "ok"
+            # "degraded" (503) is a server low on disk space: reachable, and a push it cannot store
+            # answers 507 and is retried, so the tablet keeps syncing while it can.
+            return resp.status_code in (200, 503) and resp.headers.get("Content-Type", "").startswith(
+                "application/json") and resp.json().get("status") in ("ok", "degraded")
         except Exception:
             return False
 

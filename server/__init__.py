@@ -51,6 +51,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     storage.init_app(app)
+    from .staging import clean_stale
+
+    clean_stale(cfg["DATA_DIR"])  # uploads staged by a process that was killed
 
     from . import auth, api, i18n, jobs, security, web
 

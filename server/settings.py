@@ -67,6 +67,9 @@ register("THREADS", int, 8, "Worker threads of the production WSGI server.")
 register("MAX_REQUEST_MB", int, 512,
          "Largest request body accepted, in MiB (uploads of camera cards are big).")
 register("MAX_JSON_MB", int, 8, "Largest JSON request body accepted, in MiB.")
+register("MIN_FREE_MB", int, 1024,
+         "Free disk space, in MiB, below which /api/v1/health answers 503 'degraded' for DATA_DIR or MEDIA_DIR "
+         "(uploads, sync and sign-in answer 507 once the disk is full).")
 register("MAX_IMAGE_MPIXELS", int, 64,
          "Largest image decoded, in megapixels (width x height); bigger photos are refused before "
          "decoding (decompression bombs: a 17 KiB PNG can declare 12,000 x 12,000 pixels).")

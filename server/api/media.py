@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
-import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Optional
@@ -25,6 +23,7 @@ from ..bounds import BoundedDatetime
 from ..db import get_session
 from ..errors import NotFound, SaolaError, ValidationError
 from ..models import Deployment, Media, Program, Sequence
+from ..staging import clean_stale, staging_dir
 from ..storage import get_store
 from ..timeutil import to_utc
 from .core import Limit, Offset, endpoint, paginate
@@ -196,10 +195,9 @@ def upload_media(deployment_id: str):
 
     dep = load_in_area(get_session(), Deployment, deployment_id, "ranger").row
     app = current_app._get_current_object()
-    staging = Path(app.config["DATA_DIR"]) / "incoming" / uuid.uuid4().hex
-    try:
+    clean_stale(app.config["DATA_DIR"])  # folders of uploads whose process was killed
+    with staging_dir(app.config["DATA_DIR"]) as staging:
         try:
-            staging.mkdir(parents=True)
             sources, skipped = _stage_uploads(staging)
         except OSError as e:
             if e.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -212,8 +210,6 @@ def upload_media(deployment_id: str):
         workers = 0 if len(sources) < POOL_FROM_FILES else min(os.cpu_count() or 1, 4)
         report = ingest_sources(app, sources, skipped, deployment_id=dep.id, workers=workers,
                                 source_name="upload")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     data = IngestOut.model_validate(report.to_dict()).model_dump(mode="json")
     if report.fatal:
         err = SaolaError(report.fatal, status=507 if "disk full" in report.fatal else 500,

@@ -1,7 +1,10 @@
 """The OpenAPI document and a health check."""
 from __future__ import annotations
 
-from flask import jsonify
+import shutil
+from pathlib import Path
+
+from flask import current_app, jsonify
 from sqlalchemy import text
 
 from ..db import get_session
@@ -61,7 +64,34 @@ def upload_sink():
     return jsonify({"bytes": n})
 
 
-@endpoint("/health", summary="Liveness and database check", tags=["meta"], auth=False, raw=True)
+def free_bytes(path: str) -> int:
+    """Free space of the file system holding ``path`` (its nearest existing folder)."""
+    p = Path(path).resolve()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return shutil.disk_usage(p).free
+
+
+@endpoint("/health", summary="Liveness, database and free disk space", tags=["meta"], auth=False, raw=True,
+          responses={503: "degraded: DATA_DIR or MEDIA_DIR has less free space than SAOLA_MIN_FREE_MB"})
 def health():
+    """``ok`` (200) or ``degraded`` (503, with the problems) so monitoring sees a filling disk before
+    uploads, sync and sign-in start answering 507."""
     get_session().exec(text("SELECT 1"))
-    return jsonify({"status": "ok"})
+    cfg = current_app.config
+    minimum = int(cfg["MIN_FREE_MB"])
+    disk: dict[str, int] = {}
+    problems: list[str] = []
+    for name in ("DATA_DIR", "MEDIA_DIR"):
+        try:
+            free = free_bytes(cfg[name]) // (1024 * 1024)
+        except OSError as e:
+            problems.append(f"{name}: free space unknown ({e.strerror or e})")
+            continue
+        disk[f"{name.lower()}_free_mb"] = free
+        if free < minimum:
+            problems.append(f"{name} has {free} MiB free, less than SAOLA_MIN_FREE_MB ({minimum} MiB)")
+    body: dict = {"status": "degraded" if problems else "ok", "disk": {**disk, "min_free_mb": minimum}}
+    if problems:
+        body["problems"] = problems
+    return jsonify(body), 503 if problems else 200

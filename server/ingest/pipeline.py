@@ -303,7 +303,7 @@ def _results(sources: list[Source], roots: proc.StoreRoots, workers: int) -> Ite
             proc.close_zips()
         return
     ctx = _pool_context()
-    pool = ctx.Pool(workers, initializer=proc.init_worker, initargs=(roots,))
+    pool = ctx.Pool(workers, initializer=proc.init_worker, initargs=(roots, os.getpid()))
     try:
         # Ordered results keep the report and the batches repeatable; small chunks keep memory flat.
         yield from pool.imap(proc.work, sources, chunksize=4)

@@ -13,10 +13,15 @@ No Flask and no database here: workers only touch files.
 """
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import errno
 import hashlib
 import os
+import signal
+import sys
+import threading
+import time
 import uuid
 import zipfile
 from dataclasses import dataclass
@@ -269,9 +274,41 @@ def ensure_derivatives(sha: str, data: bytes, info: MediaInfo, roots: StoreRoots
 _roots: Optional[StoreRoots] = None
 
 
-def init_worker(roots: StoreRoots) -> None:
-    """Pool initializer: remember the store roots and load extra readers."""
+def die_with_parent(parent: Optional[int] = None) -> None:
+    """End this process as soon as the process that started it dies, however it dies.
+
+    A pool worker survived as an orphan when its ingest process was killed (kill -9):
+    nothing told it to stop. On Linux the kernel sends SIGKILL at the parent's death
+    (``prctl(PR_SET_PDEATHSIG)``); everywhere, a daemon thread notices the parent's
+    id changing (the orphan is adopted) and exits. ``parent``: the pid the caller
+    expects (known before this process started, so an early death is seen too).
+    """
+    parent = os.getppid() if parent is None else parent
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl here: the thread below still watches
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)
+
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+    threading.Thread(target=watch, name="saola-parent-watch", daemon=True).start()
+
+
+_PR_SET_PDEATHSIG = 1
+PARENT_CHECK_S = 1.0
+
+
+def init_worker(roots: StoreRoots, parent: Optional[int] = None) -> None:
+    """Pool initializer: die with the parent (pid ``parent``), remember the store roots, load extra readers."""
     global _roots
+    die_with_parent(parent)
     _roots = roots
     set_max_pixels(roots.max_image_pixels)  # also Pillow's own limit, in this process
     load_plugins()

@@ -271,10 +271,13 @@ def push(session_factory: Callable[[], Any], user: User, device_id: str | None, 
 
     A mutation that fails unexpectedly is rolled back to its savepoint and
     answered ``rejected``; the others still apply. If the whole transaction
-    fails to commit, nothing was applied and the device retries the batch.
+    fails to commit, nothing was applied and the device retries the batch; a
+    full disk stops the batch at once (507, nothing rejected for it).
     See :mod:`server.sync.batch` for what is looked up once and written in bulk.
     """
     import logging
+
+    from ..dberrors import is_disk_full
 
     answers = []
     with session_factory() as s:
@@ -287,6 +290,8 @@ def push(session_factory: Callable[[], Any], user: User, device_id: str | None, 
                 answer = apply_mutation(b, raw)
                 b.finish_mutation()
             except Exception as e:  # a bug or a constraint: answer it, keep the rest of the batch
+                if is_disk_full(e):  # not the mutation's fault: the whole push answers 507, the device retries
+                    raise
                 logging.getLogger("saola.sync").exception("mutation failed")
                 b.abandon_mutation()
                 mid = raw.get("mutation_id") if isinstance(raw, dict) else ""
