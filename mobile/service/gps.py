@@ -27,10 +27,13 @@ from mobile.store import Store  # noqa: E402
 
 
 def run(data_dir: str, provider: LocationProvider, stop: threading.Event | None = None,
-        poll_s: float = 1.0, idle_exit_s: float = 30.0, track_filter: TrackFilter | None = None) -> dict:
+        poll_s: float = 1.0, idle_exit_s: float = 30.0, track_filter: TrackFilter | None = None,
+        resume_segment: bool = False) -> dict:
     """Record the store's active walk until ``stop`` is set or no walk has been active for ``idle_exit_s``.
 
-    Returns counters (raw fixes, points written) for logs and tests.
+    ``resume_segment``: a walk already active when this process picks it up starts a new
+    track segment (the service was restarted after a kill). Returns counters (raw fixes,
+    points written) for logs and tests.
     """
     stop = stop or threading.Event()
     store = Store(data_dir)
@@ -41,12 +44,16 @@ def run(data_dir: str, provider: LocationProvider, stop: threading.Event | None 
     recorder = WalkRecorder(store, provider, track_filter)
     recorder.listen()
     idle = 0.0
+    picked_up: set[str] = set()
     try:
         while not stop.is_set():
             walk = store.active_walk()
             if walk is not None and walk["status"] == "active":
                 idle = 0.0
                 if not recorder.running or recorder.walk_id != walk["id"]:
+                    if resume_segment and walk["id"] not in picked_up:
+                        _new_segment(store, walk["id"])
+                    picked_up.add(walk["id"])
                     recorder.start(walk["id"])
             else:
                 if recorder.running:
@@ -62,18 +69,44 @@ def run(data_dir: str, provider: LocationProvider, stop: threading.Event | None 
     return {"raw_fixes": recorder.raw_fixes, "points": points}
 
 
-def main() -> None:
-    """Service entry point on Android: the argument is the app's storage folder."""
-    from jnius import autoclass  # lazy: only inside the Android service process
+def _new_segment(store: Store, walk_id: str) -> None:
+    # Only the segment: the status is the UI's to change (a pause made meanwhile must stay a pause).
+    with store._tx() as db:
+        db.execute("UPDATE walks SET segment=segment+1 WHERE id=? AND status='active'", (walk_id,))
 
-    from mobile.location import PlyerGPSProvider
 
+def main(environ=None, autoclass=None, provider: LocationProvider | None = None, **run_kw) -> dict:
+    """Service entry point on Android: find the app's store, record its active walk, exit when none.
+
+    The app passes its data folder as the argument; after Android kills and restarts the
+    sticky service the argument is empty, so the folder is found from the service's own
+    Context (see :func:`mobile.platform.android_env.service_data_dir`). A walk found active
+    then continues in a new track segment: the gap while the service was dead is not walked
+    distance. ``environ``, ``autoclass`` and ``provider`` are for the desktop tests.
+    """
+    from mobile.platform.android_env import NoStore, service_data_dir
+
+    environ = os.environ if environ is None else environ
+    if autoclass is None:
+        from jnius import autoclass  # lazy: only inside the Android service process
     service = autoclass("org.kivy.android.PythonService").mService
+    try:
+        data_dir = service_data_dir(environ.get("PYTHON_SERVICE_ARGUMENT"), environ, service)
+    except NoStore as exc:
+        # Nothing to record into: stop for good (no restart loop, no empty database anywhere).
+        print(f"saola gps service: {exc}; stopping", flush=True)
+        service.setAutoRestartService(False)
+        service.stopSelf()
+        return {"raw_fixes": 0, "points": 0, "data_dir": None}
+    if provider is None:
+        from mobile.location import PlyerGPSProvider
+
+        provider = PlyerGPSProvider(min_time_ms=1000, min_distance_m=0)
     # Restart the service if Android kills it mid-walk; it exits by itself when the walk ends.
     service.setAutoRestartService(True)
-    data_dir = os.environ.get("PYTHON_SERVICE_ARGUMENT") or os.getcwd()
-    run(data_dir, PlyerGPSProvider(min_time_ms=1000, min_distance_m=0))
+    result = run(str(data_dir), provider, resume_segment=True, **run_kw)
     service.setAutoRestartService(False)
+    return {**result, "data_dir": str(data_dir)}
 
 
 if __name__ == "__main__":
