@@ -126,3 +126,10 @@ class ApiClient:
         """The program's species list (scientific, Vietnamese, English names...)."""
         path = f"/programs/{program_id}/species"
         return self._items(self._request("GET", path), path, "species")
+
+    def reference(self, area_id: str) -> dict:
+        """The area's sync reference: boundary, transects, the offline basemap's description (and more)."""
+        body = self._request("GET", "/sync/reference", params={"area_id": area_id})
+        if not isinstance(body, dict):
+            raise ApiError("GET /sync/reference: expected an object")
+        return body

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from kivy.app import App
-from kivy.clock import Clock, mainthread
+from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.metrics import dp, sp
 from kivy.properties import StringProperty
@@ -47,6 +47,7 @@ SCREENS = {
     "form": ("form", "FormScreen"),
     "species": ("species", "SpeciesScreen"),
     "records": ("records", "RecordsScreen"),
+    "map": ("map", "MapScreen"),
 }
 
 
@@ -82,6 +83,10 @@ class SaolaApp(App):
         self._service_started = False
         self._sync = None
         self._autosync = None
+        self.photo_worker = None
+        self._permission_flow = None
+        self._android_photos = None
+        self.location_refused = False
 
     # -- setup ------------------------------------------------------------------
     def build(self):
@@ -90,6 +95,11 @@ class SaolaApp(App):
         self.reference = Reference(self.store)
         self.lang = self.store.get_setting("language", DEFAULT_LANGUAGE)
         self.recorder = WalkRecorder(self.store, self._provider or make_location_provider())
+        from .photos import DEFAULT_MAX_PX, PhotoWorker
+
+        # Photos are resized off the UI thread; the result comes back on it (Clock).
+        self.photo_worker = PhotoWorker(self.store, post=lambda fn: Clock.schedule_once(lambda dt: fn(), 0),
+                                        max_px=lambda: self.store.get_setting("photo_max_px", DEFAULT_MAX_PX))
         from .screens import widgets  # noqa: F401  (registers TopBar, FieldTitle... with the Factory)
 
         Builder.load_file(str(SCREENS_DIR / "common.kv"))
@@ -97,8 +107,6 @@ class SaolaApp(App):
         return self.sm
 
     def on_start(self):
-        if platform == "android":
-            self._request_android_permissions()
         walk = self.store.active_walk()
         if walk is not None:
             # Killed mid-walk: go straight back to it and keep recording.
@@ -114,16 +122,47 @@ class SaolaApp(App):
 
         Window.bind(on_flip=self._first_frame)
 
-    def _request_android_permissions(self):
-        # Location, camera and notifications are runtime permissions: asked once, at the first start.
-        from android.permissions import request_permissions  # lazy: python-for-android only
+    # -- Android: permissions asked when a feature needs them (mobile/platform/) -------
+    def permission_flow(self):
+        """The run-time permission flow (Android), or None elsewhere (nothing to ask)."""
+        if platform != "android":
+            return None
+        if self._permission_flow is None:
+            from .platform.android_env import sdk_int
+            from .platform.permissions import PermissionFlow
 
-        request_permissions([
-            "android.permission.ACCESS_FINE_LOCATION",
-            "android.permission.ACCESS_COARSE_LOCATION",
-            "android.permission.CAMERA",
-            "android.permission.POST_NOTIFICATIONS",
-        ])
+            self._permission_flow = PermissionFlow(sdk_int(), post=self.post)
+        return self._permission_flow
+
+    def with_permission(self, feature: str, then, on_refused=None) -> None:
+        """Run ``then()`` once ``feature`` (location, camera, photos, notifications) is allowed.
+
+        On a refusal the ranger is told what it means and how to allow it (current screen's
+        message line), then ``on_refused()`` runs if given.
+        """
+        flow = self.permission_flow()
+        if flow is None:
+            then()
+            return
+
+        def refused(feature):
+            from .platform.permissions import refusal_message
+
+            self.tell(refusal_message(feature, self.lang))
+            if on_refused is not None:
+                on_refused()
+        flow.ensure(feature, then, refused)
+
+    def post(self, fn) -> None:
+        """Run ``fn()`` on the UI thread at the next frame (from any thread)."""
+        Clock.schedule_once(lambda dt: fn(), 0)
+
+    def tell(self, text: str) -> None:
+        """Show ``text`` on the current screen's message line (if it has one)."""
+        scr = self.sm.current_screen if self.sm else None
+        label = getattr(scr, "ids", {}).get("message") if scr is not None else None
+        if label is not None:
+            label.text = text
 
     def _first_frame(self, *args):
         # on_flip: the first frame is on screen (what "cold start" measures).
@@ -187,11 +226,23 @@ class SaolaApp(App):
 
     # -- location ---------------------------------------------------------------
     def start_recording(self, walk_id: str):
-        """Record the walk's track: in the foreground service on Android, in-process elsewhere."""
+        """Record the walk's track: in the foreground service on Android, in-process elsewhere.
+
+        Android 14 lets a location foreground service start only once the app holds a
+        location permission, so it is asked first; notifications (the service's notice) too.
+        """
         if platform == "android":
-            self._android_service("start")
-            self._service_started = True
-            self.recorder.listen()  # forms still want the current position
+            def start_service():
+                self.location_refused = False
+                self._android_service("start")
+                self._service_started = True
+                self.recorder.listen()  # forms still want the current position
+
+            def refused():
+                self.location_refused = True
+            self.with_permission("location", lambda: self.with_permission("notifications", start_service,
+                                                                         on_refused=start_service),
+                                 on_refused=refused)
         else:
             self.recorder.filter = self.track_filter()
             self.recorder.start(walk_id)
@@ -224,20 +275,40 @@ class SaolaApp(App):
 
     def ensure_gps(self):
         """Keep the receiver on outside walks too, so forms get a position."""
-        self.recorder.listen()
+        def listen():
+            self.location_refused = False
+            self.recorder.listen()
+
+        def refused():
+            self.location_refused = True
+        self.with_permission("location", listen, on_refused=refused)
 
     # -- photos -----------------------------------------------------------------
-    def add_photo(self, field_widget, camera: bool = False):
-        """Camera (Android, plyer) or file chooser; the photo is copied into the store at once."""
-        if camera and platform == "android":
-            from plyer import camera as plyer_camera  # lazy: Android only
+    def android_photos(self):
+        """Camera capture and photo picking through intents (mobile/platform/android_camera.py)."""
+        if self._android_photos is None:
+            from .platform.android_camera import AndroidPhotos
 
-            target = str(Path(self.store.root) / "capture.jpg")
-            def done(path):
-                self._photo_chosen(field_widget, path)
-                return False
-            plyer_camera.take_picture(filename=target, on_complete=done)
-            return
+            self._android_photos = AndroidPhotos(post=self.post)
+        return self._android_photos
+
+    def add_photo(self, field_widget, camera: bool = False):
+        """Camera or gallery (Android), file chooser (desktop); the photo is resized into the store
+        on the photo worker's thread, the field shows it when done."""
+        if platform == "android":
+            from .platform.android_camera import problem_message
+
+            def done(path, problem):
+                if path:
+                    self._photo_chosen(field_widget, path, delete_source=True)
+                elif problem_message(problem, self.lang):
+                    field_widget.show_error(problem_message(problem, self.lang))
+            photos = self.android_photos()
+            if camera:
+                self.with_permission("camera", lambda: photos.take_photo(done))
+            else:
+                self.with_permission("photos", lambda: photos.pick_photo(done))
+            return None
         return self.open_file_chooser(lambda path: self._photo_chosen(field_widget, path))
 
     def open_file_chooser(self, on_choice):
@@ -264,10 +335,24 @@ class SaolaApp(App):
         self.file_chooser_popup = popup
         return popup
 
-    @mainthread
-    def _photo_chosen(self, field_widget, path):
-        if path:
-            field_widget.add(self.store.add_photo(path))
+    def _photo_chosen(self, field_widget, path, delete_source: bool = False):
+        """Queue the photo on the worker and return at once; the field shows it (or why not) when done."""
+        if not path:
+            return
+        field_widget.begin_pending()
+
+        def done(sha, error):
+            field_widget.end_pending()
+            if error is not None:
+                field_widget.show_error(error.message(self.lang))
+            else:
+                field_widget.add(sha)
+        self.photo_worker.submit(path, done, delete_source=delete_source)
+
+    # -- locations without a fix (D5) ----------------------------------------------
+    def pick_on_map(self, on_pick, initial: dict | None = None, return_to: str = "form"):
+        """Open the map to tap a location; ``on_pick(geopoint)`` gets it (the form stays as it was)."""
+        self.show("map", pick=True, on_pick=on_pick, return_to=return_to, initial=initial)
 
     # -- sync (mobile/sync.py does the work; the app owns one client) --------------
     def sync_client(self):

@@ -93,6 +93,12 @@ class WalkRecorder:
             return None
         return {"lat": round(f.lat, 7), "lon": round(f.lon, 7), "accuracy_m": f.accuracy_m}
 
+    def clock(self) -> float:
+        """Now, on the clock fixes are stamped with (seconds since the epoch)."""
+        import time
+
+        return time.time()
+
     def gps_time(self) -> str | None:
         """ISO time of the latest fix (the outbox's gps_time), or None."""
         return self.last_fix.time_iso if self.last_fix else None

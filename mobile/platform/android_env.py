@@ -75,3 +75,19 @@ def service_data_dir(argument: str | None, environ=None, service_context=None) -
         if c:
             tried.append(c)
     raise NoStore(f"no {DB_NAME} in any of: {', '.join(tried) or 'nothing to try'}")
+
+
+def unmetered_network(autoclass=None, cast=None) -> bool:
+    """Whether the active network is unmetered (Wi-Fi), where big downloads (the basemap) belong.
+
+    False when there is no network or it is metered (mobile data, a phone's hotspot).
+    """
+    autoclass = _autoclass(autoclass)
+    if cast is None:
+        from jnius import cast  # lazy: Android only
+    context = activity(autoclass)
+    Context = autoclass("android.content.Context")
+    manager = cast("android.net.ConnectivityManager", context.getSystemService(Context.CONNECTIVITY_SERVICE))
+    if manager.getActiveNetwork() is None:
+        return False
+    return not manager.isActiveNetworkMetered()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from kivy.app import App
 from kivy.uix.screenmanager import Screen
 
-from ..api_client import ApiClient
+from ..api_client import ApiClient, ApiError
 
 
 class AreaScreen(Screen):
@@ -62,19 +62,28 @@ class AreaScreen(Screen):
             areas = client.areas()
             progs = {a["id"]: client.programs(a["id"]) for a in areas if isinstance(a, dict) and "id" in a}
             definitions = client.protocols()
+            references = {}
+            for a in areas:
+                if isinstance(a, dict) and "id" in a:
+                    try:  # the map's boundary, transects and basemap; an older server has none
+                        references[a["id"]] = client.reference(a["id"])
+                    except ApiError:
+                        pass
             species = {}
             for plist in progs.values():
                 for p in plist:
                     if isinstance(p, dict) and "id" in p:
                         species[p["id"]] = client.species(p["id"])
-            return areas, progs, definitions, species
+            return areas, progs, definitions, species, references
 
         def done(result, error):
             if error is not None:
                 self.ids.message.text = str(error)
                 return
-            areas, progs, definitions, species = result
+            areas, progs, definitions, species, references = result
             store.set_setting("areas", areas)
+            for area_id, ref in references.items():
+                store.set_setting(f"reference:{area_id}", ref)
             for area_id, plist in progs.items():
                 store.set_setting(f"programs:{area_id}", plist)
             refused = app.reference.update_protocols(definitions, lang=app.lang)

@@ -54,6 +54,7 @@ class FormScreen(Screen):
         else:
             chooser.disabled, chooser.opacity, chooser.height = True, 0, 0
         self.ids.message.text = ""
+        self.confirmed_no_location = False
         self._build(values or {}, fill_now=True)
 
     def _build(self, values: dict, fill_now: bool):
@@ -69,6 +70,7 @@ class FormScreen(Screen):
             "deployments": self.deployment_options,
             "has_camera": platform == "android",
             "on_change": self.on_change,
+            "pick_on_map": lambda on_pick, value: app.pick_on_map(on_pick, value, return_to=self.name),
         }
         self.form = FormView(rt.fields, app.lang, context)
         initial = {}
@@ -144,6 +146,15 @@ class FormScreen(Screen):
             self.ids.message.text = app.tr("Please correct the fields marked in red")
             return None
         rt = self.proto.record_type(self.record_type)
+        unplaced = [f["name"] for f in rt.fields if f["type"] == "geopoint" and not record.get(f["name"])]
+        if unplaced and not self.confirmed_no_location:
+            # D5: no fix and no position set: say so once; a second Save saves without one.
+            self.confirmed_no_location = True
+            for name in unplaced:
+                if name in self.form.widgets:
+                    self.form.widgets[name].show_error(app.tr("No position: pick it on the map or enter coordinates"))
+            self.ids.message.text = app.tr("No position: tap Save again to save without one")
+            return None
         photos = [sha for f in rt.fields if f["type"] == "photos" for sha in record.get(f["name"], [])]
         program = app.store.get_setting("program") or {}
         entity = self.spec["entity"]

@@ -35,13 +35,20 @@ class SignInScreen(Screen):
                 definitions = client.protocols()
             except Exception:  # protocols are optional at sign-in: the bundled ones work
                 definitions = []
-            return client, answer, areas, programs, definitions
+            references = {}
+            for a in areas:
+                if isinstance(a, dict) and "id" in a:
+                    try:  # the map's boundary, transects and basemap; an older server has none
+                        references[a["id"]] = client.reference(a["id"])
+                    except Exception:
+                        pass
+            return client, answer, areas, programs, definitions, references
 
         def done(result, error):
             if error is not None:
                 self.ids.message.text = app.tr("Sign-in failed: {error}", error=str(error))
                 return
-            client, answer, areas, programs, definitions = result
+            client, answer, areas, programs, definitions, references = result
             store.set_setting("server", client.server)
             store.set_setting("token", answer["token"])
             store.set_setting("user", answer.get("user"))
@@ -49,6 +56,8 @@ class SignInScreen(Screen):
             store.set_setting("areas", areas)
             for area_id, progs in programs.items():
                 store.set_setting(f"programs:{area_id}", progs)
+            for area_id, ref in references.items():
+                store.set_setting(f"reference:{area_id}", ref)
             refused = app.reference.update_protocols(definitions, lang=app.lang) if definitions else []
             self.ids.password.text = ""
             app.start_autosync()

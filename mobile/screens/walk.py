@@ -10,11 +10,34 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.uix.screenmanager import Screen
 
+from ..i18n import N_
 from .widgets import FormView, local_now_iso, set_text
 
 PROTOCOL = "line_transect"
 # Set by the app, not typed: start/end come from the clock, the track from the GPS.
 AUTOMATIC = ("start_time", "end_time", "track")
+
+
+# A fix older than this means the receiver lost the sky (canopy, a valley): not "recording".
+STALE_FIX_S = 60.0
+GREEN, AMBER, RED, GREY = (0.6, 1, 0.6, 1), (1, 0.8, 0.35, 1), (1, 0.45, 0.4, 1), (0.8, 0.8, 0.8, 1)
+
+
+def walk_state(status: str, fix, location_refused: bool, now: float) -> tuple[str, tuple]:
+    """What the walk screen says about recording, and in which colour (finding D5).
+
+    "Recording" in green only with a recent fix; while waiting for one the screen says so in
+    amber, never "Recording" next to "Waiting for GPS…".
+    """
+    if status != "active":
+        return N_("Paused"), GREY
+    if location_refused:
+        return N_("Location not allowed: no track"), RED
+    if fix is None:
+        return N_("Walk started: waiting for GPS signal…"), AMBER
+    if now - fix.t > STALE_FIX_S:
+        return N_("GPS signal lost: waiting…"), AMBER
+    return N_("Recording"), GREEN
 
 
 def _duration(seconds: float) -> str:
@@ -147,6 +170,9 @@ class WalkScreen(Screen):
     def add_threat(self):
         self.app.show("form", kind="threat", walk_id=self.walk_id)
 
+    def open_map(self):
+        self.app.show("map", walk_id=self.walk_id)
+
     # -- live statistics ---------------------------------------------------------
     def update_stats(self):
         app = self.app
@@ -157,13 +183,16 @@ class WalkScreen(Screen):
             return
         ids = self.ids
         set_text(ids.transect, f"{app.tr('Transect walk')}: {walk['data'].get('transect_id', '')}")
-        set_text(ids.state, app.tr("Recording") if walk["status"] == "active" else app.tr("Paused"))
+        state, colour = walk_state(walk["status"], app.recorder.last_fix, app.location_refused,
+                                   app.recorder.clock())
+        set_text(ids.state, app.tr(state))
+        ids.state.color = colour
         set_text(ids.distance, f"{app.tr('Distance')}: {walk['distance_m']:.0f} m")
         set_text(ids.elapsed, f"{app.tr('Walking time')}: {_duration(walk['walking_s'])}")
         set_text(ids.points, f"{app.tr('Track points')}: {walk['point_count']}")
         fix = app.recorder.last_fix
         if fix is None or fix.accuracy_m is None:
-            set_text(ids.accuracy, app.tr("Waiting for GPS…") if fix is None else f"{app.tr('GPS accuracy')}: ?")
+            set_text(ids.accuracy, app.tr("Waiting for GPS signal…") if fix is None else f"{app.tr('GPS accuracy')}: ?")
         else:
             set_text(ids.accuracy, f"{app.tr('GPS accuracy')}: ±{fix.accuracy_m:.0f} m")
         n = app.store.count_records("observation", walk_id=self.walk_id)

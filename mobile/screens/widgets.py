@@ -295,31 +295,99 @@ class TaxonField(FieldWidget):
         self.form.changed(self.name)
 
 
+def parse_coordinate(text: str, low: float, high: float) -> float | None:
+    """A typed latitude or longitude in decimal degrees ("16,2051" or "16.2051"), None when not valid."""
+    text = (text or "").strip().replace(",", ".")
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if low <= value <= high else None
+
+
 class GeopointField(FieldWidget):
-    """Filled from the GPS; a button takes the current position again."""
+    """Filled from the GPS; without a fix, picked on the map or typed as decimal degrees (D5).
+
+    A position not from the GPS carries ``source`` ("map" or "manual") and no accuracy, so a
+    biologist can tell it from a fix.
+    """
 
     def build(self):
         self.value = None
+        self.manual = None
         self.shown = Label(size_hint_y=None, height=dp(32), halign="left")
         self.shown.bind(size=lambda w, s: setattr(w, "text_size", s))
         self.button = Button(text=tr("Use current GPS position", self.lang), size_hint_y=None, height=TOUCH, font_size=sp(18))
         self.button.bind(on_release=lambda *_: self.take())
+        row = BoxLayout(size_hint_y=None, height=TOUCH, spacing=dp(6))
+        self.map_button = Button(text=tr("Pick on map", self.lang), font_size=sp(17))
+        self.map_button.bind(on_release=lambda *_: self.pick_on_map())
+        self.type_button = Button(text=tr("Enter coordinates", self.lang), font_size=sp(17))
+        self.type_button.bind(on_release=lambda *_: self.toggle_manual())
+        row.add_widget(self.map_button)
+        row.add_widget(self.type_button)
         self.add_widget(self.shown)
         self.add_widget(self.button)
+        self.add_widget(row)
         self._render()
 
     def take(self):
         loc = self.form.context.get("current_location", lambda: None)()
         if loc:
             self.set_value(loc)
+            self.form.changed(self.name)
         else:
-            self.show_error(tr("No GPS position yet", self.lang))
+            self.show_error(tr("No GPS position yet: pick it on the map or enter coordinates", self.lang))
+
+    def pick_on_map(self):
+        pick = self.form.context.get("pick_on_map")
+        if pick is None:
+            return
+
+        def picked(value):
+            self.set_value(value)
+            self.form.changed(self.name)
+        pick(picked, self.value)
+
+    def toggle_manual(self):
+        """Show (or hide) two boxes for latitude and longitude in decimal degrees."""
+        if self.manual is not None:
+            self.remove_widget(self.manual)
+            self.manual = None
+            return
+        box = BoxLayout(size_hint_y=None, height=TOUCH, spacing=dp(6))
+        self.lat_input = TextInput(hint_text=tr("Latitude, e.g. 16.2051", self.lang), multiline=False,
+                                   font_size=sp(17), write_tab=False, padding=[dp(8), dp(12)])
+        self.lon_input = TextInput(hint_text=tr("Longitude, e.g. 107.8563", self.lang), multiline=False,
+                                   font_size=sp(17), write_tab=False, padding=[dp(8), dp(12)])
+        ok = Button(text="OK", size_hint_x=None, width=dp(72), font_size=sp(18))
+        ok.bind(on_release=lambda *_: self.apply_manual())
+        if self.value:
+            self.lat_input.text, self.lon_input.text = str(self.value["lat"]), str(self.value["lon"])
+        for w in (self.lat_input, self.lon_input, ok):
+            box.add_widget(w)
+        self.manual = box
+        self.add_widget(box, index=1)  # above the error line
+        self.manual_ok = ok
+
+    def apply_manual(self) -> bool:
+        lat = parse_coordinate(self.lat_input.text, -90, 90)
+        lon = parse_coordinate(self.lon_input.text, -180, 180)
+        if lat is None or lon is None:
+            self.show_error(tr("Latitude must be a number from -90 to 90 and longitude from -180 to 180 "
+                               "(decimal degrees)", self.lang))
+            return False
+        self.set_value({"lat": round(lat, 7), "lon": round(lon, 7), "accuracy_m": None, "source": "manual"})
+        self.form.changed(self.name)
+        self.toggle_manual()
+        return True
 
     def _render(self):
         v = self.value
         if v:
             acc = f" ±{v['accuracy_m']:.0f} m" if v.get("accuracy_m") is not None else ""
-            self.shown.text = f"{v['lat']:.5f}, {v['lon']:.5f}{acc}"
+            how = {"map": tr("set on the map", self.lang), "manual": tr("typed in", self.lang)}.get(v.get("source"))
+            self.shown.text = f"{v['lat']:.5f}, {v['lon']:.5f}{acc}" + (f" ({how})" if how else "")
         else:
             self.shown.text = tr("No GPS position yet", self.lang)
 
@@ -332,13 +400,18 @@ class GeopointField(FieldWidget):
 
 
 class PhotosField(FieldWidget):
-    """Photos from a file (desktop and Android) or the camera (Android, via plyer)."""
+    """Photos from the gallery (Android's photo picker) or a file (desktop), or the camera (Android).
+
+    Choosing one returns at once: it is resized on the app's photo worker thread and appears
+    here when stored ("preparing…" meanwhile), or its error appears under the field.
+    """
 
     def build(self):
         self.value = []
         row = BoxLayout(size_hint_y=None, height=TOUCH, spacing=dp(6))
         self.count = Label(text=tr("{n} photo(s)", self.lang, n=0), size_hint_x=0.4)
-        add = Button(text=tr("Photo from file", self.lang), font_size=sp(18))
+        add = Button(text=tr("Photo from gallery", self.lang) if self.form.context.get("has_camera")
+                     else tr("Photo from file", self.lang), font_size=sp(18))
         add.bind(on_release=lambda *_: self.form.context["add_photo"](self, camera=False))
         row.add_widget(self.count)
         row.add_widget(add)
@@ -348,17 +421,36 @@ class PhotosField(FieldWidget):
             row.add_widget(cam)
         self.add_widget(row)
 
+    pending = 0  # photos being resized on the worker thread
+
     def add(self, sha256: str):
         if sha256 not in self.value:
             self.value.append(sha256)
         self.set_value(self.value)
+        self.form.changed(self.name)
+
+    def begin_pending(self):
+        """A photo was chosen and is being prepared (the screen stays responsive meanwhile)."""
+        self.pending += 1
+        self.show_error("")
+        self._render()
+
+    def end_pending(self):
+        self.pending = max(0, self.pending - 1)
+        self._render()
 
     def get_value(self):
         return list(self.value) or None
 
     def set_value(self, value):
         self.value = list(value or [])
-        self.count.text = tr("{n} photo(s)", self.lang, n=len(self.value))
+        self._render()
+
+    def _render(self):
+        text = tr("{n} photo(s)", self.lang, n=len(self.value))
+        if self.pending:
+            text += " · " + tr("preparing…", self.lang)
+        self.count.text = text
 
 
 class GroupListField(FieldWidget):
@@ -407,7 +499,8 @@ class FormView(GridLayout):
 
     ``context`` supplies what the form cannot know: pick_species(field_widget),
     species_lookup(name), current_location(), add_photo(field_widget, camera),
-    deployments() -> [(id, label)], has_camera, and on_change(form, name).
+    pick_on_map(on_pick, current_value), deployments() -> [(id, label)], has_camera, and
+    on_change(form, name).
     """
 
     def __init__(self, fields, lang: str, context: dict | None = None, skip=(), **kw):

@@ -69,6 +69,15 @@ class Driver:
         while time.monotonic() < end:
             self.EventLoop.idle()
 
+    def until(self, condition, timeout: float = 30.0) -> bool:
+        """Run the loop until ``condition()`` holds (e.g. a worker thread's result reached the screen)."""
+        end = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > end:
+                return False
+            self.EventLoop.idle()
+        return True
+
     def tap(self, widget, frames: int = 2) -> None:
         """Press and release at the widget's centre, as a finger would."""
         from kivy.tests.common import UnitTestTouch

@@ -93,6 +93,7 @@ def main(work: str, shots: str) -> None:
     ok = [w for w in popup.content.children[0].children if w.text == app.tr("Photo from file")][0]
     drv.tap(ok)
     drv.wait(0.5)  # the popup fades out before touches reach the form again
+    drv.until(lambda: f["photos"].value and not f["photos"].pending)  # resized on the photo worker
     result["photo_count_label"] = f["photos"].count.text
     shot("06_observation_vi")
     drv.tap(obs.ids.save)

@@ -66,7 +66,7 @@ def test_ranger_day_through_the_screens(tmp_path, artifacts):
     assert second["data"]["unidentified"] is True and "taxon" not in second["data"]
     assert second["data"]["sign_type"] == "dung" and second["data"]["count"] == 1
     assert r["photo_links"] == first["data"]["photos"]
-    assert r["photo"]["size_bytes"] > 0 and r["photo"]["abs_path"].endswith(".png")
+    assert r["photo"]["size_bytes"] > 0 and r["photo"]["abs_path"].endswith(".jpg")  # re-encoded on the tablet
     assert Path(r["photo"]["abs_path"]).is_file()
 
     dep, = r["deployments"]
