@@ -12,7 +12,7 @@ from flask import Response, send_file
 from pydantic import Field, model_validator
 from sqlmodel import select
 
-from ..auth.permissions import check_row, current_user, load_in_area
+from ..auth.permissions import check_row, current_user, load_in_area, role_in_area
 from ..bounds import BoundedDate, BoundedYear
 from ..db import get_session
 from ..errors import NotFound, SaolaError, ValidationError
@@ -180,8 +180,9 @@ def annual_report(query: ReportQuery):
     from ..reports import build_report, render_html, render_pdf
 
     scope = _scope_area(query.program_id, query.area_id, "viewer")
-    data = build_report(get_session(), query.year, program_id=query.program_id,
-                        area_id=scope.area.id if query.area_id else None)
+    s = get_session()
+    data = build_report(s, query.year, program_id=query.program_id, area_id=scope.area.id if query.area_id else None,
+                        role=role_in_area(s, current_user(), scope.area.id))  # positions as the role may see them
     html = render_html(data, query.lang)
     if query.format == "pdf":
         try:

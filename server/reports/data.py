@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from ..analytics import camtrap, transect
+from ..auth import policy
 from ..analytics.loaders import Window, load_periods, load_records, load_walks, station_names
 from ..exports.common import Scope, resolve_scope
 from ..models import (Alert, Deployment, Detection, FieldObservation, Location, Media, Observation, Program,
@@ -123,8 +124,12 @@ def _seen_before(session: Session, area_id: str, year: int) -> set[str]:
 
 
 def build_report(session: Session, year: int, program_id: str | None = None, area_id: str | None = None,
-                 min_delta_min: float = 60.0) -> ReportData:
-    """Everything the annual report shows for ``year`` (local calendar year) of a program or an area."""
+                 min_delta_min: float = 60.0, role: str | None = None) -> ReportData:
+    """Everything the annual report shows for ``year`` (local calendar year) of a program or an area.
+
+    ``role``: the reader's role in the area; its map then shows positions as
+    server/auth/policy.py allows that role (None: exact, for managers' and the CLI's reports).
+    """
     scope = resolve_scope(session, program_id, area_id)
     pids = scope.program_ids
     effort, op, sightings = _effort(session, pids, year)
@@ -168,7 +173,10 @@ def build_report(session: Session, year: int, program_id: str | None = None, are
         kind = (fo.data or {}).get("threat_type") or (fo.data or {}).get("type") or fo.note or "threat"
         threats[str(kind)] += 1
         if fo.latitude is not None and fo.longitude is not None:
-            threat_points.append((fo.longitude, fo.latitude))
+            pos = policy.position_for(fo.latitude, fo.longitude, role=role or "admin",
+                                      sensitive=policy.is_sensitive(session.get(Taxon, fo.taxon_id))
+                                      if fo.taxon_id else False)
+            threat_points.append((pos.lon, pos.lat))
     alert_rows = session.execute(select(Alert.kind, func.count(), func.max(Alert.confidence)).where(
         Alert.area_id == scope.area.id, Alert.occurred_at >= lo, Alert.occurred_at < hi)
         .group_by(Alert.kind)).all()
@@ -177,11 +185,18 @@ def build_report(session: Session, year: int, program_id: str | None = None, are
 
     nights = camtrap.trap_nights(op)
     stations = []
-    for d, loc in session.execute(select(Deployment, Location).join(Location, Location.id == Deployment.location_id)
-                                  .where(Deployment.program_id.in_(pids))).all():
-        if loc.latitude is None or loc.longitude is None:
+    placed = session.execute(select(Deployment, Location).join(Location, Location.id == Deployment.location_id)
+                             .where(Deployment.program_id.in_(pids))).all()
+    locs = list({loc.id: loc for _d, loc in placed}.values())
+    seen_as = {}
+    for shown in policy.location_view(session, locs, lambda _loc: role or "admin"):
+        seen_as[shown["id"] if isinstance(shown, dict) else shown.id] = (
+            (shown["latitude"], shown["longitude"]) if isinstance(shown, dict) else (shown.latitude, shown.longitude))
+    for d, loc in placed:
+        lat, lon = seen_as[loc.id]
+        if lat is None or lon is None:
             continue
-        stations.append({"name": loc.name, "lat": loc.latitude, "lon": loc.longitude, "kind": d.kind,
+        stations.append({"name": loc.name, "lat": lat, "lon": lon, "kind": d.kind,
                          "trap_nights": nights.get(loc.name, 0.0)})
     lines = []
     for t in session.execute(select(Transect).where(Transect.program_id.in_(pids) |

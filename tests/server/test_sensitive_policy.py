@@ -282,3 +282,17 @@ def test_exports_and_api_share_one_sensitivity_rule():
     assert policy.is_sensitive(Taxon(scientific_name="d", iucn_category="EN"))
     assert not policy.is_sensitive(Taxon(scientific_name="e", iucn_category="VU", decree84_group="IIB"))
     assert policy.generalise(*EXACT)[:2] == CELL
+
+
+def test_annual_report_map_follows_the_policy(app, scene):
+    from server.db import session_scope
+    from server.reports import build_report
+
+    _camera_scene(scene)
+    with session_scope(app.config["DATABASE_URL"]) as s:
+        for role, exact in (("viewer", False), ("ranger", True), ("manager", True), (None, True)):
+            data = build_report(s, 2026, area_id=scene.area.id, role=role)
+            st = {x["name"]: (x["lat"], x["lon"]) for x in data.stations}["CT01"]
+            assert (st == (17.5, 106.3)) is exact, role
+    r = scene.client.get(f"/api/v1/reports/annual?area_id={scene.area.id}&year=2026", headers=scene.h["viewer"])
+    assert r.status_code == 200 and r.mimetype == "text/html"
