@@ -84,11 +84,28 @@ class Driver:
 
         assert widget.get_root_window() is not None, f"{widget!r} is not on screen"
         assert not widget.disabled, f"{widget!r} is disabled"
+        self.scroll_into_view(widget)
         x, y = widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
         touch.touch_down()
         touch.touch_up()
         self.frames(frames)
+
+    def scroll_into_view(self, widget) -> None:
+        """Scroll every ScrollView holding ``widget`` until it is visible, as a ranger's swipe would (not a tap)."""
+        from kivy.uix.scrollview import ScrollView
+
+        parent, views = widget.parent, []
+        while parent is not None and parent is not parent.parent:
+            if isinstance(parent, ScrollView):
+                views.append(parent)
+            parent = parent.parent
+        for view in views:
+            vx, vy = view.to_window(view.x, view.y)
+            _, wy = widget.to_window(widget.x, widget.y)
+            if wy < vy or wy + widget.height > vy + view.height:
+                view.scroll_to(widget, padding=10, animate=False)
+                self.frames(2)
 
     def find(self, root, cls_name: str):
         """The first widget of class ``cls_name`` under ``root``."""

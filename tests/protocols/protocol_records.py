@@ -15,6 +15,11 @@ GOOD = {
         "end_time": "2026-03-01T09:10:00+07:00", "observers": ["Nguyễn Văn An", "Lê Thị Hoa"], "weather": "fog",
         "track": [[107.8563, 16.1964, "2026-03-01T06:30:05+07:00", 6.0], [107.8564, 16.1965, 1772321405.0, None]],
         "note": "Đường trơn sau mưa",
+        # line_transect 1.1: the patrol and its summary (SMART-like), made by the app on stop
+        "patrol_type": "foot", "team_leader": "Nguyễn Văn An", "team": ["Hồ Văn Tư (kiểm lâm)"],
+        "distance_m": 1830.5, "walking_time_min": 152.0,
+        "record_counts": [{"record": "observation", "type": "sighting", "count": 3},
+                          {"record": "threat", "type": "snare", "count": 14}],
     },
     ("line_transect", "observation"): {
         "observed_at": "2026-03-01T07:12:00+07:00", "taxon": "Pygathrix nemaeus", "sign_type": "sighting",

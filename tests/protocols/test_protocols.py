@@ -26,7 +26,9 @@ def all_fields():
 def test_list_protocols():
     listed = protocols.list_protocols()
     assert [p["name"] for p in listed] == NAMES
-    assert all(p["version"] == "1.0" and p["title"]["vi"] for p in listed)
+    # The newest version of each; line_transect 1.1 added the walk summary (issue 14).
+    assert {p["name"]: p["version"] for p in listed} == {**dict.fromkeys(NAMES, "1.0"), "line_transect": "1.1"}
+    assert all(p["title"]["vi"] for p in listed)
 
 
 def test_every_record_type_has_a_good_example():
@@ -262,9 +264,10 @@ def test_bad_definitions_are_rejected_with_file_and_field(mutate, message):
 def test_load_unknown_name_or_version():
     with pytest.raises(ProtocolNotFound, match="no protocol named 'bird_point_count'; available: acoustic_recorder"):
         protocols.load("bird_point_count")
-    with pytest.raises(ProtocolNotFound, match="has no version '9.9'; available: 1.0"):
+    with pytest.raises(ProtocolNotFound, match="has no version '9.9'; available: 1.0, 1.1"):
         protocols.load("line_transect", "9.9")
     assert protocols.load("line_transect", "1.0").key == "line_transect@1.0"
+    assert protocols.load("line_transect").key == "line_transect@1.1"
     with pytest.raises(ProtocolNotFound, match="has no record type 'sighting'"):
         protocols.load("line_transect").record_type("sighting")
 
