@@ -9,8 +9,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import numpy as np
-
 SIZES = {"review": 1600, "thumb": 320}
 
 
@@ -42,43 +40,6 @@ def review_image(store, derivatives, media, size: str = "review") -> Path:
 
 
 # ---- spectrograms ------------------------------------------------------------------------
-N_FFT = 512
-MAX_COLUMNS = 1600
-
-
-def stft_db(samples: np.ndarray, n_fft: int = N_FFT, hop: int | None = None) -> np.ndarray:
-    """Magnitude spectrogram in dB (frequency bins x frames), Hann window, numpy only."""
-    hop = hop or n_fft // 2
-    if samples.ndim > 1:
-        samples = samples.mean(axis=1)
-    samples = samples.astype(np.float32)
-    if len(samples) < n_fft:
-        samples = np.pad(samples, (0, n_fft - len(samples)))
-    frames = 1 + (len(samples) - n_fft) // hop
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(frames)[:, None]
-    spec = np.abs(np.fft.rfft(samples[idx] * np.hanning(n_fft).astype(np.float32), axis=1)).T
-    return 20 * np.log10(np.maximum(spec, 1e-10))
-
-
-def spectrogram_png(samples: np.ndarray, sample_rate: int, height: int = 256) -> bytes:
-    """A PNG spectrogram: time left to right, frequency 0 Hz at the bottom up to Nyquist."""
-    from matplotlib import colormaps
-    from PIL import Image
-
-    db = stft_db(samples)
-    if db.shape[1] > MAX_COLUMNS:  # keep peaks when narrowing: max over column groups
-        groups = np.array_split(np.arange(db.shape[1]), MAX_COLUMNS)
-        db = np.stack([db[:, g].max(axis=1) for g in groups], axis=1)
-    top = db.max()
-    norm = np.clip((db - (top - 80.0)) / 80.0, 0, 1)  # an 80 dB window below the loudest bin
-    lut = (colormaps["magma"](np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
-    rgb = lut[(norm[::-1] * 255).astype(np.uint8)]
-    im = Image.fromarray(rgb, "RGB").resize((rgb.shape[1], height))
-    out = io.BytesIO()
-    im.save(out, "PNG", optimize=False)
-    return out.getvalue()
-
-
 def audio_info(path: Path) -> tuple[float, int]:
     """(duration in seconds, sample rate) of an audio file."""
     import soundfile as sf
@@ -88,13 +49,22 @@ def audio_info(path: Path) -> tuple[float, int]:
 
 
 def spectrogram(store, derivatives, media) -> Path:
-    """The cached spectrogram PNG of an audio medium."""
+    """The cached overview spectrogram PNG of a whole recording (1600 x 256 at most, 0 Hz to Nyquist).
+
+    Made by the same bounded path as the API's (classifiers.audio.spectrogram):
+    an hour-long recording is read a block at a time, never whole.
+    """
     key = derivatives.key_for(media.sha256, "spectrogram.png")
 
     def make() -> bytes:
-        import soundfile as sf
+        import numpy as np
 
-        samples, sr = sf.read(str(store.path(media.storage_key)), dtype="float32", always_2d=False)
-        return spectrogram_png(samples, sr)
+        from classifiers.audio.spectrogram import SpectrogramGrid, overview_png, spectrogram_grid
+
+        try:
+            grid = spectrogram_grid(store.path(media.storage_key), 0.0, None, n_fft=512, columns=1600)
+        except ValueError:  # shorter than two 512-sample frames: a blank image, not an error page
+            grid = SpectrogramGrid(np.full((1, 1), -80.0, dtype=np.float32), np.zeros(1), 0.0, 0.0, 0, 80.0)
+        return overview_png(grid, height_px=256)
 
     return _cached(derivatives, key, make)
