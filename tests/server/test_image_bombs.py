@@ -202,6 +202,7 @@ _RSS_SCRIPT = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow  # a fresh server process and three large decodes
 def test_field_photo_thumbnail_memory_stays_bounded(tmp_path):
     """Peak RSS of a fresh server process grows by less than 64 MiB over three bomb thumbnail fetches
     (it grew by about 830 MiB per fetch before the fix)."""
