@@ -48,6 +48,7 @@ SCREENS = {
     "species": ("species", "SpeciesScreen"),
     "records": ("records", "RecordsScreen"),
     "map": ("map", "MapScreen"),
+    "record": ("record", "RecordScreen"),
 }
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from .i18n import N_, tr
+from .store import StorageFull
 
 DEFAULT_MAX_PX = 2048
 JPEG_QUALITY = 85
@@ -125,8 +126,8 @@ def add_to_store(store, source: str | os.PathLike, max_px: int = DEFAULT_MAX_PX,
     try:
         try:
             sha = store.add_photo(resized, media_type="image/jpeg")
-        except OSError as exc:
-            if is_disk_full(exc):
+        except (OSError, StorageFull) as exc:
+            if isinstance(exc, StorageFull) or is_disk_full(exc):
                 raise PhotoError(MSG_DISK_FULL) from None
             raise
     finally:

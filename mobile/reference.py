@@ -83,8 +83,23 @@ class Reference:
         return self._species[key]
 
     def set_species(self, program_id: str, records: list[dict]) -> int:
-        """Cache a program's species list from the server (checked first); returns its length."""
+        """Cache a program's species list from the server (checked first); returns its length.
+
+        Alternative names are kept (issue 14, D9): the server's (``other_names``)
+        and those of the bundled list for the same species, so "Hoẵng" still
+        finds Muntiacus vaginalis after an update from a server that lacks them.
+        """
+        import dataclasses
+
         checked = species_mod.from_records(records, source=f"program {program_id}")
+        bundled = species_mod.load_bundled("vn_core")
+        merged = []
+        for sp in checked:
+            known = bundled.get(sp.scientific_name)
+            extra = [n for n in (known.other_names if known else ()) if n.lower() not in
+                     {o.lower() for o in sp.other_names}]
+            merged.append(dataclasses.replace(sp, other_names=sp.other_names + tuple(extra)) if extra else sp)
+        checked = species_mod.SpeciesList(merged, checked.source)
         self.store.set_setting(f"species:{program_id}", checked.to_list())
         self._species.pop(program_id, None)
         return len(checked)

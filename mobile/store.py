@@ -12,6 +12,14 @@ time (battery, Android's task killer, a fall). So:
 - a walk's state (active / paused / done) and each track point are rows, so a
   killed app finds its walk on restart and carries on recording.
 
+Records pulled from the server that another device made are *references*
+(``origin='remote'``): shown, never edited here, and a walk of another tablet
+is never "in progress" on this one (status ``reference``): only the tablet
+that records a walk changes its track.
+
+The schema carries its version in ``PRAGMA user_version`` and is migrated step
+by step on open (``MIGRATIONS``), keeping every unsynced record.
+
 The outbox is what the sync client (push) reads: one row per local change
 with mutation_id, entity, record_id, op, base_revision, data, device_time and
 gps_time, in the order made. A row leaves the outbox only when the server
@@ -22,6 +30,7 @@ Imports nothing outside the standard library (runs on Android, tested headless).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import math
@@ -34,7 +43,11 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+# Version 1: the first store (settings.schema_version only). Version 2: record ownership
+# (origin, device_id, owner), walks of other tablets as references, photos removed after
+# upload to keep within the storage budget, incremental vacuum. Add a step to MIGRATIONS
+# with each new version; tests/mobile/test_store_migrations.py builds every earlier one.
+SCHEMA_VERSION = 2
 
 # Local entity name -> table. The sync client sends these entity names.
 ENTITIES = {
@@ -44,7 +57,11 @@ ENTITIES = {
     "threat": "threats",
 }
 SYNC_STATES = ("pending", "synced", "conflict", "rejected")
-WALK_STATES = ("active", "paused", "done")
+# reference: a walk another tablet records (read-only here, never resumed).
+WALK_STATES = ("active", "paused", "done", "reference")
+ORIGINS = ("local", "remote")  # made on this device / pulled from another one
+PHOTO_BUDGET_MB = 2048  # default photo storage budget (setting "photo_budget_mb")
+LOW_DISK_BYTES = 200 * 1024 * 1024  # warn below this much free space on the tablet
 
 _RECORD_COLUMNS = """
     id TEXT PRIMARY KEY,
@@ -61,7 +78,10 @@ _RECORD_COLUMNS = """
     revision INTEGER NOT NULL DEFAULT 0,
     sync_state TEXT NOT NULL DEFAULT 'pending',
     sync_error TEXT,
-    deleted INTEGER NOT NULL DEFAULT 0
+    deleted INTEGER NOT NULL DEFAULT 0,
+    origin TEXT NOT NULL DEFAULT 'local',
+    device_id TEXT,
+    owner TEXT
 """
 
 SCHEMA = f"""
@@ -100,7 +120,8 @@ CREATE TABLE IF NOT EXISTS photos (
     original_name TEXT,
     created_at TEXT NOT NULL,
     upload_offset INTEGER NOT NULL DEFAULT 0,
-    uploaded INTEGER NOT NULL DEFAULT 0
+    uploaded INTEGER NOT NULL DEFAULT 0,
+    removed INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS photo_links (
     sha256 TEXT NOT NULL REFERENCES photos(sha256),
@@ -133,6 +154,62 @@ CREATE INDEX IF NOT EXISTS ix_walks_status ON walks(status);
 
 class StoreError(ValueError):
     """A store call got something it cannot save (the message says which argument)."""
+
+
+class ReadOnlyRecord(StoreError):
+    """The record was made on another device: it is a reference here, never changed."""
+
+
+class StorageFull(StoreError):
+    """The tablet's storage is full: nothing of the call was written (free space and try again)."""
+
+
+class NewerStore(StoreError):
+    """The database was written by a newer version of the app: it is left untouched."""
+
+
+def _is_full(exc: BaseException) -> bool:
+    return (isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower()) or \
+        (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT))
+
+
+# -- migrations: PRAGMA user_version steps --------------------------------------------
+def _columns(db, table: str) -> set:
+    return {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+
+
+def _step_1_to_2(db) -> None:
+    """Ownership of records (issue 14, D1), photos removed after upload, incremental vacuum."""
+    for table in ENTITIES.values():
+        have = _columns(db, table)
+        for name, decl in (("origin", "TEXT NOT NULL DEFAULT 'local'"), ("device_id", "TEXT"), ("owner", "TEXT")):
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
+    if "removed" not in _columns(db, "photos"):
+        db.execute("ALTER TABLE photos ADD COLUMN removed INTEGER NOT NULL DEFAULT 0")
+    # Version 1 stored other tablets' walks pulled without an end as 'paused' although nobody
+    # paused them here (a pause here always sets paused_at), and pulled ended ones with a
+    # track in their data but no track point here. Both are references, never resumable.
+    db.execute("UPDATE walks SET status='reference', origin='remote' WHERE status='paused' AND paused_at IS NULL")
+    for wid, data in db.execute("SELECT id, data FROM walks WHERE status='done' AND point_count=0").fetchall():
+        try:
+            track = json.loads(data).get("track")
+        except ValueError:
+            track = None
+        if track:
+            db.execute("UPDATE walks SET status='reference', origin='remote' WHERE id=?", (wid,))
+    # Which of the other records came from other devices only the server knows: pull all
+    # changes again once (they now carry each record's device and maker).
+    db.execute("DELETE FROM settings WHERE key='sync.since'")
+    # A database made without auto_vacuum switches to incremental only through one full
+    # VACUUM, which cannot run inside this transaction: Store.maintenance() runs it after a
+    # sync, when no walk is being recorded.
+    db.execute("INSERT INTO settings(key, value) VALUES ('store.vacuum_pending', 'true')"
+               " ON CONFLICT(key) DO UPDATE SET value=excluded.value")
+
+
+# version -> the step that takes a database of that version to the next one
+MIGRATIONS = {1: _step_1_to_2}
 
 
 def utc_iso(t: float | None = None) -> str:
@@ -188,15 +265,55 @@ class Store:
         # transaction takes the lock up front instead of failing half-way.
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
         self._db.row_factory = sqlite3.Row
+        if self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0:
+            # A new database: incremental auto-vacuum must be chosen before the first table.
+            self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        # executescript commits on its own, so it runs outside _tx(); every
-        # statement is IF NOT EXISTS, so running it on each start is safe.
+        self._device_id: str | None = None
+        try:
+            self._open_schema()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _open_schema(self) -> None:
+        """Create the schema, or migrate an older one step by step (each step one transaction)."""
+        db = self._db
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise NewerStore(f"{self.path} was written by a newer version of the app (store version {version}; "
+                             f"this app knows up to {SCHEMA_VERSION}): update the app; nothing was changed")
+        if version == SCHEMA_VERSION:
+            return
+        with self._tx():
+            version = db.execute("PRAGMA user_version").fetchone()[0]  # another process may have done it
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if version == 0 and "settings" not in tables:
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                version = SCHEMA_VERSION
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            elif version == 0:  # version 1 wrote its number into settings only
+                row = db.execute("SELECT value FROM settings WHERE key='schema_version'").fetchone()
+                version = int(json.loads(row[0])) if row else 1
+        while version < SCHEMA_VERSION:
+            with self._tx():
+                if db.execute("PRAGMA user_version").fetchone()[0] > version:
+                    version = db.execute("PRAGMA user_version").fetchone()[0]
+                    continue
+                MIGRATIONS[version](db)
+                version += 1
+                db.execute(f"PRAGMA user_version={version}")
+        self.set_setting("schema_version", SCHEMA_VERSION)
+
+    @property
+    def schema_version(self) -> int:
+        """The store's schema version (PRAGMA user_version)."""
         with self._lock:
-            self._db.executescript(SCHEMA)
-        if self.get_setting("schema_version") is None:
-            self.set_setting("schema_version", SCHEMA_VERSION)
+            return self._db.execute("PRAGMA user_version").fetchone()[0]
 
     # -- plumbing ---------------------------------------------------------
     @contextlib.contextmanager
@@ -209,15 +326,23 @@ class Store:
                 finally:
                     self._tx_depth -= 1
                 return
-            self._db.execute("BEGIN IMMEDIATE")
-            self._tx_depth = 1
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("BEGIN IMMEDIATE")
+                self._tx_depth = 1
+                try:
+                    yield self._db
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+                else:
+                    self._db.execute("COMMIT")
+            except (sqlite3.OperationalError, OSError) as e:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if _is_full(e):
+                    raise StorageFull(f"the tablet's storage is full ({e}); nothing was written") from e
                 raise
-            else:
-                self._db.execute("COMMIT")
             finally:
                 self._tx_depth = 0
 
@@ -258,11 +383,18 @@ class Store:
     @property
     def device_id(self) -> str:
         """This installation's id, made once (sent when registering the device)."""
-        value = self.get_setting("device_id")
-        if not value:
-            value = str(uuid.uuid4())
-            self.set_setting("device_id", value)
-        return value
+        if self._device_id is None:
+            value = self.get_setting("device_id")
+            if not value:
+                value = str(uuid.uuid4())
+                self.set_setting("device_id", value)
+            self._device_id = value
+        return self._device_id
+
+    def username(self) -> str | None:
+        """The signed-in ranger's user name (None when working offline)."""
+        user = self.get_setting("user")
+        return user.get("username") if isinstance(user, dict) else None
 
     # -- outbox -------------------------------------------------------------
     def _enqueue(self, db, entity, record_id, op, base_revision, data, gps_time):
@@ -275,19 +407,26 @@ class Store:
         )
         return mutation_id
 
-    def outbox(self, limit: int | None = None) -> list[dict]:
-        """Pending mutations in the order they were made (oldest first)."""
-        sql = "SELECT * FROM outbox ORDER BY seq"
-        args: tuple = ()
+    def outbox(self, limit: int | None = None, after_seq: int = 0) -> list[dict]:
+        """Pending mutations in the order they were made (oldest first), after ``after_seq``.
+
+        Each row says whether its record has a program yet (``held``: made in offline
+        mode before a program was chosen; the sync client keeps it until one is).
+        """
+        cases = " ".join(f"WHEN '{e}' THEN (SELECT program_id IS NULL FROM {t} WHERE id=o.record_id)"
+                         for e, t in ENTITIES.items())
+        sql = f"SELECT o.*, COALESCE(CASE o.entity {cases} END, 0) AS held FROM outbox o WHERE o.seq > ? ORDER BY o.seq"
+        args: tuple = (after_seq,)
         if limit:
             sql += " LIMIT ?"
-            args = (limit,)
+            args = (after_seq, limit)
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
         out = []
         for r in rows:
             d = dict(r)
             d["data"] = json.loads(d["data"]) if d["data"] is not None else None
+            d["held"] = bool(d["held"])
             out.append(d)
         return out
 
@@ -328,6 +467,14 @@ class Store:
                            (error or status, mutation_id))
 
     # -- generic records ------------------------------------------------------
+    def _writable(self, db, entity: str, record_id: str):
+        """The record's row, refused when another device made it (a read-only reference here)."""
+        row = db.execute(f"SELECT * FROM {ENTITIES[entity]} WHERE id=?", (record_id,)).fetchone()
+        if row is not None and row["origin"] == "remote":
+            raise ReadOnlyRecord(f"{entity} {record_id} was recorded on another device"
+                                 f"{' by ' + row['owner'] if row['owner'] else ''}: it is read-only here")
+        return row
+
     def save_record(self, entity: str, protocol: str, record_type: str, data: dict, *,
                     record_id: str | None = None, program_id: str | None = None,
                     walk_id: str | None = None, deployment_id: str | None = None,
@@ -336,7 +483,9 @@ class Store:
         """Create or update a record and queue its mutation, atomically. Returns the record id.
 
         ``data`` is the protocol record as validated by the form. ``photos``
-        are sha256 digests from ``add_photo`` to link to the record.
+        are sha256 digests from ``add_photo`` to link to the record. A record
+        another device made is read-only (ReadOnlyRecord). Correcting a
+        rejected record queues it again (the server creates it if it never did).
         """
         if entity not in ENTITIES or entity == "walk":
             raise StoreError(f"entity {entity!r} is not one of observation, deployment, threat")
@@ -346,37 +495,40 @@ class Store:
         payload = json.dumps(data, ensure_ascii=False)
         lat, lon = _location_of(data, location)
         now = self.now()
+        device, owner = self.device_id, self.username()
         with self._tx() as db:
-            existing = None
-            if record_id:
-                existing = db.execute(f"SELECT revision FROM {table} WHERE id=?", (record_id,)).fetchone()
+            existing = self._writable(db, entity, record_id) if record_id else None
             record_id = record_id or str(uuid.uuid4())
             extra_col, extra_val = (("walk_id", walk_id) if entity in ("observation", "threat")
                                     else ("deployment_id", deployment_id or record_id))
             if existing is None:
                 db.execute(
                     f"INSERT INTO {table}(id, program_id, protocol, record_type, data, summary, latitude, longitude,"
-                    f" recorded_at, created_at, updated_at, {extra_col}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    f" recorded_at, created_at, updated_at, {extra_col}, device_id, owner)"
+                    f" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (record_id, program_id, protocol, record_type, payload, _summary(data), lat, lon,
-                     recorded_at or now, now, now, extra_val),
+                     recorded_at or now, now, now, extra_val, device, owner),
                 )
                 op, base = "create", 0
             else:
+                program_id = program_id or existing["program_id"]
                 db.execute(
-                    f"UPDATE {table} SET data=?, summary=?, latitude=?, longitude=?, updated_at=?,"
+                    f"UPDATE {table} SET data=?, summary=?, latitude=?, longitude=?, updated_at=?, program_id=?,"
                     f" sync_state='pending', sync_error=NULL WHERE id=?",
-                    (payload, _summary(data), lat, lon, now, record_id),
+                    (payload, _summary(data), lat, lon, now, program_id, record_id),
                 )
                 op, base = "update", existing["revision"]
             for sha in photos or ():
                 db.execute("INSERT OR IGNORE INTO photo_links(sha256, entity, record_id) VALUES (?,?,?)",
                            (sha, entity, record_id))
             mutation = {"protocol": protocol, "record_type": record_type, "program_id": program_id,
-                        "recorded_at": recorded_at or now, "data": data}
+                        "recorded_at": recorded_at or (existing["recorded_at"] if existing is not None else now),
+                        "data": data}
             if entity in ("observation", "threat"):
-                mutation["walk_id"] = walk_id
+                mutation["walk_id"] = walk_id if existing is None else (walk_id or existing["walk_id"])
             else:
-                mutation["deployment_id"] = extra_val
+                mutation["deployment_id"] = extra_val if existing is None else (deployment_id or
+                                                                                existing["deployment_id"])
             self._enqueue(db, entity, record_id, op, base, mutation, gps_time)
         return record_id
 
@@ -384,12 +536,77 @@ class Store:
         """Mark a record deleted and queue a delete (the server keeps a tombstone)."""
         table = ENTITIES[entity]
         with self._tx() as db:
-            row = db.execute(f"SELECT revision FROM {table} WHERE id=?", (record_id,)).fetchone()
+            row = self._writable(db, entity, record_id)
             if row is None:
                 raise StoreError(f"no {entity} with id {record_id}")
             db.execute(f"UPDATE {table} SET deleted=1, sync_state='pending', updated_at=? WHERE id=?",
                        (self.now(), record_id))
             self._enqueue(db, entity, record_id, "delete", row["revision"], None, None)
+
+    def _mutation_of(self, entity: str, row) -> dict:
+        """The full sync document of a stored record (what a re-send carries)."""
+        doc = {"protocol": row["protocol"], "record_type": row["record_type"], "program_id": row["program_id"],
+               "data": json.loads(row["data"])}
+        if entity == "walk":
+            doc["status"] = row["status"]
+            if row["status"] == "done":
+                doc["distance_m"] = round(row["distance_m"], 1)
+        else:
+            doc["recorded_at"] = row["recorded_at"]
+            if entity == "deployment":
+                doc["deployment_id"] = row["deployment_id"]
+            else:
+                doc["walk_id"] = row["walk_id"]
+        return doc
+
+    def resend(self, entity: str, record_id: str) -> str:
+        """Queue a record's whole current version again (a rejected or conflicting one, once corrected).
+
+        Returns the mutation id. The server creates the record if it never
+        accepted it. Read-only references are refused.
+        """
+        with self._tx() as db:
+            row = self._writable(db, entity, record_id)
+            if row is None or row["deleted"]:
+                raise StoreError(f"no {entity} with id {record_id}")
+            if row["program_id"] is None:
+                raise StoreError(f"{entity} {record_id} has no program yet: choose the area and program first")
+            db.execute(f"UPDATE {ENTITIES[entity]} SET sync_state='pending', sync_error=NULL WHERE id=?",
+                       (record_id,))
+            return self._enqueue(db, entity, record_id, "update", row["revision"], self._mutation_of(entity, row),
+                                 None)
+
+    def assign_program(self, program_id: str) -> int:
+        """Give every record made before a program was chosen (offline mode) this program.
+
+        Their queued mutations are rewritten to carry it; records the server
+        already refused for lacking one are queued again. Returns how many
+        records took the program.
+        """
+        if not program_id:
+            raise StoreError("assign_program needs a program id")
+        changed = 0
+        with self._tx() as db:
+            for entity, table in ENTITIES.items():
+                rows = db.execute(f"SELECT * FROM {table} WHERE program_id IS NULL AND origin='local'").fetchall()
+                for row in rows:
+                    db.execute(f"UPDATE {table} SET program_id=? WHERE id=?", (program_id, row["id"]))
+                    changed += 1
+                    queued = db.execute("SELECT seq, data FROM outbox WHERE entity=? AND record_id=?",
+                                        (entity, row["id"])).fetchall()
+                    for q in queued:
+                        if q["data"] is not None:
+                            doc = json.loads(q["data"])
+                            doc["program_id"] = program_id
+                            db.execute("UPDATE outbox SET data=? WHERE seq=?",
+                                       (json.dumps(doc, ensure_ascii=False), q["seq"]))
+                    if row["sync_state"] == "rejected" and not queued and not row["deleted"]:
+                        fresh = db.execute(f"SELECT * FROM {table} WHERE id=?", (row["id"],)).fetchone()
+                        db.execute(f"UPDATE {table} SET sync_state='pending', sync_error=NULL WHERE id=?",
+                                   (row["id"],))
+                        self._enqueue(db, entity, row["id"], "update", row["revision"],
+                                      self._mutation_of(entity, fresh), None)
+        return changed
 
     def get_record(self, entity: str, record_id: str) -> dict | None:
         """One record as a dict with its data parsed, or None."""
@@ -401,6 +618,7 @@ class Store:
         d = dict(row)
         d["data"] = json.loads(d["data"])
         d["entity"] = entity
+        d["read_only"] = d["origin"] == "remote"
         return d
 
     def records(self, entity: str, *, walk_id: str | None = None, include_deleted: bool = False) -> list[dict]:
@@ -427,18 +645,34 @@ class Store:
         with self._lock:
             return self._db.execute(sql, args).fetchone()[0]
 
+    def _scope_sql(self, scope: str) -> tuple[str, list]:
+        if scope == "team":
+            return "", []
+        if scope != "mine":
+            raise StoreError(f"scope must be 'mine' or 'team', got {scope!r}")
+        user = self.username()
+        if user:
+            return " AND (origin='local' OR owner=?)", [user]
+        return " AND origin='local'", []
+
     def records_page(self, entities=("observation", "threat", "deployment", "walk"), limit: int = 50,
-                     cursor: tuple | None = None) -> tuple[list[dict], tuple | None]:
+                     cursor: tuple | None = None, scope: str = "team") -> tuple[list[dict], tuple | None]:
         """One page of the records list, newest first: (rows, next cursor or None).
 
-        Keyset paging on (updated_at, id): page 200 costs what page 1 costs,
-        which matters with 10,000 records on a tablet.
+        ``scope``: ``mine`` (made on this tablet or by the signed-in ranger) or
+        ``team`` (everything this tablet holds). Keyset paging on (updated_at,
+        id): page 200 costs what page 1 costs, which matters with 10,000
+        records on a tablet.
         """
+        scope_sql, scope_args = self._scope_sql(scope)
         parts, args = [], []
         for entity in entities:
             table = ENTITIES[entity]
+            link = ("walk_id" if entity in ("observation", "threat") else
+                    "deployment_id" if entity == "deployment" else "NULL")
             sql = (f"SELECT '{entity}' AS entity, id, protocol, record_type, summary, recorded_at, updated_at,"
-                   f" sync_state FROM {table} WHERE deleted=0")
+                   f" sync_state, sync_error, origin, owner, {link} AS link FROM {table} WHERE deleted=0{scope_sql}")
+            args += scope_args
             if cursor:
                 sql += " AND (updated_at < ? OR (updated_at = ? AND id < ?))"
                 args += [cursor[0], cursor[0], cursor[1]]
@@ -452,6 +686,28 @@ class Store:
         nxt = (rows[-1]["updated_at"], rows[-1]["id"]) if more and rows else None
         return rows, nxt
 
+    def count_page_records(self, scope: str = "team") -> int:
+        """How many records the list shows in ``scope`` (see records_page)."""
+        scope_sql, scope_args = self._scope_sql(scope)
+        total = 0
+        with self._lock:
+            for table in ENTITIES.values():
+                total += self._db.execute(f"SELECT COUNT(*) FROM {table} WHERE deleted=0{scope_sql}",
+                                          scope_args).fetchone()[0]
+        return total
+
+    def stations(self) -> dict:
+        """Deployment id -> station id, for naming service and retrieval visits in lists."""
+        out = {}
+        with self._lock:
+            for rid, dep, data in self._db.execute(
+                    "SELECT id, deployment_id, data FROM deployments WHERE record_type='deployment' AND deleted=0"):
+                station = json.loads(data).get("station_id")
+                if station:
+                    out[dep or rid] = station
+                    out[rid] = station
+        return out
+
     def sync_counts(self) -> dict:
         """Records per sync state over all entities, e.g. {"pending": 3, "synced": 120}."""
         counts = dict.fromkeys(SYNC_STATES, 0)
@@ -461,6 +717,27 @@ class Store:
                         f"SELECT sync_state, COUNT(*) FROM {table} WHERE deleted=0 GROUP BY sync_state"):
                     counts[state] = counts.get(state, 0) + n
         return counts
+
+    def pending_counts(self) -> dict:
+        """What still needs the ranger or the network, over this tablet's own records.
+
+        ``waiting``: records with changes not yet answered by the server;
+        ``rejected``: refused by the server (open, correct, send again);
+        ``conflict``: kept by the server for a biologist; ``unassigned``:
+        made in offline mode, waiting for a program to be chosen.
+        """
+        out = {"waiting": 0, "rejected": 0, "conflict": 0, "unassigned": 0}
+        with self._lock:
+            out["waiting"] = self._db.execute(
+                "SELECT COUNT(*) FROM (SELECT DISTINCT entity, record_id FROM outbox)").fetchone()[0]
+            for table in ENTITIES.values():
+                for state, n in self._db.execute(
+                        f"SELECT sync_state, COUNT(*) FROM {table} WHERE origin='local' AND deleted=0"
+                        f" AND sync_state IN ('rejected', 'conflict') GROUP BY sync_state"):
+                    out[state] += n
+                out["unassigned"] += self._db.execute(
+                    f"SELECT COUNT(*) FROM {table} WHERE origin='local' AND program_id IS NULL").fetchone()[0]
+        return out
 
     # -- walks ----------------------------------------------------------------
     def start_walk(self, protocol: str, data: dict, *, program_id: str | None = None,
@@ -472,12 +749,13 @@ class Store:
         now = self.now()
         data = dict(data)
         data.setdefault("start_time", now)
+        device, owner = self.device_id, self.username()
         with self._tx() as db:
             db.execute(
                 "INSERT INTO walks(id, program_id, protocol, record_type, data, summary, recorded_at, created_at,"
-                " updated_at, status, started_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " updated_at, status, started_at, device_id, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (walk_id, program_id, protocol, "walk", json.dumps(data, ensure_ascii=False), _summary(data),
-                 data["start_time"], now, now, "active", data["start_time"]),
+                 data["start_time"], now, now, "active", data["start_time"], device, owner),
             )
             self._enqueue(db, "walk", walk_id, "create", 0,
                           {"protocol": protocol, "record_type": "walk", "program_id": program_id,
@@ -485,10 +763,13 @@ class Store:
         return walk_id
 
     def active_walk(self) -> dict | None:
-        """The walk in progress (active or paused), or None. The app resumes it on start."""
+        """The walk in progress on this tablet (active or paused), or None. The app resumes it on start.
+
+        Walks of other tablets are references and never in progress here.
+        """
         with self._lock:
             row = self._db.execute("SELECT id FROM walks WHERE status IN ('active','paused') AND deleted=0"
-                                   " ORDER BY created_at DESC LIMIT 1").fetchone()
+                                   " AND origin='local' ORDER BY created_at DESC LIMIT 1").fetchone()
         return self.get_walk(row[0]) if row else None
 
     def get_walk(self, walk_id: str) -> dict | None:
@@ -510,11 +791,11 @@ class Store:
         the straight line across the gap is not walked distance.
         """
         with self._tx() as db:
-            w = db.execute("SELECT status, segment, point_count, last_lat, last_lon, last_segment, distance_m"
+            w = db.execute("SELECT status, segment, point_count, last_lat, last_lon, last_segment, distance_m, origin"
                            " FROM walks WHERE id=?", (walk_id,)).fetchone()
             if w is None:
                 raise StoreError(f"no walk with id {walk_id}")
-            if w["status"] != "active":
+            if w["status"] != "active" or w["origin"] != "local":
                 raise StoreError(f"walk {walk_id} is {w['status']}; track points are only recorded while active")
             seq = w["point_count"]
             distance = w["distance_m"]
@@ -537,6 +818,9 @@ class Store:
         w = self.get_walk(walk_id)
         if w is None:
             raise StoreError(f"no walk with id {walk_id}")
+        if w["origin"] == "remote":
+            raise ReadOnlyRecord(f"walk {walk_id} is recorded on another device"
+                                 f"{' by ' + w['owner'] if w['owner'] else ''}: only that device changes it")
         if w["status"] not in allowed_from:
             raise StoreError(f"walk {walk_id} is {w['status']}; cannot make it {status}")
         return w
@@ -575,13 +859,31 @@ class Store:
                            "status": "done", "distance_m": round(w["distance_m"], 1), "data": merged}, gps_time)
         return self.get_walk(walk_id)
 
+    def update_walk(self, walk_id: str, data: dict) -> dict:
+        """Correct a finished walk's fields (transect, observers, weather, note) and queue it again.
+
+        The track, times and distance stay as recorded. Refused for walks of
+        other devices and walks still in progress.
+        """
+        w = self._set_walk_status(walk_id, "done", ("done",))
+        merged = dict(w["data"])
+        merged.update({k: v for k, v in data.items() if k not in ("track", "start_time", "end_time")})
+        with self._tx() as db:
+            db.execute("UPDATE walks SET data=?, summary=?, updated_at=?, sync_state='pending', sync_error=NULL"
+                       " WHERE id=?", (json.dumps(merged, ensure_ascii=False), _summary(merged), self.now(), walk_id))
+            row = db.execute("SELECT * FROM walks WHERE id=?", (walk_id,)).fetchone()
+            if row["program_id"] is not None:
+                self._enqueue(db, "walk", walk_id, "update", row["revision"], self._mutation_of("walk", row), None)
+        return self.get_walk(walk_id)
+
     # -- photos ---------------------------------------------------------------
     def add_photo(self, source: str | os.PathLike, media_type: str | None = None) -> str:
         """Copy a photo into app storage, named by its SHA-256; returns the digest.
 
         The copy is written to a temporary name, fsynced, then renamed, so a
         kill never leaves a truncated photo under a valid name. Adding the same
-        bytes twice stores them once.
+        bytes twice stores them once. A full disk raises StorageFull and
+        leaves nothing behind.
         """
         source = Path(source)
         if not source.is_file():
@@ -592,19 +894,26 @@ class Store:
                 digest.update(chunk)
         sha = digest.hexdigest()
         with self._lock:
-            if self._db.execute("SELECT 1 FROM photos WHERE sha256=?", (sha,)).fetchone():
-                return sha
+            known = self._db.execute("SELECT removed FROM photos WHERE sha256=?", (sha,)).fetchone()
+        if known is not None and not known[0]:
+            return sha
         ext = source.suffix.lower() if len(source.suffix) <= 6 else ""
         target = self.photo_dir / sha[:2] / f"{sha}{ext}"
-        target.parent.mkdir(exist_ok=True)
         tmp = target.with_name(target.name + ".part")
-        shutil.copyfile(source, tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        try:
+            target.parent.mkdir(exist_ok=True)
+            shutil.copyfile(source, tmp)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            if _is_full(e):
+                raise StorageFull(f"the tablet's storage is full: photo {source.name} was not added") from e
+            raise
         with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO photos(sha256, path, size_bytes, media_type, original_name, created_at)"
-                       " VALUES (?,?,?,?,?,?)",
+            db.execute("INSERT INTO photos(sha256, path, size_bytes, media_type, original_name, created_at)"
+                       " VALUES (?,?,?,?,?,?) ON CONFLICT(sha256) DO UPDATE SET removed=0, path=excluded.path",
                        (sha, str(target.relative_to(self.root)), target.stat().st_size,
                         media_type or _guess_media_type(ext), source.name, self.now()))
         return sha
@@ -634,6 +943,79 @@ class Store:
         """Remember how many bytes of a photo the server has (resume from there)."""
         with self._tx() as db:
             db.execute("UPDATE photos SET upload_offset=?, uploaded=? WHERE sha256=?", (offset, int(done), sha256))
+
+    def photo_storage(self) -> dict:
+        """Photo storage against its budget, and the tablet's free space.
+
+        ``used``: bytes of photos kept here; ``waiting``: of which not yet
+        uploaded (never removed); ``budget``: the limit (setting
+        ``photo_budget_mb``); ``free``: free bytes on the tablet; ``level``:
+        ``ok``, ``warn`` (80 % of the budget, or under 200 MB free) or
+        ``full`` (photos waiting for upload alone fill the budget, or under
+        50 MB free).
+        """
+        budget = int(float(self.get_setting("photo_budget_mb", PHOTO_BUDGET_MB)) * 1024 * 1024)
+        with self._lock:
+            used, waiting = self._db.execute(
+                "SELECT COALESCE(SUM(size_bytes), 0), COALESCE(SUM(CASE WHEN uploaded=0 THEN size_bytes END), 0)"
+                " FROM photos WHERE removed=0").fetchone()
+        free = shutil.disk_usage(self.root).free
+        level = "ok"
+        if used >= 0.8 * budget or free < LOW_DISK_BYTES:
+            level = "warn"
+        if waiting >= budget or free < LOW_DISK_BYTES // 4:
+            level = "full"
+        return {"used": used, "waiting": waiting, "budget": budget, "free": free, "level": level}
+
+    def free_photo_space(self) -> int:
+        """Over the budget: remove local copies of photos the server already holds, oldest first.
+
+        Photos not yet uploaded are never removed. Returns the bytes freed.
+        """
+        info = self.photo_storage()
+        excess = info["used"] - int(0.8 * info["budget"])
+        freed = 0
+        if excess <= 0:
+            return 0
+        with self._lock:
+            rows = self._db.execute("SELECT sha256, path, size_bytes FROM photos WHERE uploaded=1 AND removed=0"
+                                    " ORDER BY created_at").fetchall()
+        for sha, path, size in rows:
+            if freed >= excess:
+                break
+            with self._tx() as db:
+                db.execute("UPDATE photos SET removed=1 WHERE sha256=?", (sha,))
+            (self.root / path).unlink(missing_ok=True)
+            freed += size
+        return freed
+
+    # -- housekeeping -----------------------------------------------------------
+    def maintenance(self) -> dict:
+        """Give free pages back to the tablet after a sync (the outbox rows are gone).
+
+        Incremental vacuum; a database from before version 2 first takes one
+        full VACUUM to switch to incremental (skipped while a walk is being
+        recorded: the GPS service writes to the store, and retried next time).
+        Returns {"vacuum": "full" | "incremental" | "skipped", "freed_pages": n}.
+        """
+        with self._lock:
+            before = self._db.execute("PRAGMA page_count").fetchone()[0]
+            if self.get_setting("store.vacuum_pending"):
+                if self.active_walk() is not None:
+                    return {"vacuum": "skipped", "freed_pages": 0}
+                try:
+                    self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                    self._db.execute("VACUUM")
+                except sqlite3.OperationalError as e:  # busy (the service), or no room for the copy
+                    return {"vacuum": "skipped", "freed_pages": 0, "error": str(e)}
+                self.set_setting("store.vacuum_pending", None)
+                kind = "full"
+            else:
+                self._db.execute("PRAGMA incremental_vacuum").fetchall()  # one page per step: run them all
+                kind = "incremental"
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            after = self._db.execute("PRAGMA page_count").fetchone()[0]
+        return {"vacuum": kind, "freed_pages": before - after}
 
 
 def _guess_media_type(ext: str) -> str:

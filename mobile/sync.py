@@ -12,7 +12,16 @@ Rules that keep a ranger's data safe (each has a fault test):
 - network failures and 5xx answers are retried with exponential backoff and
   full jitter; after the last try the outbox is simply kept for next time;
 - photos upload tus-style: the client asks the server's offset and sends only
-  the missing bytes; the server verifies the SHA-256 at the end.
+  the missing bytes; the server verifies the SHA-256 at the end;
+- records made in offline mode before a program was chosen are held back
+  (the server would refuse them) until the ranger chooses one;
+- pulled records of other devices are stored as read-only references: a walk
+  another tablet records never becomes "in progress" here;
+- every sync ends with its outcome stored (``sync.last``: when, what was sent
+  and received, and the kind of failure), which the home screen shows;
+- a full disk on the tablet stops the sync with nothing lost (the answer is
+  not recorded, the mutation stays queued, the server answers it
+  ``duplicate`` next time).
 
 Imports nothing outside the standard library at import time (``requests`` is
 loaded lazily), so it runs on Android and in headless tests.
@@ -21,6 +30,7 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,18 +38,31 @@ from typing import Any, Callable
 
 PROTOCOL_VERSION = "1.0"
 CURSOR_KEY = "sync.since"
+LAST_KEY = "sync.last"  # the outcome of the last sync (see SyncClient.sync)
+# What went wrong, for the ranger (mobile/syncstatus.py words each one):
+ERROR_KINDS = ("offline", "portal", "server", "auth", "refused", "protocol", "disk_full", "local", "busy")
 # Big enough that per-request overhead is small on a good link, small enough that a
 # dropped connection on a field station's link loses little (the upload resumes).
 CHUNK = 8 * 1024 * 1024
 
 
 class SyncError(Exception):
-    """Sync could not finish; nothing local was lost (the outbox keeps what was not answered)."""
+    """Sync could not finish; nothing local was lost (the outbox keeps what was not answered).
 
-    def __init__(self, message: str, status: int | None = None, retryable: bool = True):
+    ``kind`` is one of ERROR_KINDS: offline (no answer), portal (an answer that is
+    not Saola's, e.g. a Wi-Fi sign-in page), server (5xx), auth (401: sign in
+    again), refused (another 4xx), protocol (a malformed envelope), disk_full
+    and local (the tablet's side), busy (a sync already runs).
+    """
+
+    def __init__(self, message: str, status: int | None = None, retryable: bool = True, kind: str | None = None):
         super().__init__(message)
         self.status = status
         self.retryable = retryable
+        if kind is None:
+            kind = ("offline" if status is None else "server" if status >= 500 else "auth" if status == 401
+                    else "refused")
+        self.kind = kind
 
 
 @dataclass
@@ -62,7 +85,10 @@ class SyncReport:
     uploaded_bytes: int = 0
     pulled: int = 0
     resynced: bool = False
+    held: int = 0  # mutations kept back: their record has no program yet (offline mode)
     errors: list = field(default_factory=list)
+    error_kind: str | None = None  # ERROR_KINDS, for the first error
+    error_status: int | None = None  # its HTTP status, if any
 
     @property
     def ok(self) -> bool:
@@ -118,7 +144,7 @@ class SyncClient:
         try:
             resp = self.session.request(method, f"{self.server}/api/v1{path}", **kw)
         except Exception as exc:  # requests' ConnectionError, Timeout, ChunkedEncodingError...
-            raise SyncError(f"{method} {path}: no answer ({exc.__class__.__name__}: {exc})") from None
+            raise SyncError(f"{method} {path}: no answer ({exc.__class__.__name__}: {exc})", kind="offline") from None
         ctype = resp.headers.get("Content-Type", "")
         body = None
         if ctype.split(";")[0].strip() == "application/json":
@@ -129,7 +155,8 @@ class SyncClient:
         if not isinstance(body, dict):
             # A captive portal answers 200 with HTML: that is a failure, never data.
             raise SyncError(f"{method} {path}: not a Saola answer (HTTP {resp.status_code}, "
-                            f"{ctype or 'no content type'}; a captive portal or proxy?)", resp.status_code)
+                            f"{ctype or 'no content type'}; a captive portal or proxy?)", resp.status_code,
+                            kind="server" if resp.status_code >= 500 else "portal")
         if resp.status_code not in ok:
             err = body.get("error") if isinstance(body.get("error"), dict) else {}
             retryable = resp.status_code >= 500 or resp.status_code in (408, 429)
@@ -155,43 +182,95 @@ class SyncClient:
 
     # -- the three phases -------------------------------------------------------------
     def sync(self) -> SyncReport:
-        """Push, upload photos, pull. Never raises for network trouble: see ``report.errors``."""
+        """Push, upload photos, pull, then tidy the store. Never raises for network or disk trouble:
+        see ``report.errors`` and ``report.error_kind``; the outcome is also stored (``sync.last``)."""
         if not self._lock.acquire(blocking=False):
-            return SyncReport(errors=["a sync is already running"])
+            return SyncReport(errors=["a sync is already running"], error_kind="busy")
         report = SyncReport()
+        started = time.time()
         try:
-            self.push(report)
-            self.upload_photos(report)
-            self.pull(report)
-            self._emit(phase="done", message="")
+            try:
+                self.push(report)
+                self.upload_photos(report)
+                self.pull(report)
+            except (sqlite3.Error, OSError) as e:  # the tablet's side: nothing answered was lost
+                from .store import _is_full
+
+                raise SyncError(f"the tablet could not store the answer: {e}",
+                                kind="disk_full" if _is_full(e) else "local") from e
+            except Exception as e:
+                from .store import StorageFull
+
+                if isinstance(e, StorageFull):
+                    raise SyncError(str(e), kind="disk_full") from e
+                raise
+            self._tidy()
         except SyncError as e:
             report.errors.append(str(e))
-            self._emit(phase="failed", message=str(e))
+            report.error_kind = e.kind
+            report.error_status = e.status
         finally:
+            self._record(report, started)
             self._lock.release()
+        # Last, so whoever shows progress finds the outcome already stored.
+        self._emit(phase="done" if report.ok else "failed", message=report.errors[0] if report.errors else "")
         return report
+
+    def _tidy(self) -> None:
+        # After a good sync: free pages left by the answered outbox, keep photos within budget.
+        try:
+            self.store.maintenance()
+            self.store.free_photo_space()
+        except Exception:  # housekeeping must never turn a good sync into a failure
+            pass
+
+    def _record(self, report: SyncReport, started: float) -> None:
+        """Store the outcome for the home screen (last sync time, counts, kind of failure)."""
+        from .store import utc_iso
+
+        last = {"at": utc_iso(), "started_at": utc_iso(started), "ok": report.ok,
+                "pushed": dict(report.pushed), "pulled": report.pulled, "photos": report.uploaded_photos,
+                "held": report.held, "error_kind": report.error_kind, "error_status": report.error_status,
+                "error": report.errors[0][:500] if report.errors else None}
+        try:
+            previous = self.store.get_setting(LAST_KEY) or {}
+            if report.ok:
+                last["ok_at"] = last["at"]
+            elif previous.get("ok_at"):
+                last["ok_at"] = previous["ok_at"]
+            self.store.set_setting(LAST_KEY, last)
+        except Exception:  # a full disk cannot record it: the report still says what happened
+            pass
 
     def push(self, report: SyncReport | None = None) -> SyncReport:
         report = report or SyncReport()
         total = self.store.outbox_count()
         self._emit(phase="push", records_total=total, records_done=0)
         done = 0
+        after = 0
         while True:
-            batch = self.store.outbox(limit=self.batch_size)
-            if not batch:
+            rows = self.store.outbox(limit=self.batch_size, after_seq=after)
+            if not rows:
                 break
+            after = rows[-1]["seq"]
+            # Made in offline mode and no program chosen yet: the server would refuse them.
+            batch = [row for row in rows if not row["held"]]
+            report.held += len(rows) - len(batch)
+            if not batch:
+                continue
             mutations = [self._mutation(row) for row in batch]
             _, _, body = self._call("POST", "/sync/push", json_body={
                 "protocol_version": PROTOCOL_VERSION, "device_id": self.store.device_id, "mutations": mutations})
             results = body.get("results")
             if body.get("protocol_version") is None or not isinstance(results, list) or len(results) != len(batch):
-                raise SyncError("push: the answer is not a sync envelope with one result per mutation")
+                raise SyncError("push: the answer is not a sync envelope with one result per mutation",
+                                kind="protocol")
             progressed = False
             for sent, res in zip(mutations, results):  # check every answer before acting on any
                 if not isinstance(res, dict) or res.get("mutation_id") != sent["mutation_id"]:
-                    raise SyncError("push: results do not match the mutations sent")
+                    raise SyncError("push: results do not match the mutations sent", kind="protocol")
                 if res.get("status") not in ("applied", "duplicate", "conflict", "rejected"):
-                    raise SyncError(f"push: unknown status {res.get('status')!r}")
+                    raise SyncError(f"push: unknown status {res.get('status')!r}", kind="protocol")
             with self.store.transaction():  # the batch's answers in one commit
                 for sent, res in zip(mutations, results):
                     status = counted = res["status"]
@@ -274,7 +353,7 @@ class SyncClient:
                 raise
             changes = body.get("changes")
             if body.get("protocol_version") is None or not isinstance(changes, list) or "next_since" not in body:
-                raise SyncError("pull: the answer is not a sync envelope")
+                raise SyncError("pull: the answer is not a sync envelope", kind="protocol")
             apply_changes(self.store, changes)
             since = int(body["next_since"])
             self.store.set_setting(CURSOR_KEY, since)
@@ -290,20 +369,36 @@ def apply_changes(store, changes: list[dict]) -> None:
 
     A record with local changes still waiting in the outbox is not overwritten:
     the local edit is pushed and the server decides (merge or conflict).
+    Records another device made (the change names its device) are stored as
+    read-only references; a walk of another tablet gets status ``reference``,
+    never active or paused, so it can never be resumed, stopped or re-sent here.
     """
     from .store import ENTITIES, _location_of, _summary
 
+    own = store.device_id
     with store._tx() as db:
         for ch in changes:
             table = ENTITIES.get(ch.get("entity"))
             if table is None:
                 continue
             rid = ch["record_id"]
+            existing = db.execute(f"SELECT revision, origin FROM {table} WHERE id=?", (rid,)).fetchone()
+            knows_device = "device_id" in ch and ch["device_id"] is not None
+            if existing is None:
+                remote = not knows_device or ch["device_id"] != own
+            else:
+                remote = (ch["device_id"] != own) if knows_device else existing["origin"] == "remote"
+            origin = "remote" if remote else "local"
+            if existing is not None and knows_device:
+                # Who made it is the server's word (a store migrated from version 1 learns it here).
+                db.execute(f"UPDATE {table} SET origin=?, device_id=?, owner=COALESCE(?, owner) WHERE id=?",
+                           (origin, ch["device_id"], ch.get("owner"), rid))
+                if table == "walks" and remote:
+                    db.execute("UPDATE walks SET status='reference' WHERE id=?", (rid,))
             waiting = db.execute("SELECT 1 FROM outbox WHERE entity=? AND record_id=? LIMIT 1",
                                  (ch["entity"], rid)).fetchone()
             if waiting:
                 continue
-            existing = db.execute(f"SELECT revision FROM {table} WHERE id=?", (rid,)).fetchone()
             if existing is not None and existing["revision"] >= ch["revision"]:
                 continue
             if ch["op"] == "delete":
@@ -318,13 +413,17 @@ def apply_changes(store, changes: list[dict]) -> None:
             now = store.now()
             if existing is None:
                 cols = ["id", "program_id", "protocol", "record_type", "data", "summary", "latitude", "longitude",
-                        "recorded_at", "created_at", "updated_at", "revision", "sync_state"]
+                        "recorded_at", "created_at", "updated_at", "revision", "sync_state", "origin", "device_id",
+                        "owner"]
                 vals = [rid, doc.get("program_id"), doc.get("protocol", ""), doc.get("record_type", ""), payload,
-                        _summary(rec), lat, lon, doc.get("recorded_at") or now, now, now, ch["revision"], "synced"]
+                        _summary(rec), lat, lon, doc.get("recorded_at") or rec.get("start_time") or now, now, now,
+                        ch["revision"], "synced", origin, ch.get("device_id"), ch.get("owner")]
                 if table == "walks":
-                    cols += ["status", "started_at", "ended_at"]
-                    vals += ["done" if rec.get("end_time") else "paused", rec.get("start_time") or now,
-                             rec.get("end_time")]
+                    # Another tablet's walk is a reference; one of this device's own that this
+                    # store lost cannot be continued either (its track points are not here).
+                    cols += ["status", "started_at", "ended_at", "distance_m", "point_count"]
+                    vals += ["reference" if remote else "done", rec.get("start_time") or now, rec.get("end_time"),
+                             *_walk_measures(doc)]
                 elif table == "deployments":
                     cols.append("deployment_id")
                     vals.append(doc.get("deployment_id") or rid)
@@ -339,6 +438,18 @@ def apply_changes(store, changes: list[dict]) -> None:
                 db.execute(f"UPDATE {table} SET data=?, summary=?, latitude=?, longitude=?, updated_at=?, revision=?,"
                            f" sync_state='synced', sync_error=NULL, deleted=0 WHERE id=?",
                            (payload, _summary(rec), lat, lon, now, ch["revision"], rid))
+                if table == "walks" and remote:
+                    distance, points = _walk_measures(doc)
+                    db.execute("UPDATE walks SET started_at=COALESCE(?, started_at), ended_at=?, distance_m=?,"
+                               " point_count=? WHERE id=?",
+                               (rec.get("start_time"), rec.get("end_time"), distance, points, rid))
+
+
+def _walk_measures(doc: dict) -> tuple[float, int]:
+    """Distance and point count of a pulled walk (what its recording tablet measured)."""
+    track = (doc.get("data") or {}).get("track") or []
+    distance = doc.get("distance_m")
+    return (float(distance) if isinstance(distance, (int, float)) else 0.0), len(track)
 
 
 def _row_values(doc: dict) -> tuple:

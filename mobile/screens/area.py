@@ -42,12 +42,14 @@ class AreaScreen(Screen):
         area = self.selected_area()
         progs = app.store.get_setting(f"programs:{area['id']}") if area else None
         self.programs = [p for p in (progs or []) if isinstance(p, dict) and "id" in p]
-        offline = {"id": None, "name": app.tr("Offline (no program yet)")}
-        self.programs.append(offline)
+        if not self.programs:
+            # Only when there is nothing to choose yet: records then wait for a program (issue 14, D2).
+            self.programs.append({"id": None, "name": app.tr("Offline (no program yet)")})
         self.ids.program.values = [p.get("name") or p["id"] for p in self.programs]
         if self.ids.program.text not in self.ids.program.values:
             current = app.store.get_setting("program")
-            chosen = next((p for p in self.programs if current and p["id"] == current.get("id")), None)
+            chosen = next((p for p in self.programs if current and current.get("id") and p["id"] == current["id"]),
+                          None)
             self.ids.program.text = (chosen.get("name") or chosen["id"]) if chosen else self.ids.program.values[0]
 
     def refresh(self):
@@ -101,4 +103,12 @@ class AreaScreen(Screen):
                        self.programs[-1])
         app.store.set_setting("area", area or {"id": None, "name": None})
         app.store.set_setting("program", program)
-        app.show("home")
+        home = app.show("home")
+        if program.get("id"):
+            # Records made in offline mode take the program now, so the server accepts them (D2).
+            n = app.store.assign_program(program["id"])
+            if n:
+                home.refresh()
+                home.ids.sync_status.text = app.tr("{n} record(s) made offline now belong to {program}", n=n,
+                                                   program=program.get("name") or program["id"])
+        return home

@@ -1,8 +1,18 @@
-"""The main menu: what to record, the records list and how much waits to sync."""
+"""The main menu: what to record, the records list, and where sync stands.
+
+Sync status (issue 14, D8): when the tablet last synced, what still waits and
+why (offline-mode records without a program, records the server refused,
+conflicts kept for a biologist), and a failure in words a ranger can act on.
+Progress lines are replaced by the outcome when a sync ends, whoever started
+it (the "Sync now" button or the automatic sync).
+"""
 from __future__ import annotations
 
 from kivy.app import App
 from kivy.uix.screenmanager import Screen
+
+from .. import syncstatus
+from .widgets import set_text
 
 
 class HomeScreen(Screen):
@@ -16,13 +26,19 @@ class HomeScreen(Screen):
 
     def refresh(self):
         app = App.get_running_app()
-        area = app.store.get_setting("area") or {}
-        program = app.store.get_setting("program") or {}
+        store, lang = app.store, app.lang
+        area = store.get_setting("area") or {}
+        program = store.get_setting("program") or {}
         if area.get("id") is None and program.get("id") is None:
             self.ids.where.text = app.tr("Offline (no program yet)")
         else:
             self.ids.where.text = f"{area.get('name') or '—'} · {program.get('name') or '—'}"
-        self.ids.pending.text = app.tr("{n} change(s) waiting to sync", n=app.store.outbox_count())
+        set_text(self.ids.pending, syncstatus.pending_text(store.pending_counts(), lang))
+        last = store.get_setting("sync.last")
+        set_text(self.ids.last_sync, syncstatus.last_sync_text(last, lang))
+        if not (self.ids.sync.disabled and self.ids.sync_status.text):  # not while a sync shows progress
+            set_text(self.ids.sync_status, syncstatus.outcome_text(last, lang))
+        set_text(self.ids.storage, syncstatus.storage_text(store.photo_storage(), lang))
 
     def open_form(self, kind: str):
         App.get_running_app().show("form", kind=kind)
@@ -32,23 +48,24 @@ class HomeScreen(Screen):
         app = App.get_running_app()
         client = app.sync_client()
         if client is None:
-            self.ids.sync_status.text = app.tr("Sign in to a server first (Change area or program, then back)")
+            set_text(self.ids.sync_status, app.tr("Sign in to a server first (Change area or program, then back)"))
             return None
         self.ids.sync.disabled = True
 
         def done(report, error):
             self.ids.sync.disabled = False
-            if error is not None or not report.ok:
-                self.ids.sync_status.text = app.tr("Sync stopped, nothing lost: {error}", error=error or "; ".join(map(str, report.errors)))
-            else:
-                self.ids.sync_status.text = app.tr("Synced: {pushed} sent, {photos} photo(s), {pulled} received", pushed=sum(report.pushed.values()),
-                                                   photos=report.uploaded_photos, pulled=report.pulled)
+            if error is not None:  # a bug, not a network problem: say so, nothing was lost
+                set_text(self.ids.sync_status, syncstatus.error_text("local", app.lang))
             self.refresh()
 
         return app.run_in_background(client.sync, done)
 
     def show_progress(self, p):
-        """One line: records and photo bytes sent so far."""
+        """While a sync runs: what it is doing; when it ends: its outcome (stored by the client)."""
         app = App.get_running_app()
-        self.ids.sync_status.text = app.tr("Syncing: {done}/{total} records, {mb_done:.1f}/{mb_total:.1f} MB of photos", done=p.records_done, total=p.records_total,
-                                           mb_done=p.bytes_done / 1e6, mb_total=p.bytes_total / 1e6)
+        if p.phase in ("done", "failed"):
+            self.ids.sync.disabled = False
+            set_text(self.ids.sync_status, "")
+            self.refresh()
+            return
+        set_text(self.ids.sync_status, syncstatus.progress_text(p, app.lang))

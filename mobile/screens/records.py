@@ -1,5 +1,10 @@
 """Records on this device with their sync state, newest first, paged into a RecycleView.
 
+Rows say what a record is in the ranger's language ("Service visit: CT-12", a
+species' common name with its scientific name), never a raw id (issue 14,
+D11). The list shows the ranger's own records; a button shows the team's
+(other tablets' records, read only).
+
 Rows are fetched 200 at a time with keyset paging as the list nears its end,
 so 10,000 records open as fast as 10 and scrolling only recycles row widgets.
 """
@@ -13,7 +18,7 @@ from kivy.uix.label import Label
 from kivy.uix.recycleview.views import RecycleDataViewBehavior
 from kivy.uix.screenmanager import Screen
 
-from ..i18n import ENTITY_NAMES, SYNC_STATE_NAMES
+from ..summaries import Describer
 from .widgets import fresh_texture
 
 PAGE = 200
@@ -23,6 +28,7 @@ SYNC_COLOURS = {
     "synced": (0.5, 0.95, 0.55, 1),
     "conflict": (1, 0.45, 0.4, 1),
     "rejected": (1, 0.45, 0.4, 1),
+    "remote": (0.7, 0.78, 0.95, 1),  # another tablet's record: read only
 }
 
 
@@ -41,77 +47,80 @@ class RecordRow(ButtonBehavior, RecycleDataViewBehavior, Label):
 
 
 class RecordsScreen(Screen):
-    """The paged records list."""
+    """The paged records list: this ranger's records by default, the team's on request."""
 
     def on_kv_post(self, base_widget):
         self.cursor = None
         self.rows = []
         self.total = 0
+        self.scope = "mine"
+        self.describer = None
 
-    def prepare(self, **_):
+    def prepare(self, scope: str | None = None, **_):
+        if scope:
+            self.scope = scope
         self.reload()
 
     def on_language(self, lang):
         self.reload()
 
+    def toggle_scope(self):
+        """Switch between my records and the whole team's (what this tablet holds)."""
+        self.scope = "team" if self.scope == "mine" else "mine"
+        self.reload()
+
     def reload(self):
+        app = App.get_running_app()
         self.cursor = None
         self.rows = []
         self.ids.list.data = []
         self.ids.list.scroll_y = 1
-        counts = App.get_running_app().store.sync_counts()
-        self.total = sum(counts.values())
+        program = app.store.get_setting("program") or {}
+        self.describer = Describer(app.lang, app.reference.protocol, app.reference.species(program.get("id")),
+                                   app.store.stations())
+        self.me = app.store.username()
+        self.total = app.store.count_page_records(self.scope)
+        scope_button = self.ids.scope
+        scope_button.text = app.tr("Show the team's records") if self.scope == "mine" else app.tr("Show my records")
         self.load_more()
 
-    def _choice_labels(self, lang: str) -> dict:
-        # Summaries hold raw values ("snare"); show the protocol's label for them.
-        if getattr(self, "_labels_lang", None) != lang:
-            import protocols
-
-            app = App.get_running_app()
-            labels = {"unidentified": app.tr("Unidentified", lang)}
-            for info in protocols.list_protocols():
-                proto = app.reference.protocol(info["name"])
-                for rt in proto.records.values():
-                    for f in rt.fields:
-                        for c in f.get("choices", []):
-                            labels.setdefault(c["value"], c["label"].get(lang) or c["value"])
-            self._labels, self._labels_lang = labels, lang
-        return self._labels
-
     def _row(self, r: dict) -> dict:
-        app = App.get_running_app()
-        state = r["sync_state"]
-        summary = self._choice_labels(app.lang).get(r["summary"], r["summary"]) or r["record_type"]
+        state = r["sync_state"] if r["origin"] == "local" else "remote"
         return {
-            "text": f"{app.tr(ENTITY_NAMES[r['entity']])}: {summary}\n"
-                    f"{r['recorded_at'][:16].replace('T', ' ')} · {app.tr(SYNC_STATE_NAMES[state])}",
+            "text": self.describer.row_text(r, self.me),
             "color": SYNC_COLOURS.get(state, (1, 1, 1, 1)),
             "record_id": r["id"],
             "entity": r["entity"],
         }
 
     def open_record(self, entity: str, record_id: str):
-        """Open a record's form to correct it (walks are edited on the walk screen, not here)."""
+        """Open a record: this tablet's own records in their form to correct (and send again), walks and
+        other tablets' records on the record screen (read only for the latter)."""
         from ..reference import KINDS
 
         app = App.get_running_app()
         rec = app.store.get_record(entity, record_id)
-        if rec is None or entity == "walk":
+        if rec is None:
             return None
+        if entity == "walk" or rec["read_only"]:
+            return app.show("record", entity=entity, record_id=record_id)
         name = rec["protocol"].split("@")[0]
         kind = next((k for k, v in KINDS.items() if v["protocol"] == name), None)
         if kind is None:
-            return None
-        return app.show("form", kind=kind, record_id=record_id, record_type=rec["record_type"],
-                        values=rec["data"], walk_id=rec.get("walk_id"))
+            return app.show("record", entity=entity, record_id=record_id)
+        scr = app.show("form", kind=kind, record_id=record_id, record_type=rec["record_type"],
+                       values=rec["data"], walk_id=rec.get("walk_id"))
+        if rec["sync_state"] in ("rejected", "conflict") and rec.get("sync_error"):
+            scr.ids.message.text = app.tr("Refused by the server: {reason}", reason=rec["sync_error"]) \
+                if rec["sync_state"] == "rejected" else app.tr("Kept on the server for a biologist to decide")
+        return scr
 
     def load_more(self) -> int:
         """Append the next page; returns how many rows were added."""
         if self.rows and self.cursor is None:
             return 0
         store = App.get_running_app().store
-        page, self.cursor = store.records_page(limit=PAGE, cursor=self.cursor)
+        page, self.cursor = store.records_page(limit=PAGE, cursor=self.cursor, scope=self.scope)
         rv = self.ids.list
         # Keep the rows on screen where they are: scroll_y is a fraction of
         # the content height, which is about to grow. (Appending, rather than
@@ -131,8 +140,10 @@ class RecordsScreen(Screen):
         app = App.get_running_app()
         if not self.total:
             text = app.tr("No records yet")
-        else:
+        elif self.scope == "mine":
             text = app.tr("{shown} of {total} shown", shown=len(self.rows), total=self.total)
+        else:
+            text = app.tr("Team: {shown} of {total} shown", shown=len(self.rows), total=self.total)
         fresh_texture(self.ids.count, text)
         self.ids.count.text = text
 

@@ -54,3 +54,19 @@ def test_species_cache_per_program(ref):
     assert len(Reference(ref.store).species("p1")) == 1
     with pytest.raises(SpeciesListError, match="item 1: scientific_name is empty"):
         ref.set_species("p2", [{"vietnamese_name": "?"}])
+
+
+def test_alternative_names_survive_an_update_from_the_server(ref):
+    """D9: after "Refresh from server" Hoẵng still finds Muntiacus vaginalis, whether the server sends
+    alternative names (other_names) or not (an older server), and the server's own ones are kept."""
+    assert ref.species(None).search("Hoẵng")[0].scientific_name == "Muntiacus vaginalis"  # bundled
+    old_server = [{"scientific_name": "Muntiacus vaginalis", "vietnamese_name": "Mang thường",
+                   "english_name": "Northern red muntjac"},
+                  {"scientific_name": "Buceros bicornis", "vietnamese_name": "Hồng hoàng", "english_name": "Hornbill"}]
+    ref.set_species("p1", old_server)
+    assert ref.species("p1").search("Hoẵng")[0].scientific_name == "Muntiacus vaginalis"
+    new_server = [{**old_server[0], "other_names": ["Mễn", "hoẵng"]}, old_server[1]]
+    ref.set_species("p2", new_server)
+    muntjac = Reference(ref.store).species("p2").get("Muntiacus vaginalis")  # kept across restarts
+    assert muntjac.other_names == ("Mễn", "hoẵng")  # no second Hoẵng
+    assert [s.scientific_name for s in Reference(ref.store).species("p2").search("Mễn")] == ["Muntiacus vaginalis"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -188,3 +189,138 @@ def test_settings_and_device_id_persist(tmp_path):
 def test_haversine_known_distance():
     # One degree of latitude is about 111.2 km.
     assert haversine_m(16.0, 107.0, 17.0, 107.0) == pytest.approx(111_195, rel=1e-3)
+
+
+# -- issue 14: ownership (D1), offline-mode records (D2), full disk, photo budget, list scope (D11) --------
+def _pulled(store, entity, rid, device, owner, doc, revision=1):
+    from mobile.sync import apply_changes
+
+    apply_changes(store, [{"seq": revision, "entity": entity, "record_id": rid, "revision": revision, "op": "upsert",
+                           "data": doc, "device_id": device, "owner": owner}])
+
+
+WALK_DOC = {"protocol": "line_transect@1.0", "record_type": "walk", "program_id": "p1", "status": "done",
+            "distance_m": 110.0, "data": {"transect_id": "T-08", "start_time": "2026-03-01T07:00:00+07:00",
+                                           "end_time": "2026-03-01T09:00:00+07:00", "observers": ["Lan"],
+                                           "weather": "clear", "track": [[107.8, 16.2, "2026-03-01T00:00:00Z", 5]] * 11}}
+
+
+def test_another_tablets_walk_is_a_read_only_reference(store):
+    _pulled(store, "walk", "walk-a", "tablet-A", "lan", {**WALK_DOC, "status": "active",
+                                                        "data": {**WALK_DOC["data"], "end_time": None, "track": []}})
+    walk = store.get_walk("walk-a")
+    assert (walk["status"], walk["origin"], walk["owner"], walk["read_only"]) == ("reference", "remote", "lan", True)
+    assert store.active_walk() is None  # never "in progress" here, even while A records it
+    for action in (store.pause_walk, store.resume_walk, store.stop_walk):
+        with pytest.raises(StoreError, match="recorded on another device by lan"):
+            action("walk-a")
+    with pytest.raises(StoreError, match="only recorded while active"):
+        store.add_track_point("walk-a", 16.0, 107.0, 1.0)
+    with pytest.raises(StoreError, match="another device"):
+        store.resend("walk", "walk-a")
+    # A's stop arrives: still a reference, now with A's measures
+    _pulled(store, "walk", "walk-a", "tablet-A", "lan", WALK_DOC, revision=2)
+    walk = store.get_walk("walk-a")
+    assert (walk["status"], walk["point_count"], walk["distance_m"]) == ("reference", 11, 110.0)
+    # this tablet starts its own walk freely
+    mine = store.start_walk("line_transect@1.0", {"transect_id": "T-09"}, program_id="p1")
+    assert store.active_walk()["id"] == mine and store.get_walk(mine)["origin"] == "local"
+    assert store.outbox()[-1]["record_id"] == mine
+
+
+def test_other_records_of_another_device_are_read_only_and_listed_as_the_teams(store):
+    store.set_setting("user", {"username": "minh"})
+    obs = {"protocol": "line_transect@1.0", "record_type": "observation", "program_id": "p1",
+           "recorded_at": "2026-03-01T00:30:00Z", "data": OBS}
+    _pulled(store, "observation", "obs-a", "tablet-A", "lan", obs)
+    _pulled(store, "observation", "obs-mine-elsewhere", "tablet-C", "minh", obs)  # minh's, from his old tablet
+    with pytest.raises(StoreError, match="read-only"):
+        store.save_record("observation", "line_transect@1.0", "observation", {**OBS, "count": 9}, record_id="obs-a")
+    with pytest.raises(StoreError, match="read-only"):
+        store.delete_record("observation", "obs-a")
+    assert store.get_record("observation", "obs-a")["data"] == OBS and store.outbox() == []
+    mine = store.save_record("observation", "line_transect@1.0", "observation", OBS, program_id="p1")
+    assert store.get_record("observation", mine)["owner"] == "minh"
+    ids = {r["id"] for r in store.records_page(scope="mine")[0]}
+    assert ids == {mine, "obs-mine-elsewhere"} and store.count_page_records("mine") == 2
+    assert {r["id"] for r in store.records_page(scope="team")[0]} == {mine, "obs-a", "obs-mine-elsewhere"}
+    assert store.count_page_records("team") == 3
+    with pytest.raises(StoreError, match="scope must be"):
+        store.records_page(scope="all")
+
+
+def test_offline_records_take_the_program_chosen_later(store):
+    """D2: records made before sign-in carry no program; choosing one gives it to them and their queue."""
+    w = store.start_walk("line_transect@1.0", {"transect_id": "T1"})
+    o = store.save_record("observation", "line_transect@1.0", "observation", OBS, walk_id=w)
+    store.stop_walk(w)
+    assert [m["held"] for m in store.outbox()] == [True, True, True]
+    assert store.pending_counts() == {"waiting": 2, "rejected": 0, "conflict": 0, "unassigned": 2}
+    assert store.assign_program("p1") == 2
+    assert [m["data"]["program_id"] for m in store.outbox()] == ["p1"] * 3
+    assert [m["held"] for m in store.outbox()] == [False] * 3
+    assert store.get_record("observation", o)["program_id"] == "p1" and store.get_walk(w)["program_id"] == "p1"
+    assert store.pending_counts()["unassigned"] == 0
+
+
+def test_records_refused_for_lacking_a_program_are_sent_again_once_it_is_chosen(store):
+    w = store.start_walk("line_transect@1.0", {"transect_id": "T1"})
+    store.add_track_point(w, 16.0, 107.0, 1.0, 5.0)
+    store.stop_walk(w)
+    for m in store.outbox():  # an older app sent them anyway: "unknown program None"
+        store.complete_mutation(m["mutation_id"], "rejected", error="unknown program None")
+    assert store.get_walk(w)["sync_state"] == "rejected"
+    assert store.pending_counts() == {"waiting": 0, "rejected": 1, "conflict": 0, "unassigned": 1}
+    store.assign_program("p1")
+    (m,) = store.outbox()
+    assert (m["entity"], m["record_id"], m["op"]) == ("walk", w, "update")
+    assert m["data"]["status"] == "done" and m["data"]["program_id"] == "p1"
+    assert len(m["data"]["data"]["track"]) == 1  # the whole walk goes again, track included
+    assert store.get_walk(w)["sync_state"] == "pending"
+
+
+def test_a_rejected_walk_is_corrected_and_sent_again(store):
+    w = store.start_walk("line_transect@1.0", {"transect_id": "T1", "weather": "clear"}, program_id="p1")
+    store.add_track_point(w, 16.0, 107.0, 1.0, 5.0)
+    store.stop_walk(w)
+    for m in store.outbox():
+        store.complete_mutation(m["mutation_id"], "rejected", error="transect_id: unknown transect")
+    with pytest.raises(StoreError, match="cannot make it done"):
+        store.update_walk(store.start_walk("line_transect@1.0", {"transect_id": "T2"}), {})
+    walk = store.update_walk(w, {"transect_id": "T-01", "track": [], "end_time": "2000-01-01T00:00:00Z"})
+    assert walk["data"]["transect_id"] == "T-01" and len(walk["data"]["track"]) == 1  # the track stays as recorded
+    assert walk["sync_state"] == "pending" and walk["sync_error"] is None
+    m = [m for m in store.outbox() if m["record_id"] == w][-1]
+    assert m["data"]["data"]["transect_id"] == "T-01" and m["data"]["status"] == "done"
+
+
+def test_a_full_disk_saves_nothing_and_says_so(store):
+    from mobile.store import StorageFull
+
+    store.save_record("observation", "line_transect@1.0", "observation", OBS, program_id="p1")
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count={pages}")  # the file cannot grow: as on a full disk
+    big = {**OBS, "note": "x" * 200_000}
+    with pytest.raises(StorageFull, match="storage is full"):
+        store.save_record("observation", "line_transect@1.0", "observation", big, program_id="p1")
+    assert store.count_records("observation") == 1 and store.outbox_count() == 1
+    assert not store._db.in_transaction
+
+
+def test_photo_budget_warns_and_frees_only_uploaded_copies(store, tmp_path):
+    store.set_setting("photo_budget_mb", 0.01)  # about 10 kB
+    shas = []
+    for i in range(3):
+        src = tmp_path / f"p{i}.jpg"
+        src.write_bytes(bytes([i]) * 4000)
+        shas.append(store.add_photo(src))
+    info = store.photo_storage()
+    assert info["used"] == 12000 and info["waiting"] == 12000 and info["level"] == "full"
+    assert store.free_photo_space() == 0  # nothing uploaded: nothing may go
+    store.set_photo_upload(shas[0], 4000, done=True)
+    store.set_photo_upload(shas[1], 4000, done=True)
+    assert store.photo_storage()["level"] == "warn"
+    assert store.free_photo_space() == 4000  # the oldest uploaded copy, until under 80 %
+    assert not Path(store.photo(shas[0])["abs_path"]).exists() and Path(store.photo(shas[1])["abs_path"]).exists()
+    assert Path(store.photo(shas[2])["abs_path"]).exists()
+    assert store.photo_storage()["used"] == 8000

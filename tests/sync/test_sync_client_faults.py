@@ -1,5 +1,8 @@
 """The field app's sync client under every interruption: nothing lost, nothing doubled."""
+import pytest
 from sqlmodel import func, select
+
+from mobile.store import ReadOnlyRecord
 
 from synchelp import Faulty, FlaskSession
 from server.models import FieldObservation, Media, SurveyWalk
@@ -131,6 +134,13 @@ def test_two_devices_edit_one_record_conflict_is_kept(site, world):
     rec1, rec2 = st1.get_record("observation", oid), st2.get_record("observation", oid)
     st1.save_record("observation", "line_transect@1.0", "observation", {**rec1["data"], "count": 5},
                     record_id=oid, program_id=site.program.id)
+    # Another tablet holds it as a read-only reference (issue 14, D1)...
+    assert rec2["read_only"] and rec2["owner"] == site.ranger.username
+    with pytest.raises(ReadOnlyRecord, match="recorded on another device by lan"):
+        st2.save_record("observation", "line_transect@1.0", "observation", {**rec2["data"], "count": 9},
+                        record_id=oid, program_id=site.program.id)
+    # ...but an app of store version 1 did not know whose it was: its edit becomes a conflict, kept.
+    st2._db.execute("UPDATE observations SET origin='local' WHERE id=?", (oid,))
     st2.save_record("observation", "line_transect@1.0", "observation", {**rec2["data"], "count": 9},
                     record_id=oid, program_id=site.program.id)
     assert c1.sync().pushed == {"applied": 1}
