@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,76 @@ def test_thirty_days_offline_5000_observations_500_photos(site, world, server, t
     again = client.sync()
     assert again.ok and again.pushed == {} and again.uploaded_photos == 0
     assert _count(world, FieldObservation) == 5000
+
+
+def test_two_tablets_each_walk_stays_with_its_tablet(site, world, server):
+    """Issue 14, D1, against a real server: tablet A records walk T-08 (11 points, about 110 m), stops it
+    and syncs; tablet B syncs and must not get it as its own, cannot shrink it (nor can an old app on
+    B), and A's next sync keeps A's track."""
+    from mobile.store import ReadOnlyRecord, StoreError
+    from server.models import SurveyWalk, SyncConflict
+
+    a, b = site.store("tablet-a"), site.store("tablet-b")
+    a.set_setting("user", {"username": site.ranger.username})
+    b.set_setting("user", {"username": site.ranger2.username})
+    t0 = time.time()
+    t08 = a.start_walk("line_transect@1.0", {"transect_id": "T-08", "observers": ["Lan"], "weather": "clear"},
+                       program_id=site.program.id)
+    for i in range(11):
+        a.add_track_point(t08, 17.5 + i * 1e-4, 106.2, t0 + 10 * i, 4.0)
+    site.observation(a, t08, count=2)
+    a.stop_walk(t08)
+    track_a = a.track(t08)
+    distance_a = a.get_walk(t08)["distance_m"]
+    assert len(track_a) == 11 and 105 < distance_a < 115
+    client_a, client_b = _client(site, server, a, site.ranger), _client(site, server, b, site.ranger2)
+    assert client_a.sync().ok
+
+    # B receives T-08 as A's walk: a read-only reference, never its own walk in progress.
+    assert client_b.sync().ok
+    ref = b.get_walk(t08)
+    assert (ref["status"], ref["origin"], ref["owner"], ref["read_only"]) == ("reference", "remote", "lan", True)
+    assert (ref["point_count"], ref["distance_m"]) == (11, round(distance_a, 1))
+    assert b.active_walk() is None
+    for action in (b.stop_walk, b.pause_walk, b.resume_walk):
+        with pytest.raises(ReadOnlyRecord):
+            action(t08)
+    with pytest.raises(StoreError):
+        b.resend("walk", t08)
+    assert b.outbox_count() == 0
+    # B walks its own transect meanwhile.
+    t09 = b.start_walk("line_transect@1.0", {"transect_id": "T-09", "observers": ["Minh"], "weather": "fog"},
+                       program_id=site.program.id)
+    for i in range(4):
+        b.add_track_point(t09, 17.6 + i * 1e-4, 106.3, t0 + 10 * i, 4.0)
+    b.stop_walk(t09)
+    assert client_b.sync().ok
+
+    # An app of store version 1 on B had made T-08 its own and "stopped" it with an empty track.
+    doc = {"protocol": "line_transect@1.0", "record_type": "walk", "program_id": site.program.id, "status": "done",
+           "distance_m": 0.0, "data": {**ref["data"], "track": [], "end_time": ref["data"]["end_time"]}}
+    r = requests.post(f"{server.url}/api/v1/sync/push", headers={"Authorization": f"Bearer {client_b.token}"},
+                      json={"protocol_version": "1.0", "device_id": b.device_id, "mutations": [{
+                          "mutation_id": str(uuid.uuid4()), "entity": "walk", "record_id": t08, "op": "update",
+                          "base_revision": ref["revision"], "data": doc, "device_time": "2026-03-01T03:00:00Z"}]},
+                      timeout=10)
+    assert r.status_code == 200 and r.json()["results"][0]["status"] == "conflict"
+
+    # The server keeps every track whole, each walk with its tablet and ranger; the attempt waits for a biologist.
+    with world.session() as s:
+        w08, w09 = s.get(SurveyWalk, t08), s.get(SurveyWalk, t09)
+        assert (len(w08.track), w08.device_id, w08.created_by) == (11, a.device_id, site.ranger.id)
+        assert w08.track == track_a and w08.distance_m == round(distance_a, 1) and w08.status == "done"
+        assert (len(w09.track), w09.device_id, w09.created_by) == (4, b.device_id, site.ranger2.id)
+        conflict = s.exec(select(SyncConflict).where(SyncConflict.record_id == t08)).one()
+        assert conflict.client_device == b.device_id and conflict.status == "open"
+
+    # A's next sync keeps its own walk and track, and brings B's walk as a reference.
+    assert client_a.sync().ok
+    mine = a.get_walk(t08)
+    assert (mine["status"], mine["origin"], mine["data"]["track"]) == ("done", "local", track_a)
+    assert a.track(t08) == track_a and mine["sync_state"] == "synced"
+    other = a.get_walk(t09)
+    assert (other["status"], other["origin"], other["owner"], other["point_count"]) == ("reference", "remote",
+                                                                                      "minh", 4)
+    assert [r["id"] for r in a.records_page(scope="mine")[0] if r["entity"] == "walk"] == [t08]
