@@ -124,7 +124,7 @@ def test_two_devices_converge_and_keep_every_track(site_factory, actions):
         elif action == "walk_start" and active is None:
             site.walk(store)
         elif action == "walk_points" and active is not None and active["status"] == "active":
-            for i in range(value):
+            for _ in range(value):
                 clock[0] += 5
                 store.add_track_point(active["id"], 17.5 + clock[0] % 1000 * 1e-5, 106.2, clock[0], 5.0)
         elif action == "walk_pause" and active is not None:
@@ -172,7 +172,7 @@ def test_two_devices_converge_and_keep_every_track(site_factory, actions):
     watch.check()
     server_obs = _server_observations(world, site.program.id)
     server_walks = _server_walks(world, site.program.id)
-    for n, store in enumerate(stores):
+    for store in stores:
         assert store.outbox_count() == 0
         assert store.active_walk() is None
         local = _device_observations(store)
