@@ -172,21 +172,26 @@ def basemap_path(store_root: str | os.PathLike, area_id: str) -> Path:
 
 def download(session, url: str, dest: str | os.PathLike, size: int, sha256: str, *, headers: dict | None = None,
              on_progress: Callable[[int, int], None] | None = None, timeout: float = 30.0,
-             chunk: int = CHUNK) -> Path:
-    """Download ``url`` into ``dest``, resuming a previous ``dest.part``; returns ``dest``.
+             chunk: int = CHUNK) -> str:
+    """Download ``url`` into ``dest``, resuming a previous ``dest.part``; returns the stored file's SHA-256.
 
     ``size``/``sha256`` are the server's description; ``on_progress(done, total)`` is called
-    from this (background) thread. The finished file is checked before it replaces ``dest``.
+    from this (background) thread. A part is resumed only for the same file (its SHA-256 is
+    kept beside it); a file replaced on the server since the description was read arrives
+    whole (its ``X-Content-SHA256`` is then the one checked and returned). The finished file
+    is checked before it replaces ``dest``.
     Raises :class:`BasemapProblem` (network, full disk, checksum, bad file): the part stays for
     a resume unless its bytes are wrong.
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
+    part_sha = dest.with_name(dest.name + ".part.sha256")  # which file the part's bytes belong to
     have = part.stat().st_size if part.exists() else 0
-    if have > size:  # a part of some other file: start again
-        part.unlink()
+    if have and (have > size or not part_sha.exists() or part_sha.read_text().strip() != sha256):
+        part.unlink()  # a part of some other file: start again
         have = 0
+    part_sha.write_text(sha256)
     hdrs = dict(headers or {})
     if have:
         hdrs["Range"] = f"bytes={have}-"
@@ -198,9 +203,15 @@ def download(session, url: str, dest: str | os.PathLike, size: int, sha256: str,
     except Exception:  # requests' ConnectionError, Timeout
         raise BasemapProblem(MSG_NETWORK, done=human_size(done), total=human_size(total)) from None
     try:
+        served_sha = (getattr(resp, "headers", None) or {}).get("X-Content-SHA256")
         if resp.status_code == 200:
             done = 0  # the server sends it whole (first try, or the file changed): start over
             mode = "wb"
+            if served_sha and served_sha != sha256:
+                # Replaced on the server since the reference was read: take the new one whole.
+                sha256 = served_sha
+                size = total = int(resp.headers.get("Content-Length") or size)
+                part_sha.write_text(sha256)
         elif resp.status_code == 206 and have:
             mode = "ab"
         elif resp.status_code == 416 and have == size:
@@ -208,27 +219,31 @@ def download(session, url: str, dest: str | os.PathLike, size: int, sha256: str,
         else:
             raise BasemapProblem(MSG_NETWORK, done=human_size(done), total=human_size(total))
         if mode is not None:
-            try:
-                with open(part, mode) as f:
-                    for block in resp.iter_content(chunk):
-                        if not block:
-                            continue
-                        f.write(block)
-                        done += len(block)
-                        if on_progress:
-                            on_progress(done, total)
-                    f.flush()
-                    os.fsync(f.fileno())
-            except OSError as exc:
-                import errno
+            import errno
 
-                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                    raise BasemapProblem(MSG_DISK_FULL, done=human_size(done), total=human_size(total)) from None
-                raise
-            except BasemapProblem:
-                raise
-            except Exception:  # the connection broke mid-body: keep what arrived
-                raise BasemapProblem(MSG_NETWORK, done=human_size(done), total=human_size(total)) from None
+            blocks = iter(resp.iter_content(chunk))
+            with open(part, mode) as f:
+                while True:
+                    try:
+                        block = next(blocks)
+                    except StopIteration:
+                        break
+                    except Exception:  # the connection broke mid-body: keep what arrived
+                        raise BasemapProblem(MSG_NETWORK, done=human_size(done), total=human_size(total)) from None
+                    if not block:
+                        continue
+                    try:
+                        f.write(block)
+                    except OSError as exc:
+                        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                            raise BasemapProblem(MSG_DISK_FULL, done=human_size(done),
+                                                 total=human_size(total)) from None
+                        raise
+                    done += len(block)
+                    if on_progress:
+                        on_progress(done, total)
+                f.flush()
+                os.fsync(f.fileno())
     finally:
         resp.close()
     if part.stat().st_size < size:
@@ -246,4 +261,5 @@ def download(session, url: str, dest: str | os.PathLike, size: int, sha256: str,
         part.unlink(missing_ok=True)
         raise
     os.replace(part, dest)
-    return dest
+    part_sha.unlink(missing_ok=True)
+    return sha256

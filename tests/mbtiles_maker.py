@@ -43,6 +43,7 @@ def make_mbtiles(path: str | Path, bounds=BACH_MA, zooms=(12, 13, 14), fmt: str 
     ``tile_bytes(z, x, y)`` replaces the drawn tiles (e.g. with non-image bytes).
     """
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     db = sqlite3.connect(path)
     db.execute("CREATE TABLE metadata (name TEXT, value TEXT)")

@@ -289,7 +289,7 @@ class MapScreen(Screen):
                 msg = error.message(app.lang) if isinstance(error, BasemapProblem) else str(error)
                 set_text(self.ids.basemap_status, msg)
                 return
-            app.store.set_setting(f"basemap_sha:{area}", info["sha256"])
+            app.store.set_setting(f"basemap_sha:{area}", result)
             self.load_basemap()
             self.show_basemap_status()
             if self._mbtiles is not None and self.picked is None:

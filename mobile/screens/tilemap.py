@@ -57,6 +57,7 @@ class TileMap(StencilView):
         self._cache: OrderedDict = OrderedDict()
         self._drawn_tiles: dict = {}
         self._touch_start = None
+        self._fit_later = None
         self.redraws = 0  # full re-projections (the benchmark counts them)
         super().__init__(**kw)
         self._tile_group = InstructionGroup()
@@ -76,6 +77,7 @@ class TileMap(StencilView):
     # -- view -----------------------------------------------------------------------
     def center_on(self, lon: float, lat: float, zoom: int | None = None) -> None:
         """Centre the map on a point (and zoom)."""
+        self._fit_later = None
         self.center_lon, self.center_lat = lon, lat
         if zoom is not None and int(zoom) != int(self.zoom):
             self.zoom = max(self.min_zoom, min(self.max_zoom, int(zoom)))  # redraws through the binding
@@ -98,6 +100,8 @@ class TileMap(StencilView):
                 break
             z -= 1
         self.center_on(lon, lat, z)
+        if self.width <= 100 or self.height <= 100:  # not laid out yet: fit again once it has its size
+            self._fit_later = bounds
 
     def world_center(self) -> tuple[float, float]:
         """The centre in world pixels (x east, y north) at the current zoom."""
@@ -152,6 +156,9 @@ class TileMap(StencilView):
     # -- drawing ---------------------------------------------------------------------------
     def _on_geometry(self, *_):
         self._bg.pos, self._bg.size = self.pos, self.size
+        if self._fit_later is not None and self.width > 100 and self.height > 100:
+            bounds, self._fit_later = self._fit_later, None
+            self.fit(bounds)
         self._move()
 
     def redraw(self) -> None:

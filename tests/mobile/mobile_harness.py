@@ -78,6 +78,17 @@ class Driver:
             self.EventLoop.idle()
         return True
 
+    def reveal(self, widget) -> None:
+        """Scroll the ScrollView holding ``widget`` until it is on screen (as a ranger's thumb would)."""
+        from kivy.uix.scrollview import ScrollView
+
+        parent = widget.parent
+        while parent is not None and not isinstance(parent, ScrollView):
+            parent = parent.parent
+        if parent is not None:
+            parent.scroll_to(widget, padding=20, animate=False)
+            self.frames(2)
+
     def tap(self, widget, frames: int = 2) -> None:
         """Press and release at the widget's centre, as a finger would."""
         from kivy.tests.common import UnitTestTouch
