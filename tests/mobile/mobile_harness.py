@@ -101,6 +101,24 @@ class Driver:
         touch.touch_down()
         touch.touch_up()
         self.frames(frames)
+        # A ScrollView whose content overflows holds a tap until it knows it is not a scroll,
+        # then hands it to the button from a Clock callback (about 0.2 s later): wait for it.
+        delay = self._scroll_hold(widget)
+        if delay:
+            self.wait(delay)
+
+    @staticmethod
+    def _scroll_hold(widget) -> float:
+        from kivy.uix.scrollview import ScrollView
+
+        parent = widget.parent
+        while parent is not None and parent is not parent.parent:
+            if isinstance(parent, ScrollView) and parent.children:
+                content = parent.children[0]
+                if content.height > parent.height or content.width > parent.width:
+                    return parent.scroll_timeout / 1000.0 + 0.15
+            parent = parent.parent
+        return 0.0
 
     def scroll_into_view(self, widget) -> None:
         """Scroll every ScrollView holding ``widget`` until it is visible, as a ranger's swipe would (not a tap)."""
