@@ -36,6 +36,9 @@ class QueueQuery(In):
     max_confidence: Optional[float] = Field(default=None, ge=0, le=1)
     review_status: Literal["unreviewed", "reviewed", "blank", "any"] = "unreviewed"
     contains_person: Optional[bool] = None
+    order: Literal["time", "detections_first"] = Field(
+        default="time", description="time: every sequence by deployment and time; detections_first: the "
+                                    "sequences with machine boxes first, then the others (none is hidden)")
     after: Optional[str] = Field(default=None, description="id of the current sequence (keyset cursor)")
     direction: Literal["next", "previous"] = "next"
 
@@ -140,7 +143,7 @@ def queue_filter(query: QueueQuery) -> queue.QueueFilter:
         date_from=to_utc(query.date_from) if query.date_from else None,
         date_to=to_utc(query.date_to) if query.date_to else None, taxon_id=query.taxon_id,
         min_confidence=query.min_confidence, max_confidence=query.max_confidence,
-        review_status=query.review_status, contains_person=query.contains_person)
+        review_status=query.review_status, contains_person=query.contains_person, order=query.order)
 
 
 def _item(seq: Sequence | None, area_id: str | None = None) -> dict:

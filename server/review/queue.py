@@ -1,10 +1,15 @@
-"""The camera-trap review queue: sequences that carry machine detections.
+"""The camera-trap review queue: every sequence of the camera deployments in the filter.
 
-Queue order is (deployment, event start, sequence id), so a biologist works
-through one deployment from its first event to its last, and "next" is a
-keyset step from the current sequence (no OFFSET scans). Filters narrow the
+Sequences are reviewable whether a detector ran on them or not (a program
+without detector weights is labelled by hand: species, blank, human...). The
+default order ("time") is (deployment, event start, sequence id), so a
+biologist works through one deployment from its first event to its last, and
+"next" is a keyset step from the current sequence (no OFFSET scans). The
+"detections_first" order walks the sequences with a live machine box first
+(in the same order), then the rest: none is hidden. Filters narrow the
 sequences; the detection filters (confidence, species, person) apply to the
-non-dismissed image detections of the sequence's media.
+non-dismissed image detections of the sequence's media, so they keep only
+sequences a detector found something in.
 """
 from __future__ import annotations
 
@@ -17,9 +22,12 @@ from sqlmodel import Session, select
 
 from ..errors import NotFound, ValidationError
 from ..models import (Deployment, Detection, Location, Media, Observation, Program, Sequence, Taxon)
-from ..timeutil import as_utc
+from ..timeutil import as_utc, format_local, format_raw
 
 REVIEW_STATUSES = ("unreviewed", "reviewed", "blank", "any")
+ORDERS = ("time", "detections_first")
+# Detector rows that say "processed, nothing found" (server/detect/service.py BLANK); not boxes.
+BLANK_CATEGORY = "blank"
 
 
 @dataclass
@@ -37,8 +45,12 @@ class QueueFilter:
     max_confidence: Optional[float] = None
     review_status: str = "unreviewed"
     contains_person: Optional[bool] = None
+    order: str = "time"
 
     def __post_init__(self):
+        if self.order not in ORDERS:
+            raise ValidationError(f"order must be one of {', '.join(ORDERS)}, got {self.order!r}",
+                                  details=[{"field": "order", "message": "unknown order"}])
         if self.review_status not in REVIEW_STATUSES:
             raise ValidationError(f"review_status must be one of {', '.join(REVIEW_STATUSES)}, "
                                   f"got {self.review_status!r}",
@@ -67,24 +79,39 @@ def _image_detection(*conds):
                           *conds)
 
 
+def has_boxes():
+    """EXISTS a live machine or drawn box (not a detector's "nothing found" row) in the sequence."""
+    return _image_detection(Detection.category != BLANK_CATEGORY)
+
+
+def detector_ran():
+    """EXISTS a detector result (a box, dismissed or not, or a "nothing found" row) on an image of the
+    sequence: a sequence without one was never screened, so "no box" says nothing about it."""
+    return exists().where(Media.sequence_id == Sequence.id, Media.kind != "audio",
+                          Detection.media_id == Media.id, Detection.model != HUMAN_MODEL)
+
+
 def queue_stmt(flt: QueueFilter):
     """SELECT of the queue's sequences (unordered) under ``flt``.
 
     Area and program filters are IN-subqueries rather than joins, so the
     database walks the sequence index in queue order and stops at the first
-    match instead of sorting every candidate.
+    match instead of sorting every candidate. Only camera deployments have a
+    queue (recordings are reviewed on the sound pages).
     """
     stmt = select(Sequence)
-    deps = None
-    if flt.area_ids is not None or flt.area_id or flt.program_id:
-        deps = select(Deployment.id).join(Program, Program.id == Deployment.program_id)
+    deps = select(Deployment.id).where(Deployment.kind == "camera")
+    if flt.area_ids is not None or flt.area_id:
+        deps = deps.join(Program, Program.id == Deployment.program_id)
         if flt.area_ids is not None:
             deps = deps.where(Program.area_id.in_(flt.area_ids))
         if flt.area_id:
             deps = deps.where(Program.area_id == flt.area_id)
-        if flt.program_id:
-            deps = deps.where(Deployment.program_id == flt.program_id)
-        stmt = stmt.where(Sequence.deployment_id.in_(deps))
+    if flt.program_id:
+        deps = deps.where(Deployment.program_id == flt.program_id)
+    if flt.deployment_id:
+        deps = deps.where(Deployment.id == flt.deployment_id)
+    stmt = stmt.where(Sequence.deployment_id.in_(deps))
     if flt.deployment_id:
         stmt = stmt.where(Sequence.deployment_id == flt.deployment_id)
     if flt.date_from:
@@ -103,8 +130,8 @@ def queue_stmt(flt: QueueFilter):
         stmt = stmt.where(or_(_image_detection(Detection.taxon_id == flt.taxon_id, *conds),
                               exists().where(Observation.sequence_id == Sequence.id,
                                              Observation.taxon_id == flt.taxon_id)))
-    else:
-        stmt = stmt.where(_image_detection(*conds))
+    elif conds:
+        stmt = stmt.where(_image_detection(Detection.category != BLANK_CATEGORY, *conds))
     if flt.contains_person is not None:
         person = or_(_image_detection(Detection.category == "person"),
                      exists().where(Media.sequence_id == Sequence.id, Media.contains_person.is_(True)))
@@ -130,38 +157,88 @@ def _before(seq: Sequence):
                          literal(seq.id))
 
 
+def _phases(flt: QueueFilter) -> list:
+    """The queue's parts in the order they are walked: one (everything) for "time"; sequences
+    with boxes, then the others, for "detections_first"."""
+    if flt.order == "detections_first":
+        return [has_boxes(), ~has_boxes()]
+    return [None]
+
+
+def _in_phase(stmt, cond):
+    return stmt if cond is None else stmt.where(cond)
+
+
+def _phase_of(session: Session, flt: QueueFilter, seq: Sequence, phases: list) -> int:
+    if len(phases) == 1:
+        return 0
+    boxed = session.exec(select(Sequence.id).where(Sequence.id == seq.id, phases[0])).first() is not None
+    return 0 if boxed else 1
+
+
 def next_sequence(session: Session, flt: QueueFilter, after_id: str | None = None,
                   backwards: bool = False) -> Sequence | None:
     """The first sequence of the queue after ``after_id`` (or before it, ``backwards``).
 
     With no ``after_id`` it is the start of the queue. When nothing follows the
     cursor, the queue wraps to its start, so sequences skipped earlier come back.
+    With the "detections_first" order the queue is two parts walked one after
+    the other, each in (deployment, start, id) order.
     """
     stmt = queue_stmt(flt)
+    phases = _phases(flt)
     cursor = session.get(Sequence, after_id) if after_id else None
     if after_id and cursor is None:
         raise NotFound(f"no sequence with id {after_id!r}")
-    if cursor is not None:
-        cond = _before(cursor) if backwards else _after(cursor)
-        order = [c.desc() for c in ORDER] if backwards else list(ORDER)
-        found = session.exec(stmt.where(cond).order_by(*order).limit(1)).first()
-        if found is not None or backwards:
-            return found
-        found = session.exec(stmt.where(Sequence.id != cursor.id).order_by(*ORDER).limit(1)).first()
+    forward = list(ORDER)
+    if cursor is None:
+        for cond in phases:
+            found = session.exec(_in_phase(stmt, cond).order_by(*forward).limit(1)).first()
+            if found is not None:
+                return found
+        return None
+    here = _phase_of(session, flt, cursor, phases)
+    if backwards:
+        back = [c.desc() for c in ORDER]
+        found = session.exec(_in_phase(stmt, phases[here]).where(_before(cursor)).order_by(*back).limit(1)).first()
+        for cond in reversed(phases[:here]):
+            if found is not None:
+                break
+            found = session.exec(_in_phase(stmt, cond).order_by(*back).limit(1)).first()
         return found
-    return session.exec(stmt.order_by(*ORDER).limit(1)).first()
+    found = session.exec(_in_phase(stmt, phases[here]).where(_after(cursor)).order_by(*forward).limit(1)).first()
+    for cond in phases[here + 1:]:
+        if found is not None:
+            return found
+        found = session.exec(_in_phase(stmt, cond).order_by(*forward).limit(1)).first()
+    if found is not None:
+        return found
+    # Wrapped around: the start of the queue, without the cursor itself.
+    for cond in phases:
+        found = session.exec(_in_phase(stmt, cond).where(Sequence.id != cursor.id).order_by(*forward)
+                             .limit(1)).first()
+        if found is not None:
+            return found
+    return None
 
 
 def progress(session: Session, flt: QueueFilter) -> dict[str, int]:
-    """Counts of the queue's sequences by review status (ignoring the status filter)."""
+    """Counts of the queue's sequences by review status (ignoring the status filter), and
+    ``no_detector``: how many of them no detector has processed (reviewed by hand only)."""
     base = QueueFilter(**{**flt.as_dict(), "review_status": "any"}, area_ids=flt.area_ids)
-    sub = queue_stmt(base).with_only_columns(Sequence.review_status).subquery()
-    rows = session.exec(select(sub.c.review_status, func.count()).group_by(sub.c.review_status)).all()
+    screened = detector_ran().label("screened")
+    sub = queue_stmt(base).with_only_columns(Sequence.review_status, screened).subquery()
+    rows = session.exec(select(sub.c.review_status, sub.c.screened, func.count())
+                        .group_by(sub.c.review_status, sub.c.screened)).all()
     counts = {"unreviewed": 0, "reviewed": 0, "blank": 0}
-    for status, n in rows:
+    no_detector = 0
+    for status, was_screened, n in rows:
         counts[status] = counts.get(status, 0) + n
+        if not was_screened:
+            no_detector += n
     counts["total"] = sum(counts.values())
     counts["done"] = counts["total"] - counts["unreviewed"]
+    counts["no_detector"] = no_detector
     return counts
 
 
@@ -252,13 +329,21 @@ def sequence_item(session: Session, seq: Sequence, image_url=None, *, deployment
     by_media: dict[str, list] = {m: [] for m in mids}
     for d in dets:
         by_media[d.media_id].append(detection_dict(d, taxa))
+    tz = dep.timezone
     return {
         "sequence": {"id": seq.id, "event_start": _iso(seq.event_start), "event_end": _iso(seq.event_end),
+                     "event_start_local": format_local(seq.event_start, tz),
+                     "event_end_local": format_local(seq.event_end, tz),
                      "media_count": seq.media_count, "review_status": seq.review_status,
                      "reviewed_by": seq.reviewed_by, "reviewed_at": _iso(seq.reviewed_at)},
         "deployment": {"id": dep.id, "camera_id": dep.camera_id, "location": loc.name if loc else None,
-                       "program_id": program.id, "program": program.name, "area_id": program.area_id},
+                       "program_id": program.id, "program": program.name, "area_id": program.area_id,
+                       "timezone": tz},
+        # False when no detector has processed any image of the sequence: no box says nothing then.
+        "detector_ran": any(d.model != HUMAN_MODEL for d in dets),
         "media": [{"id": m.id, "file_name": m.file_name, "captured_at": _iso(m.captured_at),
+                   "captured_at_local": format_local(m.captured_at, tz),
+                   "captured_at_raw": format_raw(m.captured_at_raw) or None,
                    "width": m.width, "height": m.height, "kind": m.kind, "contains_person": m.contains_person,
                    "url": image_url(m) if image_url else None, "detections": by_media[m.id]}
                   for m in media],

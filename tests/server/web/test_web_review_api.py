@@ -18,20 +18,26 @@ def _db(world):
     return world.session()
 
 
-def test_queue_order_skips_sequences_without_detections_and_other_areas(rd, signed_in):
-    b = signed_in("bio")
-    ids, item = [], _next(b)
+def _walk(b, **filters):
+    ids, item = [], _next(b, **filters)
     while item and item["sequence"]["id"] not in ids:
         ids.append(item["sequence"]["id"])
-        item = _next(b, after=ids[-1])
-    assert ids == [s.id for s in rd.sequences]
-    assert rd.empty_sequence.id not in ids and rd.other_sequence.id not in ids
+        item = _next(b, after=ids[-1], **filters)
+    return ids
+
+
+def test_queue_holds_every_sequence_in_time_order_but_not_other_areas(rd, signed_in):
+    b = signed_in("bio")
+    s0, s1, s2, s3 = (s.id for s in rd.sequences)
+    # The sequence without detections is reviewable too, in its place in time.
+    assert _walk(b) == [s0, rd.empty_sequence.id, s1, s2, s3]
+    assert rd.other_sequence.id not in _walk(b)
     first = _next(b)
     assert len(first["media"]) == 2 and first["media"][0]["url"].endswith("/review.jpg")
     assert first["suggestion"]["taxon"]["scientific_name"] == "Pseudoryx nghetinhensis"
     assert first["can_edit"] is True
     prev = b.get(f"/api/v1/review/next?after={rd.sequences[1].id}&direction=previous").get_json()["item"]
-    assert prev["sequence"]["id"] == rd.sequences[0].id
+    assert prev["sequence"]["id"] == rd.empty_sequence.id
 
 
 def test_queue_filters(rd, signed_in):
@@ -45,12 +51,46 @@ def test_queue_filters(rd, signed_in):
     assert _next(b, date_from="2026-03-01T08:30:00%2B00:00")["sequence"]["id"] == s3
     assert _next(b, deployment_id=rd.deployment.id)["sequence"]["id"] == s0
     assert _next(b, review_status="reviewed") is None
+    assert _next(b, after=s0)["sequence"]["id"] == rd.empty_sequence.id
     r = b.get("/api/v1/review/next?min_confidence=2")
     assert r.status_code == 422 and "min_confidence" in r.get_json()["error"]["message"]
     # Filtering by another area's deployment must not reveal it.
     assert b.get(f"/api/v1/review/next?deployment_id={rd.other_deployment.id}").status_code == 404
     prog = b.get("/api/v1/review/progress").get_json()
-    assert prog == {"unreviewed": 4, "reviewed": 0, "blank": 0, "total": 4, "done": 0}
+    assert prog == {"unreviewed": 5, "reviewed": 0, "blank": 0, "total": 5, "done": 0, "no_detector": 1}
+    r = b.get("/api/v1/review/next?order=random")
+    assert r.status_code == 422 and "order" in r.get_json()["error"]["message"]
+
+
+def test_detections_first_order_puts_sequences_without_boxes_last_and_hides_none(rd, signed_in):
+    b = signed_in("bio")
+    s0, s1, s2, s3 = (s.id for s in rd.sequences)
+    empty = rd.empty_sequence.id
+    assert _walk(b, order="detections_first") == [s0, s1, s2, s3, empty]
+    # Stepping on from the last boxed sequence reaches the one without boxes, then wraps.
+    assert _next(b, after=s3, order="detections_first")["sequence"]["id"] == empty
+    assert _next(b, after=empty, order="detections_first")["sequence"]["id"] == s0
+    prev = b.get(f"/api/v1/review/next?after={empty}&direction=previous&order=detections_first").get_json()
+    assert prev["item"]["sequence"]["id"] == s3
+    prev = b.get(f"/api/v1/review/next?after={s1}&direction=previous&order=detections_first").get_json()
+    assert prev["item"]["sequence"]["id"] == s0
+
+
+def test_sequence_without_detector_is_served_with_its_state(rd, signed_in):
+    b = signed_in("bio")
+    item = _next(b, after=rd.sequences[0].id)
+    assert item["sequence"]["id"] == rd.empty_sequence.id
+    assert item["detector_ran"] is False and item["suggestion"] is None
+    assert item["media"][0]["detections"] == [] and item["media"][0]["url"].endswith("/review.jpg")
+    assert _next(b)["detector_ran"] is True
+    # The manual path: species, then blank, work without boxes; progress follows.
+    r = b.post(f"/api/v1/review/sequences/{rd.empty_sequence.id}/label", json={"taxon_id": rd.taxa["saola"].id})
+    assert r.status_code == 200 and r.get_json()["review_status"] == "reviewed"
+    prog = b.get(f"/api/v1/review/progress?deployment_id={rd.deployment.id}").get_json()
+    assert (prog["reviewed"], prog["total"], prog["no_detector"]) == (1, 5, 1)
+    assert b.post(f"/api/v1/review/sequences/{rd.empty_sequence.id}/blank").status_code == 200
+    prog = b.get(f"/api/v1/review/progress?deployment_id={rd.deployment.id}").get_json()
+    assert (prog["blank"], prog["reviewed"], prog["done"]) == (1, 0, 1)
 
 
 def test_label_sequence_writes_human_observation_audit_and_leaves_queue(rd, signed_in, world):
@@ -74,7 +114,7 @@ def test_label_sequence_writes_human_observation_audit_and_leaves_queue(rd, sign
         assert {(e.entity, e.action) for e in entries} >= {("observation", "create"), ("sequence", "update"),
                                                           ("review_action", "review")}
         assert all(e.at is not None and e.area_id == rd.area.id for e in entries)
-    assert _next(b)["sequence"]["id"] == rd.sequences[1].id
+    assert _next(b)["sequence"]["id"] == rd.empty_sequence.id
     assert b.get("/api/v1/review/progress").get_json()["reviewed"] == 1
     # Relabelling replaces the person's event label instead of piling up labels.
     b.post(f"/api/v1/review/sequences/{seq.id}/label", json={"taxon_id": rd.taxa["muntjac"].id})

@@ -47,7 +47,7 @@ class ReviewData:
     deployment: object
     other_deployment: object
     sequences: list = field(default_factory=list)   # with detections, queue order
-    empty_sequence: object = None                    # no detections: never in the queue
+    empty_sequence: object = None                    # no detector ran on it: in the queue all the same
     media: dict = field(default_factory=dict)       # sequence id -> [media]
     detections: dict = field(default_factory=dict)  # media id -> [detections]
     taxa: dict = field(default_factory=dict)        # key -> Taxon
