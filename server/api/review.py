@@ -16,7 +16,7 @@ from ..bounds import MAX_RECORDING_S, BoundedDatetime
 from ..db import get_session
 from ..errors import NotFound, ValidationError
 from ..models import Alert, Deployment, Detection, Media, Observation, Program, Sequence, Taxon
-from ..review import actions, queue
+from ..review import actions, queue, triage
 from ..review.false_positives import find_repeated
 from ..timeutil import to_utc
 from .core import endpoint
@@ -41,6 +41,16 @@ class QueueQuery(In):
                                     "sequences with machine boxes first, then the others (none is hidden)")
     after: Optional[str] = Field(default=None, description="id of the current sequence (keyset cursor)")
     direction: Literal["next", "previous"] = "next"
+
+
+class TriageQuery(QueueQuery):
+    threshold: float = Field(gt=0, le=1, description="sequences whose highest live box confidence is below this")
+
+
+class TriageIn(In):
+    threshold: float = Field(gt=0, le=1)
+    sequence_ids: list[str] = Field(min_length=1, max_length=triage.MAX_SEQUENCES,
+                                    description="the previewed sequences (GET /review/triage/preview)")
 
 
 class LabelIn(In):
@@ -182,6 +192,33 @@ def review_sequence(sequence_id: str):
 def review_shortcuts(program_id: str):
     s = get_session()
     return {"species": queue.common_species(s, load_in_area(s, Program, program_id).row)}
+
+
+# ---- confidence triage --------------------------------------------------------------------------
+def thumb_url(m: Media) -> str:
+    return url_for("review_pages.media_image", media_id=m.id, size="thumb")
+
+
+@endpoint("/review/triage/preview", summary="What blanking the sequences below a confidence threshold would touch",
+          tags=TAGS, query=TriageQuery)
+def review_triage_preview(query: TriageQuery):
+    s = get_session()
+    if not (query.area_id or query.program_id or query.deployment_id):
+        raise ValidationError("choose a protected area, program or deployment for a triage",
+                              details=[{"field": "program_id", "message": "required"}])
+    flt = queue_filter(query)
+    for model, ident in ((Deployment, query.deployment_id), (Program, query.program_id)):
+        if ident:
+            load_in_area(s, model, ident, "biologist")
+    if query.area_id:
+        require_area(s, query.area_id, "biologist")
+    return triage.preview(s, flt, query.threshold, thumb_url)
+
+
+@endpoint("/review/triage", ["POST"], summary="Mark blank the previewed sequences below a confidence threshold "
+                                              "(one undoable action)", tags=TAGS, body=TriageIn)
+def review_triage_apply(body: TriageIn):
+    return triage.apply(get_session(), current_user(), body.sequence_ids, body.threshold)
 
 
 # ---- labels --------------------------------------------------------------------------------------

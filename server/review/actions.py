@@ -344,7 +344,9 @@ def undo_last(session: Session, user: User, allowed_area_ids: Optional[list[str]
     """Revert the user's most recent review action that is not undone yet.
 
     Returns {"action_id", "kind", "sequence_id"}; 404 when there is nothing to
-    undo, 409 when a record changed since (someone else's work is kept).
+    undo, 409 when a record changed since (someone else's work is kept). A
+    confidence triage (server/review/triage.py) is undone in part instead: the
+    sequences reviewed since are named in ``not_restored``.
     """
     entry = _last_action(session, user)
     if entry is None:
@@ -352,6 +354,10 @@ def undo_last(session: Session, user: User, allowed_area_ids: Optional[list[str]
     if allowed_area_ids is not None and entry.area_id not in allowed_area_ids:
         raise NotFound("nothing to undo")
     info = entry.after or {}
+    if info.get("kind") == "triage_blank":  # thousands of sequences: restores what nobody touched since
+        from .triage import undo as undo_triage
+
+        return undo_triage(session, user, entry, info)
     changes = info.get("changes", [])
     for c in changes:
         cls = ENTITIES[c["entity"]]
