@@ -118,6 +118,31 @@ def set_language(lang: str):
     return redirect(safe_next(request.form.get("next", "/")))
 
 
+def local_text(value, tz: str | None = None, style: str = "datetime") -> str:
+    """A stored (UTC) time as local time with its zone, ``2026-03-01 20:43:09 +07`` (the template
+    filter ``localtime``). ``tz``: the deployment's zone; None is the installation's DEFAULT_TIMEZONE
+    (field records, sync conflicts: no deployment)."""
+    from flask import current_app
+
+    from ..timeutil import format_local
+
+    return format_local(value, tz or current_app.config.get("DEFAULT_TIMEZONE"), style)
+
+
+def time_tag(value, tz: str | None = None, style: str = "datetime", raw=None):
+    """``<time>`` of a stored time shown as :func:`local_text`, its UTC instant in ``datetime`` and
+    the device's own clock reading (``raw``, e.g. Media.captured_at_raw) on hover."""
+    from markupsafe import Markup
+
+    from ..timeutil import as_utc, format_raw
+
+    if value is None:
+        return ""
+    title = Markup(' title="{}"').format(_("Camera clock") + ": " + format_raw(raw)) if raw else ""
+    return Markup('<time datetime="{}"{}>{}</time>').format(as_utc(value).isoformat(), title,
+                                                            local_text(value, tz, style))
+
+
 def init_app(app: Flask) -> None:
     """Register the sign-in blueprint and every feature's page blueprint."""
     from .. import features
@@ -126,3 +151,5 @@ def init_app(app: Flask) -> None:
     for mod in features.load("pages"):
         app.register_blueprint(mod.bp)
     app.jinja_env.globals["areas_with_role"] = areas_with_role
+    app.jinja_env.globals["time_tag"] = time_tag
+    app.jinja_env.filters["localtime"] = local_text

@@ -33,7 +33,9 @@ def _area(area_id: str) -> ProtectedArea:
 @login_required
 def overview(area_id: str):
     area = _area(area_id)
-    return render_template("overview.html", area=area, o=area_overview(get_session(), area.id))
+    o = area_overview(get_session(), area.id)
+    zones = {r["deployment"].id: r["deployment"].timezone for r in o["deployments"]}
+    return render_template("overview.html", area=area, o=o, zones=zones)
 
 
 def leaflet_installed() -> bool:

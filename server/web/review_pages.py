@@ -33,6 +33,17 @@ JS_TEXT = (
     N_("Loading…"), N_("Error"), N_("reviewed"), N_("blank"), N_("unreviewed"), N_("of"), N_("done"),
     N_("Suggestion"), N_("Draw a box: drag on the image"), N_("Labels"), N_("none"), N_("Image"), N_("Sequence"),
     N_("Search species…"), N_("animal"), N_("person"), N_("vehicle"),
+    # every sequence reviewable, with or without a detector (issue 12)
+    N_("No detector has run on these photos: label them by hand (species search, number keys 1-9, b for blank). "
+       "There are no boxes to check."),
+    N_("{n} of these sequences have not been through a detector: label them by hand."),
+    N_("No detector has run on this sequence."), N_("Camera clock"),
+    # confidence triage
+    N_("{sequences} sequences ({media} media) have no box at or above {threshold} and would be marked blank."),
+    N_("{n} unreviewed sequences no detector has processed are left alone."),
+    N_("Marked {n} sequences blank."), N_("{n} sequences changed since the preview and were left as they are."),
+    N_("Restored {n} sequences to unreviewed."), N_("{n} sequences were reviewed since and keep that review."),
+    N_("Choose a protected area, program or deployment first."), N_("Highest confidence"), N_("no box"),
 )
 
 

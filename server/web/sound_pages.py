@@ -41,13 +41,13 @@ def sound_list():
     except ValueError:
         page = 0
     open_count = func.sum(case((Detection.review_status == "unreviewed", 1), else_=0))
-    stmt = (select(Media, Location, func.count(Detection.id), open_count)
+    stmt = (select(Media, Location, func.count(Detection.id), open_count, Deployment.timezone)
             .join(Detection, Detection.media_id == Media.id)
             .join(Deployment, Deployment.id == Media.deployment_id)
             .join(Location, Location.id == Deployment.location_id)
             .join(Program, Program.id == Deployment.program_id)
             .where(Media.kind == "audio", Program.area_id.in_(area_ids), Detection.dismissed.is_(False))
-            .group_by(Media.id, Location.id)
+            .group_by(Media.id, Location.id, Deployment.timezone)
             .order_by(open_count.desc(), Media.captured_at.desc()).offset(page * PAGE).limit(PAGE + 1))
     rows = list(s.exec(stmt)) if area_ids else []
     return render_template("sound_list.html", rows=rows[:PAGE], page=page, more=len(rows) > PAGE)
@@ -119,7 +119,8 @@ def alerts():
     areas = areas_with_role("viewer")
     roles = {a.id: r for a, r in areas}
     show_all = request.args.get("all") == "1"
-    stmt = (select(Alert, ProtectedArea, Location).join(ProtectedArea, ProtectedArea.id == Alert.area_id)
+    stmt = (select(Alert, ProtectedArea, Location, Deployment.timezone)
+            .join(ProtectedArea, ProtectedArea.id == Alert.area_id)
             .join(Deployment, Deployment.id == Alert.deployment_id, isouter=True)
             .join(Location, Location.id == Deployment.location_id, isouter=True)
             .where(Alert.area_id.in_(list(roles))))

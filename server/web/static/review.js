@@ -49,6 +49,24 @@
     const bar = document.createElement('progress');
     bar.max = c.total || 1; bar.value = c.done;
     $('progress').appendChild(bar);
+    drawDetectorNote();
+  }
+
+  // Photos no detector has processed are reviewed by hand: say so, for the whole filter or this sequence.
+  function drawDetectorNote() {
+    const note = $('detector-note');
+    const c = counts;
+    let text = '';
+    if (c && c.total > 0 && c.no_detector === c.total) {
+      text = t('No detector has run on these photos: label them by hand (species search, number keys 1-9, b for blank). There are no boxes to check.');
+    } else if (c && c.no_detector > 0) {
+      text = t('{n} of these sequences have not been through a detector: label them by hand.').replace('{n}', c.no_detector);
+      if (state.item && !state.item.detector_ran) text += ' ' + t('No detector has run on this sequence.');
+    } else if (state.item && !state.item.detector_ran) {
+      text = t('No detector has run on this sequence.');
+    }
+    note.textContent = text;
+    note.hidden = !text;
   }
 
   async function fetchProgress() {
@@ -82,7 +100,12 @@
       const li = document.createElement('li');
       const kbd = document.createElement('kbd');
       kbd.textContent = String(i + 1);
-      li.append(kbd, ' ', S.taxonName(tx));
+      const name = document.createElement('span');
+      const vi = document.documentElement.lang === 'vi';
+      name.textContent = (vi ? tx.vietnamese_name || tx.english_name : tx.english_name || tx.vietnamese_name) ||
+        tx.scientific_name;
+      li.title = S.taxonName(tx);  // the chip shows one line; the whole name on hover
+      li.append(kbd, name);
       ol.appendChild(li);
     });
   }
@@ -128,10 +151,21 @@
     $('seqinfo').replaceChildren();
     const info = document.createElement('span');
     info.id = 'seq-title';
-    info.textContent = [dep.location, dep.program, (seq.event_start || '').replace('T', ' ').slice(0, 19),
+    info.textContent = [dep.location, dep.program, seq.event_start_local,
       item.media.length + ' ' + t('images'), t(seq.review_status)].join(' · ');
     $('seqinfo').appendChild(info);
     const m = item.media[state.media];
+    // The deployment's local time with its zone; the camera's own clock reading on hover.
+    $('mediainfo').replaceChildren();
+    if (m) {
+      const when = document.createElement('time');
+      when.id = 'media-time';
+      when.dateTime = m.captured_at || '';
+      when.textContent = (m.captured_at_local || '') + ' · ' + m.file_name;
+      if (m.captured_at_raw) when.title = t('Camera clock') + ': ' + m.captured_at_raw.replace('T', ' ');
+      $('mediainfo').appendChild(when);
+    }
+    drawDetectorNote();
     if (m && m.url) { if ($('image').getAttribute('src') !== m.url) $('image').src = m.url; }
     else $('image').removeAttribute('src');
     stage.dataset.mediaId = m ? m.id : '';
@@ -303,8 +337,9 @@
     if (!canEdit()) return;
     try {
       const r = await S.api('POST', '/review/undo');
-      say(t('Undone'));
-      refreshProgress();
+      await fetchProgress();  // the counters at once: an undo can move any sequence back
+      if (r.kind === 'triage_blank') say(triageUndoText(r), r.not_restored_count > 0);
+      else say(t('Undone'));
       if (r.sequence_id) {
         const it = (await S.api('GET', '/review/sequences/' + r.sequence_id)).item;
         if (state.item && it.sequence.id !== state.item.sequence.id) state.history.push(state.item.sequence.id);
@@ -436,7 +471,12 @@
   function toggleHelp(show) {
     const h = $('help');
     h.hidden = show === undefined ? !h.hidden : !show;
-    if (!h.hidden) $('help-close').focus();
+    if (!h.hidden) {
+      // The card opens at its top (the title), whatever the window height: focusing the close
+      // button must not scroll the list away.
+      $('help-card').scrollTop = 0;
+      $('help-close').focus({ preventScroll: true });
+    }
   }
 
   document.addEventListener('keydown', (e) => {
@@ -453,7 +493,7 @@
       }
       return;
     }
-    if (e.target.closest && e.target.closest('#filters')) return;
+    if (e.target.closest && (e.target.closest('#filters') || e.target.closest('#triage'))) return;
     const k = e.key;
     let handled = true;
     if (e.altKey && k.startsWith('Arrow')) {
@@ -501,6 +541,94 @@
     else handled = false;
     if (handled) e.preventDefault();
   });
+
+  // ---- confidence triage ---------------------------------------------------------------------------
+  // Preview (counts and a sample, most confident first), then one action; undone with u or its button.
+  const triage = { preview: null };
+
+  function fill(text, values) {
+    return Object.keys(values).reduce((acc, k) => acc.split('{' + k + '}').join(String(values[k])), t(text));
+  }
+
+  function triageUndoText(r) {
+    let text = fill('Restored {n} sequences to unreviewed.', { n: r.restored });
+    if (r.not_restored_count) text += ' ' + fill('{n} sequences were reviewed since and keep that review.', { n: r.not_restored_count });
+    return text;
+  }
+
+  function drawSample(sample) {
+    const holder = $('triage-sample');
+    holder.replaceChildren();
+    sample.forEach((x) => {
+      const fig = document.createElement('figure');
+      fig.className = 'sample';
+      fig.dataset.sequenceId = x.sequence_id;
+      const pics = document.createElement('div');
+      pics.className = 'pics';
+      x.thumbnails.forEach((u) => {
+        const img = document.createElement('img');
+        img.src = u; img.alt = ''; img.loading = 'lazy';
+        pics.appendChild(img);
+      });
+      const cap = document.createElement('figcaption');
+      cap.textContent = x.location + ' · ' + x.event_start_local + ' · ' + t('Highest confidence') + ' ' +
+        (x.max_confidence === null ? t('no box') : x.max_confidence.toFixed(2));
+      fig.append(pics, cap);
+      holder.appendChild(fig);
+    });
+  }
+
+  async function triagePreview() {
+    const p = filterParams();
+    if (!p.get('area_id') && !p.get('program_id') && !p.get('deployment_id')) {
+      $('triage-summary').textContent = t('Choose a protected area, program or deployment first.');
+      return;
+    }
+    p.delete('review_status'); p.delete('order');
+    p.set('threshold', $('triage-threshold').value);
+    $('triage-apply').disabled = true;
+    try {
+      const r = await S.api('GET', '/review/triage/preview?' + p.toString());
+      triage.preview = r;
+      let text = fill('{sequences} sequences ({media} media) have no box at or above {threshold} and would be marked blank.',
+        { sequences: r.sequences, media: r.media, threshold: r.threshold });
+      if (r.not_screened) text += ' ' + fill('{n} unreviewed sequences no detector has processed are left alone.', { n: r.not_screened });
+      $('triage-summary').textContent = text;
+      $('triage-summary').dataset.sequences = r.sequences;
+      drawSample(r.sample);
+      $('triage-apply').disabled = r.sequences === 0;
+    } catch (e) { $('triage-summary').textContent = t('Error') + ': ' + e.message; }
+  }
+
+  async function triageApply() {
+    if (!triage.preview || !canEdit()) return;
+    $('triage-apply').disabled = true;
+    try {
+      const r = await S.api('POST', '/review/triage', { threshold: triage.preview.threshold,
+        sequence_ids: triage.preview.sequence_ids });
+      let text = fill('Marked {n} sequences blank.', { n: r.blanked });
+      if (r.skipped_count) text += ' ' + fill('{n} sequences changed since the preview and were left as they are.', { n: r.skipped_count });
+      $('triage-summary').textContent = text;
+      $('triage-sample').replaceChildren();
+      $('triage-undo').hidden = false;
+      triage.preview = null;
+      say(text, r.skipped_count > 0);
+      await fetchProgress();
+      if (state.item && r.blanked) await reload();
+    } catch (e) { $('triage-summary').textContent = t('Error') + ': ' + e.message; }
+  }
+
+  if ($('triage')) {
+    $('triage-preview').addEventListener('click', triagePreview);
+    $('triage-apply').addEventListener('click', triageApply);
+    $('triage-undo').addEventListener('click', async () => {
+      await undo();
+      $('triage-undo').hidden = true;
+      $('triage-summary').textContent = $('status').textContent;
+    });
+    $('triage-threshold').addEventListener('input', () => { $('triage-apply').disabled = true; triage.preview = null; });
+    $('triage-threshold').addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); triagePreview(); } });
+  }
 
   // ---- buttons and pickers ------------------------------------------------------------------------------
   $('btn-accept').addEventListener('click', () => accept(false));
