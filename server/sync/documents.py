@@ -11,7 +11,6 @@ it queries (taxon, distances, position, time...) onto columns.
 """
 from __future__ import annotations
 
-import copy
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
@@ -160,8 +159,10 @@ def photos_of(rec: dict) -> list[str]:
 
 def new_values(entity: str, record_id: str, doc: dict) -> dict[str, Any]:
     """Column values of a record not stored yet: the model's defaults, its id, program and protocol."""
-    values = {name: (make() if make is not None else copy.copy(default))
-              for name, make, default in _defaults(ENTITIES[entity])}
+    constants, factories = _defaults(ENTITIES[entity])
+    values = dict(constants)
+    for name, make in factories:
+        values[name] = make()
     now = datetime.now(timezone.utc)
     values.update(id=record_id, program_id=doc.get("program_id") or "", revision=0)
     if entity == "walk":
@@ -171,18 +172,22 @@ def new_values(entity: str, record_id: str, doc: dict) -> dict[str, Any]:
     return values
 
 
-_DEFAULTS: dict[type, list[tuple[str, Any, Any]]] = {}
+_DEFAULTS: dict[type, tuple[dict[str, Any], list[tuple[str, Any]]]] = {}
 
 
-def _defaults(model: type) -> list[tuple[str, Any, Any]]:
-    """(column, default factory or None, default value) of every column of ``model``, read once."""
+def _defaults(model: type) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """The model's column defaults, read once: (constant ones, [(column, factory)])."""
     if model not in _DEFAULTS:
-        out = []
+        constants: dict[str, Any] = {}
+        factories = []
         for col in model.__table__.columns:  # type: ignore[attr-defined]
             f = model.model_fields.get(col.name)  # type: ignore[attr-defined]
-            if f is None or (f.default_factory is None and f.default is PydanticUndefined):
-                out.append((col.name, None, None))
+            if f is not None and f.default_factory is not None:
+                factories.append((col.name, f.default_factory))
+            elif f is None or f.default is PydanticUndefined:
+                constants[col.name] = None
             else:
-                out.append((col.name, f.default_factory, f.default))
-        _DEFAULTS[model] = out
+                assert not isinstance(f.default, (list, dict, set)), "mutable defaults come from factories"
+                constants[col.name] = f.default
+        _DEFAULTS[model] = (constants, factories)
     return _DEFAULTS[model]

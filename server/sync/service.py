@@ -299,6 +299,7 @@ def push(session_factory: Callable[[], Any], user: User, device_id: str | None, 
                                  message=f"server error: {type(e).__name__}: {e}")
             answers.append(answer)
         b.flush()
+        b.close()
     return answers
 
 

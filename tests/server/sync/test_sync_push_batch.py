@@ -3,6 +3,7 @@ and still one savepoint, one change-log entry, one audit entry and one stored an
 import pathlib
 import uuid
 
+import pytest
 from sqlmodel import func, select
 
 import protocols
@@ -73,27 +74,38 @@ def test_one_batch_of_creates_updates_duplicates_and_rejections(field, world):
     assert _count(world, SyncChange) == 4 and _count(world, AuditLog, AuditLog.entity == "field_observation") == 3
 
 
-def test_a_mutation_that_fails_after_writing_is_rolled_back_alone(field, world, monkeypatch):
-    from server.sync import batch as batch_mod
+@pytest.mark.parametrize("failure", ["after its write", "in the database"])
+def test_a_mutation_that_fails_is_rolled_back_alone(field, world, monkeypatch, failure):
+    from server.sync import batch as batch_mod, documents
 
     h = field.device(field.ranger, "tab-1")
     ids = [str(uuid.uuid4()) for _ in range(3)]
-    real = batch_mod.PushBatch.add_change
+    if failure == "after its write":
+        real = batch_mod.PushBatch.add_change
 
-    def add_change(self, values, answer):
-        if values["record_id"] == ids[1]:  # its row is written already, inside its savepoint
-            raise RuntimeError("disk on fire")
-        return real(self, values, answer)
+        def add_change(self, values, answer):
+            if values["record_id"] == ids[1]:  # its row is written already, inside its savepoint
+                raise RuntimeError("disk on fire")
+            return real(self, values, answer)
 
-    monkeypatch.setattr(batch_mod.PushBatch, "add_change", add_change)
+        monkeypatch.setattr(batch_mod.PushBatch, "add_change", add_change)
+    else:
+        real_project = documents.project
+
+        def project(lookups, entity, row, doc, program):
+            real_project(lookups, entity, row, doc, program)
+            if row.id == ids[1]:
+                row.taxon_id = "no-such-taxon"  # the foreign key refuses the INSERT
+
+        monkeypatch.setattr("server.sync.service.project", project)
     muts = [field.mutation("observation", i, field.obs_doc()) for i in ids]
     res = field.push(h, *muts)
     assert [r["status"] for r in res] == ["applied", "rejected", "applied"]
-    assert "server error: RuntimeError: disk on fire" in res[1]["message"]
+    assert res[1]["message"].startswith("server error: ")
     with world.session() as s:
         assert s.get(FieldObservation, ids[1]) is None
         assert {c.record_id for c in s.exec(select(SyncChange))} == {ids[0], ids[2]}
     assert _count(world, SyncMutation) == 2 and _count(world, AuditLog, AuditLog.entity_id == ids[1]) == 0
-    monkeypatch.setattr(batch_mod.PushBatch, "add_change", real)
+    monkeypatch.undo()
     retry = field.push(h, *muts)
     assert [r["status"] for r in retry] == ["duplicate", "applied", "duplicate"]
