@@ -50,10 +50,12 @@ class RouteSpec:
     status: int
     auth: bool
     description: str = ""
-    extra_responses: dict[int, str] = field(default_factory=dict)
+    # status -> description, or (description, model) when that answer's body is not the error schema
+    extra_responses: dict[int, Any] = field(default_factory=dict)
     content_type: str | None = None  # non-JSON bodies (uploads)
     produces: tuple[str, ...] = ("application/json",)  # media types of a raw route's success answer
     path: dict[str, Any] = field(default_factory=dict)  # schemas of path parameters that are not ids
+    headers: dict[str, Any] = field(default_factory=dict)  # schemas of request headers the route requires
 
 
 SPECS: list[RouteSpec] = []
@@ -203,9 +205,9 @@ def dump(obj: Any, schema: type[BaseModel] | None) -> Any:
 def endpoint(rule: str, methods: Iterable[str] = ("GET",), *, summary: str, tags: Iterable[str] = (),
              body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
              response: type[BaseModel] | None = None, many: bool = False, status: int = 200,
-             auth: bool = True, description: str = "", responses: dict[int, str] | None = None,
+             auth: bool = True, description: str = "", responses: dict[int, Any] | None = None,
              content_type: str | None = None, raw: bool = False, produces: Iterable[str] = ("application/json",),
-             path: dict[str, Any] | None = None) -> Callable:
+             path: dict[str, Any] | None = None, headers: dict[str, Any] | None = None) -> Callable:
     """Register an API route and describe it for OpenAPI.
 
     The view receives ``body=`` (validated schema instance) and ``query=`` when
@@ -214,7 +216,7 @@ def endpoint(rule: str, methods: Iterable[str] = ("GET",), *, summary: str, tags
     ``raw`` is true (``produces`` then names its media types for the document).
     Path parameters named ``*_id`` are ids (UUIDs; any other value is a 404);
     ``path`` gives the schema of any other (a dict, or a function returning
-    one when the document is built).
+    one when the document is built); ``headers`` the schemas of required request headers.
     """
     methods = tuple(m.upper() for m in methods)
 
@@ -248,7 +250,8 @@ def endpoint(rule: str, methods: Iterable[str] = ("GET",), *, summary: str, tags
         api.add_url_rule(rule, endpoint=endpoint_name, view_func=view, methods=list(methods))
         SPECS.append(RouteSpec(rule, methods, summary, tuple(tags), body, query, response, many,
                                status, auth, description or (fn.__doc__ or "").strip(),
-                               dict(responses or {}), content_type, tuple(produces), dict(path or {})))
+                               dict(responses or {}), content_type, tuple(produces), dict(path or {}),
+                               dict(headers or {})))
         return view
 
     return deco

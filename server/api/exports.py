@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Literal, Optional
 
 from flask import Response, send_file
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlmodel import select
 
 from ..auth.permissions import check_row, current_user, load_in_area, role_in_area
@@ -138,8 +138,14 @@ def _options(query: AnalyticsQuery):
     return options_from(data)
 
 
+class AnalysisOut(BaseModel):
+    name: str
+    description: str
+    plot: bool = Field(description="a PNG plot exists (/analytics/{name}/plot)")
+
+
 @endpoint("/analytics", summary="The analyses available (names, descriptions, which have plots)", tags=["analytics"],
-          raw=True)
+          raw=True, response=AnalysisOut, many=True)
 def list_analyses():
     from flask import jsonify
 

@@ -186,8 +186,8 @@ def _stage_uploads(staging: Path) -> tuple[list, list]:
 
 @endpoint("/deployments/<deployment_id>/media", ["POST"],
           summary="Upload photos/videos (camera) or recordings (acoustic), many files or a zip of a card (rangers)",
-          tags=TAGS, content_type="multipart/form-data", raw=True,
-          responses={201: "ingest report", 507: "disk full (what was stored is kept)"})
+          tags=TAGS, content_type="multipart/form-data", raw=True, response=IngestOut,
+          responses={201: "ingest report (something was ingested)", 507: "disk full (what was stored is kept)"})
 def upload_media(deployment_id: str):
     """Multipart parts named ``files`` (any part name works); a zip is opened and checked for unsafe paths
     and zip bombs. Answers the ingest report: ingested, duplicates, skipped with reasons, flags."""

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Literal, Optional
 
 from flask import current_app, jsonify
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from ..db import get_session
 from .core import endpoint
+from .schemas import In
 
 
 @endpoint("/openapi.json", summary="This API's OpenAPI 3.1 document", tags=["meta"], auth=False, raw=True)
@@ -23,11 +26,26 @@ def openapi():
 SINK_MAX_BYTES = 200 * 1024 * 1024
 
 
+class SinkQuery(In):
+    store: Literal["0", "1"] = Field(default="0", description="1: write the body to disk and fsync it, then delete "
+                                                              "it (administrators only)")
+
+
+class SinkOut(BaseModel):
+    bytes: int = Field(description="bytes received")
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    disk: dict[str, int] = Field(description="free MiB of DATA_DIR and MEDIA_DIR, and the minimum")
+    problems: Optional[list[str]] = Field(default=None, description="why degraded")
+
+
 @endpoint("/diagnostics/upload-sink", ["PUT"], summary="Measure the uplink: receive a body as one plain PUT, at most "
           "200 MiB (?store=1, administrators only: write it to disk and fsync it like a stored file, then delete it)",
-          tags=["meta"], content_type="application/octet-stream", raw=True,
+          tags=["meta"], content_type="application/octet-stream", raw=True, query=SinkQuery, response=SinkOut,
           responses={403: "store=1 by a non-administrator", 413: "body over 200 MiB"})
-def upload_sink():
+def upload_sink(query: SinkQuery):
     """Signed-in users may measure their uplink; making the server write to its disk is an
     administrator's diagnostic (anyone else could fill the disk with it)."""
     import os
@@ -38,7 +56,7 @@ def upload_sink():
     from ..auth.permissions import require_admin
     from ..errors import SaolaError
 
-    store = request.args.get("store") == "1"
+    store = query.store == "1"
     if store:
         require_admin()
     if request.content_length is not None and request.content_length > SINK_MAX_BYTES:
@@ -73,7 +91,8 @@ def free_bytes(path: str) -> int:
 
 
 @endpoint("/health", summary="Liveness, database and free disk space", tags=["meta"], auth=False, raw=True,
-          responses={503: "degraded: DATA_DIR or MEDIA_DIR has less free space than SAOLA_MIN_FREE_MB"})
+          response=HealthOut, responses={503: ("degraded: DATA_DIR or MEDIA_DIR has less free space than "
+                                               "SAOLA_MIN_FREE_MB", HealthOut)})
 def health():
     """``ok`` (200) or ``degraded`` (503, with the problems) so monitoring sees a filling disk before
     uploads, sync and sign-in start answering 507."""

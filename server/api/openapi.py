@@ -146,7 +146,7 @@ def _success(spec: RouteSpec, components: _Components) -> dict[str, Any]:
     return {"description": "OK", "content": content}
 
 
-def _errors(spec: RouteSpec, method: str) -> dict[int, str]:
+def _errors(spec: RouteSpec, method: str) -> dict[int, Any]:
     """Every error status the route can answer (declared ones override the general text)."""
     codes = {400, 401, 404, 422}  # 401: a bad token is refused even on public routes
     if spec.auth:
@@ -166,6 +166,8 @@ def _operation(spec: RouteSpec, method: str, components: _Components) -> dict[st
     if spec.description:
         op["description"] = spec.description
     params = _path_parameters(spec)
+    params += [{"name": name, "in": "header", "required": True, "schema": schema}
+               for name, schema in spec.headers.items()]
     if spec.query is not None:
         params += _query_parameters(spec.query, components)
     if params:
@@ -173,12 +175,17 @@ def _operation(spec: RouteSpec, method: str, components: _Components) -> dict[st
     body = _request_body(spec, components)
     if body is not None:
         op["requestBody"] = body
-    responses: dict[str, Any] = {str(spec.status): _success(spec, components)}
+    success = _success(spec, components)
+    responses: dict[str, Any] = {str(spec.status): success}
     err = {"content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}}
     for code, text in _errors(spec, method).items():
-        if str(code) in responses:  # a declared success answer with the same code (201 of an upload)
+        if isinstance(text, tuple):  # (description, model): this answer's body is that model
+            text, model = text
+            responses[str(code)] = {"description": text, "content": {"application/json": {
+                "schema": components.model(model, "serialization")}}}
             continue
-        responses[str(code)] = {"description": text, **err} if code >= 400 else {"description": text}
+        # Another success code (an upload's 201 when something was ingested) answers the same content.
+        responses[str(code)] = {**(err if code >= 400 else success), "description": text}
     op["responses"] = dict(sorted(responses.items()))
     if spec.auth:
         op["security"] = [{"bearer": []}, {"session": []}]

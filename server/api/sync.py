@@ -248,7 +248,9 @@ def get_upload(upload_id: str):
 
 
 @endpoint("/uploads/<upload_id>", ["PATCH"], summary="Append bytes at Upload-Offset (application/offset+octet-stream)",
-          tags=["sync"], content_type="application/offset+octet-stream", raw=True,
+          tags=["sync"], content_type="application/offset+octet-stream", raw=True, response=UploadOut,
+          headers={"Upload-Offset": {"type": "integer", "minimum": 0,
+                                     "description": "where these bytes start (the offset the server holds)"}},
           responses={409: "Offset mismatch (the answer carries the server's offset)", 422: "Hash mismatch"})
 def patch_upload(upload_id: str):
     s = get_session()

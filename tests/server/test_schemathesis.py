@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -142,6 +143,8 @@ def test_schemathesis_finds_no_server_error_or_schema_violation(app, client, tmp
         failed = []
         for role, phases in ROLES.items():
             res = run_schemathesis(server.url, tokens.get(role), phases, ids, tmp_path / f"{role}.xml")
+            cases = re.search(r"(\d+) generated", res.stdout)
+            print(f"schemathesis as {role}: {cases.group(1) if cases else '?'} cases ({phases}), exit {res.returncode}")
             if res.returncode != 0:
                 failed.append(f"==== as {role} (exit {res.returncode})\n{res.stdout[-30000:]}\n{res.stderr[-3000:]}")
         log = server.output()
