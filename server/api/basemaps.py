@@ -28,7 +28,7 @@ def _links(area_id: str) -> dict:
 
 
 @endpoint("/areas/<area_id>/basemap", ["PUT"], summary="Upload the area's offline basemap (MBTiles; managers)",
-          tags=TAGS, content_type="application/vnd.sqlite3", raw=True,
+          tags=TAGS, content_type="application/vnd.sqlite3", raw=True, status=201,
           responses={413: "File over BASEMAP_MAX_MB", 507: "Server disk full"},
           description="The body is the MBTiles file itself. It must be an SQLite MBTiles with metadata and "
           "tiles tables, raster tiles (png, jpg or webp), valid bounds and, when the area has a boundary, "
@@ -75,7 +75,9 @@ def delete_basemap(area_id: str):
 
 
 @endpoint("/areas/<area_id>/basemap.mbtiles", summary="Download the area's basemap file (HTTP Range resumes)",
-          tags=TAGS, raw=True,
+          tags=TAGS, raw=True, produces=("application/vnd.sqlite3",),
+          responses={206: "The rest of the file from the Range asked for", 304: "Not modified (ETag)",
+                     416: "Range not satisfiable"},
           description="The MBTiles file, with ETag and X-Content-SHA256 set to its SHA-256. Send "
           "'Range: bytes=N-' (and 'If-Range: \"<sha256>\"') to resume a broken download: 206 with the rest.")
 def download_basemap(area_id: str):
@@ -89,7 +91,7 @@ def download_basemap(area_id: str):
 
 
 @endpoint("/areas/<area_id>/basemap/<int:z>/<int:x>/<int:y>", summary="One basemap tile (XYZ numbering)",
-          tags=TAGS, raw=True)
+          tags=TAGS, raw=True, produces=("image/*",))
 def basemap_tile(area_id: str, z: int, x: int, y: int):
     area, _ = load_area(get_session(), area_id)
     info = basemaps.require(_data_dir(), area.id)

@@ -17,6 +17,9 @@ from pydantic import BaseModel
 from .core import ID_PATTERN, SPECS, RouteSpec
 
 _PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+_CONVERTER = re.compile(r"<([^:<>]+):([^<>]+)>")
+# Flask's converters: what each accepts (anything else is a 404 from the router).
+_CONVERTED = {"int": {"type": "integer", "minimum": 0}, "float": {"type": "number", "minimum": 0}}
 REF = "#/components/schemas/{model}"
 ERROR_SCHEMA = {
     "type": "object",
@@ -101,10 +104,13 @@ def _query_parameters(model: type[BaseModel], components: _Components) -> list[d
 
 def _path_parameters(spec: RouteSpec) -> list[dict[str, Any]]:
     params = []
+    converters = {name: conv for conv, name in _CONVERTER.findall(spec.rule)}
     for name in _PARAM.findall(spec.rule):
         schema: Any = spec.path.get(name)
         if callable(schema):
             schema = schema()
+        if schema is None and converters.get(name) in _CONVERTED:
+            schema = _CONVERTED[converters[name]]
         if schema is None:
             schema = ID_SCHEMA if name.endswith("_id") else {"type": "string"}
         params.append({"name": name, "in": "path", "required": True, "schema": schema})

@@ -34,5 +34,14 @@ def flatmap_query(context, query):
     return _with_real_ids(query)
 
 
-# The resumable upload's PATCH body is plain bytes, like application/octet-stream.
-schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
+@schemathesis.hook
+def before_load_schema(context, raw_schema):
+    """Bodies the document describes as binary strings of any media type (a resumable upload's
+    application/offset+octet-stream, a basemap's application/vnd.sqlite3) are sent as plain bytes."""
+    known = {"application/json", "multipart/form-data", "application/octet-stream"}
+    for item in raw_schema.get("paths", {}).values():
+        for op in item.values():
+            for media_type, body in (op.get("requestBody", {}).get("content") or {}).items():
+                if media_type not in known and body.get("schema", {}).get("format") == "binary":
+                    schemathesis.serializer.alias(media_type, "application/octet-stream")
+                    known.add(media_type)
