@@ -20,9 +20,14 @@ exhausted the parser's recursion; ``1e308`` seconds overflowed a timedelta.
 - **Analyses** that build a day-by-day matrix span at most
   :data:`MAX_ANALYSIS_DAYS` days (20 years); narrow a longer program with
   ``start``/``end`` or ``year``.
+- **Area boundaries** are GeoJSON Polygon or MultiPolygon geometries of
+  longitude/latitude positions (at most :data:`MAX_BOUNDARY_POSITIONS`): the
+  map, the report and the field app draw them as such.
+- A program's ``settings.species_list`` is a list of scientific names.
 """
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -32,12 +37,14 @@ from protocols.validation import EARLIEST_DATE, YEARS_AHEAD, date_in_range, late
 
 __all__ = ["EARLIEST_DATE", "YEARS_AHEAD", "MAX_JSON_DEPTH", "MAX_OFFSET", "MAX_ANALYSIS_DAYS", "MAX_RECORDING_S",
            "date_in_range", "latest_date", "date_range_text", "check_date", "BoundedDate", "BoundedDatetime",
-           "BoundedYear", "json_depth"]
+           "BoundedYear", "json_depth", "check_boundary", "check_species_list", "MAX_BOUNDARY_POSITIONS"]
 
 MAX_JSON_DEPTH = 64  # a GeoJSON MultiPolygon in a document is about 8 deep
 MAX_OFFSET = 1_000_000_000  # far beyond any table here, far below the databases' 64-bit integers
 MAX_ANALYSIS_DAYS = 7320  # 20 years of daily camera-operation columns
 MAX_RECORDING_S = 7 * 86400  # positions inside a recording (no recorder writes a week-long file)
+MAX_BOUNDARY_POSITIONS = 200_000
+MAX_SPECIES_LIST = 20_000
 
 
 def date_range_text() -> str:
@@ -94,3 +101,50 @@ def json_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> int:
                 return deepest
         stack.extend((c, depth) for c in children if isinstance(c, (dict, list)))
     return deepest
+
+
+def _position_ok(p: Any) -> bool:
+    return (isinstance(p, list) and 2 <= len(p) <= 3
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in p)
+            and -180 <= p[0] <= 180 and -90 <= p[1] <= 90)
+
+
+def check_boundary(value: Any) -> Any:
+    """``value`` when it is a GeoJSON Polygon/MultiPolygon of [lon, lat] positions; ValueError saying what is wrong."""
+    if value is None:
+        return value
+    if not isinstance(value, dict) or value.get("type") not in ("Polygon", "MultiPolygon"):
+        raise ValueError("must be a GeoJSON geometry of type Polygon or MultiPolygon")
+    extra = set(value) - {"type", "coordinates", "bbox"}
+    if extra:
+        raise ValueError(f"unknown GeoJSON members: {', '.join(sorted(extra))}")
+    coords = value.get("coordinates")
+    polygons = [coords] if value["type"] == "Polygon" else coords
+    if not isinstance(polygons, list) or not polygons:
+        raise ValueError("coordinates must be a non-empty list")
+    n = 0
+    for poly in polygons:
+        if not isinstance(poly, list) or not poly:
+            raise ValueError("each polygon must be a non-empty list of rings")
+        for ring in poly:
+            if not isinstance(ring, list) or len(ring) < 4:
+                raise ValueError("each ring must be a list of at least 4 positions")
+            for pos in ring:
+                if not _position_ok(pos):
+                    raise ValueError(f"a position must be [longitude, latitude] within -180..180 and -90..90, "
+                                     f"got {str(pos)[:40]}")
+            n += len(ring)
+            if n > MAX_BOUNDARY_POSITIONS:
+                raise ValueError(f"more than {MAX_BOUNDARY_POSITIONS} positions: simplify the boundary")
+    return value
+
+
+def check_species_list(settings: Any) -> Any:
+    """``settings`` when its ``species_list`` (if any) is a list of names; ValueError otherwise."""
+    if isinstance(settings, dict) and "species_list" in settings:
+        names = settings["species_list"]
+        if names is not None and (not isinstance(names, list) or len(names) > MAX_SPECIES_LIST
+                                  or not all(isinstance(n, str) and 0 < len(n) <= 200 for n in names)):
+            raise ValueError(f"species_list must be a list of scientific names (at most {MAX_SPECIES_LIST}, "
+                             "each 1 to 200 characters)")
+    return settings

@@ -4,6 +4,9 @@
   field and what is wrong with it - "a protected area with this code already
   exists" - never the driver's text ("UNIQUE constraint failed: ...",
   "duplicate key value violates unique constraint ...") with table internals.
+- A value the database cannot store (:class:`sqlalchemy.exc.DataError`: a number
+  beyond its column's integer range, on PostgreSQL) is a 422, not a 500; the
+  input schemas bound such fields, this is the net under them.
 - A full disk (``ENOSPC``/``EDQUOT`` while writing a file, SQLite's
   ``SQLITE_FULL`` "database or disk is full", PostgreSQL's ``disk_full``
   53100) answers 507 Insufficient Storage saying so, so a tablet keeps its
@@ -15,7 +18,7 @@ import errno
 import re
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from .errors import SaolaError
 
@@ -132,3 +135,17 @@ def integrity_error(exc: IntegrityError) -> SaolaError:
         return SaolaError(f"a value of the {what} is not allowed ({fields})", status=422, code="validation_error",
                           details=details)
     return SaolaError("the change conflicts with existing records", status=409, code="conflict")
+
+
+_DATA_STATES = {"22003": "a number is out of range", "22001": "a text is too long",
+                "22008": "a date or time is out of range", "22007": "a date or time is malformed"}
+
+
+def data_error(exc: DataError) -> SaolaError:
+    """The 422 for a value the database refuses to store, naming the column when the driver does."""
+    state = getattr(exc.orig, "sqlstate", None)
+    column = getattr(getattr(exc.orig, "diag", None), "column_name", None)
+    what = _DATA_STATES.get(state or "", "a value cannot be stored")
+    msg = f"{what} for {column}" if column else what
+    return SaolaError(msg, status=422, code="validation_error",
+                      details=[{"field": column, "message": what}] if column else None)

@@ -35,6 +35,9 @@ def encounter_rates(walks: Sequence[Walk], sightings: Iterable[Sighting], signs:
              "individuals_per_km": round(ind[sp] / km, 6) if km > 0 else None} for sp in sorted(n)]
 
 
+MAX_BINS = 10_000
+
+
 def distance_histogram(sightings: Iterable[Sighting], bin_m: float = 10.0, truncation_m: float | None = None,
                        species: str | None = None) -> list[dict]:
     """Counts of perpendicular distances in bins of ``bin_m`` metres [lo, hi), up to the truncation distance."""
@@ -45,6 +48,9 @@ def distance_histogram(sightings: Iterable[Sighting], bin_m: float = 10.0, trunc
     if truncation_m is not None:
         d = [x for x in d if x <= truncation_m]
     top = truncation_m if truncation_m is not None else (max(d) if d else 0.0)
+    if top / bin_m > MAX_BINS:  # 1e308 m in 10 m bins asked for a list longer than memory
+        raise ValueError(f"the histogram would have more than {MAX_BINS} bins of {bin_m:g} m up to {top:g} m: "
+                         "widen bin_m or lower truncation_m")
     nbins = max(1, math.ceil(top / bin_m)) if top > 0 else 1
     if truncation_m is None and d and max(d) >= nbins * bin_m:
         nbins += 1  # a distance exactly on the last edge gets its own bin

@@ -7,13 +7,13 @@ from __future__ import annotations
 import importlib
 
 from flask import Flask, g, jsonify, request
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from classifiers.safe_image import ImageTooLarge
 
 from .. import features
-from ..dberrors import disk_full_error, integrity_error, is_disk_full
+from ..dberrors import data_error, disk_full_error, integrity_error, is_disk_full
 from ..errors import SaolaError
 from .core import SPECS, Page, PageQuery, api, endpoint, paginate  # noqa: F401
 
@@ -53,6 +53,12 @@ def init_app(app: Flask) -> None:
         if is_disk_full(e):
             return _answer(disk_full_error())
         return _answer(integrity_error(e))
+
+    @app.errorhandler(DataError)
+    def _data(e: DataError):
+        if is_disk_full(e):
+            return _answer(disk_full_error())
+        return _answer(data_error(e))
 
     @app.errorhandler(DBAPIError)
     def _database(e: DBAPIError):

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlmodel import select
 
 from ..auth.permissions import check_row, current_user, load_in_area, role_in_area
-from ..bounds import BoundedDate, BoundedYear
+from ..bounds import MAX_ANALYSIS_DAYS, BoundedDate, BoundedYear
 from ..db import get_session
 from ..errors import NotFound, SaolaError, ValidationError
 from ..exports import jobs as export_jobs  # noqa: F401  (registers the "export" job kind)
@@ -49,7 +49,7 @@ class AnalyticsQuery(In):
     format: Literal["json", "csv"] = "json"
     min_delta: float = Field(default=60.0, ge=0)
     compared_to: Literal["last-record", "last-independent-record"] = "last-record"
-    occasion_length: int = Field(default=1, ge=1)
+    occasion_length: int = Field(default=1, ge=1, le=MAX_ANALYSIS_DAYS)
     day1: Literal["station", "survey"] = "station"
     include_effort: bool = True
     output: Literal["binary", "count"] = "binary"

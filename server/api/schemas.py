@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal, Optional, get_origin
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, TypeAdapter, ValidationInfo,
                       WithJsonSchema, field_validator, model_validator)
 
-from ..bounds import BoundedDate, BoundedDatetime
+from ..bounds import BoundedDate, BoundedDatetime, check_boundary, check_species_list
 from ..models import Deployment, Location, Program, ProtectedArea, Taxon, User
 from .core import Limit, Offset
 
@@ -136,7 +136,9 @@ class AreaIn(In):
     name: str = Field(min_length=1, max_length=200)
     name_vi: Optional[str] = Field(default=None, max_length=200)
     province: Optional[str] = Field(default=None, max_length=100)
-    boundary: Optional[dict[str, Any]] = None
+    boundary: Optional[dict[str, Any]] = Field(default=None, description="GeoJSON Polygon or MultiPolygon (lon, lat)")
+
+    _boundary = field_validator("boundary")(classmethod(lambda cls, v: check_boundary(v)))
 
 
 class AreaPatch(Patch):
@@ -144,7 +146,9 @@ class AreaPatch(Patch):
     name: Optional[str] = Field(default=None, min_length=1, max_length=200)
     name_vi: Optional[str] = Field(default=None, max_length=200)
     province: Optional[str] = Field(default=None, max_length=100)
-    boundary: Optional[dict[str, Any]] = None
+    boundary: Optional[dict[str, Any]] = Field(default=None, description="GeoJSON Polygon or MultiPolygon (lon, lat)")
+
+    _boundary = field_validator("boundary")(classmethod(lambda cls, v: check_boundary(v)))
 
 
 class AreaOut(Out):
@@ -172,6 +176,8 @@ class ProgramIn(In):
     capture_method: Literal["activityDetection", "timeLapse"] = "activityDetection"
     settings: dict[str, Any] = Field(default_factory=dict)
 
+    _species = field_validator("settings")(classmethod(lambda cls, v: check_species_list(v)))
+
     @model_validator(mode="after")
     def _dates(self):
         if self.start_date and self.end_date and self.end_date < self.start_date:
@@ -189,6 +195,8 @@ class ProgramPatch(Patch):
     sequence_gap_s: Optional[int] = Field(default=None, ge=0, le=86400)
     capture_method: Optional[Literal["activityDetection", "timeLapse"]] = None
     settings: Optional[dict[str, Any]] = None
+
+    _species = field_validator("settings")(classmethod(lambda cls, v: check_species_list(v)))
 
 
 class ProgramOut(Out):
@@ -211,7 +219,7 @@ class LocationIn(In):
     name: str = Field(min_length=1, max_length=200)
     latitude: Optional[float] = Field(default=None, ge=-90, le=90)
     longitude: Optional[float] = Field(default=None, ge=-180, le=180)
-    coordinate_uncertainty: Optional[int] = Field(default=None, ge=1)
+    coordinate_uncertainty: Optional[int] = Field(default=None, ge=1, le=20_000_000, description="metres")
     elevation: Optional[float] = None
     habitat: Optional[str] = Field(default=None, max_length=200)
 
@@ -221,7 +229,7 @@ class LocationPatch(Patch):
     name: Optional[str] = Field(default=None, min_length=1, max_length=200)
     latitude: Optional[float] = Field(default=None, ge=-90, le=90)
     longitude: Optional[float] = Field(default=None, ge=-180, le=180)
-    coordinate_uncertainty: Optional[int] = Field(default=None, ge=1)
+    coordinate_uncertainty: Optional[int] = Field(default=None, ge=1, le=20_000_000, description="metres")
     elevation: Optional[float] = None
     habitat: Optional[str] = Field(default=None, max_length=200)
 
@@ -246,7 +254,7 @@ class _DeploymentFields(In):
     clock_offset_s: int = Field(default=0, ge=-10 * 365 * 86400, le=10 * 365 * 86400)
     camera_id: Optional[str] = Field(default=None, max_length=100)
     camera_model: Optional[str] = Field(default=None, max_length=200)
-    camera_delay: Optional[int] = Field(default=None, ge=0)
+    camera_delay: Optional[int] = Field(default=None, ge=0, le=86400, description="seconds")
     camera_height: Optional[float] = Field(default=None, ge=0)
     camera_depth: Optional[float] = Field(default=None, ge=0)
     camera_tilt: Optional[int] = Field(default=None, ge=-90, le=90)
@@ -293,7 +301,7 @@ class DeploymentPatch(Patch):
     clock_offset_s: Optional[int] = Field(default=None, ge=-10 * 365 * 86400, le=10 * 365 * 86400)
     camera_id: Optional[str] = Field(default=None, max_length=100)
     camera_model: Optional[str] = Field(default=None, max_length=200)
-    camera_delay: Optional[int] = Field(default=None, ge=0)
+    camera_delay: Optional[int] = Field(default=None, ge=0, le=86400, description="seconds")
     camera_height: Optional[float] = Field(default=None, ge=0)
     camera_depth: Optional[float] = Field(default=None, ge=0)
     camera_tilt: Optional[int] = Field(default=None, ge=-90, le=90)

@@ -125,8 +125,8 @@ def list_protocols():
 def _program_species(s, program: Program) -> list[Taxon]:
     names = (program.settings or {}).get("species_list")
     stmt = select(Taxon).order_by(Taxon.scientific_name)
-    if names:
-        stmt = stmt.where(Taxon.scientific_name.in_(names))
+    if isinstance(names, list) and names:  # checked on input (server/bounds.py); older rows may hold anything
+        stmt = stmt.where(Taxon.scientific_name.in_([n for n in names if isinstance(n, str)]))
     return list(s.exec(stmt))
 
 

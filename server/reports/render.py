@@ -43,12 +43,22 @@ def _data_uri(fig: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _drawable(boundary) -> bool:
+    """A boundary the map can draw (checked on input since issue 17; older rows may hold anything)."""
+    from ..bounds import check_boundary
+
+    try:
+        return boundary is not None and check_boundary(boundary) is not None
+    except ValueError:
+        return False
+
+
 def map_figure(data: ReportData, t) -> Figure:
     """Scatter map of stations, transect lines and threats (lon/lat, equal-area-ish aspect)."""
     fig = Figure(figsize=(6.4, 4.6))
     ax = fig.add_subplot()
     b = data.boundary
-    if isinstance(b, dict) and b.get("type") in ("Polygon", "MultiPolygon"):
+    if _drawable(b):
         polys = [b["coordinates"]] if b["type"] == "Polygon" else b["coordinates"]
         for poly in polys:
             ring = poly[0]

@@ -51,11 +51,12 @@ def test_deeply_nested_sync_push_is_refused(client, admin_h):
 
 
 def test_nesting_within_the_limit_is_accepted(client, admin_h, world):
+    a = world.area()
     inner = "[" * (MAX_JSON_DEPTH - 2) + "]" * (MAX_JSON_DEPTH - 2)
-    body = '{"code": "X", "name": "X", "boundary": {"a": ' + inner + "}}"
-    r = _post_raw(client, "/api/v1/areas", body, admin_h)
+    body = '{"area_id": "%s", "name": "P", "settings": {"a": %s}}' % (a.id, inner)
+    r = _post_raw(client, "/api/v1/programs", body, admin_h)
     assert r.status_code == 201, r.json
-    assert _count(world, ProtectedArea) == 1
+    assert _count(world, Program) == 1
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999", "-1e400", "1" * 30, "1" * 5000])
@@ -218,3 +219,99 @@ def test_null_in_a_required_column_is_a_clear_422(client, admin_h, world):
     assert r.status_code in (400, 422), r.json
     assert "rank" in r.get_data(as_text=True)
     assert "constraint failed" not in r.json["error"]["message"] and "violates" not in r.json["error"]["message"]
+
+
+# ---- structured values inside JSON (found by fuzzing) -----------------------------------------
+SQUARE = {"type": "Polygon", "coordinates": [[[106.0, 17.0], [106.5, 17.0], [106.5, 17.5], [106.0, 17.5],
+                                              [106.0, 17.0]]]}
+
+
+@pytest.mark.parametrize("boundary", [
+    {"type": "Polygon", "coordinates": "x"},
+    {"type": "Nope"},
+    {"type": "Polygon", "coordinates": [[["a", None], [1, 2], [3, 4], [1, 2]]]},
+    {"type": "Polygon", "coordinates": [[[1e308, 1.0], [1, 2], [3, 4], [1e308, 1.0]]]},
+    {"type": "MultiPolygon", "coordinates": [[[[0, 0], [1, 1]]]]},
+    {"type": "FeatureCollection", "features": []},
+])
+def test_area_boundaries_are_polygons(client, admin_h, world, boundary):
+    r = client.post("/api/v1/areas", json={"code": "X", "name": "X", "boundary": boundary}, headers=admin_h)
+    assert r.status_code == 422 and r.json["error"]["details"][0]["field"] == "boundary", r.json
+    a = world.area()
+    r = client.patch(f"/api/v1/areas/{a.id}", json={"boundary": boundary}, headers=admin_h)
+    assert r.status_code == 422
+
+
+def test_a_polygon_boundary_is_accepted_and_drawn(client, admin_h, world):
+    r = client.post("/api/v1/areas", json={"code": "X", "name": "X", "boundary": SQUARE}, headers=admin_h)
+    assert r.status_code == 201 and r.json["boundary"] == SQUARE
+    multi = {"type": "MultiPolygon", "coordinates": [SQUARE["coordinates"]]}
+    assert client.patch(f"/api/v1/areas/{r.json['id']}", json={"boundary": multi}, headers=admin_h).status_code == 200
+
+
+def test_a_stored_bad_boundary_does_not_break_pages(client, admin_h, world):
+    """Rows written before boundaries were checked: the report and the sync reference still answer."""
+    from server.models import ProtectedArea
+
+    a = world.area()
+    world.program(a.id)
+    with world.session() as s:
+        s.get(ProtectedArea, a.id).boundary = {"type": "Polygon", "coordinates": "x"}
+    assert client.get(f"/api/v1/reports/annual?area_id={a.id}&year=2026", headers=admin_h).status_code == 200
+    assert client.get(f"/api/v1/sync/reference?area_id={a.id}", headers=admin_h).status_code == 200
+
+
+@pytest.mark.parametrize("names", [5, "Pygathrix nemaeus", [1, [2]], [{"x": 1}], [""]])
+def test_species_lists_are_lists_of_names(client, admin_h, world, names):
+    a = world.area()
+    r = client.post("/api/v1/programs", json={"area_id": a.id, "name": "P", "settings": {"species_list": names}},
+                    headers=admin_h)
+    assert r.status_code == 422, r.json
+    p = world.program(a.id)
+    r = client.patch(f"/api/v1/programs/{p.id}", json={"settings": {"species_list": names}}, headers=admin_h)
+    assert r.status_code == 422
+    # A row stored before the check: the species list and the sync reference still answer.
+    from server.models import Program
+
+    with world.session() as s:
+        s.get(Program, p.id).settings = {"species_list": names}
+    assert client.get(f"/api/v1/programs/{p.id}/species", headers=admin_h).status_code == 200
+    assert client.get(f"/api/v1/sync/reference?area_id={a.id}", headers=admin_h).status_code == 200
+
+
+@pytest.mark.parametrize("query", ["truncation_m=1e308", "bin_m=1e-300&truncation_m=1000"])
+def test_histograms_have_a_bounded_number_of_bins(client, admin_h, world, query):
+    a = world.area()
+    r = client.get(f"/api/v1/analytics/distance-histogram?area_id={a.id}&{query}", headers=admin_h)
+    assert r.status_code == 422 and "bins" in r.json["error"]["message"], r.get_data(as_text=True)[:300]
+
+
+@pytest.mark.parametrize("body", [{"camera_delay": 10 ** 18}, {"camera_delay": 2 ** 31}])
+def test_integer_fields_fit_their_columns(client, admin_h, world, body):
+    a = world.area()
+    dep = world.deployment(world.program(a.id))
+    r = client.patch(f"/api/v1/deployments/{dep.id}", json=body, headers=admin_h)
+    assert r.status_code == 422, r.get_data(as_text=True)[:300]
+    r = client.post("/api/v1/locations", json={"area_id": a.id, "name": "S9", "coordinate_uncertainty": 2 ** 40},
+                    headers=admin_h)
+    assert r.status_code == 422
+
+
+def test_a_value_the_database_cannot_store_is_a_422(world, db_url):
+    """The net under the schemas: PostgreSQL's "integer out of range" is a 422 naming the problem."""
+    from sqlalchemy.exc import DataError
+
+    from server.dberrors import data_error
+    from server.models import Location
+
+    a = world.area()
+    if db_url.startswith("sqlite"):  # SQLite keeps any 64-bit integer: nothing to refuse
+        with world.session() as s:
+            s.add(Location(area_id=a.id, name="S", coordinate_uncertainty=2 ** 40))
+        return
+    with pytest.raises(DataError) as info:
+        with world.session() as s:
+            s.add(Location(area_id=a.id, name="S", coordinate_uncertainty=2 ** 40))
+            s.flush()
+    err = data_error(info.value)
+    assert err.status == 422 and err.message.startswith("a number is out of range")
