@@ -29,6 +29,10 @@ from .i18n import N_, tr
 from .store import StorageFull
 
 DEFAULT_MAX_PX = 2048
+# Photos declaring more pixels are refused before decoding (a 17 KiB PNG can declare 144 megapixels
+# and take the tablet's memory): the server's limit too (SAOLA_MAX_IMAGE_MPIXELS, classifiers/safe_image.py,
+# which the app cannot import on Android).
+MAX_PIXELS = 64_000_000
 JPEG_QUALITY = 85
 ORIENTATION = 0x0112
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
@@ -36,6 +40,7 @@ _NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
 MSG_DISK_FULL = N_("The tablet's storage is full: the photo was not added. Free some space (delete old "
                    "photos or apps), then add it again.")
 MSG_NOT_IMAGE = N_("This file is not a photo the app can read (JPEG, PNG or WebP).")
+MSG_TOO_LARGE = N_("This photo is too large to open safely (more than {limit} megapixels).")
 MSG_UNREADABLE = N_("The photo could not be read: {error}")
 
 
@@ -71,10 +76,14 @@ def resize_photo(source: str | os.PathLike, target_dir: str | os.PathLike, max_p
     tmp = out.with_name(out.name + ".part")
     try:
         try:
-            img = Image.open(source)
+            img = Image.open(source)  # the header only: pixels are decoded later, if the size is sane
         except UnidentifiedImageError:
             raise PhotoError(MSG_NOT_IMAGE) from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise PhotoError(MSG_TOO_LARGE, limit=MAX_PIXELS // 1_000_000) from None
         with img:
+            if img.width * img.height > MAX_PIXELS:
+                raise PhotoError(MSG_TOO_LARGE, limit=MAX_PIXELS // 1_000_000)
             exif = img.getexif()
             orientation = exif.get(ORIENTATION, 1)
             # Read the nested blocks now: tobytes() writes only what was loaded.
