@@ -1,4 +1,5 @@
-"""Field app performance: cold start, observation save latency, records list with 10,000 observations.
+"""Field app performance: cold start, observation save latency, records list with 10,000 observations,
+the offline map on a 6-hour walk with 500 observations, and memory after such a walk.
 
     .venv/bin/python benchmarks/mobile.py [--quick]
 
@@ -158,6 +159,138 @@ def scroll_frames(data_dir: Path, steps: int, kivy_home: str) -> dict:
     return json.loads(line[len("SCROLL "):])
 
 
+# ---- offline map and long walks (issue 14, item 3) ------------------------------------------
+WALK_HOURS = 6
+
+SERVICE_RSS = textwrap.dedent("""
+    import json, sys, threading
+    from mobile.demo import demo_fixes
+    from mobile.location import ReplayProvider, TrackFilter
+    from mobile.service.gps import run
+    from mobile.store import Store
+    def rss_mb():
+        for line in open("/proc/self/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    data, n = sys.argv[1], int(sys.argv[2])
+    s = Store(data)
+    walk = s.start_walk("line_transect@1.1", {"transect_id": "T-LONG"})
+    fixes = demo_fixes(n, speed_mps=1.2)
+    provider = ReplayProvider(fixes, speed=0)
+    stop, out = threading.Event(), {}
+    t = threading.Thread(target=lambda: out.update(run(data, provider, stop, poll_s=0.01, track_filter=TrackFilter(),
+                                                       resume_segment=True)))
+    t.start()
+    while s.get_walk(walk)["segment"] == 0:  # the service picked the walk up: its fixes now count
+        stop.wait(0.01)
+    before = rss_mb()
+    provider.step(n)
+    s.stop_walk(walk)
+    stop.set(); t.join(30)
+    print("RSS " + json.dumps({"before_mb": before, "after_mb": rss_mb(), "points": out["points"],
+                               "raw": out["raw_fixes"]}), flush=True)
+""")
+
+MAP = textwrap.dedent("""
+    import json, sys, time
+    from kivy.config import Config
+    Config.set("graphics", "width", "600"); Config.set("graphics", "height", "960")
+    from kivy.base import EventLoop, runTouchApp
+    from kivy.tests.common import UnitTestTouch
+    from mobile.app import SaolaApp
+    def rss_mb():
+        for line in open("/proc/self/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    app = SaolaApp(data_dir=sys.argv[1])
+    app._run_prepare(); runTouchApp(embedded=True)
+    for _ in range(3): EventLoop.idle()
+    rss_start = rss_mb()
+    walk_id = sys.argv[2]
+    t0 = time.perf_counter(); scr = app.show("map", walk_id=walk_id); EventLoop.idle()
+    open_ms = (time.perf_counter() - t0) * 1000
+    m = scr.map
+    redraws, redraw_frames, pans, pan_frames = [], [], [], []
+    for i in range(int(sys.argv[3])):
+        # A full redraw: zoom out and back in (re-project a 6-hour track and 500 markers each time);
+        # the app's own work, then the whole frame (Mesa llvmpipe rasterises it on the CPU).
+        t0 = time.perf_counter(); m.zoom_by(-1 if i % 2 == 0 else 1); t1 = time.perf_counter(); EventLoop.idle()
+        redraws.append((t1 - t0) * 1000); redraw_frames.append((time.perf_counter() - t0) * 1000)
+    touch = UnitTestTouch(m.center_x, m.center_y); touch.touch_down()
+    for i in range(int(sys.argv[3])):
+        t0 = time.perf_counter(); touch.touch_move(touch.x - 12, touch.y - 8); t1 = time.perf_counter()
+        EventLoop.idle()
+        pans.append((t1 - t0) * 1000); pan_frames.append((time.perf_counter() - t0) * 1000)
+    touch.touch_up()
+    print("MAP " + json.dumps({"open_ms": open_ms, "redraws": redraws, "pans": pans, "rss_start_mb": rss_start,
+                               "redraw_frames": redraw_frames, "pan_frames": pan_frames,
+                               "rss_mb": rss_mb(), "track_points": sum(len(x) for x in m.layers["track"]),
+                               "observations": len(m.layers["observations"]), "tiles": len(m._drawn_tiles)}),
+          flush=True)
+    app.stop()
+""")
+
+
+def _run_script(code: str, args: list, kivy_home: str, tag: str) -> dict:
+    proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=REPO, env=env_for(kivy_home),
+                          capture_output=True, text=True, timeout=900)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith(tag + " ")), None)
+    if line is None:
+        raise SystemExit(f"{tag} run failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(line[len(tag) + 1:])
+
+
+def map_and_long_walk(tmp: Path, kivy_home: str, quick: bool) -> list[str]:
+    """Record a 6-hour walk through the GPS service loop (its RSS), then open the map on it with 500
+    observations and an MBTiles basemap: time to open, full redraw (zoom) and pan frames, app RSS."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from mbtiles_maker import make_mbtiles
+
+    from mobile.basemap import basemap_path
+    from mobile.store import Store
+
+    fixes = WALK_HOURS * 3600  # one fix a second
+    data = tmp / "longwalk"
+    svc = _run_script(SERVICE_RSS, [data, fixes], kivy_home, "RSS")
+    s = Store(data)
+    walk = s.records("walk")[0]
+    track = s.track(walk["id"])
+    with s._tx() as db:  # 500 observations along the track, in one transaction (setup)
+        for i in range(500):
+            lon, lat = track[i * len(track) // 500][:2]
+            d = dict(OBS, location={"lat": lat, "lon": lon, "accuracy_m": 6.0})
+            db.execute("INSERT INTO observations(id, protocol, record_type, data, summary, latitude, longitude,"
+                       " recorded_at, created_at, updated_at, walk_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                       (f"obs-{i:04d}", "line_transect@1.1", "observation", json.dumps(d), "x", lat, lon,
+                        walk["recorded_at"], walk["recorded_at"], walk["recorded_at"], walk["id"]))
+    lons, lats = [p[0] for p in track], [p[1] for p in track]
+    bounds = (min(lons) - 0.01, min(lats) - 0.01, max(lons) + 0.01, max(lats) + 0.01)
+    s.set_setting("area", {"id": "A1", "name": "Bench"})
+    s.set_setting("program", {"id": None, "name": None})
+    s.set_setting("offline", True)
+    s.close()
+    make_mbtiles(basemap_path(data, "A1"), bounds=bounds, zooms=(13, 14) if quick else (13, 14, 15))
+    mp = _run_script(MAP, [data, walk["id"], 10 if quick else 40], kivy_home, "MAP")
+    return [
+        f"long walk: {fixes} fixes ({WALK_HOURS} h at 1 Hz) through the GPS service loop kept {svc['points']} track "
+        f"points; service RSS {svc['before_mb']:.1f} -> {svc['after_mb']:.1f} MB",
+        f"map on it ({mp['track_points']} track points, {mp['observations']} observations, {mp['tiles']} tiles): "
+        f"open {mp['open_ms']:.0f} ms; zoom re-projection p50 {pct(mp['redraws'], 50):.1f} ms p95 "
+        f"{pct(mp['redraws'], 95):.1f} ms (frame with llvmpipe drawing p95 {pct(mp['redraw_frames'], 95):.0f} ms); "
+        f"pan p95 {pct(mp['pans'], 95):.2f} ms (frame p95 {pct(mp['pan_frames'], 95):.0f} ms); "
+        f"app RSS {mp['rss_start_mb']:.0f} -> {mp['rss_mb']:.0f} MB",
+        f"BENCH map_redraw_p95_ms {pct(mp['redraws'], 95):.1f} zoom re-projection of a {WALK_HOURS}-hour track "
+        f"and 500 observations (the app's work; drawing excluded), vs 100 ms",
+        f"BENCH map_redraw_frame_p95_ms {pct(mp['redraw_frames'], 95):.0f} the same with the frame drawn by Mesa "
+        f"llvmpipe (software GL: pessimistic against a tablet GPU)",
+        f"BENCH map_pan_p95_ms {pct(mp['pans'], 95):.2f} one pan step (touch to new translation and tiles), vs 16.7 ms",
+        f"BENCH map_pan_frame_p95_ms {pct(mp['pan_frames'], 95):.0f} one pan frame drawn by llvmpipe",
+        f"BENCH gps_service_rss_mb {svc['after_mb']:.1f} GPS service process after a {WALK_HOURS}-hour walk "
+        f"(before: {svc['before_mb']:.1f})",
+        f"BENCH app_rss_after_long_walk_mb {mp['rss_mb']:.0f} app process with that walk on the map",
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer runs (seconds, for CI smoke)")
@@ -174,6 +307,7 @@ def main() -> None:
         raw, full = save_latency(saves, tmp)
         paging = page_times(tmp / "full")
         scroll = scroll_frames(tmp / "full", steps, kivy_home)
+        map_lines = map_and_long_walk(tmp, kivy_home, args.quick)
 
     frames = scroll["frames"]
     dropped = sum(1 for f in frames if f > 1000 / 60)
@@ -195,6 +329,9 @@ def main() -> None:
     print(f"BENCH records_scroll_p95_frame_ms {pct(frames, 95):.2f} RecycleView fling over 10,000 rows, vs 16.7 ms")
     print(f"BENCH records_scroll_dropped_frames {dropped} frames over 16.7 ms out of {len(frames)}")
     print(f"BENCH records_page_load_ms {pct(scroll['loads'], 50):.1f} fetch the next 200 rows into the RecycleView data (layout excluded)")
+
+    for line in map_lines:
+        print(line)
 
 
 if __name__ == "__main__":

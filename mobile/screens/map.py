@@ -166,7 +166,17 @@ class MapScreen(Screen):
             walk = app.store.get_walk(self.walk_id)
             if walk is not None and walk["point_count"] != self._points_seen:
                 self._points_seen = walk["point_count"]
-                self.map.set_layers(**walk_layers(app.store, self.walk_id))
+                layers = walk_layers(app.store, self.walk_id)
+                old = self.map.layers.get("track") or []
+                new = layers["track"]
+                same_records = (layers["observations"] == self.map.layers.get("observations")
+                                and layers["threats"] == self.map.layers.get("threats"))
+                grew = (same_records and old and len(new) == len(old) and len(new[-1]) > len(old[-1])
+                        and all(len(a) == len(b) for a, b in zip(new[:-1], old[:-1])))
+                if grew:  # the usual case while walking: draw only the new piece
+                    self.map.append_track(new[-1][len(old[-1]):])
+                else:
+                    self.map.set_layers(**layers)
 
     def centre_on_me(self) -> None:
         fix = self.app.recorder.last_fix if self.app.recorder else None

@@ -143,6 +143,25 @@ class TileMap(StencilView):
         self.layers.update({k: v for k, v in layers.items() if v is not None})
         self._draw_overlay()
 
+    def append_track(self, points) -> None:
+        """Add points at the end of the last track segment without redrawing the rest.
+
+        While a walk records, the track grows every few seconds: drawing only the new piece
+        keeps the GPU buffers of the thousands of older points as they are (rebuilding them
+        each time made the app's memory grow on Mesa's llvmpipe, ~1.5 MB per rebuild).
+        """
+        if not points:
+            return
+        track = self.layers.setdefault("track", [])
+        if not track:
+            track.append([])
+        start = track[-1][-1:] if track[-1] else []
+        track[-1].extend(points)
+        pts = self._line_points(list(start) + list(points))
+        if len(pts) >= 4:
+            self._overlay.add(Color(*TRACK))
+            self._overlay.add(Line(points=pts, width=dp(2.5), joint="miter", cap="none"))
+
     def set_position(self, lon: float | None, lat: float | None, accuracy_m: float | None = None) -> None:
         """The GPS position and its accuracy circle (None: no fix, nothing drawn)."""
         self.position = None if lon is None or lat is None else (lon, lat, accuracy_m)
@@ -231,10 +250,18 @@ class TileMap(StencilView):
             self._drawn_tiles[key] = g
 
     def _line_points(self, coords) -> list[float]:
+        """Projected points, dropping those within 1.5 pixels of the last kept one (a 6-hour track at
+        low zoom is thousands of points on a few hundred pixels)."""
         pts: list[float] = []
-        for c in coords:
+        lx = ly = None
+        limit = dp(1.5) ** 2
+        last = len(coords) - 1
+        for i, c in enumerate(coords):
             x, y = self._project(c[0], c[1])
+            if lx is not None and i != last and (x - lx) ** 2 + (y - ly) ** 2 < limit:
+                continue
             pts += [x, y]
+            lx, ly = x, y
         return pts
 
     def _draw_overlay(self) -> None:
@@ -246,12 +273,13 @@ class TileMap(StencilView):
             for line in self.layers.get(name) or []:
                 pts = self._line_points(line)
                 if len(pts) >= 4:
-                    g.add(Line(points=pts, width=w))
+                    # No round joints: thousands of points would each get a fan of triangles.
+                    g.add(Line(points=pts, width=w, joint="miter", cap="none"))
         r = dp(7)
         g.add(Color(*OBSERVATION))
         for lon, lat in self.layers.get("observations") or []:
             x, y = self._project(lon, lat)
-            g.add(Ellipse(pos=(x - r, y - r), size=(2 * r, 2 * r)))
+            g.add(Ellipse(pos=(x - r, y - r), size=(2 * r, 2 * r), segments=12))  # 12 sides look round at 14 px
         g.add(Color(*THREAT))
         for lon, lat in self.layers.get("threats") or []:
             x, y = self._project(lon, lat)

@@ -215,6 +215,13 @@ def main(work: str, shots: str) -> None:
                      "lon_east": m.center_lon > before[0]}
     drv.tap(mapscr.ids.zoom_in)
     result["zoom_in"] = [int(m.zoom), m.redraws - before[2]]
+    # The walk goes on with the map open: the new piece of track is added, nothing re-projected.
+    redraws, points = m.redraws, sum(len(x) for x in m.layers["track"])
+    provider.step(40)
+    mapscr.update()
+    result["live_track"] = {"redraws": m.redraws - redraws,
+                            "grew": sum(len(x) for x in m.layers["track"]) - points,
+                            "stored": app.store.get_walk(walk.walk_id)["point_count"]}
     drv.tap_language()
     drv.frames(2)
     shot("m05_map_walk_en")
@@ -224,7 +231,8 @@ def main(work: str, shots: str) -> None:
     app.show("map")
     drv.frames(2)
     result["damaged"] = {"message": mapscr.ids.message.text, "tiles": m.tiles is None,
-                         "track_points": sum(len(x) for x in m.layers["track"])}
+                         "track_points": sum(len(x) for x in m.layers["track"]),
+                     "stored_points": app.store.get_walk(walk.walk_id)["point_count"]}
     shot("m06_map_damaged_en")
     # -- the basemap downloaded from the map screen: size shown, progress, a break, the rest
     Path(seeded["basemap"]).unlink()

@@ -60,6 +60,9 @@ def test_the_map_shows_basemap_track_records_transects_boundary_and_accuracy(run
     assert m["basemap_status"] == "Bản đồ ngoại tuyến đã sẵn sàng" and m["download_visible"] == 0
     assert run["pan"] == {"moved": True, "redraws": 0, "lon_east": True}
     assert run["zoom_in"][1] == 1
+    live = run["live_track"]
+    assert live["redraws"] == 0 and live["grew"] > 0
+    assert run["map"]["track_points"] + live["grew"] == live["stored"]  # every stored point is drawn
 
 
 def test_a_damaged_basemap_is_told_and_the_map_keeps_working(run):
