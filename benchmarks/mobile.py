@@ -243,8 +243,11 @@ def _run_script(code: str, args: list, kivy_home: str, tag: str) -> dict:
 def map_and_long_walk(tmp: Path, kivy_home: str, quick: bool) -> list[str]:
     """Record a 6-hour walk through the GPS service loop (its RSS), then open the map on it with 500
     observations and an MBTiles basemap: time to open, full redraw (zoom) and pan frames, app RSS."""
+    import importlib
+
     sys.path.insert(0, str(REPO / "tests"))
-    from mbtiles_maker import make_mbtiles
+    # The repository's own test helper (tests/mbtiles_maker.py): draws tiles with Pillow.
+    make_mbtiles = importlib.import_module("mbtiles_maker").make_mbtiles
 
     from mobile.basemap import basemap_path
     from mobile.store import Store

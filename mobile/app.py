@@ -348,6 +348,7 @@ class SaolaApp(App):
                 field_widget.show_error(error.message(self.lang))
             else:
                 field_widget.add(sha)
+        assert self.photo_worker is not None, "build() makes the photo worker"
         self.photo_worker.submit(path, done, delete_source=delete_source)
 
     # -- locations without a fix (D5) ----------------------------------------------

@@ -100,13 +100,13 @@ def resize_photo(source: str | os.PathLike, target_dir: str | os.PathLike, max_p
                 if img.format == "JPEG":
                     # Decode at reduced scale straight away (much less memory and time on a tablet).
                     img.draft("RGB", (max_px, max_px))
-                img = ImageOps.exif_transpose(img)  # upright pixels
-                img.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
-                if img.mode not in ("RGB", "L"):
-                    img = img.convert("RGB")
+                pic: Image.Image = ImageOps.exif_transpose(img)  # upright pixels
+                pic.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
+                if pic.mode not in ("RGB", "L"):
+                    pic = pic.convert("RGB")
                 exif[ORIENTATION] = 1
                 with open(tmp, "wb") as dst:
-                    img.save(dst, "JPEG", quality=JPEG_QUALITY, exif=exif.tobytes(), optimize=True)
+                    pic.save(dst, "JPEG", quality=JPEG_QUALITY, exif=exif.tobytes(), optimize=True)
                     dst.flush()
                     os.fsync(dst.fileno())
         os.replace(tmp, out)
@@ -144,6 +144,13 @@ def add_to_store(store, source: str | os.PathLike, max_px: int = DEFAULT_MAX_PX,
     if delete_source:
         Path(source).unlink(missing_ok=True)
     return sha
+
+
+def _deliver(on_done: Callable[[str | None, PhotoError | None], None], sha: str | None,
+             err: PhotoError | None) -> Callable[[], None]:
+    def call() -> None:
+        on_done(sha, err)
+    return call
 
 
 class PhotoWorker:
@@ -188,4 +195,4 @@ class PhotoWorker:
                 sha, err = None, exc
             except Exception as exc:  # anything else: still tell the ranger, never kill the worker
                 sha, err = None, PhotoError(MSG_UNREADABLE, error=f"{exc.__class__.__name__}: {exc}")
-            self.post(lambda on_done=on_done, sha=sha, err=err: on_done(sha, err))
+            self.post(_deliver(on_done, sha, err))

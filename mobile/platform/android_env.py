@@ -46,7 +46,7 @@ def files_dir(context) -> Path:
 
 def has_store(folder: str | os.PathLike | None) -> bool:
     """Whether ``folder`` holds the app's database."""
-    return bool(folder) and (Path(folder) / DB_NAME).is_file()
+    return folder is not None and str(folder) != "" and (Path(folder) / DB_NAME).is_file()
 
 
 class NoStore(RuntimeError):
@@ -84,7 +84,9 @@ def unmetered_network(autoclass=None, cast=None) -> bool:
     """
     autoclass = _autoclass(autoclass)
     if cast is None:
-        from jnius import cast  # lazy: Android only
+        from jnius import cast as jnius_cast  # lazy: Android only
+
+        cast = jnius_cast
     context = activity(autoclass)
     Context = autoclass("android.content.Context")
     manager = cast("android.net.ConnectivityManager", context.getSystemService(Context.CONNECTIVITY_SERVICE))

@@ -258,7 +258,7 @@ class TileMap(StencilView):
         last = len(coords) - 1
         for i, c in enumerate(coords):
             x, y = self._project(c[0], c[1])
-            if lx is not None and i != last and (x - lx) ** 2 + (y - ly) ** 2 < limit:
+            if lx is not None and ly is not None and i != last and (x - lx) ** 2 + (y - ly) ** 2 < limit:
                 continue
             pts += [x, y]
             lx, ly = x, y
@@ -287,9 +287,12 @@ class TileMap(StencilView):
 
     def accuracy_radius_px(self) -> float:
         """The accuracy circle's radius in pixels at the current zoom (0 without a fix or accuracy)."""
-        if self.position is None or self.position[2] is None:
+        if self.position is None:
             return 0.0
-        return self.position[2] / metres_per_px(self.position[1], int(self.zoom))
+        _, lat, accuracy = self.position
+        if accuracy is None:
+            return 0.0
+        return accuracy / metres_per_px(lat, int(self.zoom))
 
     def _draw_marks(self) -> None:
         g = self._marks

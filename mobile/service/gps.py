@@ -88,7 +88,9 @@ def main(environ=None, autoclass=None, provider: LocationProvider | None = None,
 
     environ = os.environ if environ is None else environ
     if autoclass is None:
-        from jnius import autoclass  # lazy: only inside the Android service process
+        from jnius import autoclass as jnius_autoclass  # lazy: only inside the Android service process
+
+        autoclass = jnius_autoclass
     service = autoclass("org.kivy.android.PythonService").mService
     try:
         data_dir = service_data_dir(environ.get("PYTHON_SERVICE_ARGUMENT"), environ, service)

@@ -279,3 +279,33 @@ def test_service_without_a_store_stops_instead_of_making_an_empty_one(tmp_path, 
     r = gps.main({"PYTHON_SERVICE_ARGUMENT": ""}, fa.make_autoclass(service=service), provider=object())
     assert r["data_dir"] is None and service.stopped and service.auto_restart == [False]
     assert list(tmp_path.iterdir()) == []
+
+
+# ---- the build: FileProvider declared, resources and permissions in buildozer.spec -------------
+def test_the_build_hook_declares_the_fileprovider_once():
+    import xml.etree.ElementTree as ET
+    from pathlib import Path
+
+    from mobile.android import p4a_hook
+
+    manifest = ('<manifest xmlns:android="http://schemas.android.com/apk/res/android" package="org.saola.saola">'
+                '<application android:label="Saola"><activity android:name="org.kivy.android.PythonActivity"/>'
+                '</application></manifest>')
+    out = p4a_hook.add_provider(manifest, p4a_hook.PROVIDER.read_text(encoding="utf-8"))
+    assert p4a_hook.add_provider(out, p4a_hook.PROVIDER.read_text(encoding="utf-8")) == out  # once
+    ns = "{http://schemas.android.com/apk/res/android}"
+    provider = ET.fromstring(out).find("application/provider")
+    assert provider.get(ns + "name") == "androidx.core.content.FileProvider"
+    # The authority the camera code asks for: "<package>" + android_camera.PROVIDER_SUFFIX.
+    assert provider.get(ns + "authorities") == "org.saola.saola" + android_camera.PROVIDER_SUFFIX
+    assert provider.get(ns + "grantUriPermissions") == "true" and provider.get(ns + "exported") == "false"
+    assert provider.find("meta-data").get(ns + "resource") == "@xml/saola_file_paths"
+    repo = Path(__file__).resolve().parents[2]
+    paths = ET.parse(repo / "mobile/android/res/xml/saola_file_paths.xml").getroot()
+    assert [(p.tag, p.get("path")) for p in paths] == [("cache-path", "captures/")]  # what capture_file uses
+    spec = (repo / "buildozer.spec").read_text(encoding="utf-8")
+    for line in ("p4a.hook = mobile/android/p4a_hook.py", "android.add_resources = mobile/android/res",
+                 "android.gradle_dependencies = androidx.core:core:", "p4a.branch = v2026.05.09",
+                 "package.domain = org.saola", "package.name = saola"):
+        assert line in spec, line
+    assert "READ_MEDIA_IMAGES" not in spec.split("android.permissions =")[1].splitlines()[0]

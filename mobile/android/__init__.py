@@ -1,0 +1,1 @@
+"""Android build files: the FileProvider declaration and its hook (see buildozer.spec)."""
