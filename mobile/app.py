@@ -25,7 +25,6 @@ from kivy.metrics import dp, sp
 from kivy.properties import StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
-from kivy.uix.filechooser import FileChooserListView
 from kivy.uix.popup import Popup
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kivy.utils import platform
@@ -34,6 +33,7 @@ from .i18n import DEFAULT_LANGUAGE, LANGUAGES, tr
 from .location import ReplayProvider, TrackFilter
 from .recorder import WalkRecorder
 from .reference import Reference
+from .screens.chooser import TouchFileChooser
 from .store import Store
 
 SCREENS_DIR = Path(__file__).with_name("screens")
@@ -47,6 +47,7 @@ SCREENS = {
     "form": ("form", "FormScreen"),
     "species": ("species", "SpeciesScreen"),
     "records": ("records", "RecordsScreen"),
+    "summary": ("summary", "SummaryScreen"),
     "map": ("map", "MapScreen"),
     "record": ("record", "RecordScreen"),
 }
@@ -82,6 +83,8 @@ class SaolaApp(App):
         self.recorder: WalkRecorder | None = None
         self.first_frame_callbacks = []
         self._service_started = False
+        self.dialog = None  # the open confirmation or choice (screens/dialogs.py)
+        self.last_toast = None  # the last "saved" notice
         self._sync = None
         self._autosync = None
         self.photo_worker = None
@@ -316,7 +319,7 @@ class SaolaApp(App):
         """A popup file chooser filtered to images."""
         box = BoxLayout(orientation="vertical", spacing=dp(6))
         start = os.environ.get("SAOLA_PHOTO_DIR") or str(Path.home())
-        chooser = FileChooserListView(path=start, filters=["*.jpg", "*.jpeg", "*.png", "*.JPG", "*.JPEG", "*.PNG"])
+        chooser = TouchFileChooser(path=start, filters=["*.jpg", "*.jpeg", "*.png", "*.JPG", "*.JPEG", "*.PNG"])
         row = BoxLayout(size_hint_y=None, height=dp(56), spacing=dp(6))
         ok = Button(text=self.tr("Photo from file"), font_size=sp(18))
         cancel = Button(text=self.tr("Cancel"), font_size=sp(18))

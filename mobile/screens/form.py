@@ -4,6 +4,12 @@ The fields come from the protocol definition, so a new protocol version with
 an extra field needs no app change. Validation is the same code the server
 runs (protocols.validate); errors appear under their fields in the ranger's
 language, and nothing is saved until the record is valid.
+
+Fast entry (issue 14, item 4): recent species as one-tap buttons, "repeat last
+observation" (``prepare(repeat=True)``), sticky fields, tally counters and picture
+choices (quickfields.py). Each record goes to a program whose protocol fits its
+kind (D12, mobile/programs.py); a form always opens at its top (D7); a save is
+confirmed on the next screen and a filled form is never discarded without asking (D10).
 """
 from __future__ import annotations
 
@@ -13,8 +19,10 @@ from kivy.metrics import dp
 from kivy.uix.screenmanager import Screen
 from kivy.utils import platform
 
+from .. import entry, programs
 from ..i18n import label as pick_label
 from ..reference import KINDS
+from .dialogs import choose, confirm, toast
 from .widgets import FormView, local_now_iso
 
 # Datetime fields that mean "when this was recorded": filled with now.
@@ -30,13 +38,20 @@ class FormScreen(Screen):
         self.walk_id = None
         self.record_id = None
         self.saved_id = None
+        self.program = None
+        self.initial_values = {}
 
     @property
     def app(self):
         return App.get_running_app()
 
     def prepare(self, kind: str = "observation", walk_id: str | None = None, values: dict | None = None,
-                record_type: str | None = None, record_id: str | None = None, **_):
+                record_type: str | None = None, record_id: str | None = None, repeat: bool = False, **_):
+        """Open a new form of ``kind`` (in walk ``walk_id``), or the saved record ``record_id`` to correct.
+
+        ``repeat``: start from the last observation's species, sign, count and habitat
+        (new time and position).
+        """
         if kind not in KINDS:
             raise ValueError(f"unknown form kind {kind!r}; expected one of {sorted(KINDS)}")
         self.kind = kind
@@ -55,7 +70,60 @@ class FormScreen(Screen):
             chooser.disabled, chooser.opacity, chooser.height = True, 0, 0
         self.ids.message.text = ""
         self.confirmed_no_location = False
-        self._build(values or {}, fill_now=True)
+        values = dict(values or {})
+        ask = self._choose_program(record_id)
+        if record_id is None:
+            rt = self.proto.record_type(self.record_type)
+            prefill = entry.sticky_values(self.app.store, rt.fields, walk_id)
+            if repeat and self.record_type == "observation":
+                prefill.update(entry.repeat_values(self.app.store, walk_id) or {})
+            values = {**prefill, **values}
+        self._build(values, fill_now=record_id is None)
+        self.initial_values = self.form.values()
+        self.ids.scroll.scroll_y = 1  # D7: a form opens at its top, wherever the last one was left
+        if ask is not None:
+            ask()
+
+    # -- which program (D12) ------------------------------------------------------------
+    def _choose_program(self, record_id: str | None):
+        """Set ``self.program``; return a function that asks the ranger, when that is needed."""
+        store = self.app.store
+        self.program_candidates, self.no_program_fits = [], False
+        if record_id is not None:  # a correction stays in its record's program
+            rec = store.get_record(self.spec["entity"], record_id) or {}
+            known = {p["id"]: p for p in programs.area_programs(store)}
+            pid = rec.get("program_id")
+            self.program = known.get(pid) or ({"id": pid, "name": None} if pid else store.get_setting("program"))
+            self._show_program()
+            return None
+        walk = store.get_walk(self.walk_id) if self.walk_id else None
+        program, candidates, none_fits = programs.resolve(store, self.kind, walk)
+        self.program, self.program_candidates, self.no_program_fits = program, candidates, none_fits
+        self._show_program()
+        return None if program is not None else self.ask_program
+
+    def ask_program(self):
+        """Which program is this record for? (several programs fit it, or none does)."""
+        app = self.app
+        message = (app.tr("No program of this area uses this protocol. Choose where to send the record:")
+                   if self.no_program_fits else app.tr("Several programs of this area use this protocol."))
+        options = [(p.get("name") or p["id"], p) for p in self.program_candidates]
+
+        def chosen(program):
+            self.program = program
+            programs.remember_choice(app.store, self.kind, program)
+            self._show_program()
+        return choose(app.tr("Which program is this record for?"), message, options, chosen,
+                      cancel=app.tr("Cancel"), on_cancel=self.go_back)
+
+    def _show_program(self):
+        app = self.app
+        name = (self.program or {}).get("name") or (self.program or {}).get("id")
+        self.ids.program.text = app.tr("Program: {name}", name=name) if name else ""
+        change = self.ids.change_program
+        many = len(self.program_candidates) > 1 or self.no_program_fits
+        change.disabled, change.opacity = not many, 1 if many else 0
+        change.width = dp(130) if many else 0
 
     def _build(self, values: dict, fill_now: bool):
         app = self.app
@@ -71,7 +139,10 @@ class FormScreen(Screen):
             "has_camera": platform == "android",
             "on_change": self.on_change,
             "pick_on_map": lambda on_pick, value: app.pick_on_map(on_pick, value, return_to=self.name),
+            "choose_species": lambda widget, species: self._species_chosen(widget, species),
         }
+        if self.record_type == "observation" and self.kind == "observation":
+            context["recent_species"] = self.recent_species
         self.form = FormView(rt.fields, app.lang, context)
         initial = {}
         if fill_now:
@@ -89,8 +160,13 @@ class FormScreen(Screen):
         self.ids.title_bar.title = f"{pick_label(self.proto.title, app.lang)} · {pick_label(rt.label, app.lang)}"
 
     def species_list(self):
-        program = self.app.store.get_setting("program") or {}
+        program = self.program or self.app.store.get_setting("program") or {}
         return self.app.reference.species(program.get("id"))
+
+    def recent_species(self):
+        """This ranger's recent and frequent species that are on the program's list."""
+        species = self.species_list()
+        return [s for s in (species.get(n) for n in entry.species_ranking(self.app.store)) if s is not None]
 
     def deployment_options(self):
         """This device's deployments of the same protocol, newest first, labelled by station."""
@@ -123,14 +199,14 @@ class FormScreen(Screen):
             if "computed" in f and f["name"] in form.widgets:
                 form.widgets[f["name"]].set_value(values.get(f["name"]))
 
+    def _species_chosen(self, field_widget, species):
+        field_widget.set_value(species.scientific_name if species else None)
+        if "unidentified" in self.form.widgets:
+            self.form.widgets["unidentified"].set_value(species is None)
+
     def pick_species(self, field_widget):
-        def chosen(species):
-            field_widget.set_value(species.scientific_name if species else None)
-            if species is None and "unidentified" in self.form.widgets:
-                self.form.widgets["unidentified"].set_value(True)
-            elif species is not None and "unidentified" in self.form.widgets:
-                self.form.widgets["unidentified"].set_value(False)
-        self.app.show("species", on_pick=chosen, return_to=self.name)
+        self.app.show("species", on_pick=lambda species: self._species_chosen(field_widget, species),
+                      return_to=self.name, program=self.program)
 
     # -- save ----------------------------------------------------------------
     def collect(self) -> tuple[dict, list]:
@@ -156,7 +232,7 @@ class FormScreen(Screen):
             self.ids.message.text = app.tr("No position: tap Save again to save without one")
             return None
         photos = [sha for f in rt.fields if f["type"] == "photos" for sha in record.get(f["name"], [])]
-        program = app.store.get_setting("program") or {}
+        program = self.program or {}
         entity = self.spec["entity"]
         kwargs = {}
         if entity == "deployment":
@@ -168,9 +244,48 @@ class FormScreen(Screen):
             entity, self.proto.key, self.record_type, record, record_id=self.record_id,
             program_id=program.get("id"), photos=photos, recorded_at=recorded_at,
             gps_time=app.recorder.gps_time(), **kwargs)
+        entry.remember(app.store, record, entry.WALK_STICKY)
+        if self.walk_id:
+            entry.remember(app.store, record, entry.OBSERVATION_STICKY, walk_id=self.walk_id)
         self.ids.message.text = app.tr("Saved")
+        self.initial_values = self.form.values()
         self.go_back()
+        # D10: the form closes at once, so the confirmation is shown over the next screen.
+        what = self.describe(record)
+        toast(app.tr("Saved") + (f": {what}" if what else ""))
         return self.saved_id
+
+    def describe(self, record: dict) -> str:
+        """A few words naming the record: species and sign, threat type, station."""
+        app, parts = self.app, []
+        if record.get("taxon"):
+            sp_ = self.species_list().get(record["taxon"])
+            parts.append(sp_.name(app.lang) if sp_ else str(record["taxon"]))
+        elif record.get("unidentified"):
+            parts.append(app.tr("Unidentified"))
+        for f in self.proto.record_type(self.record_type).fields:
+            if f["name"] in ("sign_type", "threat_type") and record.get(f["name"]):
+                choice = next((c for c in f["choices"] if c["value"] == record[f["name"]]), None)
+                parts.append(pick_label(choice["label"], app.lang) if choice else record[f["name"]])
+        for key in ("station_id", "post_id"):
+            if record.get(key):
+                parts.append(str(record[key]))
+        return " · ".join(parts)
+
+    # -- leaving ------------------------------------------------------------------------
+    def is_filled(self) -> bool:
+        """True when the ranger changed something since the form opened (or was last saved)."""
+        return self.form is not None and self.form.values() != self.initial_values
+
+    def cancel(self):
+        """Cancel or back: a filled form is only discarded after asking (D10)."""
+        app = self.app
+        if not self.is_filled():
+            return self.go_back()
+        what = app.tr("this correction") if self.record_id else app.tr("this record")
+        return confirm(app.tr("Discard {what}?", what=what),
+                       app.tr("What you entered will be lost."),
+                       yes=app.tr("Discard"), no=app.tr("Keep editing"), on_yes=self.go_back, danger=True)
 
     def go_back(self):
         if self.walk_id and self.app.store.active_walk():

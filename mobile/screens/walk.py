@@ -10,7 +10,11 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.uix.screenmanager import Screen
 
+from .. import entry, programs
 from ..i18n import N_
+from ..numbers import format_decimal
+from ..walksummary import computed_summary, duration_text
+from .dialogs import choose, confirm
 from .widgets import FormView, local_now_iso, set_text
 
 PROTOCOL = "line_transect"
@@ -81,10 +85,26 @@ class WalkScreen(Screen):
                 self.ids.message.text = app.tr("Walk resumed after a restart")
         self._show_run()
 
+    def transect_options(self) -> list[tuple[str, str]]:
+        """The area's transects from the server's reference (D12): chosen, not typed. Value = its name."""
+        area = self.app.store.get_setting("area") or {}
+        ref = self.app.store.get_setting(f"reference:{area.get('id')}") if area.get("id") else None
+        out = []
+        for t in (ref or {}).get("transects") or []:
+            if isinstance(t, dict) and t.get("name"):
+                length = f" · {format_decimal(t['length_m'] / 1000, self.app.lang, digits=1)} km" \
+                    if isinstance(t.get("length_m"), (int, float)) else ""
+                out.append((t["name"], f"{t['name']}{length}"))
+        return out
+
     def _show_setup(self):
         app = self.app
         rt = self.protocol().record_type("walk")
-        self.form = FormView(rt.fields, app.lang, {}, skip=AUTOMATIC)
+        transects = self.transect_options()
+        context = {"listed": {"transect_id": lambda: transects}} if transects else {}
+        self.form = FormView(rt.fields, app.lang, context, skip=AUTOMATIC)
+        # Observers, weather, patrol type and team as on the last walk (sticky, item 4).
+        self.form.set_values(entry.sticky_values(app.store, rt.fields))
         self.ids.form_holder.clear_widgets()
         self.ids.form_holder.add_widget(self.form)
         self._swap(self.setup_panel)
@@ -122,7 +142,8 @@ class WalkScreen(Screen):
             self._tick = None
 
     # -- actions --------------------------------------------------------------
-    def start_walk(self):
+    def start_walk(self, program: dict | None = None):
+        """Start recording; asks which program first when several line-transect programs fit (D12)."""
         app = self.app
         proto = self.protocol()
         record = protocols.complete(proto, self.form.values(), "walk")
@@ -132,10 +153,21 @@ class WalkScreen(Screen):
             self.ids.setup_message.text = app.tr("Please correct the fields marked in red")
             return None
         self.ids.setup_message.text = ""
+        if program is None:
+            program, candidates, none_fits = programs.resolve(app.store, "walk")
+            if program is None and candidates:
+                def chosen(p):
+                    programs.remember_choice(app.store, "walk", p)
+                    self.start_walk(program=p)
+                message = (app.tr("No program of this area uses this protocol. Choose where to send the record:")
+                           if none_fits else app.tr("Several programs of this area use this protocol."))
+                choose(app.tr("Which program is this record for?"), message,
+                       [(p.get("name") or p["id"], p) for p in candidates], chosen, cancel=app.tr("Cancel"))
+                return None
         app.recorder.listen()
-        program = app.store.get_setting("program") or {}
-        self.walk_id = app.store.start_walk(proto.key, record, program_id=program.get("id"),
+        self.walk_id = app.store.start_walk(proto.key, record, program_id=(program or {}).get("id"),
                                             gps_time=app.recorder.gps_time())
+        entry.remember(app.store, record, entry.WALK_STICKY, walk_id=self.walk_id)
         app.start_recording(self.walk_id)
         self._show_run()
         return self.walk_id
@@ -151,14 +183,69 @@ class WalkScreen(Screen):
             app.start_recording(self.walk_id)
         self.update_stats()
 
+    def summary_preview(self) -> str:
+        """Distance, walking time and records so far, for the stop question."""
+        app = self.app
+        walk = app.store.get_walk(self.walk_id)
+        obs = app.store.count_records("observation", walk_id=self.walk_id)
+        threats = app.store.count_records("threat", walk_id=self.walk_id)
+        return "\n".join([
+            f"{app.tr('Distance')}: {format_decimal(walk['distance_m'] / 1000, app.lang, digits=2)} km",
+            f"{app.tr('Walking time')}: {duration_text(walk['walking_s'] / 60)}",
+            app.tr("Observations: {n}", n=obs) + " · " + app.tr("Threats: {n}", n=threats),
+        ])
+
+    def confirm_stop(self):
+        """Stop asks first (D10): the summary so far, "Keep walking" or "Stop and save"."""
+        app = self.app
+        return confirm(app.tr("Stop this walk?"),
+                       self.summary_preview() + "\n\n" + app.tr("The track ends here and the walk is saved."),
+                       yes=app.tr("Stop and save"), no=app.tr("Keep walking"), on_yes=self.stop_walk, danger=True)
+
     def stop_walk(self):
+        """End the walk with its summary (item 5) and show the summary screen."""
         app = self.app
         app.stop_recording()
-        app.store.stop_walk(self.walk_id, {"end_time": local_now_iso()}, gps_time=app.recorder.gps_time())
+        walk_id = self.walk_id
+        walk = app.store.get_walk(walk_id)
+        fields = self._walk_protocol(walk).record_type("walk").field_names
+        end = local_now_iso()
+        summary = computed_summary(app.store, walk, fields, end_iso=end)
+        app.store.stop_walk(walk_id, {"end_time": end, **summary}, gps_time=app.recorder.gps_time())
         self.walk_id = None
         self._show_setup()
         self.ids.message.text = app.tr("Walk saved")
         self.ids.setup_message.text = app.tr("Walk saved")
+        app.show("summary", walk_id=walk_id)
+
+    def _walk_protocol(self, walk: dict):
+        """The protocol version the walk was started under (its summary must fit that version)."""
+        name, _, version = walk["protocol"].partition("@")
+        current = self.app.reference.protocol(name)
+        if current.version == version:
+            return current
+        try:
+            return protocols.load(name, version)
+        except protocols.ProtocolNotFound:
+            return current
+
+    def _last_name(self, record: dict) -> str:
+        """The last observation in a few words: its species (or "Unidentified")."""
+        app = self.app
+        taxon = record["data"].get("taxon")
+        if not taxon:
+            return app.tr("Unidentified")
+        program = app.store.get_setting("program") or {}
+        sp_ = app.reference.species(record.get("program_id") or program.get("id")).get(taxon)
+        return sp_.name(app.lang) if sp_ else str(taxon)
+
+    def repeat_last(self):
+        """A new observation like the last one (species, sign, count, habitat), at a new time and place."""
+        walk = self.app.store.get_walk(self.walk_id)
+        hidden = {}
+        if walk["data"].get("transect_bearing_deg") is not None:
+            hidden["transect_bearing_deg"] = walk["data"]["transect_bearing_deg"]
+        return self.app.show("form", kind="observation", walk_id=self.walk_id, values=hidden, repeat=True)
 
     def add_observation(self):
         walk = self.app.store.get_walk(self.walk_id)
@@ -196,5 +283,8 @@ class WalkScreen(Screen):
         else:
             set_text(ids.accuracy, f"{app.tr('GPS accuracy')}: ±{fix.accuracy_m:.0f} m")
         n = app.store.count_records("observation", walk_id=self.walk_id)
+        last = entry.last_observation(app.store, self.walk_id)
+        ids.repeat.disabled = last is None
+        set_text(ids.repeat, app.tr("Repeat last observation") + (f": {self._last_name(last)}" if last else ""))
         set_text(ids.observations, app.tr("Observations: {n}", n=n))
         set_text(ids.pause, app.tr("Pause") if walk["status"] == "active" else app.tr("Resume"))

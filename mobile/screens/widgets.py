@@ -20,6 +20,7 @@ from kivy.uix.togglebutton import ToggleButton
 
 from ..i18n import label as pick_label
 from ..i18n import tr
+from ..numbers import accepts_typing, format_decimal, parse_decimal
 
 TOUCH = dp(52)  # field controls; >= 48dp
 
@@ -127,7 +128,9 @@ class TextField(FieldWidget):
         if kind == "integer":
             self.input.input_filter = "int"
         elif kind == "number":
-            self.input.input_filter = "float"
+            # D6: Kivy's "float" filter drops the comma, so "0,5" became 5. Accept both separators.
+            # (no input_type "number": Android's number keyboard has no decimal separator)
+            self.input.input_filter = self._number_filter
         if kind == "string_list":
             self.input.hint_text = tr("Names, separated by commas", self.lang)
         if kind == "datetime":
@@ -146,9 +149,8 @@ class TextField(FieldWidget):
             if kind == "integer":
                 return int(text)
             if kind == "number":
-                value = float(text)
-                # "400" stays 400 (not 400.0) in the record and in messages.
-                return int(value) if value.is_integer() and "." not in text else value
+                value = parse_decimal(text)  # "0,5" and "0.5"; "400" stays 400 (not 400.0)
+                return text if value is None else value
         except ValueError:
             return text  # the validator names the field and says "must be a number"
         if kind == "string_list":
@@ -162,8 +164,18 @@ class TextField(FieldWidget):
             self.input.text = ", ".join(map(str, value))
         elif isinstance(value, float) and value.is_integer() and self.field["type"] == "integer":
             self.input.text = str(int(value))
+        elif self.field["type"] == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            self.input.text = format_decimal(value, self.lang)  # "0,5" for a Vietnamese reader
         else:
             self.input.text = str(value)
+
+    def _number_filter(self, substring: str, from_undo: bool) -> str:
+        """Let through what keeps the text a number in the making: digits, a sign, one "," or "."."""
+        # (a selection was already deleted when typing replaces it)
+        ti = self.input
+        kept = "".join(ch for ch in substring if ch in "0123456789,.-")
+        at = ti.cursor_index()
+        return kept if accepts_typing(ti.text[:at] + kept + ti.text[at:]) else ""
 
 
 class DateTimeField(TextField):
@@ -194,7 +206,8 @@ class ComputedField(FieldWidget):
 
     def set_value(self, value):
         self.value = value
-        self.shown.text = "—" if value is None else f"{value:g}{' m' if self.field.get('unit') == 'm' else ''}"
+        unit = " m" if self.field.get("unit") == "m" else ""
+        self.shown.text = "—" if value is None else f"{format_decimal(value, self.lang, digits=1)}{unit}"
 
 
 class BooleanField(FieldWidget):
@@ -500,7 +513,8 @@ class FormView(GridLayout):
     ``context`` supplies what the form cannot know: pick_species(field_widget),
     species_lookup(name), current_location(), add_photo(field_widget, camera),
     pick_on_map(on_pick, current_value), deployments() -> [(id, label)], has_camera, and
-    on_change(form, name).
+    on_change(form, name). Fast entry (quickfields.py): recent_species() -> [Species],
+    choose_species(field_widget, species), listed {field name: () -> [(value, label)]}.
     """
 
     def __init__(self, fields, lang: str, context: dict | None = None, skip=(), **kw):
@@ -524,8 +538,13 @@ class FormView(GridLayout):
         for f in self.fields:
             if f.get("widget") == "hidden":
                 continue
+            from .quickfields import fast_entry_widget  # (it builds on this module's classes)
+
+            quick = fast_entry_widget(f, self.context)
             if "computed" in f:
                 cls = ComputedField
+            elif quick is not None:
+                cls = quick
             elif f["name"] == "deployment_id":
                 cls = DeploymentRefField
             elif "allowed" in f:

@@ -157,8 +157,15 @@ class Driver:
         self.frames(2)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Window.screenshot appends a counter; render the root to our exact name instead.
-        self.app.root.export_to_png(str(path))
+        from kivy.core.window import Window
+
+        if len(Window.children) > 1:
+            # A dialog or a notice over the screen: they are the Window's children, not the root's.
+            # Window.screenshot appends a counter to the name: move its file to ours.
+            written = Window.screenshot(name=str(path))
+            os.replace(written, path)
+        else:
+            self.app.root.export_to_png(str(path))
         return str(path)
 
     def stop(self) -> None:

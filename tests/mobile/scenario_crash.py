@@ -33,11 +33,11 @@ def record(work: Path) -> None:
     walk.form.widgets["observers"].input.text = "Hồ Văn Bình"
     walk.form.widgets["weather"].spinner.text = "Sương mù"
     drv.tap(walk.ids.start)
-    for taxon, sign in (("Muntiacus vuquangensis", "Dấu chân"), ("Nomascus leucogenys", "Tiếng kêu")):
+    for taxon, sign in (("Muntiacus vuquangensis", "track"), ("Nomascus leucogenys", "call")):
         drv.tap(walk.ids.add_observation)
         form = drv.screen
         form.form.widgets["taxon"].set_value(taxon)
-        form.form.widgets["sign_type"].spinner.text = sign
+        drv.tap(form.form.widgets["sign_type"].tiles[sign])  # sign types are pictures (issue 14)
         form.form.widgets["count"].input.text = "2"
         form.form.widgets["distance_m"].input.text = "25"
         form.form.widgets["bearing_deg"].input.text = "30"
@@ -72,6 +72,7 @@ def resume(work: Path) -> None:
     result["points_after_resume"] = app.store.get_walk(walk.walk_id)["point_count"] if found else None
     drv.screenshot(Path(sys.argv[3]) / "crash_resumed_vi.png")
     drv.tap(walk.ids.stop)
+    drv.tap(app.dialog.yes_button)  # stop asks first (issue 14, D10)
     result["status_after_stop"] = app.store.get_walk(found["id"])["status"] if found else None
     result["outbox_ops"] = [(m["entity"], m["op"]) for m in app.store.outbox()]
     result["integrity"] = app.store._db.execute("PRAGMA integrity_check").fetchone()[0]

@@ -128,7 +128,7 @@ def main(work: str, shots: str) -> None:
     # A threat, then "Sync now": the outbox empties and the record turns synced.
     drv.tap(drv.screen.ids.threat)
     f = drv.screen.form.widgets
-    f["threat_type"].spinner.text = "Lán trại"
+    drv.tap(f["threat_type"].tiles["camp"])  # threats are pictures (issue 14)
     f["action_taken"].spinner.text = "Đã báo cáo"
     f["location"].set_value({"lat": 16.2, "lon": 107.8, "accuracy_m": 5.0})
     drv.tap(drv.screen.ids.save)

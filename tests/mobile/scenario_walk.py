@@ -76,7 +76,7 @@ def main(work: str, shots: str) -> None:
     drv.tap(row)
     result["back_on"] = drv.screen.name
     f = obs.form.widgets
-    f["sign_type"].spinner.text = "Quan sát trực tiếp"
+    drv.tap(f["sign_type"].tiles["sighting"])  # a picture choice (item 4)
     f["count"].input.text = "3"
     f["distance_m"].input.text = "40"
     f["bearing_deg"].input.text = "135"
@@ -107,7 +107,7 @@ def main(work: str, shots: str) -> None:
     drv.tap(obs.form.widgets["taxon"].button)
     drv.tap(drv.screen.ids.unidentified)
     f = obs.form.widgets
-    f["sign_type"].spinner.text = "Phân"
+    drv.tap(f["sign_type"].tiles["dung"])
     f["count"].input.text = "0"
     drv.tap(obs.ids.save)
     result["bad_count_error"] = f["count"].error.text
@@ -131,6 +131,9 @@ def main(work: str, shots: str) -> None:
     result["state_vi_en"] = [vi_state, walk.ids.state.text]
     shot("07_walk_running_en")
     drv.tap(walk.ids.stop)
+    result["stop_asked"] = app.dialog.title_label.text
+    drv.tap(app.dialog.yes_button)
+    result["after_stop_screen"] = drv.screen.name
     result["walk_after_stop"] = app.store.get_walk(walk_id)
 
     # -- camera deployment (English now), then a threat
@@ -152,7 +155,7 @@ def main(work: str, shots: str) -> None:
     drv.tap(drv.screen.ids.threat)
     thr = drv.screen
     f = thr.form.widgets
-    f["threat_type"].spinner.text = "Snare"
+    drv.tap(f["threat_type"].tiles["snare"])
     f["count"].input.text = "14"
     f["action_taken"].spinner.text = "Removed"
     drv.tap(thr.ids.save)

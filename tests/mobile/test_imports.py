@@ -21,6 +21,7 @@ BLOCKER = textwrap.dedent("""
     import protocols, protocols.species, protocols.effort
     import mobile.store, mobile.location, mobile.api_client, mobile.i18n, mobile.recorder
     import mobile.reference, mobile.demo
+    import mobile.entry, mobile.programs, mobile.walksummary, mobile.numbers  # fast entry, D12, summary, D6
     try:
         import mobile.sync  # the sync client (another issue) must obey the same rule once it exists
     except ModuleNotFoundError as exc:

@@ -42,8 +42,12 @@ def test_ranger_day_through_the_screens(tmp_path, artifacts):
     assert r["points_unchanged_while_paused"] is True
     assert r["lang_after_switch"] == "en" and r["state_vi_en"] == ["Đang ghi", "Recording"]
 
+    # Stop asks first (D10), then shows the walk's summary (issue 14, item 5).
+    assert r["stop_asked"] == "Stop this walk?" and r["after_stop_screen"] == "summary"
     walk = r["walk_after_stop"]
     assert walk["status"] == "done"
+    assert walk["data"]["record_counts"] == [{"record": "observation", "type": "dung", "count": 1},
+                                             {"record": "observation", "type": "sighting", "count": 1}]
     assert walk["data"]["observers"] == ["Nguyễn Văn An", "Lê Thị Hoa"]
     assert walk["data"]["weather"] == "clear" and walk["data"]["transect_bearing_deg"] == 45
     track = walk["data"]["track"]
