@@ -96,7 +96,7 @@ def main(work: str, shots: str) -> None:
     drv.tap(drv.screen.ids.threat)
     form = drv.screen
     f = form.form.widgets
-    f["threat_type"].spinner.text = "Bẫy dây"
+    f["threat_type"].set_value("snare")  # a picture choice (issue 14, item 4)
     f["count"].input.text = "3"
     f["action_taken"].spinner.text = "Đã tháo gỡ"
     drv.tap(form.ids.save)
@@ -136,7 +136,7 @@ def main(work: str, shots: str) -> None:
     # -- a walk with no fix: waiting, honestly
     drv.tap(drv.screen.ids.walk)
     walk = drv.screen
-    walk.form.widgets["transect_id"].input.text = "T-07"
+    walk.form.widgets["transect_id"].set_value("T-07")  # chosen from the area's transects (D12)
     walk.form.widgets["transect_bearing_deg"].input.text = "45"
     walk.form.widgets["observers"].input.text = "Nguyễn Văn An"
     walk.form.widgets["weather"].spinner.text = "Trời quang"
@@ -151,7 +151,7 @@ def main(work: str, shots: str) -> None:
     drv.tap(obs.form.widgets["taxon"].button)
     drv.tap(drv.screen.ids.unidentified)
     f = obs.form.widgets
-    f["sign_type"].spinner.text = "Phân"
+    f["sign_type"].set_value("dung")
     f["count"].input.text = "1"
     drv.tap(obs.ids.save)
     result["obs_warning"] = [drv.screen.name, obs.ids.message.text, f["location"].error.text]
@@ -172,7 +172,7 @@ def main(work: str, shots: str) -> None:
     drv.tap(walk.ids.add_observation)
     drv.tap(obs.form.widgets["taxon"].button)
     drv.tap(drv.screen.ids.unidentified)
-    obs.form.widgets["sign_type"].spinner.text = "Phân"
+    obs.form.widgets["sign_type"].set_value("dung")
     obs.form.widgets["count"].input.text = "2"
     drv.tap(obs.ids.save)
     first_tap = drv.screen.name
@@ -188,7 +188,7 @@ def main(work: str, shots: str) -> None:
         drv.tap(walk.ids.add_observation)
         drv.tap(obs.form.widgets["taxon"].button)
         drv.tap(drv.screen.ids.unidentified)
-        obs.form.widgets["sign_type"].spinner.text = "Dấu chân"
+        obs.form.widgets["sign_type"].set_value("track")
         obs.form.widgets["count"].input.text = str(i + 1)
         drv.tap(obs.ids.save)
     drv.tap(walk.ids.map)
