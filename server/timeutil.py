@@ -54,7 +54,10 @@ def to_local(value: datetime | None, tz: str | None) -> datetime | None:
     """``value`` (UTC, aware or naive as SQLite returns it) in the zone ``tz``."""
     if value is None:
         return None
-    return as_utc(value).astimezone(zone_or_utc(tz))
+    try:
+        return as_utc(value).astimezone(zone_or_utc(tz))
+    except OverflowError:  # the first or last day datetime can hold: shown in UTC, said so (+00)
+        return as_utc(value)
 
 
 def format_local(value: datetime | None, tz: str | None, style: str = "datetime") -> str:

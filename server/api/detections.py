@@ -21,6 +21,7 @@ from ..detect.registry import ModelNotFound, get_model
 from ..errors import NotFound, ValidationError
 from ..jobs import enqueue
 from ..models import Deployment, Detection, Media, MLModel
+from ..review import state
 from ..storage import get_store
 from .core import endpoint, paginate
 from .schemas import In, JobOut, ListQuery, Out
@@ -42,7 +43,13 @@ class DetectionOut(Out):
     label_confidence: Optional[float]
     taxon_id: Optional[str]
     dismissed: bool
-    review_status: str
+    review_status: str = Field(description="unreviewed, verified or rejected, as the review of the detection's "
+                                           "sequence (or image) decides (server/review/state.py)")
+    accepted_label: Optional[str] = Field(default=None, description="when verified: the label people accepted "
+                                                                    "(scientific name, or human, vehicle, unknown)")
+    accepted_taxon_id: Optional[str] = None
+    reviewed_by: Optional[str] = None
+    reviewed_at: Optional[datetime] = None
     created_at: datetime
 
 
@@ -80,6 +87,19 @@ class ViewQuery(In):
     size: Literal["thumb", "review", "original"] = "review"
 
 
+def with_review(session, rows: list[Detection]) -> list[dict[str, Any]]:
+    """Detections as answered by the API: with the review state their sequence's review gives them."""
+    reviews = state.reviews(session, rows)
+    names = state.taxon_names(session, [r.taxon_id for r in reviews.values()])
+    out = []
+    for d in rows:
+        rv = reviews[d.id]
+        out.append({**d.model_dump(), "review_status": rv.status, "accepted_label": rv.label(names) or None,
+                    "accepted_taxon_id": rv.taxon_id if rv.status == "verified" else None,
+                    "reviewed_by": rv.reviewed_by, "reviewed_at": rv.reviewed_at})
+    return out
+
+
 def _filtered(stmt, q: DetectionFilter):
     if q.category is not None:
         stmt = stmt.where(Detection.category == q.category)
@@ -98,7 +118,8 @@ def _filtered(stmt, q: DetectionFilter):
 def media_detections(media_id: str, query: DetectionFilter):
     load_in_area(get_session(), Media, media_id)
     stmt = _filtered(select(Detection).where(Detection.media_id == media_id), query)
-    return list(get_session().exec(stmt.order_by(Detection.confidence.desc(), Detection.id)))
+    s = get_session()
+    return with_review(s, list(s.exec(stmt.order_by(Detection.confidence.desc(), Detection.id))))
 
 
 @endpoint("/deployments/<deployment_id>/detections", summary="Machine detections of a deployment's images",
@@ -107,8 +128,10 @@ def deployment_detections(deployment_id: str, query: DeploymentDetectionQuery):
     s = get_session()
     load_in_area(s, Deployment, deployment_id)
     stmt = select(Detection).join(Media, Media.id == Detection.media_id).where(Media.deployment_id == deployment_id)
-    return paginate(s, _filtered(stmt, query), query, [Media.captured_at, Media.file_name, Detection.media_id,
+    page = paginate(s, _filtered(stmt, query), query, [Media.captured_at, Media.file_name, Detection.media_id,
                                                       Detection.confidence.desc(), Detection.id])
+    page.items = with_review(s, page.items)
+    return page
 
 
 @endpoint("/deployments/<deployment_id>/detect", ["POST"],

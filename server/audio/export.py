@@ -3,7 +3,12 @@
 Columns: media file, capture time (UTC, ISO 8601), media kind, start/end
 seconds (audio), bbox x/y/width/height (images, normalised, top-left origin as
 Camtrap DP), frequency low/high Hz (audio), category, label, confidence,
-label confidence, model (name@version), review status, detection id, media id.
+label confidence, model (name@version), review status, detection id, media id,
+then what people said: the accepted label (scientific name, or human, vehicle,
+unknown), its taxon id, and who reviewed it. The review status is the one the
+sequence's review gives the detection (server/review/state.py: verified,
+rejected or unreviewed), so a labelled sequence's boxes read verified with the
+label people accepted.
 Rows are ordered by capture time, file, start time, confidence (highest first).
 """
 from __future__ import annotations
@@ -15,10 +20,12 @@ from typing import Iterator, TextIO
 from sqlmodel import Session, select
 
 from ..models import Detection, Media
+from ..review.state import human_labels, labels_for, review_of, taxon_names
 
 COLUMNS = ["media_file", "captured_at", "media_kind", "start_s", "end_s", "bbox_x", "bbox_y", "bbox_width",
            "bbox_height", "freq_low_hz", "freq_high_hz", "category", "label", "confidence", "label_confidence",
-           "model", "review_status", "detection_id", "media_id"]
+           "model", "review_status", "detection_id", "media_id", "accepted_label", "accepted_taxon_id",
+           "reviewed_by"]
 # MegaDetector's "processed, nothing found" marker rows are not detections.
 _BLANK = "blank"
 
@@ -36,17 +43,23 @@ def _fmt(v) -> str:
 def detection_rows(s: Session, deployment_id: str, *, include_dismissed: bool = False) -> Iterator[list[str]]:
     """CSV rows (lists of strings, :data:`COLUMNS` order) of a deployment's detections, streamed from the
     database in batches (server-side cursor on PostgreSQL), so a season of recordings never sits in memory."""
-    stmt = (select(Detection, Media.file_name, Media.captured_at, Media.kind)
+    # People's labels of the deployment (one row per labelled sequence or image): small beside its detections.
+    labels = human_labels(s, deployment_id=deployment_id)
+    names = taxon_names(s, [o.taxon_id for ls in labels.values() for o in ls])
+    stmt = (select(Detection, Media.file_name, Media.captured_at, Media.kind, Media.sequence_id)
             .join(Media, Media.id == Detection.media_id)
             .where(Media.deployment_id == deployment_id, Detection.category != _BLANK))
     if not include_dismissed:
         stmt = stmt.where(Detection.dismissed.is_(False))
     stmt = stmt.order_by(Media.captured_at, Media.file_name, Detection.start_s, Detection.confidence.desc(),
                          Detection.id).execution_options(yield_per=2000)
-    for d, name, captured, kind in s.exec(stmt):
+    for d, name, captured, kind, seq_id in s.exec(stmt):
+        rv = review_of(d, labels_for(labels, seq_id, d.media_id))
         yield [_fmt(v) for v in (name, captured, kind, d.start_s, d.end_s, d.bbox_x, d.bbox_y, d.bbox_width,
                                  d.bbox_height, d.freq_low_hz, d.freq_high_hz, d.category, d.label,
-                                 d.confidence, d.label_confidence, d.model, d.review_status, d.id, d.media_id)]
+                                 d.confidence, d.label_confidence, d.model, rv.status, d.id, d.media_id,
+                                 rv.label(names), rv.taxon_id if rv.status == "verified" else None,
+                                 rv.reviewed_by)]
 
 
 def write_csv(s: Session, deployment_id: str, out: TextIO) -> int:

@@ -6,6 +6,19 @@ relative to the folder all of the deployment's images share), so the file
 opens in Timelapse or AddaxAI next to the images. Each image also carries its
 ``sha256`` (an extra field the tools ignore), which import uses first.
 
+People's review goes with the boxes (server/review/state.py decides each
+box's state from its sequence's labels). The MegaDetector format has no field
+for it, so the export follows what downstream tools already read: a box people
+rejected (dismissed, deleted, or in a sequence they marked blank or labelled
+without that kind of object) is left out, as repeat-detection elimination
+leaves out false positives, so an image whose boxes were all rejected reads
+as processed with nothing found (``"detections": []``); a box people verified
+keeps the detector's ``conf`` and carries the species they accepted as its
+first classification with confidence 1.0 (Timelapse and AddaxAI show the top
+classification). Each box also has ``review_status`` (and ``reviewed_by``,
+``accepted_label`` when verified), extra fields the tools ignore, and
+``info.human_review`` says how the file was made.
+
 Import matches each entry to an image of the deployment by SHA-256 when the
 entry has one, else by the longest unambiguous tail of its path (``cam1/
 DCIM/IMG_0001.JPG`` matches an image ingested from ``.../DCIM/IMG_0001.JPG``),
@@ -31,6 +44,7 @@ from classifiers.megadetector import MD_CATEGORIES, Detection as MDDetection, Im
 
 from .. import audit
 from ..models import Deployment, Detection, Media, MLModel, Program
+from ..review.state import human_labels, labels_for, review_of, taxon_names
 from . import service
 from .registry import model_key
 
@@ -113,33 +127,56 @@ def export_deployment(session: Session, deployment_id: str, out: str | os.PathLi
                               .order_by(Detection.confidence.desc(), Detection.id)):
             rows_by_media[d.media_id].append(d)
     det_ids = dict(_MD_IDS)
-    labels = sorted({d.label for rows in rows_by_media.values() for d in rows if d.label})
+    people = human_labels(session, deployment_id=deployment_id)
+    seq_of = {m.id: m.sequence_id for m in media}
+    reviews = {d.id: review_of(d, labels_for(people, seq_of[d.media_id], d.media_id))
+               for rows in rows_by_media.values() for d in rows}
+    names = taxon_names(session, [r.taxon_id for r in reviews.values()])
+    accepted = {d.id: reviews[d.id].label(names) if reviews[d.id].taxon_id else ""
+                for rows in rows_by_media.values() for d in rows}
+    labels = sorted({d.label for rows in rows_by_media.values() for d in rows if d.label}
+                    | {lab for lab in accepted.values() if lab})
     cls_ids = {lab: str(i + 1) for i, lab in enumerate(labels)}
-    images, extra = [], []
+    images, extra, marks = [], [], []
     for m in media:
         rows = rows_by_media.get(m.id)
         if not rows:
             continue  # not processed by this model
-        dets = []
+        dets, notes = [], []
         for d in rows:
             if d.category == service.BLANK or d.bbox_x is None:
                 continue
+            rv = reviews[d.id]
+            if rv.status == "rejected":
+                continue  # people said it is not there
             if d.category not in det_ids:
                 det_ids[d.category] = str(max(int(i) for i in det_ids.values()) + 1)
             cls = ((cls_ids[d.label], float(d.label_confidence or 0.0)),) if d.label else ()
+            if accepted[d.id]:  # the species people accepted first, with certainty
+                cls = ((cls_ids[accepted[d.id]], 1.0),) + tuple(c for c in cls if c[0] != cls_ids[accepted[d.id]])
             dets.append(MDDetection(det_ids[d.category], float(d.confidence),
                                     (d.bbox_x, d.bbox_y, d.bbox_width, d.bbox_height), cls))
+            note = {"review_status": rv.status}
+            if rv.status == "verified":
+                note.update(reviewed_by=rv.reviewed_by, accepted_label=rv.label(names) or None)
+            notes.append(note)
         images.append(ImageResult(rel[m.id], dets))
         extra.append(m.sha256)
+        marks.append(notes)
     batch = md_json.MDBatch(images, {cid: name for name, cid in det_ids.items()},
                             {cid: lab for lab, cid in cls_ids.items()} if labels else None,
                             info={"format_version": md_json.FORMAT_VERSION, "detector": key,
                                   "detection_completion_time": md_json.completion_time(),
                                   "detector_metadata": {"typical_detection_threshold": 0.2,
-                                                        "conservative_detection_threshold": 0.05}})
+                                                        "conservative_detection_threshold": 0.05},
+                                  "human_review": "boxes people rejected are left out; a box people verified "
+                                                  "has the label they accepted as its first classification "
+                                                  "(confidence 1.0) and review_status verified"})
     data = md_json.to_dict(batch)
-    for im, sha in zip(data["images"], extra):
+    for im, sha, notes in zip(data["images"], extra, marks):
         im["sha256"] = sha
+        for det, note in zip(im["detections"], notes):
+            det.update(note)
     md_json.validate(data, source=str(out))
     out = Path(out)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)

@@ -4,9 +4,12 @@ The tables follow Saola's models, which already use Camtrap DP's field
 meanings, so the export is a projection: deployments.csv from Deployment +
 Location, media.csv from Media, observations.csv from Observation rows
 (human or accepted machine classifications, media- or event-level) plus one
-media-level machine observation per kept Detection (bounding box,
-classificationProbability, classifiedBy ``model@version``) that no
-Observation has taken over. Rows are streamed from the database to the CSV
+media-level observation per kept Detection (bounding box) that no
+Observation has taken over: as the review of its sequence leaves it
+(server/review/state.py), a box people verified is a ``human`` classification
+(classifiedBy the reviewer, their species and time, no probability), one they
+rejected is left out, and an unreviewed one stays a ``machine`` classification
+(classificationProbability, classifiedBy ``model@version``). Rows are streamed from the database to the CSV
 files, so memory stays flat however many observations a program has.
 
 Imported packages keep their identifiers and values in provenance fields
@@ -33,6 +36,8 @@ from sqlmodel import Session
 
 from ..errors import ValidationError
 from ..models import Deployment, Detection, Location, Media, Observation, Taxon, utcnow
+from ..models.detection import OBSERVATION_TYPES
+from ..review.state import human_labels, labels_for, review_of
 from ..timeutil import as_utc
 from .common import CsvTable, fmt_bool, fmt_num, fmt_time, resolve_scope, zone_offset_min
 from .sensitive import generalise, person_media_clause, sensitive_taxon_ids
@@ -327,11 +332,12 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
                 fmt_num(_clip01(c_prob)), tags or "", comments or ""])
             if t.rows % TICK == 0:
                 tick("observations", t.rows)
-        # Machine detections nobody has turned into an observation: media-level machine observations.
+        # Detections nobody has turned into an observation: media-level observations, as reviewed.
         taken = exists().where(Observation.detection_id == Detection.id)
         det_stmt = (select(Detection.id, Detection.model, Detection.category, Detection.confidence,
                            Detection.bbox_x, Detection.bbox_y, Detection.bbox_width, Detection.bbox_height,
                            Detection.taxon_id, Detection.label_confidence, Detection.created_at,
+                           Detection.review_status, Detection.extra,
                            Media.id, Media.deployment_id, Media.sequence_id, Media.captured_at,
                            media_prov.label("mprov"))
                     .join(Media, Media.id == Detection.media_id)
@@ -339,20 +345,33 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
                            Detection.category.in_(list(DETECTION_TYPES)), ~taken)
                     .order_by(Media.deployment_id, Media.captured_at, Detection.id)
                     .execution_options(yield_per=BATCH))
-        for (did, model, cat, conf, bx, by, bw, bh, taxon_id, label_conf, created, mid, dep_id, seq_id, at,
-             mprov) in session.connection().execute(det_stmt):
+        people, people_dep = {}, None  # people's labels of the current deployment (rows come by deployment)
+        for (did, model, cat, conf, bx, by, bw, bh, taxon_id, label_conf, created, stored, dextra, mid, dep_id,
+             seq_id, at, mprov) in session.connection().execute(det_stmt):
+            if dep_id != people_dep:
+                people, people_dep = human_labels(session, deployment_id=dep_id), dep_id
+            rv = review_of({"id": did, "media_id": mid, "model": model, "category": cat, "dismissed": False,
+                            "review_status": stored, "taxon_id": taxon_id, "extra": dextra},
+                           labels_for(people, seq_id, mid))
+            if rv.status == "rejected":
+                continue
             mprov = mprov if isinstance(mprov, dict) else {}
+            otype, method, by_whom, when = DETECTION_TYPES[cat], "machine", model, created
             name, prob = "", conf
+            if rv.status == "verified":
+                taxon_id, method, by_whom, when, prob = rv.taxon_id, "human", rv.reviewed_by or "", rv.reviewed_at, None
+                otype = rv.observation_type if rv.observation_type in OBSERVATION_TYPES else otype
             if taxon_id and taxon_id in taxa:
                 taxa_seen.add(taxon_id)
                 name = taxa[taxon_id][0]
-                prob = label_conf if label_conf is not None else conf
+                if method == "machine":
+                    prob = label_conf if label_conf is not None else conf
             x, y, w, h = _bbox(bx, by, bw, bh)
             levels.add("media")
             stamp = fmt_time(at)
             t.write([did, dep_export_id[dep_id], mprov.get("mediaID") or mid, mprov.get("eventID") or seq_id or "",
-                     stamp, stamp, "media", DETECTION_TYPES[cat], "", name, "", "", "", "", "", "", "", "",
-                     fmt_num(x), fmt_num(y), fmt_num(w), fmt_num(h), "machine", model, fmt_time(created),
+                     stamp, stamp, "media", otype, "", name, "", "", "", "", "", "", "", "",
+                     fmt_num(x), fmt_num(y), fmt_num(w), fmt_num(h), method, by_whom, fmt_time(when),
                      fmt_num(_clip01(prob)), "", ""])
             rep.machine_observations += 1
             if t.rows % TICK == 0:

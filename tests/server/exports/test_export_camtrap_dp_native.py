@@ -36,10 +36,15 @@ def test_full_export_is_valid_and_projects_every_table(app, world, survey, tmp_p
     # the m4 detection was taken over by o2; rejected and dismissed detections are left out.
     assert set(obs) == {ids["o1"], ids["o2"], ids["o3"], ids["det_m1"], ids["det_m2"], ids["det_person"]}
     d = obs[ids["det_m1"]]
-    assert (d["observationLevel"], d["classificationMethod"], d["classifiedBy"]) == ("media", "machine",
-                                                                                     "megadetector@5a")
+    # The sequence was labelled (o1, wild boar, by biologist1): its boxes carry that review (issue 12,
+    # item 8): a human classification, no machine probability.
+    assert (d["observationLevel"], d["classificationMethod"], d["classifiedBy"]) == ("media", "human",
+                                                                                     "biologist1")
     assert (d["scientificName"], d["classificationProbability"], d["bboxX"], d["bboxWidth"]) == (
-        "Sus scrofa", "0.81", "0.1", "0.3")
+        "Sus scrofa", "", "0.1", "0.3")
+    assert d["classificationTimestamp"] == "2026-02-01T09:00:00Z"
+    assert (obs[ids["det_person"]]["classificationMethod"], obs[ids["det_person"]]["classifiedBy"]) == (
+        "human", "biologist1")  # o3 says a person is in view of m3
     assert d["eventID"] == ids["seq"] and d["mediaID"] == ids["m1"]
     assert float(obs[ids["det_m2"]]["bboxWidth"]) == pytest.approx(0.2)  # clipped at the right edge
     assert obs[ids["det_person"]]["observationType"] == "human"

@@ -32,6 +32,8 @@ UTC = timezone.utc
     # An unknown zone never breaks a page: UTC, said so.
     (datetime(2026, 1, 1, 12, 0, tzinfo=UTC), "Mars/Olympus_Mons", "datetime", "2026-01-01 12:00:00 +00"),
     (None, "Asia/Ho_Chi_Minh", "datetime", ""),
+    # The last moment datetime can hold has no local time east of UTC: shown in UTC, said so.
+    (datetime(9999, 12, 31, 23, 0, tzinfo=UTC), "Asia/Ho_Chi_Minh", "datetime", "9999-12-31 23:00:00 +00"),
 ])
 def test_format_local(value, tz, style, expected):
     assert format_local(value, tz, style) == expected

@@ -6,6 +6,8 @@ undo, and the help overlay and species chips at laptop sizes. Screenshots go to 
 Select them with ``-k "browser and (demo or triage or local or export or undo or overlay)"``."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime
 
 import pytest
@@ -156,6 +158,26 @@ def test_browser_local_times_shown(server, browser, e2e_db):  # noqa: F811
     page.goto(base + "/alerts?all=1")
     page.goto(base + f"/areas/{rd.area.id}/field")
     assert "UTC" not in page.content()
+    assert errors == []
+    ctx.close()
+
+
+def test_browser_labelled_state_in_the_detections_export(server, browser, e2e_db):  # noqa: F811
+    base, app, rd = server
+    s0 = rd.sequences[0]
+    ctx, page, errors = _page(browser, base, f"/review?deployment_id={rd.deployment.id}")
+    _wait_sequence(page, s0.id, errors)
+    page.keyboard.press("Enter")  # accept the suggestion (saola) for the whole sequence
+    _wait_sequence(page, rd.empty_sequence.id, errors)
+    resp = page.request.get(base + f"/api/v1/deployments/{rd.deployment.id}/detections.csv")
+    assert resp.status == 200
+    rows = list(csv.DictReader(io.StringIO(resp.text())))
+    mine = [r for r in rows if r["media_id"] in {m.id for m in rd.media[s0.id]}]
+    assert len(mine) == 2
+    assert {(r["review_status"], r["accepted_label"], r["reviewed_by"]) for r in mine} == \
+        {("verified", "Pseudoryx nghetinhensis", "bio")}
+    others = [r for r in rows if r["media_id"] not in {m.id for m in rd.media[s0.id]}]
+    assert others and {r["review_status"] for r in others} == {"unreviewed"}
     assert errors == []
     ctx.close()
 
