@@ -17,6 +17,8 @@ exhausted the parser's recursion; ``1e308`` seconds overflowed a timedelta.
   schemas refuse them too (``allow_inf_nan=False``).
 - **JSON** bodies nest at most :data:`MAX_JSON_DEPTH` levels.
 - **Pages**: ``limit`` 1..500, ``offset`` 0..:data:`MAX_OFFSET`.
+- **Text** in input schemas: at most :data:`MAX_TEXT` characters per string
+  (fields with their own, smaller ``max_length`` keep it).
 - **Analyses** that build a day-by-day matrix span at most
   :data:`MAX_ANALYSIS_DAYS` days (20 years); narrow a longer program with
   ``start``/``end`` or ``year``.
@@ -35,7 +37,7 @@ from pydantic import AfterValidator
 
 from protocols.validation import EARLIEST_DATE, YEARS_AHEAD, date_in_range, latest_date
 
-__all__ = ["EARLIEST_DATE", "YEARS_AHEAD", "MAX_JSON_DEPTH", "MAX_OFFSET", "MAX_ANALYSIS_DAYS", "MAX_RECORDING_S",
+__all__ = ["MAX_TEXT", "EARLIEST_DATE", "YEARS_AHEAD", "MAX_JSON_DEPTH", "MAX_OFFSET", "MAX_ANALYSIS_DAYS", "MAX_RECORDING_S",
            "date_in_range", "latest_date", "date_range_text", "check_date", "BoundedDate", "BoundedDatetime",
            "BoundedYear", "json_depth", "check_boundary", "check_species_list", "MAX_BOUNDARY_POSITIONS"]
 
@@ -43,6 +45,7 @@ MAX_JSON_DEPTH = 64  # a GeoJSON MultiPolygon in a document is about 8 deep
 MAX_OFFSET = 1_000_000_000  # far beyond any table here, far below the databases' 64-bit integers
 MAX_ANALYSIS_DAYS = 7320  # 20 years of daily camera-operation columns
 MAX_RECORDING_S = 7 * 86400  # positions inside a recording (no recorder writes a week-long file)
+MAX_TEXT = 10_000  # characters of one string field (comments, notes, names, ids, filters)
 MAX_BOUNDARY_POSITIONS = 200_000
 MAX_SPECIES_LIST = 20_000
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal, Optional, get_origin
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, TypeAdapter, ValidationInfo,
                       WithJsonSchema, field_validator, model_validator)
 
-from ..bounds import BoundedDate, BoundedDatetime, check_boundary, check_species_list
+from ..bounds import MAX_TEXT, BoundedDate, BoundedDatetime, check_boundary, check_species_list
 from ..models import Deployment, Location, Program, ProtectedArea, Taxon, User
 from .core import Limit, Offset
 
@@ -36,9 +36,11 @@ def _time_kind(model: type[BaseModel], name: str) -> type | None:
 
 
 class In(BaseModel):
-    # Numbers must be finite (NaN/Infinity mean a broken client, and overflow later code);
-    # dates use BoundedDate/BoundedDatetime (server/bounds.py).
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+    # Numbers must be finite (NaN/Infinity mean a broken client, and overflow later code); text is
+    # bounded (fields with their own max_length keep it); dates use BoundedDate/BoundedDatetime
+    # (server/bounds.py).
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False,
+                              str_max_length=MAX_TEXT)
 
     @field_validator("*", mode="before")
     @classmethod

@@ -315,3 +315,16 @@ def test_a_value_the_database_cannot_store_is_a_422(world, db_url):
             s.flush()
     err = data_error(info.value)
     assert err.status == 422 and err.message.startswith("a number is out of range")
+
+
+def test_text_fields_are_bounded(client, admin_h, world):
+    from server.bounds import MAX_TEXT
+
+    a = world.area()
+    dep = world.deployment(world.program(a.id))
+    long = "x" * (MAX_TEXT + 1)
+    r = client.patch(f"/api/v1/deployments/{dep.id}", json={"deployment_comments": long}, headers=admin_h)
+    assert r.status_code == 422 and r.json["error"]["details"][0]["field"] == "deployment_comments"
+    assert client.get(f"/api/v1/taxa?q={long}", headers=admin_h).status_code == 422
+    ok = client.patch(f"/api/v1/deployments/{dep.id}", json={"deployment_comments": "x" * MAX_TEXT}, headers=admin_h)
+    assert ok.status_code == 200
