@@ -39,7 +39,7 @@ from protocols.validation import EARLIEST_DATE, YEARS_AHEAD, date_in_range, late
 
 __all__ = ["MAX_TEXT", "EARLIEST_DATE", "YEARS_AHEAD", "MAX_JSON_DEPTH", "MAX_OFFSET", "MAX_ANALYSIS_DAYS", "MAX_RECORDING_S",
            "date_in_range", "latest_date", "date_range_text", "check_date", "BoundedDate", "BoundedDatetime",
-           "BoundedYear", "json_depth", "check_boundary", "check_species_list", "MAX_BOUNDARY_POSITIONS"]
+           "BoundedYear", "json_depth", "int_arg", "check_boundary", "check_species_list", "MAX_BOUNDARY_POSITIONS"]
 
 MAX_JSON_DEPTH = 64  # a GeoJSON MultiPolygon in a document is about 8 deep
 MAX_OFFSET = 1_000_000_000  # far beyond any table here, far below the databases' 64-bit integers
@@ -80,6 +80,19 @@ def _year_in_range(value: int) -> int:
 BoundedDate = Annotated[date, AfterValidator(_in_range)]
 BoundedDatetime = Annotated[datetime, AfterValidator(_in_range)]
 BoundedYear = Annotated[int, AfterValidator(_year_in_range)]
+
+
+def int_arg(text: str | None, default: int, lo: int, hi: int) -> int:
+    """A page's integer query parameter, clamped to ``lo``..``hi`` (``default`` when absent or not a number).
+
+    Pages are not an API: an out-of-range ``?offset=`` shows the nearest page instead of an error
+    (``offset=10**25`` overflowed the database's integers: a 500).
+    """
+    try:
+        value = int(text) if text is not None and len(text) <= 24 else default
+    except ValueError:
+        value = default
+    return min(max(value, lo), hi)
 
 
 def json_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> int:

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from ..auth import policy
 from ..auth.permissions import load_area
+from ..bounds import MAX_OFFSET, int_arg
 from ..db import get_session
 from ..models import FieldObservation, Media, Program, SurveyWalk, Taxon, User
 from ..storage import get_store
@@ -26,7 +27,7 @@ def field_records(area_id: str):
     s = get_session()
     area, role = load_area(s, area_id, "viewer")
     programs = {p.id: p for p in s.exec(select(Program).where(Program.area_id == area.id))}
-    offset = max(0, request.args.get("offset", 0, type=int))
+    offset = int_arg(request.args.get("offset"), 0, 0, MAX_OFFSET)
     walks = list(s.exec(select(SurveyWalk).where(SurveyWalk.program_id.in_(programs), SurveyWalk.deleted.is_(False))
                         .order_by(SurveyWalk.started_at.desc()).limit(50)))
     rows = list(s.exec(select(FieldObservation, Taxon).join(Taxon, Taxon.id == FieldObservation.taxon_id, isouter=True)

@@ -16,6 +16,7 @@ from protocols.i18n import N_
 
 from ..auth import policy
 from ..auth.permissions import RANK, load_in_area
+from ..bounds import int_arg
 from ..db import get_session
 from ..errors import NotFound
 from ..i18n import gettext as _
@@ -109,11 +110,7 @@ def repeated():
                               .where(Program.area_id.in_(area_ids), Deployment.kind == "camera")
                               .order_by(Location.name))) if area_ids else []
     groups, role, dep = [], None, None
-    min_images = request.args.get("min_images", "5")
-    try:
-        min_images_i = max(2, int(min_images))
-    except ValueError:
-        min_images_i = 5
+    min_images_i = int_arg(request.args.get("min_images"), 5, 2, 100_000)
     if dep_id:
         acc = load_in_area(s, Deployment, dep_id)
         dep, role = acc.row, acc.role

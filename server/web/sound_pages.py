@@ -9,6 +9,7 @@ from sqlalchemy import case, func
 from sqlmodel import select
 
 from ..auth.permissions import RANK, load_in_area
+from ..bounds import MAX_OFFSET, int_arg
 from ..db import get_session
 from ..errors import NotFound
 from ..models import Alert, Deployment, Detection, Location, Media, Program, ProtectedArea
@@ -36,10 +37,7 @@ def sound_list():
     """Recordings with machine detections, unreviewed first."""
     s = get_session()
     area_ids = [a.id for a, _r in areas_with_role("viewer")]
-    try:
-        page = max(0, int(request.args.get("page", 0)))
-    except ValueError:
-        page = 0
+    page = int_arg(request.args.get("page"), 0, 0, MAX_OFFSET // 1000)
     open_count = func.sum(case((Detection.review_status == "unreviewed", 1), else_=0))
     stmt = (select(Media, Location, func.count(Detection.id), open_count, Deployment.timezone)
             .join(Detection, Detection.media_id == Media.id)

@@ -328,3 +328,16 @@ def test_text_fields_are_bounded(client, admin_h, world):
     assert client.get(f"/api/v1/taxa?q={long}", headers=admin_h).status_code == 422
     ok = client.patch(f"/api/v1/deployments/{dep.id}", json={"deployment_comments": "x" * MAX_TEXT}, headers=admin_h)
     assert ok.status_code == 200
+
+
+@pytest.mark.parametrize("query", [f"offset={10 ** 25}", "offset=-5", "offset=x", f"page={10 ** 25}",
+                                   f"min_images={10 ** 30}"])
+def test_page_parameters_never_500(client, world, query):
+    from signin import sign_in
+
+    a = world.area()
+    world.user("boss", roles={a.id: "manager"})
+    assert sign_in(client, "boss").status_code == 302
+    for url in (f"/areas/{a.id}/field", "/sound", "/review/repeated"):
+        r = client.get(f"{url}?{query}")
+        assert r.status_code == 200, (url, r.status_code)
