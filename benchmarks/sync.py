@@ -8,13 +8,18 @@ Reports, in one run on this machine:
   any upload that keeps the file must). Target >= 0.8. The ratio against a PUT whose
   body is discarded unread-to-disk is printed too, as a lower bound.
 
-    .venv/bin/python benchmarks/sync.py [--quick] [--database-url URL]
+    .venv/bin/python benchmarks/sync.py [--quick] [--database-url URL | --postgres ADMIN_URL]
+
+``--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test`` runs it on a scratch
+PostgreSQL database created beside that one and dropped at the end. Everything the run
+writes (server data, the tablets' stores, the photos) is removed at the end.
 
 Ends with BENCH lines.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import signal
@@ -63,16 +68,47 @@ def main() -> None:
     ap.add_argument("--observations", type=int, default=None)
     ap.add_argument("--photo-mib", type=int, default=None)
     ap.add_argument("--database-url", default="", help="default: a fresh SQLite file")
+    ap.add_argument("--postgres", metavar="ADMIN_URL", default="",
+                    help="run on a scratch database created (and dropped) on this PostgreSQL server")
     args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="saola-bench-sync-") as tmp:
+        if args.postgres:
+            with scratch_postgres(args.postgres) as url:
+                run(args, url, Path(tmp))
+        else:
+            run(args, args.database_url, Path(tmp))
+
+
+@contextlib.contextmanager
+def scratch_postgres(admin_url: str):
+    """A new, empty PostgreSQL database on the server of ``admin_url``, dropped afterwards; its URL."""
+    import secrets
+
+    from sqlalchemy import create_engine, text
+
+    name = f"saola_bench_sync_{secrets.token_hex(4)}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run(args, database_url: str, tmp: Path) -> None:
+    """Set up a server with one ranger, push, pull and upload; print the results and BENCH lines."""
     n_obs = args.observations or (300 if args.quick else 5000)
     photo_mib = args.photo_mib or (8 if args.quick else 64)
+    db_name = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
 
     from mobile.store import Store
     from mobile.sync import SyncClient
 
-    tmp = Path(tempfile.mkdtemp(prefix="saola-bench-sync-"))
     env = {**os.environ, "SAOLA_DATA_DIR": str(tmp / "server"), "SAOLA_SECRET_KEY": "bench-secret-0123456789",
-           "SAOLA_WORKER": "external", "SAOLA_DATABASE_URL": args.database_url}
+           "SAOLA_WORKER": "external", "SAOLA_DATABASE_URL": database_url}
     subprocess.run([SAOLA, "init"], env=env, check=True, stdout=subprocess.DEVNULL)
     subprocess.run([SAOLA, "areas", "add", "BENCH", "Bench area"], env=env, check=True, stdout=subprocess.DEVNULL)
     prog = subprocess.run([SAOLA, "programs", "add", "BENCH", "Transects", "--protocol", "line-transect"], env=env,
@@ -147,7 +183,8 @@ def main() -> None:
           f"plain PUT discarded {discard_s:.2f} s ({mib / discard_s:.0f} MiB/s), "
           f"resumable upload {upload_s:.2f} s ({mib / upload_s:.0f} MiB/s)")
     print(f"resumable vs a PUT whose body is thrown away (no disk at all): {discard_s / upload_s:.3f}")
-    print(f"BENCH push_obs_per_s {n_obs / push_s:.1f} observations pushed per second (SyncClient -> saola serve)")
+    print(f"BENCH push_obs_per_s {n_obs / push_s:.1f} observations pushed per second (SyncClient -> saola serve, "
+          f"{db_name})")
     print(f"BENCH push_server_cpu_ms_per_obs {1000 * server_cpu / n_obs:.3f} server CPU milliseconds per observation "
           "pushed (independent of other load on the machine)")
     print(f"BENCH pull_obs_per_s {n_obs / pull_s:.1f} observations pulled per second")
