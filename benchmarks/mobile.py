@@ -1,5 +1,6 @@
 """Field app performance: cold start, observation save latency, records list with 10,000 observations,
-the offline map on a 6-hour walk with 500 observations, and memory after such a walk.
+the offline map on a 6-hour walk with 500 observations, and memory after such a walk; taps per
+record with fast entry and the time to open a form.
 
     .venv/bin/python benchmarks/mobile.py [--quick]
 
@@ -294,6 +295,111 @@ def map_and_long_walk(tmp: Path, kivy_home: str, quick: bool) -> list[str]:
     ]
 
 
+ENTRY = textwrap.dedent("""
+    # Fast entry (issue 14, item 4): taps per record, scripted through the real screens at 800x1280,
+    # and the time to open a form (show + the first frame drawn by llvmpipe).
+    import json, sys, time
+    from pathlib import Path
+    sys.path.insert(0, str(Path.cwd() / "tests" / "mobile"))
+    from mobile_harness import Driver
+    from mobile.demo import demo_fixes
+    from mobile.location import ReplayProvider
+    from mobile.store import Store
+    data, opens = Path(sys.argv[1]), int(sys.argv[2])
+    s = Store(data)
+    s.set_setting("area", {"id": "a1", "name": "Bench"})
+    s.set_setting("programs:a1", [{"id": "p1", "name": "Transects", "protocol": "line-transect"},
+                                  {"id": "p2", "name": "Camera traps", "protocol": "camera-trap"}])
+    s.set_setting("program", {"id": "p1", "name": "Transects", "protocol": "line-transect"})
+    s.set_setting("reference:a1", {"transects": [{"id": "t1", "name": "T-01", "length_m": 2000.0}]})
+    s.close()
+    provider = ReplayProvider(demo_fixes(600), speed=0)
+    drv = Driver(str(data), provider=provider, size=(800, 1280))
+    app = drv.app
+    taps = {"n": 0}
+    def tap(w):
+        taps["n"] += 1
+        drv.tap(w)
+    def count(fn):
+        taps["n"] = 0
+        fn()
+        return taps["n"]
+    drv.tap(drv.screen.ids.walk)
+    walk = drv.screen
+    walk.form.set_values({"transect_id": "T-01", "observers": ["An"], "weather": "clear"})
+    drv.tap(walk.ids.start)
+    provider.step(30)
+    def first():  # the first of the day: through the species picker (the search text is typed, not counted)
+        tap(walk.ids.add_observation)
+        form = drv.screen
+        tap(form.form.widgets["taxon"].button)
+        drv.screen.ids.query.text = "mang lon"
+        drv.frames(2)
+        row = next(w for w in drv.screen.ids.results.children[0].children
+                   if getattr(w, "species", None) and w.species.scientific_name == "Muntiacus vuquangensis")
+        tap(row)
+        tap(form.form.widgets["sign_type"].tiles["track"])
+        tap(form.ids.save)
+    def common():  # the same species again, another sign: the recent-species button and a picture
+        tap(walk.ids.add_observation)
+        form = drv.screen
+        tap(form.form.widgets["taxon"].chips["Muntiacus vuquangensis"])
+        tap(form.form.widgets["sign_type"].tiles["dung"])
+        tap(form.ids.save)
+    def repeat():  # the last one again, one more animal
+        tap(walk.ids.repeat)
+        tap(drv.screen.form.widgets["count"].plus)
+        tap(drv.screen.ids.save)
+    n0 = app.store.count_records("observation")
+    result = {"first": count(first), "common": count(common), "repeat": count(repeat)}
+    result["saved"] = app.store.count_records("observation") - n0
+    def open_ms(kind, **kw):
+        # wall time, and this process's CPU time (all its threads, llvmpipe's too): on a shared
+        # machine the wall time also counts the other processes' turns on the CPU
+        t0, c0 = time.perf_counter(), time.process_time()
+        app.show("form", kind=kind, **kw)
+        drv.EventLoop.idle()  # layout and the first frame of the form
+        ms, cpu = (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
+        app.show("walk")
+        drv.frames(1)
+        return ms, cpu
+    times = {}
+    for kind, kw in (("observation", {"walk_id": walk.walk_id}), ("threat", {"walk_id": walk.walk_id}),
+                     ("camera", {})):
+        first_open = open_ms(kind, **kw)[0]
+        runs = [open_ms(kind, **kw) for _ in range(opens)]
+        times[kind] = {"first": first_open, "warm": [w for w, _ in runs], "cpu": [c for _, c in runs]}
+    result["open"] = times
+    print("ENTRY " + json.dumps(result), flush=True)
+    drv.stop()
+""")
+
+
+def fast_entry(tmp: Path, kivy_home: str, quick: bool) -> list[str]:
+    """Taps for the first observation of the day, a common sighting and a repeat; form opening times."""
+    r = _run_script(ENTRY, [tmp / "entry", 10 if quick else 40], kivy_home, "ENTRY")
+    if r["saved"] != 3:
+        raise SystemExit(f"fast entry script saved {r['saved']} observations, expected 3")
+    warm = [ms for k in r["open"].values() for ms in k["warm"]]
+    cpu = [ms for k in r["open"].values() for ms in k["cpu"]]
+    obs = r["open"]["observation"]["warm"]
+    per_kind = ", ".join(f"{k} first {v['first']:.0f} ms, then p50 {pct(v['warm'], 50):.0f} p95 "
+                         f"{pct(v['warm'], 95):.0f} (CPU p95 {pct(v['cpu'], 95):.0f})" for k, v in r["open"].items())
+    return [
+        f"fast entry taps: first of the day {r['first']} (picker, search typed), common sighting {r['common']}, "
+        f"repeat last {r['repeat']}",
+        f"form open (show + first frame, llvmpipe, 800x1280): {per_kind}",
+        f"BENCH taps_common_sighting {r['common']} taps for a recent species' sign after the first of the day, vs <= 4",
+        f"BENCH taps_repeat_last {r['repeat']} taps to repeat the last observation with one more animal",
+        f"BENCH taps_first_of_day {r['first']} taps for the day's first observation through the picker (typing excluded)",
+        f"BENCH form_open_p95_ms {pct(warm, 95):.0f} open a form and draw its first frame (observation, threat, "
+        f"camera; software GL), vs 150 ms",
+        f"BENCH form_open_observation_p95_ms {pct(obs, 95):.0f} the observation form of a walk, vs 150 ms",
+        f"BENCH form_open_cpu_p95_ms {pct(cpu, 95):.0f} the same opens in CPU time of the app's process (its own "
+        f"work, whatever else the machine runs), vs 150 ms",
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer runs (seconds, for CI smoke)")
@@ -311,6 +417,7 @@ def main() -> None:
         paging = page_times(tmp / "full")
         scroll = scroll_frames(tmp / "full", steps, kivy_home)
         map_lines = map_and_long_walk(tmp, kivy_home, args.quick)
+        entry_lines = fast_entry(tmp, kivy_home, args.quick)
 
     frames = scroll["frames"]
     dropped = sum(1 for f in frames if f > 1000 / 60)
@@ -333,7 +440,7 @@ def main() -> None:
     print(f"BENCH records_scroll_dropped_frames {dropped} frames over 16.7 ms out of {len(frames)}")
     print(f"BENCH records_page_load_ms {pct(scroll['loads'], 50):.1f} fetch the next 200 rows into the RecycleView data (layout excluded)")
 
-    for line in map_lines:
+    for line in map_lines + entry_lines:
         print(line)
 
 

@@ -40,6 +40,7 @@ class FormScreen(Screen):
         self.saved_id = None
         self.program = None
         self.initial_values = {}
+        self._forms: dict = {}  # (protocol, record type, kind, language) -> FormView, reused
 
     @property
     def app(self):
@@ -143,7 +144,16 @@ class FormScreen(Screen):
         }
         if self.record_type == "observation" and self.kind == "observation":
             context["recent_species"] = self.recent_species
-        self.form = FormView(rt.fields, app.lang, context)
+        # One form per protocol record type, kind and language, reset for each new record:
+        # building one makes hundreds of widgets, too slow to do on every "Add observation".
+        key = (self.proto.key, self.record_type, self.kind, app.lang)
+        cached = self._forms.get(key)
+        if cached is not None and cached.context.keys() == context.keys():
+            self.form = cached
+            cached.context.update(context)
+            cached.reset()
+        else:
+            self.form = self._forms[key] = FormView(rt.fields, app.lang, context)
         initial = {}
         if fill_now:
             for f in rt.fields:

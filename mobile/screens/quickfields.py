@@ -162,12 +162,26 @@ class QuickTaxonField(TaxonField):
 
     def build(self):
         self.chips: dict[str, ToggleButton] = {}
+        self.chip_box = BoxLayout(orientation="vertical", size_hint_y=None, spacing=dp(4))
+        self.chip_box.bind(minimum_height=self.chip_box.setter("height"))
+        self.add_widget(self.chip_box)
+        self._fill_chips()
+        super().build()
+
+    def reset(self):
+        self._fill_chips()  # the species recorded since the form was last shown
+        super().reset()
+
+    def _fill_chips(self):
+        box = self.chip_box
+        box.clear_widgets()
+        self.chips = {}
         recent = list(self.form.context["recent_species"]())[:6]
         if recent:
             hint = Label(text=tr("Recent and frequent:", self.lang), size_hint_y=None, height=dp(26),
                          font_size=sp(15), halign="left", color=(0.8, 0.9, 0.8, 1))
             hint.bind(size=lambda w, s: setattr(w, "text_size", s))
-            self.add_widget(hint)
+            box.add_widget(hint)
             rows = (len(recent) + 1) // 2
             grid = GridLayout(cols=2, spacing=dp(6), size_hint_y=None, height=rows * TOUCH + (rows - 1) * dp(6))
             group = f"{id(self)}-species"
@@ -178,8 +192,7 @@ class QuickTaxonField(TaxonField):
                 chip.bind(on_release=lambda w, sp_=species: self.choose(sp_))
                 self.chips[species.scientific_name] = chip
                 grid.add_widget(chip)
-            self.add_widget(grid)
-        super().build()
+            box.add_widget(grid)
 
     def choose(self, species) -> None:
         """A chip was tapped: the species is chosen (and "not identified" cleared) without the picker."""

@@ -116,6 +116,11 @@ class FieldWidget(FieldBox):
     def show_error(self, message: str):
         self.error.text = message or ""
 
+    def reset(self):
+        """Empty, as if just built (a reused form shows nothing of the last record)."""
+        self.set_value(None)
+        self.show_error("")
+
 
 class TextField(FieldWidget):
     """string, text, time, date, timezone, integer, number, string_list."""
@@ -273,6 +278,11 @@ class AllowedValuesField(ChoiceField):
 class DeploymentRefField(ChoiceField):
     """deployment_id: choose one of this device's deployments of the same protocol."""
 
+    def reset(self):
+        self.choices = self.options()  # deployments made since the form was built
+        self.spinner.values = [c[1] for c in self.choices]
+        super().reset()
+
     def options(self) -> list[tuple]:
         return list(self.form.context.get("deployments", lambda: [])())
 
@@ -361,6 +371,11 @@ class GeopointField(FieldWidget):
             self.set_value(value)
             self.form.changed(self.name)
         pick(picked, self.value)
+
+    def reset(self):
+        if self.manual is not None:  # the coordinate boxes of the last record: closed
+            self.toggle_manual()
+        super().reset()
 
     def toggle_manual(self):
         """Show (or hide) two boxes for latitude and longitude in decimal degrees."""
@@ -454,6 +469,10 @@ class PhotosField(FieldWidget):
 
     def get_value(self):
         return list(self.value) or None
+
+    def reset(self):
+        self.pending = 0
+        super().reset()
 
     def set_value(self, value):
         self.value = list(value or [])
@@ -554,6 +573,21 @@ class FormView(GridLayout):
             w = cls(f, self.lang, self)
             self.widgets[f["name"]] = w
             self.add_widget(w)
+        for f in self.fields:
+            if "default" in f and f["name"] in self.widgets:
+                self.widgets[f["name"]].set_value(f["default"])
+        self._building = False
+
+    def reset(self):
+        """Back to a new form's state: every field empty, then the protocol's defaults; no messages.
+
+        Building a form makes hundreds of widgets (0.1-0.3 s on a tablet's CPU); the form
+        screen keeps one per protocol record type and language and resets it instead.
+        """
+        self._building = True
+        self.hidden = {}
+        for w in self.widgets.values():
+            w.reset()
         for f in self.fields:
             if "default" in f and f["name"] in self.widgets:
                 self.widgets[f["name"]].set_value(f["default"])

@@ -124,8 +124,20 @@ def main(work: str, shots: str) -> None:
     drv.frames(2)
     r["perpendicular_vi"] = f["perpendicular_distance_m"].shown.text
     r["distance_value"] = f["distance_m"].get_value()
+    f["sign_type"].set_value("call")
+    f["habitat"].set_value("bamboo")
+    f["note"].input.text = "ghi chú cũ"
     drv.tap(drv.find(drv.screen, "TopBar").ids.back)
     drv.tap(app.dialog.yes_button)
+    # the next observation form is the same widgets, reset: nothing of the discarded one shows
+    app.show("form", kind="observation", values={"transect_bearing_deg": 45})
+    drv.frames(2)
+    r["reused_form"] = drv.screen.form is f["distance_m"].form
+    reopened = drv.screen.form.values()
+    r["reopened_values"] = sorted(reopened)
+    r["reopened_texts"] = [drv.screen.form.widgets[n].input.text for n in ("distance_m", "bearing_deg", "note")]
+    r["reopened_errors"] = [w.error.text for w in drv.screen.form.widgets.values() if w.error.text]
+    drv.tap(drv.screen.ids.cancel)
 
     # -- D12: the photo chooser's rows are finger-sized -----------------------------------
     app.set_language("en")

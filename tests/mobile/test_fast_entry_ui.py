@@ -127,6 +127,13 @@ def test_d10_saved_is_seen_and_a_filled_form_is_not_discarded_silently(fast, for
     assert forms["correction_discarded"] == "SD-118"
 
 
+def test_a_reused_form_shows_nothing_of_the_last_record(forms):
+    r = forms
+    assert r["reused_form"] is True  # the widgets are kept (opening speed), their contents are not
+    assert r["reopened_values"] == ["count", "location", "observed_at", "transect_bearing_deg", "unidentified"]
+    assert r["reopened_texts"] == ["", "", ""] and r["reopened_errors"] == []
+
+
 # -- D6 ---------------------------------------------------------------------------------------
 def test_d6_decimal_comma_is_half_a_metre_and_shown_in_the_ui_language(forms):
     r = forms
