@@ -25,27 +25,16 @@ OBSERVATION_STICKY = ("habitat",)
 STICKY_KEY = "entry.sticky"
 
 
-def _columns(store, table: str) -> set:
-    cache = store.__dict__.setdefault("_entry_columns", {})
-    if table not in cache:
-        with store._lock:
-            cache[table] = {r[1] for r in store._db.execute(f"PRAGMA table_info({table})")}
-    return cache[table]
-
-
 def own_records(store, table: str, limit: int, walk_id: str | None = None,
                 record_type: str | None = None) -> list[dict]:
     """The newest ``limit`` records of ``table`` made on this device (by the signed-in ranger), newest first.
 
-    Pulled records of other devices (``origin='remote'``, once the store knows it) are
-    left out: they are not what this ranger keeps recording.
+    Pulled records of other devices (``origin='remote'``) are left out: they are not what
+    this ranger keeps recording. Records made offline (no owner) count for whoever signs in.
     """
-    cols = _columns(store, table)
-    where, args = ["deleted=0"], []
-    if "origin" in cols:
-        where.append("origin='local'")
-    user = store.username() if callable(getattr(store, "username", None)) else None
-    if "owner" in cols and user:
+    where, args = ["deleted=0", "origin='local'"], []
+    user = store.username()
+    if user:
         where.append("(owner IS NULL OR owner=?)")
         args.append(user)
     if walk_id is not None:

@@ -96,3 +96,20 @@ def resolve(store, kind: str, walk: dict | None = None) -> tuple[dict | None, li
     if chosen is not None:
         return chosen, candidates, none_fits
     return None, candidates, none_fits
+
+
+def offline_assignments(store) -> dict[str, dict]:
+    """Protocol name -> the one program of the area that fits records made with it, for the
+    records made offline before a program was chosen (D2). Protocols several programs fit
+    (or none) are left out: those records take the program the ranger chose."""
+    from .reference import KINDS
+
+    out: dict[str, dict] = {}
+    kinds_of: dict[str, list[str]] = {"line_transect": ["walk"]}
+    for kind, spec in KINDS.items():
+        kinds_of.setdefault(spec["protocol"], []).append(kind)
+    for protocol, kinds in kinds_of.items():
+        found = {p["id"]: p for kind in kinds for p in fitting(store, kind) if protocol_of(p) == protocol}
+        if len(found) == 1:
+            out[protocol] = next(iter(found.values()))
+    return out

@@ -576,9 +576,11 @@ class Store:
             return self._enqueue(db, entity, record_id, "update", row["revision"], self._mutation_of(entity, row),
                                  None)
 
-    def assign_program(self, program_id: str) -> int:
+    def assign_program(self, program_id: str, protocol: str | None = None) -> int:
         """Give every record made before a program was chosen (offline mode) this program.
 
+        ``protocol`` (a protocol name, e.g. "camera_trap"): only the records made with it
+        (each kind of record to a program whose protocol fits, issue 14 D12).
         Their queued mutations are rewritten to carry it; records the server
         already refused for lacking one are queued again. Returns how many
         records took the program.
@@ -586,9 +588,12 @@ class Store:
         if not program_id:
             raise StoreError("assign_program needs a program id")
         changed = 0
+        only = " AND (protocol=? OR protocol LIKE ?)" if protocol else ""
+        args = (protocol, f"{protocol}@%") if protocol else ()
         with self._tx() as db:
             for entity, table in ENTITIES.items():
-                rows = db.execute(f"SELECT * FROM {table} WHERE program_id IS NULL AND origin='local'").fetchall()
+                rows = db.execute(f"SELECT * FROM {table} WHERE program_id IS NULL AND origin='local'{only}",
+                                  args).fetchall()
                 for row in rows:
                     db.execute(f"UPDATE {table} SET program_id=? WHERE id=?", (program_id, row["id"]))
                     changed += 1

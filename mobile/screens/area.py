@@ -4,6 +4,7 @@ from __future__ import annotations
 from kivy.app import App
 from kivy.uix.screenmanager import Screen
 
+from .. import programs as program_fit
 from ..api_client import ApiClient, ApiError
 
 
@@ -105,8 +106,11 @@ class AreaScreen(Screen):
         app.store.set_setting("program", program)
         home = app.show("home")
         if program.get("id"):
-            # Records made in offline mode take the program now, so the server accepts them (D2).
-            n = app.store.assign_program(program["id"])
+            # Records made in offline mode take the program now, so the server accepts them (D2):
+            # each kind the one program of the area whose protocol fits it (D12), else the chosen one.
+            n = sum(app.store.assign_program(p["id"], protocol=name)
+                    for name, p in program_fit.offline_assignments(app.store).items())
+            n += app.store.assign_program(program["id"])
             if n:
                 home.refresh()
                 home.ids.sync_status.text = app.tr("{n} record(s) made offline now belong to {program}", n=n,

@@ -71,12 +71,21 @@ def test_recent_species_first_then_frequent(store):
 def test_pulled_records_of_other_devices_are_not_offered(store):
     obs(store, "Pygathrix nemaeus")
     rid = obs(store, "Sus scrofa")
-    with store._tx() as db:
-        if "origin" not in {r[1] for r in db.execute("PRAGMA table_info(observations)")}:
-            # (stores before record ownership, issue 14 D1, have no origin column)
-            db.execute("ALTER TABLE observations ADD COLUMN origin TEXT NOT NULL DEFAULT 'local'")
+    with store._tx() as db:  # as mobile.sync.apply_changes stores another device's record
         db.execute("UPDATE observations SET origin='remote' WHERE id=?", (rid,))
     assert entry.species_ranking(store) == ["Pygathrix nemaeus"]
+
+
+def test_recent_species_are_the_signed_in_rangers_own(store):
+    store.set_setting("user", {"username": "an"})
+    obs(store, "Sus scrofa")
+    store.set_setting("user", {"username": "hoa"})  # the same tablet, another ranger
+    obs(store, "Pygathrix nemaeus")
+    assert entry.species_ranking(store) == ["Pygathrix nemaeus"]
+    store.set_setting("user", {"username": "an"})
+    assert entry.species_ranking(store) == ["Sus scrofa"]
+    store.set_setting("user", None)  # offline: the device's records
+    assert set(entry.species_ranking(store)) == {"Sus scrofa", "Pygathrix nemaeus"}
 
 
 def test_repeat_last_observation_copies_what_repeats_not_time_place_or_measures(store):
@@ -151,6 +160,23 @@ def test_a_walks_records_go_with_the_walk(store):
 def test_offline_keeps_the_area_screens_choice(store):
     store.set_setting("program", {"id": None, "name": "Offline"})
     assert programs.resolve(store, "camera") == ({"id": None, "name": "Offline"}, [], False)
+
+
+def test_records_made_offline_take_a_program_that_fits_them(store):
+    """D2 + D12: after sign-in, a camera deployment made offline goes to the camera-trap program."""
+    dep = store.save_record("deployment", "camera_trap@1.0", "deployment", {"station_id": "CT-1"})
+    walk = store.start_walk(LT.key, {"transect_id": "T1", "observers": ["An"], "weather": "clear"})
+    ob = obs(store, "Sus scrofa", walk_id=walk)
+    area(store)  # two line-transect programs, one camera-trap program
+    assert {k: v["id"] for k, v in programs.offline_assignments(store).items()} == {"camera_trap": "p-ct"}
+    for name, program in programs.offline_assignments(store).items():
+        store.assign_program(program["id"], protocol=name)
+    store.assign_program("p-lt2")  # the rest: the program the ranger chose
+    assert store.get_record("deployment", dep)["program_id"] == "p-ct"
+    assert store.get_walk(walk)["program_id"] == store.get_record("observation", ob)["program_id"] == "p-lt2"
+    assert all(m["data"]["program_id"] in ("p-ct", "p-lt2") for m in store.outbox() if m["data"])
+    dep_mutation = next(m for m in store.outbox() if m["record_id"] == dep)
+    assert dep_mutation["data"]["program_id"] == "p-ct"
 
 
 # -- item 5: the walk summary -----------------------------------------------------------
