@@ -41,7 +41,7 @@ from .documents import ENTITIES, load_protocol, photos_of, taxon_name
 
 _CHUNK = 500  # ids per IN (...) list
 _SAVEPOINT = "saola_mutation"  # the savepoint of a mutation's record write
-_UPDATES: dict[str, Any] = {}
+_STATEMENTS: dict[tuple[str, str], Any] = {}
 
 
 class Record(SimpleNamespace):
@@ -69,11 +69,19 @@ def _chunks(items: Iterable[str]) -> Iterator[list[str]]:
         yield items[i:i + _CHUNK]
 
 
+def _insert(table) -> Any:
+    """INSERT INTO <table>, built once per table (SQLAlchemy then reuses its compiled form as is)."""
+    stmt = _STATEMENTS.get(("insert", table.name))
+    if stmt is None:
+        stmt = _STATEMENTS["insert", table.name] = table.insert()
+    return stmt
+
+
 def _update(table) -> Any:
     """UPDATE <table> SET <the columns given> WHERE id = :_id, built once per table."""
-    stmt = _UPDATES.get(table.name)
+    stmt = _STATEMENTS.get(("update", table.name))
     if stmt is None:
-        stmt = _UPDATES[table.name] = table.update().where(table.c.id == bindparam("_id"))
+        stmt = _STATEMENTS["update", table.name] = table.update().where(table.c.id == bindparam("_id"))
     return stmt
 
 
@@ -275,7 +283,7 @@ class PushBatch:
         values = record.values()
         conn = self._conn()
         if created:
-            conn.execute(table.insert(), values)
+            conn.execute(_insert(table), values)
         else:
             rid = values.pop("id")
             conn.execute(_update(table), {**values, "_id": rid})
