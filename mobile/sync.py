@@ -280,7 +280,9 @@ class SyncClient:
                         status = res["original_status"]
                     error = res.get("message")
                     if status == "rejected" and res.get("errors"):
-                        error = "; ".join(e.get("vi") or e.get("en") or "" for e in res["errors"])
+                        # Both languages, so the reason shows in whichever the ranger reads (syncstatus).
+                        error = json.dumps({lang: "; ".join(e.get(lang) or e.get("en") or "" for e in res["errors"])
+                                            for lang in ("en", "vi")}, ensure_ascii=False)
                     self.store.complete_mutation(sent["mutation_id"], status, res.get("revision"), error)
                     if status in ("applied", "conflict") and (res.get("server_data") or res.get("server_deleted")):
                         # Merged on the server, or kept the server's version: show what the server holds.

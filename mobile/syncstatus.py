@@ -8,6 +8,7 @@ server's fault, a full tablet) instead of ``HTTPConnectionPool(...)``.
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone, tzinfo
 
 from .i18n import tr
@@ -38,6 +39,20 @@ def error_text(kind: str | None, lang: str, status: int | None = None) -> str:
     if kind == "busy":
         return tr("A sync is already running.", lang)
     return tr("The tablet could not finish the sync. Nothing was lost: try again.", lang)
+
+
+def record_error(sync_error: str | None, lang: str) -> str:
+    """Why the server refused a record, in ``lang`` when the server said it in both languages."""
+    if not sync_error:
+        return ""
+    if sync_error.startswith("{"):
+        try:
+            both = json.loads(sync_error)
+        except ValueError:
+            return sync_error
+        if isinstance(both, dict):
+            return str(both.get(lang) or both.get("en") or "")
+    return sync_error
 
 
 def when_text(iso: str | None, lang: str, now: datetime | None = None, tz: tzinfo | None = None) -> str:

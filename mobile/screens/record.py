@@ -12,6 +12,7 @@ from kivy.app import App
 from kivy.metrics import dp
 from kivy.uix.screenmanager import Screen
 
+from .. import syncstatus
 from ..i18n import SYNC_STATE_NAMES
 from ..store import StoreError
 from ..summaries import Describer
@@ -92,7 +93,8 @@ class RecordScreen(Screen):
         if rec["read_only"]:
             return ""
         if rec["sync_state"] == "rejected":
-            return app.tr("Refused by the server: {reason}", reason=rec.get("sync_error") or "?")
+            return app.tr("Refused by the server: {reason}",
+                          reason=syncstatus.record_error(rec.get("sync_error"), app.lang) or "?")
         if rec["sync_state"] == "conflict":
             return app.tr("Kept on the server for a biologist to decide")
         if rec.get("program_id") is None:

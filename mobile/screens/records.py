@@ -18,6 +18,7 @@ from kivy.uix.label import Label
 from kivy.uix.recycleview.views import RecycleDataViewBehavior
 from kivy.uix.screenmanager import Screen
 
+from .. import syncstatus
 from ..summaries import Describer
 from .widgets import fresh_texture
 
@@ -111,7 +112,8 @@ class RecordsScreen(Screen):
         scr = app.show("form", kind=kind, record_id=record_id, record_type=rec["record_type"],
                        values=rec["data"], walk_id=rec.get("walk_id"))
         if rec["sync_state"] in ("rejected", "conflict") and rec.get("sync_error"):
-            scr.ids.message.text = app.tr("Refused by the server: {reason}", reason=rec["sync_error"]) \
+            scr.ids.message.text = app.tr("Refused by the server: {reason}",
+                                          reason=syncstatus.record_error(rec["sync_error"], app.lang)) \
                 if rec["sync_state"] == "rejected" else app.tr("Kept on the server for a biologist to decide")
         return scr
 
