@@ -73,13 +73,17 @@ class RecordScreen(Screen):
         set_text(self.ids.state, self._state_text(rec))
         set_text(self.ids.stats, self._stats_text(rec) if self.entity == "walk" else "")
         self.editable = self.entity == "walk" and not rec["read_only"] and rec["status"] == "done"
-        proto = app.reference.protocol(rec["protocol"].split("@")[0])
+        proto = self.protocol_of(rec)
         fields = proto.record_type(rec["record_type"]).fields
         context: dict = {"species_lookup": describer.species.get if describer.species is not None else (lambda n: None),
                    "current_location": lambda: None, "deployments": lambda: [], "pick_species": lambda w: None,
                    "add_photo": lambda *a, **k: None}
         self.form = FormView(fields, app.lang, context, skip=AUTOMATIC if self.entity == "walk" else ())
-        self.form.set_values(values if values is not None else rec["data"])
+        if values is None:
+            values = rec["data"]
+            if not self.editable:  # show what was recorded, not the form's defaults for what was not
+                values = {**{name: None for name in self.form.widgets}, **values}
+        self.form.set_values(values)
         self.form.disabled = not self.editable
         holder = self.ids.form_holder
         holder.clear_widgets()
@@ -88,10 +92,24 @@ class RecordScreen(Screen):
         actions.opacity, actions.disabled = (1, False) if self.editable else (0, True)
         actions.height = dp(64) if self.editable else 0
 
+    def protocol_of(self, rec: dict):
+        """The protocol version the record was made with (a walk of line_transect 1.0 is corrected as 1.0,
+        without the fields of a later version), else the one in use."""
+        import protocols
+
+        name, _, version = rec["protocol"].partition("@")
+        try:
+            return protocols.load(name, version) if version else self.app.reference.protocol(name)
+        except protocols.ProtocolNotFound:
+            return self.app.reference.protocol(name)
+
     def _state_text(self, rec: dict) -> str:
         app = self.app
         if rec["read_only"]:
             return ""
+        if rec["sync_state"] == "rejected" and rec.get("program_id") is None:
+            return app.tr("Refused by the server: made offline without a program. Choose the area and program: "
+                          "it is then sent again.")
         if rec["sync_state"] == "rejected":
             return app.tr("Refused by the server: {reason}",
                           reason=syncstatus.record_error(rec.get("sync_error"), app.lang) or "?")
@@ -118,7 +136,7 @@ class RecordScreen(Screen):
 
         app = self.app
         rec = self.record()
-        proto = app.reference.protocol(rec["protocol"].split("@")[0])
+        proto = self.protocol_of(rec)
         record = protocols.complete(proto, {**rec["data"], **self.form.values()}, "walk")
         errors = protocols.validate(proto, record, "walk")
         if self.form.show_errors(errors, app.lang) or errors:

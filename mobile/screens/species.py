@@ -79,8 +79,10 @@ class SpeciesScreen(Screen):
         def row(s):
             other = s.english_name if lang == "vi" else s.vietnamese_name
             iucn = f" · IUCN {s.iucn_category}" if s.iucn_category else ""
-            return {"viewclass": "SpeciesRow", "text": f"{s.name(lang)} — {other}\n[i]{s.scientific_name}[/i]{iucn}",
-                    "species": s}
+            # Alternative names too, so a ranger who typed "Hoẵng" sees why the muntjac came up.
+            aka = f" · {', '.join(s.other_names[:3])}" if s.other_names else ""
+            return {"viewclass": "SpeciesRow",
+                    "text": f"{s.name(lang)} — {other}\n[i]{s.scientific_name}[/i]{iucn}{aka}", "species": s}
         rows = []
         if self.recent:
             rows.append({"viewclass": "SpeciesHeader", "text": app.tr("Recent and frequent"), "row_size": HEADER})

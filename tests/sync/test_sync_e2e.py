@@ -1,56 +1,16 @@
 """End to end: the app's sync client against a real `saola serve` process on loopback
 (SQLite file and PostgreSQL), including a server restart mid-sync and 30 days offline."""
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
 from sqlmodel import func, select
 
+from saola_server import Server
 from server.models import FieldObservation, Media, SyncMutation
-
-SAOLA = str(Path(sys.executable).with_name("saola"))
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, db_url, data_dir):
-        self.port = _free_port()
-        self.env = {**os.environ, "SAOLA_DATABASE_URL": db_url, "SAOLA_DATA_DIR": str(data_dir),
-                    "SAOLA_SECRET_KEY": "e2e-secret-key-0123456789abcdef", "SAOLA_WORKER": "external",
-                    "SAOLA_THREADS": "4"}
-        self.proc = None
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def start(self):
-        self.proc = subprocess.Popen([SAOLA, "serve", "--port", str(self.port)], env=self.env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if requests.get(self.url + "/api/v1/health", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                time.sleep(0.2)
-        raise AssertionError("saola serve did not start")
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
 
 
 @pytest.fixture
