@@ -67,7 +67,7 @@ def main(work: str, shots: str, server: str, walk_id: str) -> None:
     # A threat made now, still without a program.
     drv.tap(home.ids.threat)
     f = drv.screen.form.widgets
-    f["threat_type"].spinner.text = "Bẫy dây"
+    drv.tap(f["threat_type"].tiles["snare"])  # a picture choice
     f["action_taken"].spinner.text = "Đã tháo gỡ"
     f["count"].input.text = "4"
     f["location"].set_value({"lat": 16.21, "lon": 107.86, "accuracy_m": 6.0})

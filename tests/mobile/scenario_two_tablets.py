@@ -111,7 +111,7 @@ def main(work: str, shots: str, server: str, username: str, password: str, area_
     rows = [w for w in species.ids.results.children[0].children if getattr(w, "species", None)]
     drv.tap(next(w for w in rows if w.species.scientific_name == "Muntiacus vaginalis"))
     f = obs.form.widgets
-    f["sign_type"].spinner.text = "Quan sát trực tiếp"
+    drv.tap(f["sign_type"].tiles["sighting"])  # a picture choice
     f["count"].input.text = "1"
     f["distance_m"].input.text = "15"
     f["bearing_deg"].input.text = "20"
@@ -121,6 +121,7 @@ def main(work: str, shots: str, server: str, username: str, password: str, area_
     drv.frames(2)
     walk = drv.screen
     drv.tap(walk.ids.stop)
+    drv.tap(app.dialog.yes_button)  # "Stop this walk?"
     drv.until(lambda: app.store.active_walk() is None, 10)
     b_walk = next(w for w in app.store.records("walk") if w["origin"] == "local")
     result["b_walk"] = {"id": b_walk["id"], "points": app.store.get_walk(b_walk["id"])["point_count"]}

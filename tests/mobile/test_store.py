@@ -256,10 +256,13 @@ def test_offline_records_take_the_program_chosen_later(store):
     store.stop_walk(w)
     assert [m["held"] for m in store.outbox()] == [True, True, True]
     assert store.pending_counts() == {"waiting": 2, "rejected": 0, "conflict": 0, "unassigned": 2}
-    assert store.assign_program("p1") == 2
-    assert [m["data"]["program_id"] for m in store.outbox()] == ["p1"] * 3
-    assert [m["held"] for m in store.outbox()] == [False] * 3
+    d = store.save_record("deployment", "camera_trap@1.0", "deployment", {"station_id": "CT-1"})
+    assert store.assign_program("p-cam", protocol="camera_trap") == 1  # the kind that has its own program
+    assert store.assign_program("p1") == 2  # the rest: the chosen program
+    assert [m["data"]["program_id"] for m in store.outbox()] == ["p1", "p1", "p1", "p-cam"]
+    assert [m["held"] for m in store.outbox()] == [False] * 4
     assert store.get_record("observation", o)["program_id"] == "p1" and store.get_walk(w)["program_id"] == "p1"
+    assert store.get_record("deployment", d)["program_id"] == "p-cam"
     assert store.pending_counts()["unassigned"] == 0
 
 
