@@ -10,12 +10,13 @@ from typing import Literal, Optional
 
 from flask import g, url_for
 from pydantic import Field
+from sqlmodel import select
 
-from ..auth.permissions import RANK, current_user, load_in_area, require_area, visible_area_ids
+from ..auth.permissions import RANK, check_row, current_user, load_in_area, require_area, visible_area_ids
 from ..bounds import MAX_RECORDING_S, BoundedDatetime
 from ..db import get_session
 from ..errors import NotFound, ValidationError
-from ..models import Alert, Deployment, Detection, Media, Observation, Program, Sequence, Taxon
+from ..models import Alert, Deployment, Detection, Location, Media, Observation, Program, Sequence, Taxon
 from ..review import actions, queue, triage
 from ..review.false_positives import find_repeated
 from ..timeutil import to_utc
@@ -135,14 +136,27 @@ def image_url(m: Media) -> str:
     return url_for("review_pages.media_image", media_id=m.id, size="review")
 
 
+def _keep(row) -> None:
+    """Hold a row for the rest of the request: the session's identity map only keeps rows something
+    refers to, and the next item reads the filter's deployment and program again (no second query)."""
+    g.setdefault("review_rows", []).append(row)
+
+
 def queue_filter(query: QueueQuery) -> queue.QueueFilter:
     s = get_session()
     scoped = False  # True once an area-bound filter was checked: no need to list visible areas then
     if query.deployment_id:
+        # Deployment, station and program in one query, held, so the access check below and the item
+        # read them from the session's identity map.
+        for row in s.exec(select(Deployment, Location, Program).join(Location, Location.id == Deployment.location_id)
+                          .join(Program, Program.id == Deployment.program_id)
+                          .where(Deployment.id == query.deployment_id)).all():
+            for part in row:
+                _keep(part)
         load_in_area(s, Deployment, query.deployment_id)
         scoped = True
     if query.program_id:
-        load_in_area(s, Program, query.program_id)
+        _keep(load_in_area(s, Program, query.program_id).row)
         scoped = True
     if query.area_id:
         require_area(s, query.area_id)
@@ -160,8 +174,9 @@ def _item(seq: Sequence | None, area_id: str | None = None) -> dict:
     if seq is None:
         return {"item": None}
     s = get_session()
-    role = load_in_area(s, Sequence, seq.id).role
-    item = queue.sequence_item(s, seq, image_url)
+    role = check_row(s, seq).role  # the sequence was found under the user's filter; its role there
+    dep = s.get(Deployment, seq.deployment_id)
+    item = queue.sequence_item(s, seq, image_url, deployment=dep, program=s.get(Program, dep.program_id))
     item["can_edit"] = RANK[role] >= RANK["biologist"]
     return {"item": item}
 

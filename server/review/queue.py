@@ -317,11 +317,18 @@ def sequence_item(session: Session, seq: Sequence, image_url=None, *, deployment
     dep = deployment or session.get(Deployment, seq.deployment_id)
     program = program or session.get(Program, dep.program_id)
     loc = session.get(Location, dep.location_id)
-    media = list(session.exec(select(Media).where(Media.sequence_id == seq.id)
-                              .order_by(Media.captured_at, Media.file_name)))
+    # The images and their boxes in one query (the next item is on the reviewer's critical path).
+    media, dets = [], []
+    for m, d in session.exec(select(Media, Detection).outerjoin(Detection, Detection.media_id == Media.id)
+                             .where(Media.sequence_id == seq.id)
+                             .order_by(Media.captured_at, Media.file_name, Media.id, Detection.confidence.desc(),
+                                       Detection.id)):
+        if not media or media[-1] is not m:
+            media.append(m)
+        if d is not None:
+            dets.append(d)
+    dets.sort(key=lambda d: -d.confidence)
     mids = [m.id for m in media]
-    dets = list(session.exec(select(Detection).where(Detection.media_id.in_(mids))
-                             .order_by(Detection.confidence.desc()))) if mids else []
     obs = list(session.exec(select(Observation).where(
         or_(Observation.sequence_id == seq.id, Observation.media_id.in_(mids) if mids else False))
         .order_by(Observation.created_at)))
