@@ -320,7 +320,7 @@ def main() -> None:
         print(f"BENCH save_label_p95_ms_{b} {r['label']:.1f} ms, label a sequence, {n_media} media (target < 100)")
         print(f"BENCH next_item_area_p95_ms_{b} {r['next_area']:.1f} ms, whole-area queue with a confidence filter")
         print(f"BENCH next_item_first_p95_ms_{b} {r['next_first']:.1f} ms, deployment queue in detections-first order")
-        print(f"BENCH progress_p95_ms_{b} {r['progress']:.1f} ms, deployment progress counts (with no-detector count)")
+        print(f"BENCH progress_p95_ms_{b} {r['progress']:.1f} ms, deployment progress counts (and whether a detector ran)")
         print(f"BENCH baseline_request_p95_ms_{b} {r['baseline']:.1f} ms, GET one protected area (request overhead)")
     worst = max(r["next"] for r in results.values())
     print(f"BENCH next_item_p95_ms {worst:.1f} worst backend of {','.join(results)} ({n_media} media; target < {target})")

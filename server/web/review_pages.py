@@ -37,8 +37,7 @@ JS_TEXT = (
     # every sequence reviewable, with or without a detector (issue 12)
     N_("No detector has run on these photos: label them by hand (species search, number keys 1-9, b for blank). "
        "There are no boxes to check."),
-    N_("{n} of these sequences have not been through a detector: label them by hand."),
-    N_("No detector has run on this sequence."), N_("Camera clock"),
+    N_("No detector has run on this sequence: label it by hand."), N_("Camera clock"),
     # confidence triage
     N_("{sequences} sequences ({media} media) have no box at or above {threshold} and would be marked blank."),
     N_("{n} unreviewed sequences no detector has processed are left alone."),

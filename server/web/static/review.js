@@ -57,13 +57,10 @@
     const note = $('detector-note');
     const c = counts;
     let text = '';
-    if (c && c.total > 0 && c.no_detector === c.total) {
+    if (c && c.total > 0 && !c.detector_ran) {
       text = t('No detector has run on these photos: label them by hand (species search, number keys 1-9, b for blank). There are no boxes to check.');
-    } else if (c && c.no_detector > 0) {
-      text = t('{n} of these sequences have not been through a detector: label them by hand.').replace('{n}', c.no_detector);
-      if (state.item && !state.item.detector_ran) text += ' ' + t('No detector has run on this sequence.');
     } else if (state.item && !state.item.detector_ran) {
-      text = t('No detector has run on this sequence.');
+      text = t('No detector has run on this sequence: label it by hand.');
     }
     note.textContent = text;
     note.hidden = !text;

@@ -57,7 +57,7 @@ def test_queue_filters(rd, signed_in):
     # Filtering by another area's deployment must not reveal it.
     assert b.get(f"/api/v1/review/next?deployment_id={rd.other_deployment.id}").status_code == 404
     prog = b.get("/api/v1/review/progress").get_json()
-    assert prog == {"unreviewed": 5, "reviewed": 0, "blank": 0, "total": 5, "done": 0, "no_detector": 1}
+    assert prog == {"unreviewed": 5, "reviewed": 0, "blank": 0, "total": 5, "done": 0, "detector_ran": True}
     r = b.get("/api/v1/review/next?order=random")
     assert r.status_code == 422 and "order" in r.get_json()["error"]["message"]
 
@@ -76,7 +76,7 @@ def test_detections_first_order_puts_sequences_without_boxes_last_and_hides_none
     assert prev["item"]["sequence"]["id"] == s0
 
 
-def test_sequence_without_detector_is_served_with_its_state(rd, signed_in):
+def test_sequence_without_detector_is_served_with_its_state(rd, signed_in, world):
     b = signed_in("bio")
     item = _next(b, after=rd.sequences[0].id)
     assert item["sequence"]["id"] == rd.empty_sequence.id
@@ -87,10 +87,23 @@ def test_sequence_without_detector_is_served_with_its_state(rd, signed_in):
     r = b.post(f"/api/v1/review/sequences/{rd.empty_sequence.id}/label", json={"taxon_id": rd.taxa["saola"].id})
     assert r.status_code == 200 and r.get_json()["review_status"] == "reviewed"
     prog = b.get(f"/api/v1/review/progress?deployment_id={rd.deployment.id}").get_json()
-    assert (prog["reviewed"], prog["total"], prog["no_detector"]) == (1, 5, 1)
+    assert (prog["reviewed"], prog["total"], prog["detector_ran"]) == (1, 5, True)
     assert b.post(f"/api/v1/review/sequences/{rd.empty_sequence.id}/blank").status_code == 200
     prog = b.get(f"/api/v1/review/progress?deployment_id={rd.deployment.id}").get_json()
     assert (prog["blank"], prog["reviewed"], prog["done"]) == (1, 0, 1)
+    # A deployment no detector has processed says so (the page then offers the manual path only).
+    from server.models import Media, Sequence as Seq
+
+    dep = world.deployment(rd.program, "S09")
+    with world.session() as s:
+        seq = Seq(deployment_id=dep.id, event_start=rd.sequences[0].event_start, event_end=rd.sequences[0].event_end)
+        s.add(seq)
+        s.flush()
+        s.add(Media(sha256="f" * 64, deployment_id=dep.id, sequence_id=seq.id, file_name="X.JPG",
+                    media_type="image/jpeg", size_bytes=1, storage_key="x", captured_at=seq.event_start))
+    prog = b.get(f"/api/v1/review/progress?deployment_id={dep.id}").get_json()
+    assert (prog["total"], prog["detector_ran"]) == (1, False)
+    assert _next(b, deployment_id=dep.id)["sequence"]["id"] == seq.id
 
 
 def test_label_sequence_writes_human_observation_audit_and_leaves_queue(rd, signed_in, world):
