@@ -329,6 +329,7 @@ ENTRY = textwrap.dedent("""
     walk.form.set_values({"transect_id": "T-01", "observers": ["An"], "weather": "clear"})
     drv.tap(walk.ids.start)
     provider.step(30)
+    drv.wait(1.5)  # the ranger walks off; the walk screen builds the walk's forms meanwhile
     def first():  # the first of the day: through the species picker (the search text is typed, not counted)
         tap(walk.ids.add_observation)
         form = drv.screen

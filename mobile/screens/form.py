@@ -23,7 +23,7 @@ from .. import entry, programs
 from ..i18n import label as pick_label
 from ..reference import KINDS
 from .dialogs import choose, confirm, toast
-from .widgets import FormView, local_now_iso
+from .widgets import FormView, local_now_iso, new_texture_on_text
 
 # Datetime fields that mean "when this was recorded": filled with now.
 NOW_FIELDS = ("observed_at", "start_time", "visit_time", "end_time")
@@ -41,6 +41,8 @@ class FormScreen(Screen):
         self.program = None
         self.initial_values = {}
         self._forms: dict = {}  # (protocol, record type, kind, language) -> FormView, reused
+        for label in (self.ids.program, self.ids.message):
+            label.fbind("text", new_texture_on_text)  # texts that change while shown (see fresh_texture)
 
     @property
     def app(self):
@@ -131,19 +133,7 @@ class FormScreen(Screen):
         rt = self.proto.record_type(self.record_type)
         self.ids.record_type.values = [pick_label(r.label, app.lang, r.name) for r in self.proto.records.values()]
         self.ids.record_type.text = pick_label(rt.label, app.lang, rt.name)
-        context = {
-            "pick_species": self.pick_species,
-            "species_lookup": self.species_list().get,
-            "current_location": app.current_location,
-            "add_photo": app.add_photo,
-            "deployments": self.deployment_options,
-            "has_camera": platform == "android",
-            "on_change": self.on_change,
-            "pick_on_map": lambda on_pick, value: app.pick_on_map(on_pick, value, return_to=self.name),
-            "choose_species": lambda widget, species: self._species_chosen(widget, species),
-        }
-        if self.record_type == "observation" and self.kind == "observation":
-            context["recent_species"] = self.recent_species
+        context = self._context()
         # One form per protocol record type, kind and language, reset for each new record:
         # building one makes hundreds of widgets, too slow to do on every "Add observation".
         key = (self.proto.key, self.record_type, self.kind, app.lang)
@@ -168,6 +158,44 @@ class FormScreen(Screen):
         holder.clear_widgets()
         holder.add_widget(self.form)
         self.ids.title_bar.title = f"{pick_label(self.proto.title, app.lang)} · {pick_label(rt.label, app.lang)}"
+
+    def _context(self) -> dict:
+        """What the form's fields ask the screen for (FormView's ``context``)."""
+        app = self.app
+        context = {
+            "pick_species": self.pick_species,
+            "species_lookup": self.species_list().get,
+            "current_location": app.current_location,
+            "add_photo": app.add_photo,
+            "deployments": self.deployment_options,
+            "has_camera": platform == "android",
+            "on_change": self.on_change,
+            "pick_on_map": lambda on_pick, value: app.pick_on_map(on_pick, value, return_to=self.name),
+            "choose_species": lambda widget, species: self._species_chosen(widget, species),
+        }
+        if self.record_type == "observation" and self.kind == "observation":
+            context["recent_species"] = self.recent_species
+        return context
+
+    def prewarm(self, kind: str) -> bool:
+        """Build ``kind``'s form ahead of its first opening (its labels render on the next frame).
+
+        The walk screen calls it just after a walk starts, so the first "Add observation"
+        of the day opens as fast as the next ones. False when it was already built.
+        """
+        spec = KINDS[kind]
+        proto = self.app.reference.protocol(spec["protocol"])
+        rtype = spec["record_type"] or next(iter(proto.records))
+        key = (proto.key, rtype, kind, self.app.lang)
+        if key in self._forms:
+            return False
+        saved = (self.kind, getattr(self, "proto", None), getattr(self, "record_type", None))
+        self.kind, self.proto, self.record_type = kind, proto, rtype
+        try:
+            self._forms[key] = FormView(proto.record_type(rtype).fields, self.app.lang, self._context())
+        finally:
+            self.kind, self.proto, self.record_type = saved
+        return True
 
     def species_list(self):
         program = self.program or self.app.store.get_setting("program") or {}

@@ -114,6 +114,14 @@ class WalkScreen(Screen):
         self._swap(self.run_panel)
         self.update_stats()
         self._start_ticking()
+        # The forms of a walk, built while the ranger is still walking off (one per frame,
+        # and only while this screen shows): the first observation opens without a wait.
+        for delay, kind in ((0.5, "observation"), (1.0, "threat")):
+            Clock.schedule_once(lambda dt, k=kind: self._prewarm(k), delay)
+
+    def _prewarm(self, kind: str):
+        if self.manager is not None and self.manager.current == self.name and self.walk_id:
+            self.app.screen("form").prewarm(kind)
 
     def _swap(self, panel):
         body = self.ids.body

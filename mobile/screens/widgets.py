@@ -39,6 +39,13 @@ def fresh_texture(label: Label, new_text: str) -> None:
         core.texture = None
 
 
+def new_texture_on_text(label: Label, _text) -> None:
+    """A ``text`` handler: the label's next render goes into a new texture (see fresh_texture)."""
+    core = getattr(label, "_label", None)
+    if core is not None:
+        core.texture = None
+
+
 def set_text(label: Label, text: str) -> None:
     """Change a label that updates while the screen is shown (live stats) without a texture stall."""
     fresh_texture(label, text)
@@ -54,6 +61,13 @@ class TopBar(BoxLayout):
 
     def on_back(self, *args):
         pass
+
+    def on_kv_post(self, base_widget):
+        # The form screen's title changes with each kind of record: a new texture each time
+        # (re-rendering into the shown one waited seconds for llvmpipe, see fresh_texture).
+        for w in self.walk(restrict=True):
+            if isinstance(w, Label) and not isinstance(w, Button):
+                w.fbind("text", new_texture_on_text)
 
 
 class FieldBox(BoxLayout):
@@ -576,6 +590,12 @@ class FormView(GridLayout):
         for f in self.fields:
             if "default" in f and f["name"] in self.widgets:
                 self.widgets[f["name"]].set_value(f["default"])
+        for w in self.walk(restrict=True):
+            if isinstance(w, Label):
+                # This form is reused for the next record (FormScreen): its labels change text while
+                # their last texture may still be in the GPU's queue, where re-rendering into it waits
+                # (seconds on llvmpipe, see fresh_texture). A changed text gets a new texture instead.
+                w.fbind("text", new_texture_on_text)
         self._building = False
 
     def reset(self):

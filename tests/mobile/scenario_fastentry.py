@@ -81,7 +81,8 @@ def main(work: str, shots: str) -> None:
     r["walk_program"] = store.get_walk(walk_id)["program_id"]
     r["walk_transect"] = store.get_walk(walk_id)["data"]["transect_id"]
     provider.step(40)
-    drv.frames(2)
+    drv.wait(1.3)  # the walk screen builds the walk's forms meanwhile
+    r["prewarmed"] = sorted(k[2] for k in app.screen("form")._forms)
     r["repeat_disabled_before"] = walk.ids.repeat.disabled
 
     # -- the first observation of the day, through the picker -----------------------------

@@ -59,6 +59,10 @@ def test_repeat_last_observation_copies_species_sign_count_with_a_new_time_and_p
     assert rep["location"] != quick["location"]  # where the ranger is now
 
 
+def test_a_walks_forms_are_built_before_the_first_observation(fast):
+    assert fast["prewarmed"] == ["observation", "threat"]
+
+
 def test_tally_pictures_and_recent_species_first(fast):
     r = fast
     assert r["count_after_two_plus"] == 3
