@@ -1016,7 +1016,9 @@ class Store:
                 self.set_setting("store.vacuum_pending", None)
                 kind = "full"
             else:
-                self._db.execute("PRAGMA incremental_vacuum").fetchall()  # one page per step: run them all
+                # sqlite3's execute() steps a statement once, and this pragma frees one page per step:
+                # executescript runs it to the end (no transaction is open here).
+                self._db.executescript("PRAGMA incremental_vacuum;")
                 kind = "incremental"
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             after = self._db.execute("PRAGMA page_count").fetchone()[0]

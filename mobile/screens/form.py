@@ -22,6 +22,7 @@ from kivy.utils import platform
 from .. import entry, programs
 from ..i18n import label as pick_label
 from ..reference import KINDS
+from ..store import ReadOnlyRecord, StorageFull
 from .dialogs import choose, confirm, toast
 from .widgets import FormView, local_now_iso, new_texture_on_text
 
@@ -278,10 +279,19 @@ class FormScreen(Screen):
         else:
             kwargs["walk_id"] = self.walk_id
         recorded_at = next((record[n] for n in NOW_FIELDS if record.get(n)), None)
-        self.saved_id = app.store.save_record(
-            entity, self.proto.key, self.record_type, record, record_id=self.record_id,
-            program_id=program.get("id"), photos=photos, recorded_at=recorded_at,
-            gps_time=app.recorder.gps_time(), **kwargs)
+        try:
+            self.saved_id = app.store.save_record(
+                entity, self.proto.key, self.record_type, record, record_id=self.record_id,
+                program_id=program.get("id"), photos=photos, recorded_at=recorded_at,
+                gps_time=app.recorder.gps_time(), **kwargs)
+        except StorageFull:
+            # Nothing was written; the form stays open with everything entered (issue 14, bad input).
+            self.ids.message.text = app.tr("The tablet's storage is full: nothing was saved yet. Free some space, "
+                                           "then tap Save again.")
+            return None
+        except ReadOnlyRecord:
+            self.ids.message.text = app.tr("Recorded on another tablet: read only")
+            return None
         entry.remember(app.store, record, entry.WALK_STICKY)
         if self.walk_id:
             entry.remember(app.store, record, entry.OBSERVATION_STICKY, walk_id=self.walk_id)

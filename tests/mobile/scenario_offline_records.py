@@ -71,7 +71,22 @@ def main(work: str, shots: str, server: str, walk_id: str) -> None:
     f["action_taken"].spinner.text = "Đã tháo gỡ"
     f["count"].input.text = "4"
     f["location"].set_value({"lat": 16.21, "lon": 107.86, "accuracy_m": 6.0})
-    drv.tap(drv.screen.ids.save)
+    # Bad input: the tablet's storage is full when the ranger taps Save (the store's own refusal, as
+    # test_store.py provokes it in SQLite): told so, the form stays open with what was entered.
+    from mobile.store import StorageFull
+
+    def full(*a, **kw):
+        raise StorageFull("the tablet's storage is full (database or disk is full); nothing was written")
+
+    store.save_record, real_save = full, store.save_record
+    form_screen = drv.screen
+    drv.tap(form_screen.ids.save)
+    result["full_disk"] = {"screen": drv.screen.name, "message": form_screen.ids.message.text,
+                           "kept": {k: form_screen.form.widgets[k].get_value() for k in ("threat_type", "count")},
+                           "threats": store.count_records("threat")}
+    shot("30_threat_disk_full_vi")
+    store.save_record = real_save
+    drv.tap(form_screen.ids.save)
     drv.frames(3)
     result["home_after_threat"] = texts(drv.screen)
 

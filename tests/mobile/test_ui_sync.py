@@ -157,6 +157,10 @@ def test_offline_records_refused_walk_and_sync_status(field, world, tmp_path, ar
     assert start["pending"].splitlines() == [
         "1 bản ghi tạo khi ngoại tuyến đang chờ chương trình: hãy chọn khu bảo tồn và chương trình",
         "1 bản ghi bị máy chủ từ chối: mở Bản ghi để sửa."]
+    # Bad input: a full tablet at Save: told in Vietnamese, nothing written, the form kept as entered.
+    assert r["full_disk"] == {"screen": "form", "threats": 0, "kept": {"threat_type": "snare", "count": 4},
+                              "message": "Bộ nhớ máy đã đầy: chưa lưu được gì. Hãy giải phóng bớt dung lượng rồi "
+                                         "bấm Lưu lần nữa."}
     # (the threat, made with an area chosen, goes to the area's one fitting program at once: D12)
     assert r["home_after_threat"]["pending"].splitlines() == ["1 bản ghi đang chờ gửi", *start["pending"].splitlines()]
     walk_row = next(t for t in r["records_rows"] if "T-11" in t)

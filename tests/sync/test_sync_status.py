@@ -181,3 +181,17 @@ def test_a_full_tablet_during_sync_loses_nothing(site, world, monkeypatch):
     st._db.execute("PRAGMA max_page_count=1073741823")
     assert client.sync().ok and st.count_records("observation") == 31
     assert str(uuid.UUID(st.device_id))  # the store is whole
+
+
+def test_the_store_gives_its_space_back_after_a_sync(site, world):
+    """Item 7: the answered outbox is freed at once (incremental vacuum after the sync), not at some VACUUM
+    that never runs; the WAL is folded back too."""
+    st = site.store("tab")
+    for i in range(150):
+        site.observation(st, note=f"{i} " + "ghi chú dài " * 150)
+    pages = st._db.execute("PRAGMA page_count").fetchone()[0]
+    assert site.client(st).sync().ok
+    assert st._db.execute("PRAGMA freelist_count").fetchone()[0] == 0
+    assert st._db.execute("PRAGMA page_count").fetchone()[0] < 0.75 * pages
+    assert (st.root / "saola.db-wal").stat().st_size < 16 * 1024  # folded back (only the stored outcome since)
+    assert st.count_records("observation") == 150 and st.outbox_count() == 0
