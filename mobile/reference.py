@@ -72,14 +72,14 @@ class Reference:
         return refused
 
     def species(self, program_id: str | None = None) -> species_mod.SpeciesList:
-        """The program's species list (cached from the server), else the bundled vn_core list."""
+        """The program's species list (cached from the server), else the bundled reference (vn_reference)."""
         key = program_id or ""
         if key not in self._species:
             cached = self.store.get_setting(f"species:{program_id}") if program_id else None
             if cached:
                 self._species[key] = species_mod.from_records(cached, source=f"program {program_id}")
             else:
-                self._species[key] = species_mod.load_bundled("vn_core")
+                self._species[key] = species_mod.load_bundled()
         return self._species[key]
 
     def set_species(self, program_id: str, records: list[dict]) -> int:
@@ -92,7 +92,7 @@ class Reference:
         import dataclasses
 
         checked = species_mod.from_records(records, source=f"program {program_id}")
-        bundled = species_mod.load_bundled("vn_core")
+        bundled = species_mod.load_bundled()
         merged = []
         for sp in checked:
             known = bundled.get(sp.scientific_name)

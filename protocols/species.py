@@ -6,7 +6,12 @@ at load, so each keystroke only compares plain strings.
 
 CSV columns: scientific_name, vietnamese_name, english_name (required), and
 optionally taxon_group, iucn_category, other_names ("; "-separated), plus any
-further columns, kept in ``Species.extra``.
+further columns (rank, parent, vn_redlist_category, decree84_group, ...), kept in
+``Species.extra``.
+
+The list shipped with Saola is ``species/vn_reference.csv`` (its columns, sources and
+the policy for uncertain categories: ``species/README.md``); the server loads the same
+file at ``saola init``, so the tablet and the server start from one reference.
 """
 from __future__ import annotations
 
@@ -18,6 +23,11 @@ from pathlib import Path
 from .text import fold
 
 SPECIES_DIR = Path(__file__).with_name("species")
+DEFAULT_LIST = "vn_reference"
+REFERENCE_CSV = SPECIES_DIR / f"{DEFAULT_LIST}.csv"
+# The 51-species list the reference replaced; callers that still name it get the reference.
+_RENAMED = {"vn_core": DEFAULT_LIST}
+SOURCES_CSV = SPECIES_DIR / "sources.csv"  # the references of the lists' source keys, not a list itself
 REQUIRED_COLUMNS = ("scientific_name", "vietnamese_name", "english_name")
 IUCN_CATEGORIES = frozenset({"EX", "EW", "CR", "EN", "VU", "NT", "LC", "DD", "NE"})
 
@@ -180,10 +190,11 @@ def load_csv(path: str | Path) -> SpeciesList:
     return parse_csv(path.read_text(encoding="utf-8"), source=path.name)
 
 
-def load_bundled(name: str = "vn_core") -> SpeciesList:
-    """Load a list shipped in protocols/species/ (default: vn_core, species of Vietnam's protected areas)."""
-    path = SPECIES_DIR / f"{name}.csv"
-    if not path.exists():
-        available = sorted(p.stem for p in SPECIES_DIR.glob("*.csv"))
+def load_bundled(name: str = DEFAULT_LIST) -> SpeciesList:
+    """Load a list shipped in protocols/species/ (default: vn_reference, the vertebrates camera traps,
+    sound traps and transects record in Vietnam's protected areas, with higher taxa)."""
+    path = SPECIES_DIR / f"{_RENAMED.get(name, name)}.csv"
+    if not path.exists() or path == SOURCES_CSV:
+        available = sorted(p.stem for p in SPECIES_DIR.glob("*.csv") if p != SOURCES_CSV)
         raise FileNotFoundError(f"no bundled species list {name!r}; available: {', '.join(available)}")
     return load_csv(path)

@@ -13,7 +13,6 @@ from . import settings as _settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_MEDIA = ROOT / "sample_media"
-SPECIES_CSV = ROOT / "protocols" / "species" / "vn_core.csv"
 DEMO_USER = "admin"
 DEMO_PASSWORD_ENV = "SAOLA_DEMO_PASSWORD"
 
@@ -31,7 +30,7 @@ def run_demo(echo: Callable[[str], None] = print, detector: str | None = None) -
     from .jobs import core as jobs
     from .migrate import upgrade
     from .models import Membership, Program, ProtectedArea, User
-    from .services.taxa import import_rows, parse_csv
+    from .services.taxa import load_reference
 
     cfg = _settings.resolve_paths(_settings.load())
     upgrade(cfg["DATABASE_URL"])
@@ -46,10 +45,10 @@ def run_demo(echo: Callable[[str], None] = print, detector: str | None = None) -
                         full_name="Demo administrator", language="vi")
             s.add(user)
             echo(f"created user {DEMO_USER} (password: {password})")
-        if SPECIES_CSV.exists():
-            rows, errors = parse_csv(SPECIES_CSV.read_text(encoding="utf-8"))
-            rep = import_rows(s, rows)
-            info["taxa"] = {"created": rep.created, "updated": rep.updated}
+        rep, errors = load_reference(s)  # the species reference shipped with Saola, as `saola init` loads it
+        if errors:
+            raise RuntimeError("the species reference has bad rows: " + "; ".join(errors[:5]))
+        info["taxa"] = {"created": rep.created, "updated": rep.updated}
         area = s.exec(select(ProtectedArea).where(ProtectedArea.code == "DEMO")).first()
         if area is None:
             area = ProtectedArea(code="DEMO", name="Demo National Park", name_vi="Vườn quốc gia Demo",

@@ -169,8 +169,15 @@ def naive_occupancy(session, pids, o):
 
 
 def species_accumulation(session, pids, o):
-    """Expected species richness by stations or days surveyed."""
+    """Expected species richness by stations or days surveyed.
+
+    A record of a higher taxon ("Muntiacus") counts only when no species below it was recorded.
+    """
+    from . import taxonomy
+
     rows = _records(session, pids, o)
+    rows = taxonomy.keep_counted(rows, lambda r: r.species,
+                                 taxonomy.load_lineages(session, {r.species for r in rows}))
     if o.unit == "station":
         units = _loaders().station_names(session, pids)
     else:

@@ -377,6 +377,9 @@ class DeploymentOut(Out):
 
 # ---- taxa -------------------------------------------------------------------
 IUCN = Literal["EX", "EW", "CR", "EN", "VU", "NT", "LC", "DD", "NE"]
+# Sách Đỏ Việt Nam 2007's categories (LR: ít nguy cấp) and the IUCN's (later national lists).
+VN_REDLIST = Literal["EX", "EW", "CR", "EN", "VU", "LR", "NT", "LC", "DD", "NE"]
+CITES = Literal["I", "II", "III"]
 
 
 class TaxonIn(In):
@@ -387,9 +390,11 @@ class TaxonIn(In):
     taxon_group: Optional[str] = Field(default=None, max_length=64)
     parent_id: Optional[str] = None
     iucn_category: Optional[IUCN] = None
-    vn_redlist_category: Optional[IUCN] = None
+    vn_redlist_category: Optional[VN_REDLIST] = None
     decree84_group: Optional[Literal["IB", "IIB"]] = None
+    cites_appendix: Optional[CITES] = None
     sensitive: bool = False
+    source: Optional[str] = Field(default=None, max_length=200)
     notes: Optional[str] = None
     other_names: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=50, description="alternative names (local, former scientific, trade)")
@@ -398,15 +403,17 @@ class TaxonIn(In):
 class TaxonPatch(Patch):
     __table_model__ = Taxon
     scientific_name: Optional[str] = Field(default=None, min_length=2, max_length=200)
-    rank: Optional[str] = None
+    rank: Optional[Literal["kingdom", "phylum", "class", "order", "family", "genus", "species", "subspecies"]] = None
     vietnamese_name: Optional[str] = Field(default=None, max_length=200)
     english_name: Optional[str] = Field(default=None, max_length=200)
     taxon_group: Optional[str] = Field(default=None, max_length=64)
     parent_id: Optional[str] = None
     iucn_category: Optional[IUCN] = None
-    vn_redlist_category: Optional[IUCN] = None
+    vn_redlist_category: Optional[VN_REDLIST] = None
     decree84_group: Optional[Literal["IB", "IIB"]] = None
+    cites_appendix: Optional[CITES] = None
     sensitive: Optional[bool] = None
+    source: Optional[str] = Field(default=None, max_length=200)
     notes: Optional[str] = None
     other_names: Optional[list[Annotated[str, Field(min_length=1, max_length=200)]]] = Field(
         default=None, max_length=50)
@@ -423,8 +430,11 @@ class TaxonOut(Out):
     iucn_category: Optional[str]
     vn_redlist_category: Optional[str]
     decree84_group: Optional[str]
+    cites_appendix: Optional[str] = None
     sensitive: bool
-    notes: Optional[str]
+    source: Optional[str] = None
+    lineage: str = Field(default="", description="the ancestors' scientific names from the top, '|'-separated")
+    notes: Optional[str] = None
     other_names: list[str] = []
 
 

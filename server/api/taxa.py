@@ -5,8 +5,10 @@ from sqlmodel import select
 
 from ..auth.permissions import require_admin
 from ..db import get_session
+from ..errors import ValidationError
 from ..models import Taxon
-from ..services.taxa import refresh_search_text, search_clause, search_text
+from ..models.taxon import RANKS
+from ..services.taxa import refresh_lineages, refresh_search_text, search_clause, search_text
 from . import crud
 from .core import endpoint, paginate
 from .schemas import TaxonIn, TaxonOut, TaxonPatch, TaxonQuery
@@ -30,11 +32,22 @@ def list_taxa(query: TaxonQuery):
 def create_taxon(body: TaxonIn):
     require_admin()
     s = get_session()
-    if body.parent_id:
-        crud.get_or_404(s, Taxon, body.parent_id, "parent taxon")
     t = Taxon(**body.model_dump())
+    if body.parent_id:
+        _check_parent(t, crud.get_or_404(s, Taxon, body.parent_id, "parent taxon"))
     refresh_search_text(t)
-    return crud.create(s, t, None)
+    t = crud.create(s, t, None, commit=False)
+    refresh_lineages(s)
+    s.commit()
+    return t
+
+
+def _check_parent(t: Taxon, parent: Taxon) -> None:
+    """A parent is of a higher rank than its child (which also keeps the tree free of cycles)."""
+    if parent.rank not in RANKS or t.rank not in RANKS or RANKS.index(parent.rank) >= RANKS.index(t.rank):
+        raise ValidationError(f"the parent {parent.scientific_name} ({parent.rank}) must be of a higher rank than "
+                              f"{t.scientific_name} ({t.rank})",
+                              details=[{"field": "parent_id", "message": "not of a higher rank"}])
 
 
 @endpoint("/taxa/<taxon_id>", summary="One taxon", tags=["taxa"], response=TaxonOut)
@@ -49,10 +62,17 @@ def patch_taxon(taxon_id: str, body: TaxonPatch):
     s = get_session()
     t = crud.get_or_404(s, Taxon, taxon_id, "taxon")
     changes = body.model_dump(exclude_unset=True)
-    if changes.get("parent_id"):
-        crud.get_or_404(s, Taxon, changes["parent_id"], "parent taxon")
-    changes["search_text"] = search_text(Taxon(**{**t.model_dump(), **changes}))
-    return crud.update(s, t, changes, None)
+    changed = Taxon(**{**t.model_dump(), **changes})
+    if changed.parent_id:
+        _check_parent(changed, crud.get_or_404(s, Taxon, changed.parent_id, "parent taxon"))
+    if "rank" in changes:  # the children must stay below it
+        for child in s.exec(select(Taxon).where(Taxon.parent_id == t.id)):
+            _check_parent(child, changed)
+    changes["search_text"] = search_text(changed)
+    t = crud.update(s, t, changes, None, commit=False)
+    refresh_lineages(s)  # its children's lineages follow a new name or parent
+    s.commit()
+    return t
 
 
 @endpoint("/taxa/<taxon_id>", ["DELETE"], summary="Delete a taxon (administrators)", tags=["taxa"], status=204)

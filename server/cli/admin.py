@@ -56,14 +56,27 @@ def db_current():
 @click.command("init")
 @click.option("--admin", "admin_name", default=None, help="Also create this administrator (asks for a password).")
 @click.option("--password", default=None, help="Administrator password (else prompted).")
-def init_cmd(admin_name, password):
-    """Create the data folder and the database schema, and optionally a first administrator."""
+@click.option("--no-species", is_flag=True, help="Do not load the species reference shipped with Saola.")
+def init_cmd(admin_name, password, no_species):
+    """Create the data folder and the database schema, load the species reference of Vietnam's
+    protected areas (protocols/species/vn_reference.csv), and optionally a first administrator.
+
+    Safe to run again: the schema is migrated and the reference updated, nothing duplicated.
+    """
     from ..migrate import upgrade
 
     cfg = _settings.resolve_paths(_settings.load())
     Path(cfg["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
     upgrade(cfg["DATABASE_URL"])
     click.echo(f"data folder {cfg['DATA_DIR']}; database ready")
+    if not no_species:
+        from ..services.taxa import load_reference, reference_path
+
+        with session_for(get_app()) as s:
+            rep, errors = load_reference(s)
+        if errors:  # the shipped file is checked by the tests; a local edit may break it
+            fail(f"{reference_path()}: " + "; ".join(errors[:5]))
+        click.echo(f"species reference: {rep.created} taxa added, {rep.updated} updated, {rep.unchanged} unchanged")
     if admin_name:
         if password is None:
             password = click.prompt("password", hide_input=True, confirmation_prompt=True)

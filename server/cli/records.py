@@ -21,23 +21,31 @@ def taxa_group():
 
 
 @taxa_group.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="Import the valid rows even if some rows are bad.")
 def taxa_import(file, skip_invalid):
-    """Load or update taxa from a CSV (scientific_name, vietnamese_name, english_name, iucn_category, ...)."""
-    from ..services.taxa import import_rows, parse_csv
+    """Load or update taxa from a CSV (scientific_name, rank, parent, vietnamese_name, english_name,
+    other_names, iucn_category, vn_redlist_category, decree84_group, cites_appendix, source...).
 
+    Without FILE, loads or updates the species reference shipped with Saola
+    (protocols/species/vn_reference.csv): new taxa are added, changed names and categories
+    updated, nothing is duplicated, and running it again changes nothing.
+    """
+    from ..services.taxa import import_rows, known_ranks, parse_csv, reference_path
+
+    bundled = file is None
+    file = file or reference_path()
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         fail(f"{file}: not UTF-8 text")
-    rows, errors = parse_csv(text)
-    for e in errors:
-        click.echo(f"{file}: {e}", err=True)
-    if errors and (not skip_invalid or not rows):
-        fail(f"{file}: {len(errors)} bad row(s); nothing imported (use --skip-invalid to import the rest)")
     with session_for(get_app()) as s:
-        rep = import_rows(s, rows)
+        rows, errors = parse_csv(text, known_ranks(s))
+        for e in errors:
+            click.echo(f"{file}: {e}", err=True)
+        if errors and (not skip_invalid or not rows):
+            fail(f"{file}: {len(errors)} bad row(s); nothing imported (use --skip-invalid to import the rest)")
+        rep = import_rows(s, rows, keep_local_names=bundled)
     click.echo(f"{file}: {rep.created} created, {rep.updated} updated, {rep.unchanged} unchanged"
                + (f", {len(errors)} skipped" if errors else ""))
 

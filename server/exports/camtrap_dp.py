@@ -34,9 +34,11 @@ from typing import Any, Callable
 from sqlalchemy import and_, exists, func, literal, or_, select
 from sqlmodel import Session
 
+from ..analytics.taxonomy import classification
 from ..errors import ValidationError
 from ..models import Deployment, Detection, Location, Media, Observation, Taxon, utcnow
 from ..models.detection import OBSERVATION_TYPES
+from ..models.taxon import RANKS as TAXON_RANKS
 from ..review.state import human_labels, labels_for, review_of
 from ..timeutil import as_utc
 from .common import CsvTable, fmt_bool, fmt_num, fmt_time, resolve_scope, zone_offset_min
@@ -490,11 +492,16 @@ def _descriptor(session: Session, scope, points, t_start, t_end, taxon_ids, capt
             "type": "GeometryCollection", "geometries": []}
     today = datetime.now(timezone.utc).date().isoformat()
     taxonomic = []
-    for t in (session.execute(select(Taxon).where(Taxon.id.in_(taxon_ids)).order_by(Taxon.scientific_name))
-              .scalars() if taxon_ids else []):
+    used = list(session.execute(select(Taxon).where(Taxon.id.in_(taxon_ids)).order_by(Taxon.scientific_name))
+                .scalars()) if taxon_ids else []
+    higher = classification(session, used)  # the reference's ancestors: kingdom ... genus
+    for t in used:
         entry: dict[str, Any] = {"scientificName": t.scientific_name}
-        if t.rank in ("kingdom", "phylum", "class", "order", "family", "genus", "species", "subspecies"):
+        if t.rank in TAXON_RANKS:
             entry["taxonRank"] = t.rank
+        for rank in ("kingdom", "phylum", "class", "order", "family", "genus"):
+            if rank in higher[t.id]:
+                entry[rank] = higher[t.id][rank]
         names = {k: v for k, v in (("vie", t.vietnamese_name), ("eng", t.english_name)) if v}
         if names:
             entry["vernacularNames"] = names

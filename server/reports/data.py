@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from ..analytics import camtrap, transect
+from ..analytics import camtrap, taxonomy, transect
 from ..auth import policy
 from ..analytics.loaders import Window, load_periods, load_records, load_walks, station_names
 from ..exports.common import Scope, resolve_scope
@@ -63,10 +63,28 @@ class ReportData:
     boundary: Any
     records: list[camtrap.RecordRow] = field(default_factory=list)
     accumulation: list[dict] = field(default_factory=list)
+    # scientific name -> ancestors, for counting a higher-taxon row only when none of its species is there
+    lineages: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def new_species(self) -> list[SpeciesRow]:
         return [s for s in self.species if s.new_for_area]
+
+    def counted(self, previous: bool = False) -> set[str]:
+        """Scientific names that count as species this year (or the year before); see analytics/taxonomy.py."""
+        rows = [s for s in self.species if (s.previous_camera_events or s.previous_transect_records
+                                            if previous else s.methods)]
+        return taxonomy.counted([s.taxon.scientific_name for s in rows], self.lineages)
+
+    @property
+    def n_species(self) -> int:
+        """Species recorded in the year: Ardea + Ardea cinerea + Aves is one."""
+        return len(self.counted())
+
+    @property
+    def n_previous_species(self) -> int:
+        """Species recorded the year before (same rule)."""
+        return len(self.counted(previous=True))
 
 
 def _utc_bounds(year: int) -> tuple[datetime, datetime]:
@@ -212,12 +230,14 @@ def build_report(session: Session, year: int, program_id: str | None = None, are
             pts = [(p[0], p[1]) for p in (w.track or []) if isinstance(p, (list, tuple)) and len(p) >= 2]
             if len(pts) > 1:
                 lines.append(pts)
+    lineages = taxonomy.load_lineages(session, [s.taxon.scientific_name for s in rows] + [r.species for r in records])
     try:
-        accumulation = camtrap.species_accumulation(records, station_names(session, pids))
+        accumulation = camtrap.species_accumulation(taxonomy.keep_counted(records, lambda r: r.species, lineages),
+                                                    station_names(session, pids))
     except ValueError:
         accumulation = []
     data = ReportData(scope, year, effort, prev_effort, rows, [{"kind": k, "count": n} for k, n in
                                                               sorted(threats.items())],
-                      alerts, stations, lines, threat_points, scope.area.boundary, records, accumulation)
+                      alerts, stations, lines, threat_points, scope.area.boundary, records, accumulation, lineages)
     return data
 

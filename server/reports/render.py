@@ -119,11 +119,10 @@ def render_html(data: ReportData, lang: str = "vi", min_delta_min: float = 60.0)
 
     program = data.scope.programs[0].name if len(data.scope.programs) == 1 else t("All programs")
     effort_rows = [(label, getattr(data.effort, k), getattr(data.previous_effort, k)) for k, label in EFFORT_ROWS]
-    n_now = sum(1 for s in data.species if s.methods)
-    n_prev = sum(1 for s in data.species if s.previous_camera_events or s.previous_transect_records)
+    n_now, n_prev = data.n_species, data.n_previous_species
     return env.get_template("annual_report.html").render(
         t=t, lang=lang, data=data, program=program, figures=figures, effort_rows=effort_rows, method_names=METHOD_NAMES,
-        n_species=n_now, n_prev_species=n_prev, generated=utcnow().date().isoformat(), min_delta=min_delta_min,
+        n_species=n_now, n_prev_species=n_prev, counted=data.counted(), generated=utcnow().date().isoformat(), min_delta=min_delta_min,
         area_name=(data.scope.area.name_vi or data.scope.area.name) if lang == "vi" else data.scope.area.name)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from ..analytics import taxonomy
 from ..models import (Alert, Deployment, FieldObservation, Location, Observation, OperatingInterval, Program,
                       SurveyWalk, Taxon, Transect, utcnow)
 from ..timeutil import as_utc
@@ -76,10 +77,15 @@ def area_overview(session: Session, area_id: str, now: datetime | None = None) -
         .group_by(FieldObservation.taxon_id)).all())
     ids = set(cam) | set(field)
     taxa = list(session.exec(select(Taxon).where(Taxon.id.in_(ids)).order_by(Taxon.scientific_name))) if ids else []
-    species = [{"taxon": t, "records": cam.get(t.id, 0), "field_records": field.get(t.id, 0)} for t in taxa]
+    # A higher taxon ("Muntiacus") is one more species only when none of its species was recorded.
+    counted = taxonomy.counted([t.scientific_name for t in taxa],
+                               {t.scientific_name: tuple(p for p in t.lineage.split("|") if p) for t in taxa})
+    species = [{"taxon": t, "records": cam.get(t.id, 0), "field_records": field.get(t.id, 0),
+                "counted": t.scientific_name in counted} for t in taxa]
     alerts = list(session.exec(select(Alert).where(Alert.area_id == area_id)
                                .order_by(Alert.created_at.desc()).limit(10)))
     return {"deployments": rows, "effort": dict(effort), "species": species, "alerts": alerts,
+            "n_species": len(counted),
             "threatened": sum(1 for s in species if s["taxon"].iucn_category in ("CR", "EN", "VU")
                               or s["taxon"].decree84_group)}
 

@@ -87,7 +87,7 @@ def _describer(lang):
     import protocols
     from protocols import species
 
-    return Describer(lang, protocols.load, species.load_bundled("vn_core"), {"dep-1": "CT-12"})
+    return Describer(lang, protocols.load, species.load_bundled(), {"dep-1": "CT-12"})
 
 
 DEP_ID = "9f4842f0-1234-4abc-9def-0123456789ab"
