@@ -72,6 +72,9 @@ class RecordScreen(Screen):
             set_text(self.ids.owner, app.tr("Recorded on this tablet"))
         set_text(self.ids.state, self._state_text(rec))
         set_text(self.ids.stats, self._stats_text(rec) if self.entity == "walk" else "")
+        walk = self.entity == "walk"
+        self.ids.summary.height, self.ids.summary.opacity, self.ids.summary.disabled = \
+            (dp(52), 1, False) if walk else (0, 0, True)
         self.editable = self.entity == "walk" and not rec["read_only"] and rec["status"] == "done"
         proto = self.protocol_of(rec)
         fields = proto.record_type(rec["record_type"]).fields

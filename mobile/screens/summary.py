@@ -26,12 +26,22 @@ class SummaryScreen(Screen):
 
     def on_kv_post(self, base_widget):
         self.walk_id = None
+        self.return_to = "home"
         self.rows: list[tuple[str, str]] = []
 
-    def prepare(self, walk_id: str | None = None, **_):
+    def prepare(self, walk_id: str | None = None, return_to: str = "home", **_):
+        """Show ``walk_id``'s summary; Done and back return to ``return_to`` (home after a stop)."""
         self.walk_id = walk_id
+        self.return_to = return_to
         self.ids.scroll.scroll_y = 1
         self.refresh()
+
+    def go_back(self):
+        app = App.get_running_app()
+        if self.return_to == "home":
+            app.show("home")
+        else:
+            app.sm.current = self.return_to  # the screen it came from, as it was left
 
     def on_language(self, lang):
         self.refresh()
@@ -88,6 +98,7 @@ class SummaryScreen(Screen):
         self.rows = self.summary_rows(walk) if walk else []
         for title, value in self.rows:
             box.add_widget(SummaryRow(text=f"[b]{title}[/b]\n{value}"))
-        state = (walk or {}).get("status")
-        self.ids.status.text = app.tr("Walk saved: it will be sent with the next sync") if state == "done" else ""
+        just_stopped = walk is not None and walk["status"] == "done" and walk["sync_state"] == "pending" \
+            and self.return_to == "home"
+        self.ids.status.text = app.tr("Walk saved: it will be sent with the next sync") if just_stopped else ""
 

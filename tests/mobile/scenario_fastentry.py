@@ -214,6 +214,15 @@ def main(work: str, shots: str) -> None:
     r["walk_mutation"] = [m for m in store.outbox() if m["entity"] == "walk"][-1]
     drv.tap(summary.ids.done)
     r["after_done"] = drv.screen.name
+    # later, from the records list: the walk's record screen opens the same summary, and back
+    app.screen("records").open_record("walk", walk_id)
+    drv.frames(2)
+    drv.tap(drv.screen.ids.summary)
+    r["summary_from_record"] = (drv.screen.name, drv.screen.rows == summary.rows, drv.screen.ids.status.text)
+    drv.tap(drv.find(drv.screen, "TopBar").ids.back)
+    r["summary_back_to"] = drv.screen.name
+    app.show("home")
+    drv.frames(2)  # laid out before the tap
     # the next walk starts with the same team, weather and patrol type (sticky)
     drv.tap(drv.screen.ids.walk)
     w = drv.screen.form.widgets

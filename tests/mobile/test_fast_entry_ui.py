@@ -86,6 +86,7 @@ def test_stop_asks_then_shows_the_summary(fast):
     assert r["stop_preview"].startswith("Distance: 0.5") and "Observations: 3 · Threats: 1" in r["stop_preview"]
     assert r["after_keep_walking"] == ["walk", "active"]
     assert r["after_stop"] == "summary" and r["after_done"] == "home"
+    assert r["summary_from_record"] == ["summary", True, ""] and r["summary_back_to"] == "record"
     en = dict(r["summary_en"])
     assert en["Transect"] == "T-07 Khe Sanh" and en["Patrol type"] == "On foot"
     assert en["Team leader"] == "Nguyễn Văn An" and en["Team"] == "Hồ Văn Tư"
