@@ -29,7 +29,7 @@ every member.
 
 **Photos of people.** Originals are never changed. Biologists and above see
 clear images and download originals. Rangers and viewers get people and
-vehicles blurred (server/detect/privacy.py); when a detector is configured an
+vehicles blurred (server/detect/privacy.py; on a video's poster frame, the boxes of every frame); when a detector is configured an
 image no detector has checked is withheld from them; an image marked as
 showing a person with no box to blur is withheld from them. Rangers download
 the original bytes only of images showing nobody (they bring in the cards);
@@ -381,6 +381,34 @@ def image_for(session: Session, media: Media, size: str, role: str, media_store,
                          status=403, code="withheld") from None
     except ValueError as e:  # unreadable original, unknown size
         raise SaolaError(f"cannot make the image: {e}", status=422, code="unreadable_image") from None
+
+
+class _PosterStore:
+    """Stands in for the media store so that a video's poster frame passes the photo rule."""
+
+    def __init__(self, path):
+        self._path = path
+
+    def path(self, _key: str):
+        return self._path
+
+
+def poster_for(session: Session, media: Media, size: str, role: str, derivatives, detector_configured: bool):
+    """(path, MIME type, blurred) of a video's poster frame as ``role`` may see it, or None when the
+    video has no poster. The photo rule (:func:`image_for`): for viewers and rangers the person and
+    vehicle boxes of any frame of the video are blurred on it, and the same refusals apply."""
+    from types import SimpleNamespace
+
+    from ..ingest.derivatives import poster_key
+
+    key = poster_key(media.sha256)
+    if size not in ("thumb", "review") or not derivatives.exists(key):
+        return None
+    # The frame's own derivatives are keyed apart from the video's (its SHA-256 with a suffix).
+    frame = SimpleNamespace(id=media.id, sha256=f"{media.sha256}-poster", storage_key=key, media_type="image/jpeg",
+                            has_derivatives=False)
+    return image_for(session, frame, size, role, _PosterStore(derivatives.path(key)), derivatives,
+                     detector_configured)
 
 
 def field_photo_uploader(session: Session, media: Media) -> Optional[str]:

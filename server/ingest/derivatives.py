@@ -15,7 +15,8 @@ far cheaper than decoding the full image and resizing it.
 
 EXIF orientation is applied to both, so rotated photos show upright.
 Derivatives live in the derivatives store (``app.extensions["saola.derivatives"]``)
-under ``thumb/ab/cd/<sha256>.jpg`` and ``review/ab/cd/<sha256>.jpg``.
+under ``thumb/ab/cd/<sha256>.jpg`` and ``review/ab/cd/<sha256>.jpg``; a video's poster frame, when
+one was made, under ``poster/ab/cd/<sha256>.jpg`` (the grid and gallery show it).
 """
 from __future__ import annotations
 
@@ -47,6 +48,11 @@ def thumb_key(sha256: str) -> str:
 def review_key(sha256: str) -> str:
     """Derivatives-store key of a photo's review-size image (absent when the original serves)."""
     return f"review/{sha256[:2]}/{sha256[2:4]}/{sha256}.jpg"
+
+
+def poster_key(sha256: str) -> str:
+    """Derivatives-store key of a video's poster frame (a JPEG), when one was made."""
+    return f"poster/{sha256[:2]}/{sha256[2:4]}/{sha256}.jpg"
 
 
 class DerivativeError(Exception):

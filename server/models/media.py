@@ -17,9 +17,11 @@ class Sequence(SQLModel, table=True):
     """Consecutive media of one deployment closer than the program's gap (a Camtrap DP event)."""
 
     __tablename__ = "sequence"
-    # ix_sequence_queue: the review queue's order (deployment, start, id), so "next" is an index seek.
+    # ix_sequence_queue: the review queue's order (deployment, start, id), so "next" is an index seek;
+    # ix_sequence_grid: the grid's order across deployments (start, id), for its keyset pages.
     __table_args__ = (Index("ix_sequence_deployment_start", "deployment_id", "event_start"),
-                      Index("ix_sequence_queue", "deployment_id", "event_start", "id"))
+                      Index("ix_sequence_queue", "deployment_id", "event_start", "id"),
+                      Index("ix_sequence_grid", "event_start", "id"))
     id: str = id_field()
     deployment_id: str = fk("deployment.id", ondelete="CASCADE", index=False)
     event_start: datetime
@@ -34,7 +36,9 @@ class Media(SQLModel, table=True):
     """One stored file, identified by the SHA-256 of its bytes."""
 
     __tablename__ = "media"
-    __table_args__ = (Index("ix_media_deployment_time", "deployment_id", "captured_at"),)
+    # ix_media_grid: the thumbnail grid's order (capture time, id), for its keyset pages.
+    __table_args__ = (Index("ix_media_deployment_time", "deployment_id", "captured_at"),
+                      Index("ix_media_grid", "captured_at", "id"))
     id: str = id_field()
     sha256: str = Field(max_length=64, unique=True, index=True)
     kind: str = Field(default="image", max_length=8)
@@ -68,6 +72,9 @@ class Media(SQLModel, table=True):
     meta: dict = json_field()
     has_derivatives: bool = False
     contains_person: bool = False
+    # A favourite for reports and outreach: who marked it and when (audited as a review action).
     favorite: bool = False
+    favorite_by: Optional[str] = Field(default=None, max_length=100)
+    favorite_at: Optional[datetime] = None
     media_comments: Optional[str] = None
     created_at: datetime = Field(default_factory=utcnow)

@@ -345,8 +345,9 @@ def undo_last(session: Session, user: User, allowed_area_ids: Optional[list[str]
 
     Returns {"action_id", "kind", "sequence_id"}; 404 when there is nothing to
     undo, 409 when a record changed since (someone else's work is kept). A
-    confidence triage (server/review/triage.py) is undone in part instead: the
-    sequences reviewed since are named in ``not_restored``.
+    confidence triage (server/review/triage.py) or a grid's bulk action
+    (server/review/bulk.py) is undone in part instead: what was reviewed since
+    is named in ``not_restored``.
     """
     entry = _last_action(session, user)
     if entry is None:
@@ -358,6 +359,10 @@ def undo_last(session: Session, user: User, allowed_area_ids: Optional[list[str]
         from .triage import undo as undo_triage
 
         return undo_triage(session, user, entry, info)
+    if info.get("kind") == "bulk":  # a grid selection: the same, tile by tile
+        from .bulk import undo as undo_bulk
+
+        return undo_bulk(session, user, entry, info)
     changes = info.get("changes", [])
     for c in changes:
         cls = ENTITIES[c["entity"]]

@@ -102,7 +102,8 @@ def map_features(session: Session, area_id: str, area_boundary: Any = None) -> d
         if loc.latitude is None or loc.longitude is None:
             continue
         feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [loc.longitude, loc.latitude]},
-                      "properties": {"kind": "location", "name": loc.name, "deployments": counts.get(loc.id, 0)}})
+                      "properties": {"kind": "location", "id": loc.id, "name": loc.name,
+                                     "deployments": counts.get(loc.id, 0)}})
     for t in session.exec(select(Transect).where(Transect.area_id == area_id).order_by(Transect.name)):
         if t.geometry:
             feats.append({"type": "Feature", "geometry": t.geometry,

@@ -143,6 +143,13 @@ def time_tag(value, tz: str | None = None, style: str = "datetime", raw=None):
                                                             local_text(value, tz, style))
 
 
+def query_suffix() -> str:
+    """``?`` and this request's query string (empty without one): the review views link to each other
+    with the same filters. Jinja escapes it in the attribute; it is never a whole URL."""
+    qs = request.query_string.decode("utf-8", "replace")
+    return "?" + qs if qs else ""
+
+
 def init_app(app: Flask) -> None:
     """Register the sign-in blueprint and every feature's page blueprint."""
     from .. import features
@@ -152,4 +159,5 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(mod.bp)
     app.jinja_env.globals["areas_with_role"] = areas_with_role
     app.jinja_env.globals["time_tag"] = time_tag
+    app.jinja_env.globals["query_suffix"] = query_suffix
     app.jinja_env.filters["localtime"] = local_text

@@ -72,7 +72,7 @@ def review():
 @bp.route("/review/media/<media_id>/<size>.jpg")
 @login_required
 def media_image(media_id: str, size: str):
-    """A review-sized (or thumbnail) JPEG of an image the user may see.
+    """A review-sized (or thumbnail) JPEG of an image the user may see (of a video: its poster frame).
 
     Who sees what is server/auth/policy.py's rule: biologists and above the
     clear image, viewers and rangers people and vehicles blurred.
@@ -80,14 +80,20 @@ def media_image(media_id: str, size: str):
     s = get_session()
     acc = load_in_area(s, Media, media_id, what="image")
     m, role = acc.row, acc.role
-    if acc.area_id is None or size not in ("review", "thumb") or m.kind != "image":
+    if acc.area_id is None or size not in ("review", "thumb") or m.kind not in ("image", "video"):
         raise NotFound("no such image")
-    store = get_store()
-    if not store.exists(m.storage_key):
-        raise NotFound(f"the original of {m.file_name} is missing from the media store")
     derivatives = current_app.extensions["saola.derivatives"]
-    path, _mime, blurred = policy.image_for(s, m, size, role, store, derivatives,
-                                            bool(current_app.config.get("DETECTOR_MODEL")))
+    detector = bool(current_app.config.get("DETECTOR_MODEL"))
+    if m.kind == "video":  # its poster frame, when one was made
+        found = policy.poster_for(s, m, size, role, derivatives, detector)
+        if found is None:
+            raise NotFound(f"the video {m.file_name} has no poster frame")
+        path, _mime, blurred = found
+    else:
+        store = get_store()
+        if not store.exists(m.storage_key):
+            raise NotFound(f"the original of {m.file_name} is missing from the media store")
+        path, _mime, blurred = policy.image_for(s, m, size, role, store, derivatives, detector)
     # Small files: send the bytes (no open file handle left to the WSGI server).
     resp = send_file(io.BytesIO(path.read_bytes()), mimetype="image/jpeg", conditional=True,
                      etag=path.name, last_modified=path.stat().st_mtime)

@@ -5,7 +5,22 @@ document.addEventListener('DOMContentLoaded', function () {
   const el = document.getElementById('map');
   const data = JSON.parse(document.getElementById('map-data').textContent);
   const tooltipText = (f) => f.properties.name + (f.properties.deployments !== undefined ? ' (' + f.properties.deployments + ')' : '');
-  const textElement = (text) => { const span = document.createElement('span'); span.textContent = text; return span; };
+  // Leaflet inserts a string as HTML: it gets elements built from text (and a link element).
+  const textElement = (text, link) => {
+    const span = document.createElement('span');
+    span.textContent = text;
+    if (link) span.append(document.createElement('br'), link);
+    return span;
+  };
+  // A station opens its photos in the gallery.
+  const isStation = (f) => f.properties.kind === 'location' && f.properties.id;
+  const galleryUrl = (f) => el.dataset.gallery + '&location_id=' + encodeURIComponent(f.properties.id);
+  const stationLink = (f) => {
+    const link = document.createElement('a');
+    link.href = galleryUrl(f); link.className = 'station-photos'; link.textContent = el.dataset.photosText;
+    link.dataset.location = f.properties.id;
+    return link;
+  };
   const styleOf = (f) => ({
     boundary: { color: '#2f5d3a', weight: 2, fill: true, fillOpacity: 0.05 },
     transect: { color: '#c7772a', weight: 3 },
@@ -19,7 +34,10 @@ document.addEventListener('DOMContentLoaded', function () {
       style: styleOf,
       pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 6, color: '#1d1d1b', fillColor: '#ffd400', fillOpacity: 0.9, weight: 1 }),
       // Names are user text: Leaflet inserts a string tooltip as HTML, so hand it a text node's element.
-      onEachFeature: (f, l) => { if (f.properties.name) l.bindTooltip(textElement(tooltipText(f))); },
+      onEachFeature: (f, l) => {
+        if (f.properties.name) l.bindTooltip(textElement(tooltipText(f)));
+        if (isStation(f)) l.bindPopup(textElement(tooltipText(f), stationLink(f)));
+      },
     }).addTo(map);
     const b = layer.getBounds();
     if (b.isValid()) map.fitBounds(b.pad(0.15)); else map.setView([16, 106], 6);
@@ -57,7 +75,12 @@ document.addEventListener('DOMContentLoaded', function () {
       const [x, y] = px(g.coordinates);
       c.setAttribute('cx', x); c.setAttribute('cy', y); c.setAttribute('r', 6); c.setAttribute('fill', '#ffd400'); c.setAttribute('stroke', '#000');
       const title = document.createElementNS(ns, 'title'); title.textContent = f.properties.name ? tooltipText(f) : ''; c.appendChild(title);
-      svg.appendChild(c);
+      if (isStation(f)) {
+        const a = document.createElementNS(ns, 'a');
+        a.setAttribute('href', galleryUrl(f)); a.setAttribute('class', 'station-photos');
+        a.appendChild(c);
+        svg.appendChild(a);
+      } else svg.appendChild(c);
     } else if (g.type === 'LineString') line(g.coordinates);
     else if (g.type === 'MultiLineString' || g.type === 'Polygon') g.coordinates.forEach(line);
     else if (g.type === 'MultiPolygon') g.coordinates.forEach((p) => p.forEach(line));
