@@ -410,6 +410,9 @@
     state.taxon = tx;
     $('bulk-chosen').textContent = tx ? S.taxonName(tx) : '';
     $('bulk-chosen').dataset.taxonId = tx ? tx.id : '';
+    $('bulk-species').value = tx ? S.taxonName(tx) : '';
+    $('bulk-species').title = tx ? S.taxonName(tx) : '';
+    $('bulk-species').classList.toggle('chosen-set', !!tx);
   }
 
   // ---- keyboard -----------------------------------------------------------------------------------------------
