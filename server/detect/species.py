@@ -30,6 +30,7 @@ from classifiers.megadetector import MD_CATEGORIES, Detection as MDDetection
 from .. import audit
 from ..jobs import JobFailed, handler
 from ..models import Deployment, Detection, Job, Media, MLModel, Program, Taxon
+from ..services.taxa import find_taxon
 from . import service
 from .registry import ModelFileError, model_key
 
@@ -77,14 +78,23 @@ def taxonomy_for(session: Session, labels: list[str], config: dict[str, Any]):
 
 
 def allowed_species(session: Session, program: Program | None) -> list[str] | None:
-    """Scientific names the area's program allows (geofence); None means no restriction."""
+    """Names the area's program allows (geofence); None means no restriction.
+
+    The program's species list (else the whole reference), with the alternative names of those
+    taxa: a classifier that says "Muntiacus muntjak" (the old name of Vietnam's red muntjac) is
+    not rolled up to the genus when the reference knows the species as Muntiacus vaginalis.
+    """
     listed = (program.settings or {}).get("species_list") if program is not None else None
+    stmt = select(Taxon.scientific_name, Taxon.other_names)
+    names: list[str] = []
     if listed:
         if not isinstance(listed, list) or not all(isinstance(x, str) for x in listed):
             raise JobFailed(f"program {program.name!r}: settings.species_list must be a list of scientific names")
-        return listed
-    names = list(session.exec(select(Taxon.scientific_name)))
-    return names or None
+        names = list(listed)
+        stmt = stmt.where(Taxon.scientific_name.in_(listed))
+    for sci, others in session.exec(stmt):
+        names += [sci, *(o for o in (others or []) if isinstance(o, str))]
+    return list(dict.fromkeys(names)) or None
 
 
 def _program_of(session: Session, media: Media, cache: dict) -> Program | None:
@@ -177,6 +187,9 @@ def classify(ctx) -> dict:
                             continue
                         if pred.label not in taxa:
                             t = s.exec(select(Taxon.id).where(Taxon.scientific_name == pred.label)).first()
+                            if t is None:  # another name of the reference: "Muntiacus sp.", "bird" (a roll-up)
+                                found = find_taxon(s, pred.label)
+                                t = found.id if found else None
                             taxa[pred.label] = t
                         d.label, d.label_confidence, d.taxon_id = pred.label[:200], float(pred.score), taxa[pred.label]
                         d.extra = {**(d.extra or {}), "classification": {"model": key, "source": pred.source}}

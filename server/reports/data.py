@@ -68,7 +68,9 @@ class ReportData:
 
     @property
     def new_species(self) -> list[SpeciesRow]:
-        return [s for s in self.species if s.new_for_area]
+        """Rows new for the protected area that count as species (a new "Aves" beside a new heron is one)."""
+        counted = self.counted()
+        return [s for s in self.species if s.new_for_area and s.taxon.scientific_name in counted]
 
     def counted(self, previous: bool = False) -> set[str]:
         """Scientific names that count as species this year (or the year before); see analytics/taxonomy.py."""
@@ -169,6 +171,11 @@ def build_report(session: Session, year: int, program_id: str | None = None, are
         Taxon.scientific_name.in_(names) | Taxon.id.in_(list(sound)))).scalars()}
     by_id = {t.id: t for t in taxa.values()}
     seen = _seen_before(session, scope.area.id, year)
+    # A genus or family is not new when one of its species was recorded before ("Muntiacus" after M. vaginalis).
+    above_seen = {a for t in (session.execute(select(Taxon.scientific_name, Taxon.lineage)
+                                              .where(Taxon.id.in_(list(seen)))).all() if seen else [])
+                  for a in taxonomy.ancestors(t[0], {t[0]: tuple((t[1] or "").split("|"))})}
+    seen |= {t.id for t in taxa.values() if taxonomy.key(t.scientific_name) in above_seen}
     species: dict[str, SpeciesRow] = {}
     for name, t in taxa.items():
         row = SpeciesRow(t, cam.get(name, 0), rai.get(name), tr.get(name, 0), sound.get(t.id, 0),

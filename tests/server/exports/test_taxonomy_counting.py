@@ -103,6 +103,33 @@ def test_annual_report_counts_species_by_the_rule(world, mixed):
     assert data.accumulation[-1]["richness"] == pytest.approx(5.0)  # richness over both stations
 
 
+def test_report_new_species_follow_the_rule(world, mixed):
+    """New for the area: a genus whose species was recorded before is not new; a new "Aves" beside a
+    new heron is not a second new species."""
+    from sqlmodel import select
+
+    from server.models import Deployment, Observation
+    from server.reports import build_report
+
+    _, program, ids = mixed
+    with world.session() as s:
+        dep = s.exec(select(Deployment).where(Deployment.program_id == program.id)).first()
+        old = Deployment(program_id=program.id, location_id=dep.location_id, deployment_start=utc(2025, 1, 1),
+                         deployment_end=utc(2025, 2, 1))
+        s.add(old)
+        s.flush()
+        vaginalis = ids["Muntiacus vaginalis"]
+        s.add(Observation(deployment_id=old.id, event_start=utc(2025, 1, 5), event_end=utc(2025, 1, 5),
+                          taxon_id=vaginalis, count=1))
+    with world.session() as s:
+        data = build_report(s, 2026, program_id=program.id)
+    rows = {r.taxon.scientific_name: r for r in data.species}
+    assert not rows["Muntiacus"].new_for_area and not rows["Muntiacus vaginalis"].new_for_area
+    assert rows["Muntiacus vuquangensis"].new_for_area and rows["Aves"].new_for_area
+    assert {r.taxon.scientific_name for r in data.new_species} == {"Ardea cinerea", "Muntiacus vuquangensis",
+                                                                  "Rattus", "Leopoldamys"}
+
+
 def test_overview_counts_species_by_the_rule(world, mixed):
     from server.review.overview import area_overview
 
