@@ -13,6 +13,8 @@ The server names protocols its own way ("camera-trap", "line-transect",
 """
 from __future__ import annotations
 
+from typing import cast
+
 # Form kind (mobile.reference.KINDS, plus "walk") -> protocols whose programs fit it, best first.
 FITS = {
     "walk": ("line_transect",),
@@ -107,7 +109,7 @@ def offline_assignments(store) -> dict[str, dict]:
     out: dict[str, dict] = {}
     kinds_of: dict[str, list[str]] = {"line_transect": ["walk"]}
     for kind, spec in KINDS.items():
-        kinds_of.setdefault(spec["protocol"], []).append(kind)
+        kinds_of.setdefault(str(cast(dict, spec)["protocol"]), []).append(kind)
     for protocol, kinds in kinds_of.items():
         found = {p["id"]: p for kind in kinds for p in fitting(store, kind) if protocol_of(p) == protocol}
         if len(found) == 1:
