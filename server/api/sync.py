@@ -216,6 +216,7 @@ class UploadOut(Out):
     offset: int
     media_id: Optional[str]
     completed_at: Optional[Any] = None
+    card_id: Optional[str] = Field(default=None, description="the browser card upload this stream carries")
 
 
 def _upload(upload_id: str) -> Upload:
@@ -251,7 +252,13 @@ def get_upload(upload_id: str):
           tags=["sync"], content_type="application/offset+octet-stream", raw=True, response=UploadOut,
           headers={"Upload-Offset": {"type": "integer", "minimum": 0,
                                      "description": "where these bytes start (the offset the server holds)"}},
-          responses={409: "Offset mismatch (the answer carries the server's offset)", 422: "Hash mismatch"})
+          responses={400: "Upload-Checksum missing (card streams) or malformed",
+                     409: "Offset mismatch (the answer carries the server's offset)",
+                     422: "Hash mismatch (the whole photo, or this chunk's Upload-Checksum)",
+                     507: "Server disk full (what arrived before this chunk is kept)"},
+          description="Optional header Upload-Checksum: 'sha256 <base64>' of this chunk (tus checksum extension): "
+          "a chunk that differs is refused and nothing of it kept. Card streams (browser card uploads, "
+          "POST /deployments/<id>/cards) require it.")
 def patch_upload(upload_id: str):
     s = get_session()
     up = _upload(upload_id)
@@ -259,7 +266,8 @@ def patch_upload(upload_id: str):
         offset = int(request.headers.get("Upload-Offset", ""))
     except ValueError:
         raise ValidationError("Upload-Offset header (an integer) is required") from None
-    up = uploads.append(s, current_app.config["DATA_DIR"], get_store(), up, offset, request.stream)
+    up = uploads.append(s, current_app.config["DATA_DIR"], get_store(), up, offset, request.stream,
+                        request.headers.get("Upload-Checksum"))
     s.commit()
     resp = make_response(jsonify(UploadOut.model_validate(up, from_attributes=True).model_dump(mode="json")), 200)
     resp.headers["Upload-Offset"] = str(up.offset)

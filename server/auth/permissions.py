@@ -34,9 +34,9 @@ from flask import g, has_request_context, request
 from sqlmodel import Session, select
 
 from ..errors import Forbidden, NotFound, Unauthorized
-from ..models import (ROLES, AcousticIndex, Alert, Deployment, DeviceToken, Detection, FieldObservation, Job,
-                      Location, Media, Membership, Observation, OperatingInterval, Program, ProtectedArea, Sequence,
-                      SurveyWalk, SyncConflict, Transect, Upload, User)
+from ..models import (ROLES, AcousticIndex, Alert, CardUpload, Deployment, Device, DeviceToken, Detection,
+                      FieldObservation, Job, Location, Media, Membership, Observation, OperatingInterval, Program,
+                      ProtectedArea, Sequence, SurveyWalk, SyncConflict, Transect, Upload, User)
 
 RANK = {r: i for i, r in enumerate(ROLES)}
 #: The role of a user on an object they own that lies outside every area (their upload, their job).
@@ -47,7 +47,8 @@ T = TypeVar("T")
 # What a 404 calls each kind of object ("no <name> with id ...").
 _NAMES: dict[type, str] = {ProtectedArea: "protected area", SyncConflict: "sync conflict",
                            OperatingInterval: "operating interval", AcousticIndex: "acoustic index",
-                           FieldObservation: "field record", SurveyWalk: "survey walk", Media: "media"}
+                           FieldObservation: "field record", SurveyWalk: "survey walk", Media: "media",
+                           CardUpload: "card upload"}
 # Objects outside every area that belong to the user in this column.
 _OWNER_COLUMN: dict[type, str] = {Upload: "user_id", Job: "created_by", DeviceToken: "user_id"}
 
@@ -192,18 +193,19 @@ def deployment_area(session: Session, deployment_id: str | None) -> str | None:
 def area_of(session: Session, row: Any) -> str | None:
     """The protected area ``row`` belongs to, or None when it lies outside every area.
 
-    Areas, programs, locations, transects, alerts, conflicts, jobs and
+    Areas, programs, locations, transects, alerts, conflicts, jobs, devices and
     memberships carry it; deployments, field records and walks through their
-    program; sequences, operating intervals, observations and media through
-    their deployment; detections and acoustic indices through their media.
+    program; sequences, operating intervals, observations, media and card
+    uploads through their deployment; detections and acoustic indices through
+    their media.
     """
     if isinstance(row, ProtectedArea):
         return row.id
-    if isinstance(row, (Program, Location, Transect, Alert, SyncConflict, Job, Membership)):
+    if isinstance(row, (Program, Location, Transect, Alert, SyncConflict, Job, Membership, Device)):
         return row.area_id
     if isinstance(row, (Deployment, FieldObservation, SurveyWalk)):
         return _program_area(session, row.program_id)
-    if isinstance(row, (Sequence, OperatingInterval, Observation, Media)):
+    if isinstance(row, (Sequence, OperatingInterval, Observation, Media, CardUpload)):
         return deployment_area(session, row.deployment_id)
     if isinstance(row, (Detection, AcousticIndex)):
         media = session.get(Media, row.media_id)

@@ -294,8 +294,13 @@ def _pool_context():
     return mp.get_context("spawn")
 
 
-def _results(sources: list[Source], roots: proc.StoreRoots, workers: int) -> Iterator[dict]:
-    if workers <= 1 or len(sources) < 8:
+def _results(sources: Iterable[Source], roots: proc.StoreRoots, workers: int, few: bool = False) -> Iterator[dict]:
+    """Each source's file work, in order; in a process pool unless ``workers`` <= 1 or ``few``.
+
+    ``sources`` may be a generator that waits for files still arriving (browser card uploads):
+    the pool's feeder thread consumes it while the workers process what came before.
+    """
+    if workers <= 1 or few:
         try:
             for src in sources:
                 yield proc.process_source(src, roots)
@@ -319,6 +324,13 @@ def store_roots(app: Flask) -> proc.StoreRoots:
                            durable=False, max_image_pixels=app.config["MAX_IMAGE_MPIXELS"] * 1_000_000)
 
 
+def config_roots(config: dict) -> proc.StoreRoots:
+    """:func:`store_roots` from an app's configuration alone (jobs run without a Flask app)."""
+    media = config.get("MEDIA_DIR") or os.path.join(config["DATA_DIR"], "media")
+    return proc.StoreRoots(str(media), os.path.join(config["DATA_DIR"], "derivatives"), durable=False,
+                           max_image_pixels=int(config.get("MAX_IMAGE_MPIXELS") or 64) * 1_000_000)
+
+
 def ingest_sources(app: Flask, sources: list[Source], skipped: Iterable[Skipped] = (), *,
                    deployment_id: Optional[str] = None, workers: Optional[int] = None,
                    progress: Optional[Progress] = None, source_name: str = "", keep_ids: bool = False,
@@ -332,36 +344,9 @@ def ingest_sources(app: Flask, sources: list[Source], skipped: Iterable[Skipped]
     matcher = Matcher(url, deployment_id, app.config.get("DEFAULT_TIMEZONE") or "Asia/Ho_Chi_Minh")
     if matcher.explicit is not None:
         sources = _fitting_kinds(sources, matcher.explicit_kind, deployment_id, report)
-    roots = store_roots(app)
-    writer = BatchWriter(url, matcher, report, new_id(), keep_ids, durable=roots.durable)
-    writer.config = app.config
     started = time.monotonic()
-    if workers is None:
-        workers = os.cpu_count() or 1
-    done = 0
-    if progress:
-        progress(0, len(sources))
-    try:
-        for res in _results(sources, roots, workers):
-            done += 1
-            if res["status"] == "ok":
-                writer.add(res)
-            elif res["status"] == "disk_full":
-                report.fatal = (f"disk full while storing {res['rel_path']}: {res['reason']}. Free space in "
-                                f"{app.extensions['saola.media'].root} and run the same command again; what is "
-                                "stored so far is kept and will not be stored twice")
-                break
-            else:
-                report.skip(res["rel_path"], res["reason"])
-            if progress:
-                progress(done, len(sources))
-    finally:
-        # Whatever happens, rows of files already stored are written (crash safety).
-        try:
-            writer.finish()
-        except OSError as e:
-            if report.fatal is None:
-                report.fatal = f"database write failed: {e}"
+    done = ingest_stream(app.config, sources, report, matcher, workers=workers, progress=progress,
+                         keep_ids=keep_ids, total=len(sources), roots=store_roots(app))
     if report.fatal is None and done < len(sources):
         report.fatal = f"stopped after {done} of {len(sources)} files"
     if resequence_after and report.deployments:
@@ -370,9 +355,64 @@ def ingest_sources(app: Flask, sources: list[Source], skipped: Iterable[Skipped]
     return report
 
 
+def ingest_stream(config: dict, sources: Iterable[Source], report: IngestReport, matcher: Matcher, *,
+                  workers: Optional[int] = None, progress: Optional[Progress] = None, keep_ids: bool = False,
+                  total: Optional[int] = None, roots: Optional[proc.StoreRoots] = None) -> int:
+    """The file work and row writes of an ingest over ``sources`` (a list, or a generator of files
+    as they arrive); counts go into ``report``. Returns how many sources were processed.
+
+    ``total`` is what progress counts up to (None: unknown, e.g. a card still arriving). Rows of the
+    files already stored are written whatever stops the run (crash safety); resequencing is the
+    caller's (:func:`resequence_all`), once at the end.
+    """
+    url = config["DATABASE_URL"]
+    roots = roots or config_roots(config)
+    writer = BatchWriter(url, matcher, report, new_id(), keep_ids, durable=roots.durable)
+    writer.config = config
+    if workers is None:
+        workers = os.cpu_count() or 1
+    done = 0
+    if progress:
+        progress(0, total)
+    try:
+        few = total is not None and total < 8
+        for res in _results(sources, roots, workers, few):
+            done += 1
+            if res["status"] == "ok":
+                writer.add(res)
+            elif res["status"] == "disk_full":
+                report.fatal = (f"disk full while storing {res['rel_path']}: {res['reason']}. Free space in "
+                                f"{roots.media} and run the same command again; what is "
+                                "stored so far is kept and will not be stored twice")
+                break
+            else:
+                report.skip(res["rel_path"], res["reason"])
+            if progress:
+                progress(done, total)
+    finally:
+        # Whatever happens, rows of files already stored are written (crash safety).
+        try:
+            writer.finish()
+        except OSError as e:
+            if report.fatal is None:
+                report.fatal = f"database write failed: {e}"
+    return done
+
+
 # Which media kinds each deployment kind takes, and what to say about the others.
 _KINDS = {"camera": ({"image", "video"}, "a sound recording; recordings go to an acoustic deployment"),
           "acoustic": ({"audio"}, "a photo or video; they go to a camera deployment")}
+
+
+def misfit_reason(kind: Optional[str], dep_kind: Optional[str], deployment_id: str) -> Optional[str]:
+    """Why a deployment of ``dep_kind`` does not take media of ``kind`` (None when it does)."""
+    if dep_kind not in _KINDS:
+        return None
+    kinds, why = _KINDS[dep_kind]
+    if kind in kinds:
+        return None
+    article = "an" if dep_kind[0] in "aeiou" else "a"
+    return f"{why} (deployment {deployment_id} is {article} {dep_kind} deployment)"
 
 
 def _fitting_kinds(sources: list[Source], dep_kind: Optional[str], deployment_id: str,
@@ -386,8 +426,9 @@ def _fitting_kinds(sources: list[Source], dep_kind: Optional[str], deployment_id
     if sources and not fit:
         raise ValidationError(f"deployment {deployment_id} is {article} {dep_kind} deployment and every file is {why}")
     for s in sources:
-        if s.kind not in kinds:
-            report.skip(s.rel_path, f"{why} (deployment {deployment_id} is {article} {dep_kind} deployment)")
+        reason = misfit_reason(s.kind, dep_kind, deployment_id)
+        if reason:
+            report.skip(s.rel_path, reason)
     return fit
 
 

@@ -88,6 +88,23 @@ class IngestReport:
             lines.append(f"STOPPED: {self.fatal}")
         return lines
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "IngestReport":
+        """The report :meth:`to_dict` wrote (an ingest that goes on in several runs: browser card uploads)."""
+        rep = cls(source=d.get("source", ""), total=int(d.get("total", 0)), ingested=int(d.get("ingested", 0)),
+                  duplicates=int(d.get("duplicates", 0)), completed=int(d.get("completed", 0)),
+                  assigned=int(d.get("assigned", 0)), fatal=d.get("fatal"), sequences=int(d.get("sequences", 0)),
+                  elapsed_s=float(d.get("elapsed_s", 0.0)))
+        rep.skipped = [(x["path"], x["reason"]) for x in d.get("skipped", [])]
+        rep.flag_counts = Counter(d.get("flag_counts", {}))
+        for k, v in d.get("flagged", {}).items():
+            rep.flagged[k] = list(v)
+        rep.deployments = set(d.get("deployments", []))
+        rep.by_kind = Counter(d.get("by_kind", {}))
+        rep.notes = list(d.get("notes", []))
+        rep.duplicate_paths = list(d.get("duplicate_paths", []))
+        return rep
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (API answers, --report files)."""
         return {"source": self.source, "total": self.total, "ingested": self.ingested,
@@ -98,5 +115,6 @@ class IngestReport:
                 "flagged": {k: list(v) for k, v in sorted(self.flagged.items())},
                 "deployments": sorted(self.deployments), "sequences": self.sequences,
                 "by_kind": dict(self.by_kind), "notes": list(self.notes), "fatal": self.fatal,
+                "duplicate_paths": list(self.duplicate_paths),
                 "elapsed_s": round(self.elapsed_s, 3),
                 "summary": self.summary_lines()}

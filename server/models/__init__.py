@@ -4,16 +4,19 @@ from .area import Location, Program, ProtectedArea
 from .audit import AuditLog
 from .auth import ROLES, DeviceToken, LoginThrottle, Membership, User
 from .base import new_id, utcnow
+from .card import CardFile, CardUpload
 from .deployment import Deployment, OperatingInterval
 from .detection import Detection, Observation
 from .field import FieldObservation, SurveyWalk, Transect
+from .inventory import Device
 from .job import Job, MLModel
 from .media import Media, Sequence
 from .sync import ServerState, SyncChange, SyncConflict, SyncMutation, Upload
 from .taxon import Taxon
 
 __all__ = [
-    "AcousticIndex", "Alert", "AuditLog", "Deployment", "DeviceToken", "Detection",
+    "AcousticIndex", "Alert", "AuditLog", "CardFile", "CardUpload", "Deployment", "Device", "DeviceToken",
+    "Detection",
     "FieldObservation", "Job", "Location", "LoginThrottle", "MLModel", "Media", "Membership", "Observation",
     "OperatingInterval", "Program", "ProtectedArea", "ROLES", "Sequence", "ServerState", "SurveyWalk",
     "SyncChange", "SyncConflict", "SyncMutation", "Taxon", "Transect", "Upload", "User",

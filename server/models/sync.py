@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import Index
+from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from .base import fk, id_field, json_field, json_nullable, utcnow
@@ -78,12 +78,16 @@ class Upload(SQLModel, table=True):
 
     __tablename__ = "upload"
     id: str = id_field()
+    # Empty for a card stream: its chunks are checked one by one (Upload-Checksum), see models/card.py.
     sha256: str = Field(max_length=64, index=True)
-    size_bytes: int
-    offset: int = 0
+    # 64-bit: a card stream (a zip of a whole card) runs to several GB.
+    size_bytes: int = Field(sa_column=Column(BigInteger, nullable=False))
+    offset: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     file_name: Optional[str] = Field(default=None, max_length=255)
     media_type: Optional[str] = Field(default=None, max_length=64)
     user_id: Optional[str] = Field(default=None, max_length=36)
     media_id: Optional[str] = Field(default=None, max_length=36)
+    # The card this upload carries (a browser card upload), or None for a field photo.
+    card_id: Optional[str] = fk("card_upload.id", nullable=True, ondelete="CASCADE")
     completed_at: Optional[datetime] = None
     created_at: datetime = Field(default_factory=utcnow)

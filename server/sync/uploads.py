@@ -73,13 +73,35 @@ def create(s: Session, data_dir: str, user: User, sha256: str, size: int, file_n
     return up
 
 
-def append(s: Session, data_dir: str, store: LocalMediaStore, up: Upload, offset: int, chunk) -> Upload:
+def append(s: Session, data_dir: str, store: LocalMediaStore, up: Upload, offset: int, chunk,
+           checksum: str | None = None) -> Upload:
     """Write ``chunk`` (bytes, or a file-like stream read to its end) at ``offset``;
-    finishes the upload on the last byte."""
+    finishes the upload on the last byte.
+
+    ``checksum`` (``Upload-Checksum: sha256 <base64>``, optional for photos, required for
+    card streams) is this chunk's SHA-256: a chunk that differs is refused and nothing of it
+    kept. A card stream's bytes go to its files (server/ingest/cards.py), not to one photo.
+    """
+    if up.card_id is not None:
+        from ..ingest.cards import append_chunk
+        from ..jobs import dispatch
+
+        jobs = append_chunk(s, data_dir, up, offset, chunk, checksum)
+        if jobs:
+            s.commit()
+            for job_id in jobs:
+                dispatch(job_id)
+        return up
     if up.completed_at is not None:
         return up
     if offset != up.offset:
         raise Conflict(f"upload is at offset {up.offset}, not {offset}", details={"offset": up.offset})
+    want = None
+    if checksum is not None:
+        from ..ingest.cards import parse_checksum
+
+        want = parse_checksum(checksum)
+    chunk_hash = hashlib.sha256()
     part = _part(data_dir, up.id)
     room = up.size_bytes - up.offset
     written = 0
@@ -99,9 +121,17 @@ def append(s: Session, data_dir: str, store: LocalMediaStore, up: Upload, offset
             # Hash in another thread while this one writes: both release the GIL, so the
             # check costs almost no extra time on a multi-core server.
             fut = _HASH_POOL.submit(hasher.update, block) if hasher is not None else None
+            if want is not None:
+                chunk_hash.update(block)
             f.write(block)
             if fut is not None:
                 fut.result()
+        if want is not None and written and chunk_hash.digest() != want:
+            f.truncate(up.offset)
+            with _hashers_lock:  # the running hash saw the refused bytes: the file is read again
+                _hashers.pop(up.id, None)
+            raise SaolaError(f"this chunk does not match its Upload-Checksum; send it again from offset "
+                             f"{up.offset}", status=422, code="checksum_mismatch", details={"offset": up.offset})
         # No fsync per chunk: if a crash loses bytes the database counted, the SHA-256 check at the
         # end refuses the file and the upload starts again; the finished file is fsynced (_finish).
         f.flush()

@@ -89,6 +89,10 @@ API = {
     ("GET", "/areas/<area_id>/members"): "manager",
     ("POST", "/areas/<area_id>/members"): "manager",
     ("DELETE", "/areas/<area_id>/members/<user_id>"): "manager",
+    ("POST", "/deployments/<deployment_id>/cards"): "ranger",
+    ("GET", "/cards/<card_id>"): "viewer",
+    ("POST", "/cards/<card_id>/skip"): "ranger",
+    ("DELETE", "/cards/<card_id>"): "ranger",
 }
 # Ids that name no area-scoped object: the taxonomy is shared by every area.
 API_UNSCOPED = {("GET", "/taxa/<taxon_id>")}
@@ -132,6 +136,8 @@ BODIES = {
     ("PATCH", "/taxa/<taxon_id>"): {"notes": "x"},
     ("PATCH", "/users/<user_id>"): {"full_name": "X"},
     ("POST", "/areas/<area_id>/members"): {"user_id": "{user_id}", "role": "viewer"},
+    ("POST", "/deployments/<deployment_id>/cards"): {"files": [{"path": "A.JPG", "size": 1}]},
+    ("POST", "/cards/<card_id>/skip"): {"idx": 0, "reason": "x"},
 }
 QUERIES = {("GET", "/analytics/<name>"): "?area_id={area_id}", ("GET", "/analytics/<name>/plot"): "?area_id={area_id}"}
 
@@ -140,8 +146,8 @@ class AreaA:
     """One object of each kind in protected area A; users of every role there, and an outsider."""
 
     def __init__(self, world):
-        from server.models import (Alert, DeviceToken, Detection, FieldObservation, Job, Media, OperatingInterval,
-                                   Sequence, SyncConflict, Taxon, Upload)
+        from server.models import (Alert, CardUpload, DeviceToken, Detection, FieldObservation, Job, Media,
+                                   OperatingInterval, Sequence, SyncConflict, Taxon, Upload)
 
         self.a, self.b = world.area("A", "Area A"), world.area("B", "Area B")
         cams = world.program(self.a.id, "Cameras")
@@ -177,13 +183,17 @@ class AreaA:
                     FieldObservation(program_id=walks.id, protocol="line_transect@1.0", observed_at=t0,
                                      photos=["a" * 64], created_by=owner.id)]
             s.add_all(rows)
+            card = CardUpload(deployment_id=dep.id, user_id=owner.id, manifest_sha256="d" * 64, label="card")
+            s.add(card)
+            s.flush()
+            s.add(Upload(sha256="", size_bytes=1, user_id=owner.id, card_id=card.id))
             s.flush()
             self.ids = {
                 "area_id": self.a.id, "program_id": cams.id, "location_id": dep.location_id,
                 "deployment_id": dep.id, "interval_id": rows[1].id, "alert_id": rows[2].id,
                 "conflict_id": rows[3].id, "job_id": rows[4].id, "upload_id": rows[5].id, "token_id": rows[6].id,
                 "media_id": image.id, "sequence_id": seq.id, "detection_id": det.id, "taxon_id": taxon.id,
-                "user_id": owner.id, "name": "rai", "size": "thumb", "sha256": "a" * 64,
+                "user_id": owner.id, "name": "rai", "size": "thumb", "sha256": "a" * 64, "card_id": card.id,
             }
         # Routes about recordings take the audio media.
         self.audio_id = audio.id
