@@ -1,7 +1,7 @@
 """Device inventory (cameras, recorders) and browser card uploads (card, its files, the stream upload; upload sizes 64-bit)
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-02 03:08:16.770069
 """
 from typing import Sequence, Union
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision: str = '0009'
-down_revision: Union[str, Sequence[str], None] = '0008'
+revision: str = '0011'
+down_revision: Union[str, Sequence[str], None] = '0010'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
