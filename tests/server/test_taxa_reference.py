@@ -203,3 +203,22 @@ def test_the_csv_header_is_what_the_import_reads():
 
     header = next(csv.reader(io.StringIO(REFERENCE_CSV.read_text(encoding="utf-8"))))
     assert header == list(COLUMNS)
+
+
+def test_an_installation_with_the_former_list_gets_no_duplicates(runner, world, tmp_path):
+    """Taxa imported from the former 51-species vn_core.csv are updated in place by `saola init`."""
+    old = tmp_path / "vn_core.csv"
+    old.write_text("scientific_name,vietnamese_name,english_name,taxon_group,iucn_category,other_names\n"
+                   "Muntiacus vaginalis,Mang thường,Northern red muntjac,mammal,LC,Hoẵng\n"
+                   "Xanthonycticebus pygmaeus,Cu li nhỏ,Pygmy slow loris,mammal,EN,\n"
+                   "Nomascus gabriellae,Vượn đen má vàng,Southern yellow-cheeked gibbon,mammal,EN,\n",
+                   encoding="utf-8")
+    assert runner.invoke(["taxa", "import", str(old)]).exit_code == 0
+    before = taxa_by_name(world)
+    n = len(reference_rows())
+    res = runner.invoke(["init"])
+    assert res.exit_code == 0 and f"species reference: {n - 3} taxa added, 3 updated, 0 unchanged" in res.output
+    taxa = taxa_by_name(world)
+    assert len(taxa) == n and all(taxa[name].id == t.id for name, t in before.items())
+    assert taxa["Xanthonycticebus pygmaeus"].decree84_group == "IB"
+    assert "Nycticebus pygmaeus" in taxa["Xanthonycticebus pygmaeus"].other_names
