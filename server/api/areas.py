@@ -7,7 +7,8 @@ from ..auth import policy
 from ..auth.permissions import current_user, load_in_area, require_admin, require_area, role_in_area, scope_query
 from ..db import get_session
 from ..models import Location, Program, ProtectedArea
-from . import crud
+from ..services import crud
+from ..services import areas as area_service, programs as program_service
 from .core import endpoint, paginate
 from .schemas import (AreaIn, AreaOut, AreaPatch, AreaQuery, LocationIn, LocationOut, LocationPatch,
                       LocationQuery, ProgramIn, ProgramOut, ProgramPatch, ProgramQuery)
@@ -26,8 +27,7 @@ def list_areas(query: AreaQuery):
           body=AreaIn, response=AreaOut, status=201, responses={409: "Code already used"})
 def create_area(body: AreaIn):
     require_admin()
-    area = ProtectedArea(**body.model_dump())
-    return crud.create(get_session(), area, area.id)
+    return area_service.create_area(get_session(), body.model_dump())
 
 
 @endpoint("/areas/<area_id>", summary="One protected area", tags=["areas"], response=AreaOut)
@@ -40,7 +40,7 @@ def get_area(area_id: str):
 def patch_area(area_id: str, body: AreaPatch):
     s = get_session()
     row = load_in_area(s, ProtectedArea, area_id, "manager").row
-    return crud.update(s, row, body, area_id)
+    return area_service.update_area(s, row, body.model_dump(exclude_unset=True))
 
 
 @endpoint("/areas/<area_id>", ["DELETE"], summary="Delete a protected area and all its data (administrators)",
@@ -65,7 +65,7 @@ def list_programs(query: ProgramQuery):
 def create_program(body: ProgramIn):
     s = get_session()
     require_area(s, body.area_id, "manager")
-    return crud.create(s, Program(**body.model_dump()), body.area_id)
+    return program_service.create_program(s, body.model_dump())
 
 
 def _program(program_id: str, minimum: str = "viewer") -> Program:
@@ -81,13 +81,7 @@ def get_program(program_id: str):
           body=ProgramPatch, response=ProgramOut)
 def patch_program(program_id: str, body: ProgramPatch):
     row = _program(program_id, "manager")
-    gap_changed = body.sequence_gap_s is not None and body.sequence_gap_s != row.sequence_gap_s
-    row = crud.update(get_session(), row, body, row.area_id)
-    if gap_changed:
-        from ..jobs import enqueue
-
-        enqueue(get_session(), "resequence", {"program_id": row.id}, area_id=row.area_id)
-    return row
+    return program_service.update_program(get_session(), row, body.model_dump(exclude_unset=True))
 
 
 @endpoint("/programs/<program_id>", ["DELETE"], summary="Delete a program (managers)", tags=["programs"], status=204)

@@ -10,7 +10,7 @@ from ..auth.tokens import check_days, issue_token
 from ..db import get_session
 from ..errors import ValidationError
 from ..models import DeviceToken, User, utcnow
-from . import crud
+from ..services import crud
 from .core import endpoint
 from .schemas import DeviceRegistration, NewToken, TokenOut, TokenRequest, UserOut
 

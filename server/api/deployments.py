@@ -9,7 +9,7 @@ from ..errors import ValidationError
 from ..models import Deployment, OperatingInterval, Program
 from ..services import deployments as svc
 from ..timeutil import to_utc
-from . import crud
+from ..services import crud
 from .core import endpoint, paginate
 from .schemas import (DeploymentIn, DeploymentOut, DeploymentPatch, DeploymentQuery, IntervalIn, IntervalOut)
 

@@ -16,7 +16,7 @@ from ..auth.permissions import current_user, load_in_area, scope_query
 from ..db import get_session
 from ..errors import Conflict
 from ..models import Job, utcnow
-from . import crud
+from ..services import crud
 from .core import endpoint, paginate
 from .schemas import JobOut, JobQuery
 

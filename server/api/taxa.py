@@ -9,7 +9,7 @@ from ..errors import ValidationError
 from ..models import Taxon
 from ..models.taxon import RANKS
 from ..services.taxa import refresh_lineages, refresh_search_text, search_clause, search_text
-from . import crud
+from ..services import crud
 from .core import endpoint, paginate
 from .schemas import TaxonIn, TaxonOut, TaxonPatch, TaxonQuery
 

@@ -13,7 +13,7 @@ from ..db import get_session
 from ..errors import Conflict, Forbidden, ValidationError
 from ..i18n import gettext as _
 from ..models import Membership, User
-from . import crud
+from ..services import crud
 from .core import endpoint, paginate
 from .schemas import MembershipIn, MembershipOut, UserIn, UserOut, UserPatch, UserQuery
 

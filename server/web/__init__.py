@@ -7,6 +7,9 @@ The page groups are declared in :data:`server.features.FEATURES` (``pages``):
 - conflict_pages: sync conflicts (biologists)
 - manager_pages: protected-area overview, map and deployment calendar (managers)
 - field_pages: synced field records (walks, observations, threats)
+- admin_pages, admin_people, admin_models, admin_audit: administration (areas, programs, people,
+  device tokens, models, the audit log) for managers and administrators, laid out by
+  ``admin_base.html`` with the side menu of :mod:`server.web.admin_nav`
 
 Every page checks the user's role in the protected area it shows
 (server/auth/permissions.py); a user with no role there gets 404, so other
@@ -157,6 +160,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(web)
     for mod in features.load("pages"):
         app.register_blueprint(mod.bp)
+    from . import admin_nav
+    from .manager_pages import leaflet_installed
+
+    admin_nav.init_app(app)
+    app.jinja_env.globals["leaflet_installed"] = leaflet_installed
     app.jinja_env.globals["areas_with_role"] = areas_with_role
     app.jinja_env.globals["time_tag"] = time_tag
     app.jinja_env.globals["query_suffix"] = query_suffix

@@ -111,6 +111,13 @@ WEB = {
     ("GET", "/areas/<area_id>/map"): "manager",
     ("GET", "/areas/<area_id>/map.geojson"): "manager",
     ("GET", "/areas/<area_id>/calendar"): "manager",
+    ("GET", "/admin/areas/<area_id>"): "manager",
+    ("POST", "/admin/areas/<area_id>"): "manager",
+    ("GET", "/admin/areas/<area_id>/programs"): "manager",
+    ("GET", "/admin/areas/<area_id>/programs/new"): "manager",
+    ("POST", "/admin/areas/<area_id>/programs/new"): "manager",
+    ("GET", "/admin/programs/<program_id>"): "manager",
+    ("POST", "/admin/programs/<program_id>"): "manager",
 }
 # Static files and the language switch: no object behind the path parameter.
 WEB_UNSCOPED = {"/static/<path:filename>", "/lang/<lang>", "/vendor/leaflet/<path:filename>"}

@@ -163,7 +163,7 @@ def test_duplicate_names_the_field(client, admin_h):
     assert client.post("/api/v1/areas", json={"code": "X", "name": "X"}, headers=admin_h).status_code == 201
     r = client.post("/api/v1/areas", json={"code": "X", "name": "Y"}, headers=admin_h)
     assert r.status_code == 409
-    assert r.json["error"]["message"] == "a protected area with this code already exists"
+    assert r.json["error"]["message"] == "The code X is already used by another protected area."
     assert r.json["error"]["details"] == [{"field": "code", "message": "already used"}]
 
 
