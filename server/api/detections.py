@@ -140,6 +140,26 @@ def deployment_detections(deployment_id: str, query: DeploymentDetectionQuery):
 def detect_deployment(deployment_id: str, body: DetectIn):
     s = get_session()
     area_id = load_in_area(s, Deployment, deployment_id, "biologist").area_id
+    name = _detector_name(s, body)
+    return enqueue(s, "detect", {"deployment_id": deployment_id, "model": name, "force": body.force,
+                                 "classify": body.classify}, area_id=area_id, created_by=current_user().id)
+
+
+@endpoint("/programs/<program_id>/detect", ["POST"],
+          summary="Queue detection of every camera deployment's images in a program (biologists)", tags=TAGS,
+          body=DetectIn, response=JobOut, status=202)
+def detect_program(program_id: str, body: DetectIn):
+    from ..models import Program
+
+    s = get_session()
+    area_id = load_in_area(s, Program, program_id, "biologist").area_id
+    name = _detector_name(s, body)
+    return enqueue(s, "detect", {"program_id": program_id, "model": name, "force": body.force,
+                                 "classify": body.classify}, area_id=area_id, created_by=current_user().id)
+
+
+def _detector_name(s, body: DetectIn) -> str:
+    """The registered detector a request names (or SAOLA_DETECTOR_MODEL); 422 when there is none."""
     name = body.model or current_app.config["DETECTOR_MODEL"]
     if not name:
         raise ValidationError("no detector: give model or set SAOLA_DETECTOR_MODEL",
@@ -148,8 +168,7 @@ def detect_deployment(deployment_id: str, body: DetectIn):
         get_model(s, name, "detector")
     except ModelNotFound as e:
         raise ValidationError(str(e), details=[{"field": "model", "message": "unknown"}]) from None
-    return enqueue(s, "detect", {"deployment_id": deployment_id, "model": name, "force": body.force,
-                                 "classify": body.classify}, area_id=area_id, created_by=current_user().id)
+    return name
 
 
 @endpoint("/models", summary="Registered detector and classifier models", tags=TAGS, response=ModelOut, many=True)

@@ -20,6 +20,8 @@ from ..services import crud
 from .core import endpoint, paginate
 from .schemas import JobOut, JobQuery
 
+# The role a retry needs in the job's area: that of starting such a job (default: biologist, as cancel).
+RETRY_ROLE = {"export": "manager", "retime": "manager", "card_ingest": "ranger"}
 # Result/params keys that hold a path on the server (left out for non-administrators).
 PATH_KEYS = {"out_dir", "out_path", "path", "file_path", "source", "source_path", "folder", "dir"}
 
@@ -83,3 +85,26 @@ def cancel_job(job_id: str):
     if job.status in ("done", "failed", "cancelled"):
         raise Conflict(f"job is already {job.status}")
     return job_view(crud.update(get_session(), job, {"status": "cancelled", "finished_at": utcnow()}, job.area_id))
+
+
+@endpoint("/jobs/<job_id>/retry", ["POST"], summary="Run a failed or cancelled job again (biologists; exports and "
+          "clock corrections: managers)", tags=["jobs"], response=JobOut,
+          responses={409: "The job is queued, running or done"},
+          description="The same job (kind and parameters) goes back to the queue with its attempts, progress, "
+                      "error and per-item failures cleared; jobs are idempotent, so work already done is kept.")
+def retry_job(job_id: str):
+    from ..jobs import dispatch
+
+    s = get_session()
+    job = _job(job_id, "viewer")
+    if job.area_id is not None:
+        from ..auth.permissions import require_area
+
+        require_area(s, job.area_id, RETRY_ROLE.get(job.kind, "biologist"))
+    if job.status not in ("failed", "cancelled"):
+        raise Conflict(f"job is {job.status}; only failed or cancelled jobs are retried")
+    crud.update(s, job, {"status": "queued", "attempts": 0, "error": None, "failures": [], "progress_done": 0,
+                         "result": {}, "started_at": None, "finished_at": None, "lease_owner": None,
+                         "lease_expires_at": None}, job.area_id)
+    dispatch(job.id)
+    return job_view(job)
