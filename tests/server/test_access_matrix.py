@@ -54,6 +54,8 @@ API = {
     ("GET", "/analytics/<name>/plot"): "viewer",
     ("GET", "/jobs/<job_id>"): "viewer",
     ("POST", "/jobs/<job_id>/cancel"): "biologist",
+    ("POST", "/jobs/<job_id>/retry"): "manager",  # the fixture's job is an export (biologists retry the others)
+    ("POST", "/programs/<program_id>/detect"): "biologist",
     ("POST", "/deployments/<deployment_id>/media"): "ranger",
     ("GET", "/media/<media_id>"): "viewer",
     ("GET", "/media/<media_id>/file"): "viewer",
@@ -132,6 +134,7 @@ BODIES = {
     ("PATCH", "/deployments/<deployment_id>"): {"camera_height": 1.0},
     ("POST", "/deployments/<deployment_id>/intervals"): {"start": T, "end": "2026-01-06T00:00:00Z"},
     ("POST", "/deployments/<deployment_id>/detect"): {"model": "md"},
+    ("POST", "/programs/<program_id>/detect"): {"model": "md"},
     ("POST", "/review/sequences/<sequence_id>/label"): {},
     ("POST", "/review/sequences/<sequence_id>/apply"): {"media_id": "{media_id}"},
     ("PATCH", "/review/detections/<detection_id>"): {"bbox": [0.1, 0.1, 0.2, 0.2]},
