@@ -206,15 +206,15 @@ def run_steps(url: str, info: dict, steps: int, data_dir: str) -> dict[str, list
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/").get_data(as_text=True)).group(1)
     rnd = random.Random(1)
     times: dict[str, list[float]] = {"next": [], "label": [], "next_area": [], "baseline": [], "next_first": [],
-                                     "progress": []}
+                                     "progress": [], "next_cpu": []}
     dep = info["deployments"][3]
     after = None
     first_after = None
     for i in range(steps + 5):
         q = f"/api/v1/review/next?deployment_id={dep}" + (f"&after={after}" if after else "")
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         r = client.get(q)
-        dt_next = time.perf_counter() - t
+        dt_next, cpu_next = time.perf_counter() - t, time.process_time() - c
         item = r.get_json()["item"]
         assert r.status_code == 200 and item, r.get_json()
         sid = item["sequence"]["id"]
@@ -251,6 +251,7 @@ def run_steps(url: str, info: dict, steps: int, data_dir: str) -> dict[str, list
         if i >= 5:
             times["baseline"].append(dt_base * 1000)  # warm-up: first requests compile templates, fill caches
             times["next"].append(dt_next * 1000)
+            times["next_cpu"].append(cpu_next * 1000)
             times["label"].append(dt_label * 1000)
             times["next_area"].append(dt_area * 1000)
             times["next_first"].append(dt_first * 1000)
@@ -321,6 +322,8 @@ def main() -> None:
         print(f"BENCH next_item_area_p95_ms_{b} {r['next_area']:.1f} ms, whole-area queue with a confidence filter")
         print(f"BENCH next_item_first_p95_ms_{b} {r['next_first']:.1f} ms, deployment queue in detections-first order")
         print(f"BENCH progress_p95_ms_{b} {r['progress']:.1f} ms, deployment progress counts (and whether a detector ran)")
+        print(f"BENCH next_item_cpu_median_ms_{b} {r['next_cpu_median']:.1f} ms, server process CPU per next item "
+              "(less sensitive than wall time to the load of a shared machine)")
         print(f"BENCH baseline_request_p95_ms_{b} {r['baseline']:.1f} ms, GET one protected area (request overhead)")
     worst = max(r["next"] for r in results.values())
     print(f"BENCH next_item_p95_ms {worst:.1f} worst backend of {','.join(results)} ({n_media} media; target < {target})")
