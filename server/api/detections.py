@@ -39,6 +39,10 @@ class DetectionOut(Out):
     bbox_y: Optional[float]
     bbox_width: Optional[float]
     bbox_height: Optional[float]
+    # On a video: the frame's time from its start (s), its frame number, until when the box holds.
+    start_s: Optional[float] = None
+    end_s: Optional[float] = None
+    frame_index: Optional[int] = None
     label: Optional[str]
     label_confidence: Optional[float]
     taxon_id: Optional[str]

@@ -132,8 +132,14 @@ def _taxon_ok(taxon_id: Optional[str]) -> None:
         raise ValidationError(f"no taxon with id {taxon_id!r}", details=[{"field": "taxon_id", "message": "unknown"}])
 
 
-def image_url(m: Media) -> str:
-    return url_for("review_pages.media_image", media_id=m.id, size="review")
+def image_url(m: Media) -> str | None:
+    """The review-size JPEG of a photo (videos have no still yet: their player loads :func:`original_url`)."""
+    return url_for("review_pages.media_image", media_id=m.id, size="review") if m.kind == "image" else None
+
+
+def original_url(m: Media) -> str | None:
+    """The full-resolution photo or the video, through the policy (server/web/review_pages.py)."""
+    return url_for("review_pages.media_original", media_id=m.id) if m.kind in ("image", "video") else None
 
 
 def _keep(row) -> None:
@@ -176,7 +182,8 @@ def _item(seq: Sequence | None, area_id: str | None = None) -> dict:
     s = get_session()
     role = check_row(s, seq).role  # the sequence was found under the user's filter; its role there
     dep = s.get(Deployment, seq.deployment_id)
-    item = queue.sequence_item(s, seq, image_url, deployment=dep, program=s.get(Program, dep.program_id))
+    item = queue.sequence_item(s, seq, image_url, deployment=dep, program=s.get(Program, dep.program_id),
+                               original_url=original_url)
     item["can_edit"] = RANK[role] >= RANK["biologist"]
     return {"item": item}
 

@@ -34,6 +34,11 @@ image no detector has checked is withheld from them; an image marked as
 showing a person with no box to blur is withheld from them. Rangers download
 the original bytes only of images showing nobody (they bring in the cards);
 viewers get re-encoded copies without metadata (no EXIF GPS, no serials).
+**Videos** follow the same rule with what can be done without blurring
+frames: biologists and above get the original; a video showing a person or a
+vehicle (flagged, or a box in any frame) is withheld from rangers and
+viewers; rangers get the original of one showing nobody, viewers a copy with
+every metadata tag removed (:func:`video_for`).
 
 **Field photos** (uploaded from tablets, outside every deployment) are
 reachable from a protected area only through a live field record of that area
@@ -409,6 +414,32 @@ def poster_for(session: Session, media: Media, size: str, role: str, derivatives
                             has_derivatives=False)
     return image_for(session, frame, size, role, _PosterStore(derivatives.path(key)), derivatives,
                      detector_configured)
+
+
+def video_for(session: Session, media: Media, role: str, media_store, derivatives, detector_configured: bool):
+    """(path, MIME type, private) of the video ``role`` may see of ``media``.
+
+    Frames are not blurred (yet): biologists and above get the original; for
+    viewers and rangers a video showing a person or vehicle is withheld (403
+    ``withheld``), one no detector has checked is withheld while a detector is
+    configured (409 ``not_screened``); rangers get the original of a video
+    showing nobody, viewers a copy without metadata (503 ``video_copy_unavailable``
+    when the server cannot make one).
+    """
+    from ..detect import privacy
+    from ..errors import SaolaError
+
+    try:
+        return privacy.video_for_role(session, media, role, media_store, derivatives, detector_configured)
+    except privacy.NotScreened:
+        raise SaolaError("this video has not been checked for people yet; it is shown to viewers once "
+                         "detection has run", status=409, code="not_screened") from None
+    except privacy.Withheld:
+        raise SaolaError("this video shows a person or a vehicle, which cannot be blurred in videos yet; "
+                         "it needs the biologist role", status=403, code="withheld") from None
+    except privacy.VideoCopyUnavailable as e:
+        raise SaolaError(f"cannot make a copy of this video without its metadata: {e}", status=503,
+                         code="video_copy_unavailable") from None
 
 
 def field_photo_uploader(session: Session, media: Media) -> Optional[str]:

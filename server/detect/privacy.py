@@ -153,3 +153,79 @@ def image_for_role(session, media, size: str, role: str, media_store, derivative
         # Ingest made no review copy because the original is review-size already.
         return media_store.path(media.storage_key), media.media_type, False
     return _clear_derivative(media, size, media_store, derivatives), "image/jpeg", False
+
+
+# ---- videos ---------------------------------------------------------------------------------------
+#: How long stripping a video's metadata may take (a remux, no re-encoding: seconds even for long clips).
+FFMPEG_TIMEOUT_S = 120
+_MUXERS = {"video/mp4": ("mp4", "mp4"), "video/quicktime": ("mov", "mov"), "video/x-msvideo": ("avi", "avi")}
+
+
+class VideoCopyUnavailable(Exception):
+    """A copy of a video without its metadata cannot be made here (no ffmpeg, or it failed)."""
+
+
+def video_copy_key(sha256: str, ext: str) -> str:
+    """Derivatives-store key of a video's copy without metadata."""
+    return f"video/{sha256[:2]}/{sha256[2:4]}/{sha256}-public.{ext}"
+
+
+def stripped_video(derivatives, original: Path, sha256: str, media_type: str) -> Path:
+    """A copy of a video with every metadata tag (GPS position, camera serial, creation time) and every
+    data track removed, made once with ``ffmpeg -c copy`` (the frames are not re-encoded) and kept in
+    the derivatives store."""
+    import shutil
+    import subprocess
+
+    fmt, ext = _MUXERS.get(media_type, ("mp4", "mp4"))
+    path = derivatives.path(video_copy_key(sha256, ext))
+    if path.is_file():
+        return path
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise VideoCopyUnavailable("ffmpeg is not installed on the server")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix="." + ext)
+    os.close(fd)
+    try:
+        # Only picture and sound: data tracks (GPS telemetry), subtitles and chapters are dropped.
+        cmd = [exe, "-v", "error", "-y", "-i", str(original), "-map", "0:v", "-map", "0:a?", "-dn", "-sn",
+               "-map_metadata", "-1", "-map_chapters", "-1", "-c", "copy", "-f", fmt]
+        if fmt in ("mp4", "mov"):
+            cmd += ["-movflags", "+faststart"]  # the index first: the browser can play while it loads
+        done = subprocess.run(cmd + [tmp], capture_output=True, timeout=FFMPEG_TIMEOUT_S)
+        if done.returncode != 0:
+            raise VideoCopyUnavailable(done.stderr.decode("utf-8", "replace").strip()[-300:] or "ffmpeg failed")
+        os.replace(tmp, path)
+    except subprocess.TimeoutExpired:
+        raise VideoCopyUnavailable(f"ffmpeg took longer than {FFMPEG_TIMEOUT_S} s") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def video_for_role(session, media, role: str, media_store, derivatives,
+                   detector_configured: bool) -> tuple[Path, str, bool]:
+    """(file, MIME type, private) of the video ``role`` may see of ``media``.
+
+    The rules of server/auth/policy.py, for frames that cannot be blurred yet:
+    biologists and above get the original. For viewers and rangers a video
+    showing a person or a vehicle (flagged, or a box in any frame) raises
+    :class:`Withheld`, and when a detector is configured a video no detector
+    has checked raises :class:`NotScreened`. Rangers get the stored bytes of a
+    video showing nobody; viewers a copy without metadata (:func:`stripped_video`).
+    ``private``: the answer must not be cached for everyone.
+    """
+    from ..auth import policy
+    from .service import has_unboxed_person, is_screened, private_boxes
+
+    original = media_store.path(media.storage_key)
+    if policy.sees_clear_images(role):
+        return original, media.media_type, False
+    if media.contains_person or private_boxes(session, media.id) or has_unboxed_person(session, media.id):
+        raise Withheld(media.id)
+    if detector_configured and not is_screened(session, media.id):
+        raise NotScreened(media.id)
+    if policy.may_download_originals(role):
+        return original, media.media_type, True
+    return stripped_video(derivatives, original, media.sha256, media.media_type), media.media_type, True

@@ -7,7 +7,7 @@ from typing import Optional
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from .base import fk, id_field, utcnow
+from .base import fk, id_field, json_field, utcnow
 
 # Ordered from least to most privileged; a role includes those before it.
 ROLES = ("viewer", "ranger", "biologist", "manager", "admin")
@@ -29,6 +29,9 @@ class User(SQLModel, table=True):
     # Stamped into each browser session at sign-in and compared on every request:
     # bumping it (password change, sign-out, deactivation) ends every session of the user.
     session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Settings that follow the user across machines (server/api/preferences.py), e.g. the
+    # review image tools' brightness, contrast and gamma.
+    preferences: dict = json_field()
 
 
 class Membership(SQLModel, table=True):

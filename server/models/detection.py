@@ -32,8 +32,12 @@ class Detection(SQLModel, table=True):
     bbox_y: Optional[float] = None
     bbox_width: Optional[float] = None
     bbox_height: Optional[float] = None
+    # Audio: the box's time span. Video: start_s is the frame's time from the start of the
+    # video, frame_index its frame number (0-based) as the detector sampled it, end_s
+    # (optional) until when the box holds (the next sampled frame).
     start_s: Optional[float] = None
     end_s: Optional[float] = None
+    frame_index: Optional[int] = None
     freq_low_hz: Optional[float] = None
     freq_high_hz: Optional[float] = None
     label: Optional[str] = Field(default=None, max_length=200)  # species classifier label

@@ -264,7 +264,7 @@ def detection_dict(d: Detection, taxa: dict[str, Taxon]) -> dict[str, Any]:
     return {"id": d.id, "media_id": d.media_id, "model": d.model, "category": d.category,
             "confidence": d.confidence, "bbox": [d.bbox_x, d.bbox_y, d.bbox_width, d.bbox_height]
             if d.bbox_x is not None else None,
-            "start_s": d.start_s, "end_s": d.end_s, "freq_low_hz": d.freq_low_hz, "freq_high_hz": d.freq_high_hz,
+            "start_s": d.start_s, "end_s": d.end_s, "frame_index": d.frame_index, "freq_low_hz": d.freq_low_hz, "freq_high_hz": d.freq_high_hz,
             "label": d.label, "label_confidence": d.label_confidence,
             "taxon": taxon_dict(taxa.get(d.taxon_id)) if d.taxon_id else None,
             "dismissed": d.dismissed, "review_status": d.review_status,
@@ -314,11 +314,12 @@ def suggestion(detections: list[Detection], taxa: dict[str, Taxon]) -> dict[str,
 
 
 def sequence_item(session: Session, seq: Sequence, image_url=None, *, deployment: Deployment | None = None,
-                  program: Program | None = None) -> dict[str, Any]:
+                  program: Program | None = None, original_url=None) -> dict[str, Any]:
     """Everything the review page shows for one sequence.
 
-    ``image_url(media)`` returns the URL of a medium's review image; the
-    sequence's deployment and program may be passed when the caller has them.
+    ``image_url(media)`` returns the URL of a medium's review image,
+    ``original_url(media)`` that of its full-resolution file (the video a player
+    loads); the sequence's deployment and program may be passed when the caller has them.
     """
     dep = deployment or session.get(Deployment, seq.deployment_id)
     program = program or session.get(Program, dep.program_id)
@@ -358,7 +359,8 @@ def sequence_item(session: Session, seq: Sequence, image_url=None, *, deployment
                    "captured_at_local": format_local(m.captured_at, tz),
                    "captured_at_raw": format_raw(m.captured_at_raw) or None,
                    "width": m.width, "height": m.height, "kind": m.kind, "contains_person": m.contains_person,
-                   "url": image_url(m) if image_url else None, "detections": by_media[m.id]}
+                   "url": image_url(m) if image_url else None, "duration_s": m.duration_s,
+                   "original_url": original_url(m) if original_url else None, "detections": by_media[m.id]}
                   for m in media],
         "observations": [observation_dict(o, taxa) for o in obs if o.classification_method == "human"],
         "machine_observations": [observation_dict(o, taxa) for o in obs if o.classification_method != "human"],

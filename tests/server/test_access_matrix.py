@@ -105,6 +105,7 @@ WEB = {
     ("GET", "/sound/<media_id>/audio"): "viewer",
     ("POST", "/alerts/<alert_id>/acknowledge"): "biologist",
     ("GET", "/review/media/<media_id>/<size>.jpg"): "viewer",
+    ("GET", "/review/media/<media_id>/original"): "viewer",
     ("GET", "/conflicts/<conflict_id>"): "biologist",
     ("POST", "/conflicts/<conflict_id>/resolve"): "biologist",
     ("GET", "/areas/<area_id>/field"): "viewer",
