@@ -15,7 +15,8 @@ from sqlmodel import select
 from protocols.i18n import N_
 
 from ..auth import policy
-from ..auth.permissions import RANK, load_in_area
+from ..api.preferences import preferences_of
+from ..auth.permissions import RANK, current_user, load_in_area
 from ..bounds import int_arg
 from ..db import get_session
 from ..errors import NotFound
@@ -45,6 +46,11 @@ JS_TEXT = (
     N_("Restored {n} sequences to unreviewed."), N_("{n} sequences were reviewed since and keep that review."),
     N_("Choose a protected area, program or deployment first."), N_("Highest confidence"), N_("no box"),
 )
+# The viewer's tools (static/imagetools.js): zoom, adjustments, burst, side by side, video.
+JS_TEXT += (
+    N_("Play"), N_("Pause"), N_("Side by side needs two photos in the sequence"), N_("video"),
+    N_("Boxes are drawn on photos; label the video with the form."),
+)
 
 
 def js_text() -> dict[str, str]:
@@ -64,8 +70,10 @@ def review():
                               .where(Deployment.program_id.in_([p.id for p in programs]), Deployment.kind == "camera")
                               .order_by(Location.name, Deployment.deployment_start))) if programs else []
     taxon = s.get(Taxon, request.args["taxon_id"]) if request.args.get("taxon_id") else None
+    user = current_user()
     return render_template("review.html", areas=areas, programs=programs, deployments=deployments,
                            args=request.args, taxon=taxon, js_text=js_text(),
+                           prefs=preferences_of(user), user_id=user.id,
                            can_edit=any(RANK[r] >= RANK["biologist"] for _a, r in areas))
 
 
@@ -99,6 +107,42 @@ def media_image(media_id: str, size: str):
                      etag=path.name, last_modified=path.stat().st_mtime)
     clear_for_all = not blurred and policy.sees_clear_images(role)
     resp.headers["Cache-Control"] = "private, max-age=3600" if clear_for_all else "private, no-store"
+    return resp
+
+
+@bp.route("/review/media/<media_id>/original")
+@login_required
+def media_original(media_id: str):
+    """The full-resolution photo or the video, shown in the browser, as the user may see it.
+
+    The policy of server/auth/policy.py decides: biologists and above get the
+    stored file, viewers a re-encoded photo (people blurred) or a video copy
+    without metadata. Answers HTTP Range requests (206), so a video seeks and
+    streams without downloading the whole file first.
+    """
+    s = get_session()
+    acc = load_in_area(s, Media, media_id, what="media")
+    m, role = acc.row, acc.role
+    if acc.area_id is None or m.kind not in ("image", "video"):
+        raise NotFound("no such photo or video")
+    store = get_store()
+    if not store.exists(m.storage_key):
+        raise NotFound(f"the original of {m.file_name} is missing from the media store")
+    derivatives = current_app.extensions["saola.derivatives"]
+    detector = bool(current_app.config.get("DETECTOR_MODEL"))
+    if m.kind == "image":
+        path, mime, blurred = policy.image_for(s, m, "original", role, store, derivatives, detector)
+        private = blurred or not policy.sees_clear_images(role)
+    else:
+        path, mime, private = policy.video_for(s, m, role, store, derivatives, detector)
+    # A photo is sent as bytes (no file handle left to the WSGI server); a video, which can be
+    # hundreds of megabytes, is streamed from its file.
+    body = io.BytesIO(path.read_bytes()) if m.kind == "image" else path
+    resp = send_file(body, mimetype=mime, conditional=True, etag=f"{m.sha256}-{path.name}", max_age=0)
+    resp.headers["Accept-Ranges"] = "bytes"
+    resp.headers["Cache-Control"] = "private, no-store" if private else "private, max-age=3600"
+    name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in m.file_name)
+    resp.headers["Content-Disposition"] = f'inline; filename="{name}"'
     return resp
 
 

@@ -20,6 +20,32 @@
     el.className = 'status' + (bad ? ' bad' : ' good');
   }
 
+  // The viewer's tools (static/imagetools.js): zoom and pan, brightness / contrast / gamma kept in the
+  // user's preferences, the burst as an animation, side by side, the original, the video player.
+  const prefsEl = $('review-prefs');
+  const tools = window.SaolaTools.attach({
+    text: t, say: say, userId: prefsEl.dataset.userId, prefs: JSON.parse(prefsEl.textContent),
+    isDrawing: () => state.draw,
+    flip: (d) => flipImage(d),
+    setMedia: (i) => { state.media = i; state.selected = -1; render(); },
+    onTime: () => renderBoxes(),
+    boxFilter: (d) => !d.dismissed && (d.human || d.confidence >= state.threshold),
+  });
+
+  // The next (or previous) photo of the sequence, round and round (the burst animation's step).
+  function flipImage(d) {
+    if (!state.item) return;
+    const list = state.item.media, n = list.length;
+    let i = state.media;
+    for (let k = 0; k < n; k++) {
+      i = (i + d + n) % n;
+      if (list[i].kind !== 'video') break;
+    }
+    state.media = i;
+    state.selected = -1;
+    render();
+  }
+
   function filterParams() {
     const p = new URLSearchParams();
     const fd = new FormData($('filters'));
@@ -138,7 +164,7 @@
     const stage = $('stage');
     if (!item) {
       $('seqinfo').textContent = t('The queue is empty');
-      $('image').removeAttribute('src');
+      tools.show(null, 0);
       $('boxes').replaceChildren(); $('strip').replaceChildren(); $('labels').replaceChildren(); $('suggestion').textContent = '';
       stage.dataset.sequenceId = '';
       return;
@@ -163,9 +189,9 @@
       $('mediainfo').appendChild(when);
     }
     drawDetectorNote();
-    if (m && m.url) { if ($('image').getAttribute('src') !== m.url) $('image').src = m.url; }
-    else $('image').removeAttribute('src');
+    tools.show(item, state.media);
     stage.dataset.mediaId = m ? m.id : '';
+    stage.dataset.kind = m ? m.kind : '';
     stage.classList.toggle('drawing', state.draw);
     // thumbnails strip
     const strip = $('strip');
@@ -173,9 +199,15 @@
     item.media.forEach((mm, i) => {
       const b = document.createElement('button');
       b.type = 'button'; b.tabIndex = -1;
-      b.className = 'thumb' + (i === state.media ? ' current' : '');
-      b.textContent = (i + 1) + (mm.detections.some((d) => !d.dismissed && d.confidence >= state.threshold) ? ' ●' : '');
-      b.addEventListener('click', () => { state.media = i; state.selected = -1; render(); });
+      b.className = 'thumb' + (i === state.media ? ' current' : '') + (mm.kind === 'video' ? ' video' : '');
+      b.textContent = (i + 1) + (mm.kind === 'video' ? ' ▶' : '') +
+        (mm.detections.some((d) => !d.dismissed && d.confidence >= state.threshold) ? ' ●' : '');
+      if (mm.kind === 'video') b.title = t('video');
+      // Click: show it; Shift+click: put it beside the current one.
+      b.addEventListener('click', (e) => {
+        if (e.shiftKey && mm.kind !== 'video') { tools.setCompareB(i); return; }
+        tools.stop(); state.media = i; state.selected = -1; render();
+      });
       strip.appendChild(b);
     });
     renderBoxes();
@@ -206,15 +238,19 @@
   function visibleBoxes() {
     const m = state.item && state.item.media[state.media];
     if (!m) return [];
-    return m.detections.filter((d) => d.bbox && !d.dismissed && (d.human || d.confidence >= state.threshold));
+    // A video shows the boxes of the frame on screen (SaolaTools.boxesAt), a photo all of its boxes.
+    const dets = m.kind === 'video' ? window.SaolaTools.boxesAt(m.detections, tools.time()) : m.detections;
+    return dets.filter((d) => d.bbox && !d.dismissed && (d.human || d.confidence >= state.threshold));
   }
 
   function renderBoxes() {
     const holder = $('boxes');
     holder.replaceChildren();
+    const video = tools.isVideo();  // a video's frame boxes are checked, not moved
     visibleBoxes().forEach((d, i) => {
       const el = document.createElement('div');
-      el.className = 'box ' + d.category + (i === state.selected ? ' selected' : '') + (d.human ? ' human' : '');
+      el.className = 'box ' + d.category + (i === state.selected ? ' selected' : '') + (d.human ? ' human' : '') +
+        (video ? ' readonly' : '');
       el.dataset.detectionId = d.id;
       el.style.left = (d.bbox[0] * 100) + '%';
       el.style.top = (d.bbox[1] * 100) + '%';
@@ -224,10 +260,12 @@
       tag.className = 'tag';
       tag.textContent = (d.taxon ? S.taxonName(d.taxon) : (d.label || t(d.category))) + (d.human ? '' : ' ' + d.confidence.toFixed(2));
       el.appendChild(tag);
-      const h = document.createElement('span');
-      h.className = 'handle';
-      el.appendChild(h);
-      el.addEventListener('mousedown', (e) => startDrag(e, i, e.target === h ? 'resize' : 'move'));
+      if (!video) {
+        const h = document.createElement('span');
+        h.className = 'handle';
+        el.appendChild(h);
+        el.addEventListener('mousedown', (e) => startDrag(e, i, e.target === h ? 'resize' : 'move'));
+      }
       holder.appendChild(el);
     });
   }
@@ -401,7 +439,8 @@
   }
 
   function relPos(e) {
-    const r = $('stage').getBoundingClientRect();
+    // The canvas's rectangle as drawn (zoomed and panned): positions are fractions of the picture.
+    const r = $('canvas').getBoundingClientRect();
     return [(e.clientX - r.left) / r.width, (e.clientY - r.top) / r.height];
   }
 
@@ -500,10 +539,12 @@
       nudge(dx, dy, e.shiftKey);
     } else if ((e.ctrlKey || e.metaKey) && (k === 'z' || k === 'Z')) undo();
     else if (e.ctrlKey || e.metaKey || e.altKey) handled = false;
+    else if (tools.handleKey(e)) { /* zoom, pan, adjustments, burst, side by side, original, video */ }
     else if (k === 'ArrowRight' || k === 'n') next();
     else if (k === 'ArrowLeft' || k === 'p') previous();
     else if (k === 'ArrowDown' || k === 'ArrowUp') {
       if (state.item) {
+        tools.stop();
         const n = state.item.media.length;
         state.media = (state.media + (k === 'ArrowDown' ? 1 : n - 1)) % n;
         state.selected = -1;
@@ -530,7 +571,8 @@
       if (n) { state.selected = e.shiftKey ? (state.selected - 1 + n) % n : (state.selected + 1) % n; renderBoxes(); }
     } else if (k === 'Delete' || k === 'Backspace') deleteBox();
     else if (k === 'd') {
-      if (canEdit()) { state.draw = !state.draw; if (state.draw) say(t('Draw a box: drag on the image')); render(); }
+      if (tools.isVideo()) say(t('Boxes are drawn on photos; label the video with the form.'), true);
+      else if (canEdit()) { state.draw = !state.draw; if (state.draw) say(t('Draw a box: drag on the image')); render(); }
     } else if (k === 't') setThreshold(state.threshold + 0.05);
     else if (k === 'T') setThreshold(state.threshold - 0.05);
     else if (k === '?') toggleHelp(true);
@@ -635,7 +677,10 @@
   $('btn-undo').addEventListener('click', undo);
   $('btn-next').addEventListener('click', next);
   $('btn-prev').addEventListener('click', previous);
-  $('btn-draw').addEventListener('click', () => { if (canEdit()) { state.draw = !state.draw; render(); } });
+  $('btn-draw').addEventListener('click', () => {
+    if (tools.isVideo()) say(t('Boxes are drawn on photos; label the video with the form.'), true);
+    else if (canEdit()) { state.draw = !state.draw; render(); }
+  });
   $('btn-help').addEventListener('click', () => toggleHelp(true));
   $('help-close').addEventListener('click', () => toggleHelp(false));
   $('threshold').addEventListener('input', (e) => setThreshold(parseFloat(e.target.value)));
