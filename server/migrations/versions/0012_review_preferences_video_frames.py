@@ -4,8 +4,8 @@ A detection on a video is one box of one frame: ``start_s`` is the frame's time 
 start of the video (seconds), ``frame_index`` its frame number (0-based) as the detector
 sampled it, and ``end_s`` (optional) until when the box holds (the next sampled frame).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-04 09:00:00.000000
 """
 from typing import Sequence, Union
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0011'
-down_revision: Union[str, Sequence[str], None] = '0010'
+revision: str = '0012'
+down_revision: Union[str, Sequence[str], None] = '0011'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
