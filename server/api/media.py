@@ -272,6 +272,9 @@ def _send(media: Media, size: str, role: str):
         path, mimetype, private = policy.video_for(get_session(), media, role, store, derivatives,
                                                    bool(app.config.get("DETECTOR_MODEL")))
         return _file_response(path, mimetype, media, private)
+    if size == "file" and media.kind == "audio":  # viewers get a copy without the recorder's metadata
+        path, mimetype, cleaned = policy.recording_for(media, role, store, derivatives)
+        return _file_response(path, mimetype, media, cleaned)
     if size == "file":
         return _file_response(store.path(media.storage_key), media.media_type, media, False)
     raise NotFound(f"no {size} image for a {media.kind} (media {media.id})")

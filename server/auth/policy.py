@@ -388,6 +388,41 @@ def image_for(session: Session, media: Media, size: str, role: str, media_store,
         raise SaolaError(f"cannot make the image: {e}", status=422, code="unreadable_image") from None
 
 
+def recording_for(media: Media, role: Optional[str], media_store, derivatives) -> tuple[Any, str, bool]:
+    """(path, MIME type, cleaned) of the recording ``role`` may download of the audio ``media``.
+
+    Recordings carry the recorder's position and serial (GUANO, AudioMoth
+    comments, INFO chunks): rangers and above get the stored bytes (they bring
+    the cards in); viewers get a copy without metadata (server/audio/clean.py),
+    made once and kept beside the other derivatives. Answers 422
+    ``unreadable_recording`` when no clean copy can be made.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from ..audio.clean import CleanError, clean_copy, clean_key
+    from ..errors import SaolaError
+
+    if may_download_originals(role):
+        return media_store.path(media.storage_key), media.media_type or "audio/wav", False
+    key, mimetype = clean_key(media.sha256, media.media_type)
+    if not derivatives.exists(key):
+        src = media_store.path(media.storage_key)
+        if not src.is_file():
+            return src, mimetype, True  # the caller answers 404 for a missing original
+        folder = derivatives.path(key).parent
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".tmp-") as tmp:
+            out = Path(tmp) / ("clean" + Path(key).suffix)
+            try:
+                clean_copy(src, media.media_type, out)
+            except CleanError as e:
+                raise SaolaError(f"cannot prepare the recording: {e}", status=422,
+                                 code="unreadable_recording") from None
+            derivatives.put_move(out, key)
+    return derivatives.path(key), mimetype, True
+
+
 class _PosterStore:
     """Stands in for the media store so that a video's poster frame passes the photo rule."""
 

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from sqlalchemy import case, func
 from sqlmodel import select
 
+from ..auth import policy
 from ..auth.permissions import RANK, load_in_area
 from ..bounds import MAX_OFFSET, int_arg
 from ..db import get_session
@@ -101,12 +102,16 @@ def spectrogram_png(media_id: str):
 @login_required
 def audio(media_id: str):
     """The original recording's bytes (range requests work, so the player can seek)."""
-    m, _a, _r = _audio(media_id)
+    m, _a, role = _audio(media_id)
     store = get_store()
     if not store.exists(m.storage_key):
         raise NotFound(f"the original of {m.file_name} is missing from the media store")
-    return send_file(store.path(m.storage_key), mimetype=m.media_type or "audio/wav", conditional=True,
-                     download_name=m.file_name)
+    # Viewers hear a copy without the recorder's position and serial (server/auth/policy.py).
+    path, mimetype, cleaned = policy.recording_for(m, role, store, current_app.extensions["saola.derivatives"])
+    resp = send_file(path, mimetype=mimetype, conditional=True, download_name=m.file_name)
+    if cleaned:
+        resp.headers["Cache-Control"] = "private, no-store"
+    return resp
 
 
 @bp.route("/alerts")
