@@ -81,6 +81,8 @@ FEATURES: tuple[Feature, ...] = (
             cli=("server.exports.cli",), api=("server.api.exports",), jobs=("server.exports.jobs",)),
     Feature("analytics", "camtrapR-grade analyses, line-transect and acoustic summaries",
             cli=("server.analytics.cli",)),
+    Feature("stats", "Occupancy models, activity overlap, richness and other statistics over CSV files",
+            cli=("server.stats.cli",)),
     Feature("reports", "The annual monitoring report (HTML and PDF)", cli=("server.reports.cli",)),
     Feature("manager", "Managers' overview, map and deployment calendar", pages=("server.web.manager_pages",)),
 )
