@@ -60,7 +60,7 @@ FEATURES: tuple[Feature, ...] = (
             api=("server.api.areas", "server.api.audit_api", "server.api.auth_api", "server.api.deployments",
                  "server.api.jobs_api", "server.api.meta", "server.api.preferences", "server.api.taxa",
                  "server.api.users"),
-            pages=("server.web.admin_pages",)),
+            pages=("server.web.admin_pages", "server.web.admin_people")),
     Feature("ingest", "Camera and recorder cards (folders, zips, uploads) into the media store",
             cli=("server.ingest.cli",), api=("server.api.media", "server.api.cards"),
             jobs=("server.ingest.jobs", "server.ingest.card_job")),

@@ -28,6 +28,7 @@ SHOWN_CODES = {
     "review status": (N_("unreviewed"), N_("verified"), N_("rejected")),
     "conflict status": (N_("open"), N_("resolved")),
     "conflict resolution": (N_("mine"), N_("theirs"), N_("merge")),
+    "token state": (N_("live"), N_("expired"), N_("revoked")),
 }
 
 

@@ -9,8 +9,8 @@ from ..auth.throttle import authenticate
 from ..auth.tokens import check_days, issue_token
 from ..db import get_session
 from ..errors import ValidationError
-from ..models import DeviceToken, User, utcnow
-from ..services import crud
+from ..models import DeviceToken, User
+from ..services.tokens import revoke
 from .core import endpoint
 from .schemas import DeviceRegistration, NewToken, TokenOut, TokenRequest, UserOut
 
@@ -71,5 +71,4 @@ def list_tokens():
 def revoke_token(token_id: str):
     s = get_session()
     row = load_in_area(s, DeviceToken, token_id, what="token").row  # yours (or any, as administrator)
-    if row.revoked_at is None:
-        crud.update(s, row, {"revoked_at": utcnow()}, None)
+    revoke(s, row)

@@ -5,27 +5,15 @@ from sqlmodel import or_, select
 
 from protocols.text import fold
 
-from ..auth.passwords import WeakPassword, check_new_password, hash_password
-from ..auth.permissions import RANK, current_user, load_area, require_admin, require_area
-from ..auth.revocation import deactivated, password_changed
+from ..auth.permissions import current_user, load_area, require_admin, require_area
 from ..auth.throttle import confirm_password
 from ..db import get_session
-from ..errors import Conflict, Forbidden, ValidationError
+from ..errors import Forbidden, ValidationError
 from ..i18n import gettext as _
 from ..models import Membership, User
-from ..services import crud
+from ..services import crud, users as user_service
 from .core import endpoint, paginate
 from .schemas import MembershipIn, MembershipOut, UserIn, UserOut, UserPatch, UserQuery
-
-
-def _new_password_hash(password: str, username: str) -> str:
-    """The hash of a newly chosen password, or 422 saying which rule it breaks (in the user's language)."""
-    try:
-        check_new_password(password, username)
-    except WeakPassword as e:
-        raise ValidationError(_(e.text, **e.params), code="weak_password",
-                              details={"field": "password", "reason": e.reason}) from None
-    return hash_password(password)
 
 
 @endpoint("/users/me", summary="The signed-in user", tags=["users"], response=UserOut)
@@ -47,12 +35,7 @@ def list_users(query: UserQuery):
           response=UserOut, status=201, responses={409: "Username taken"})
 def create_user(body: UserIn):
     require_admin()
-    s = get_session()
-    if s.exec(select(User).where(User.username == body.username)).first():
-        raise Conflict(f"username {body.username!r} is already taken")
-    s.commit()  # end the check's transaction: no (SQLite) write lock held while Argon2 hashes
-    data = body.model_dump(exclude={"password"})
-    return crud.create(s, User(**data, password_hash=_new_password_hash(body.password, body.username)), None)
+    return user_service.create_user(get_session(), body.model_dump(exclude={"password"}), body.password)
 
 
 @endpoint("/users/<user_id>", summary="One user (administrators, or yourself)", tags=["users"], response=UserOut)
@@ -91,15 +74,8 @@ def patch_user(user_id: str, body: UserPatch):
                                       details={"field": "current_password"})
             if not confirm_password(user, current):  # limited like a sign-in (429 while waiting)
                 raise Forbidden(_("The current password is wrong."), code="wrong_password")
-        sent["password_hash"] = _new_password_hash(new_password, user.username)
-    deactivating = sent.get("active") is False and user.active
-    crud.update(s, user, sent, None, commit=False)
-    if new_password is not None:
-        password_changed(s, user)
-    if deactivating:
-        deactivated(s, user)
-    s.commit()
-    return user
+        sent["password_hash"] = user_service.new_password_hash(new_password, user.username)
+    return user_service.update_user(s, user, sent, password_set=new_password is not None)
 
 
 # ---- memberships ---------------------------------------------------------------------
@@ -112,26 +88,21 @@ def list_members(area_id: str):
 
 
 @endpoint("/areas/<area_id>/members", ["POST"],
-          summary="Grant or change a user's role in a protected area (managers; up to manager)",
-          tags=["memberships"], body=MembershipIn, response=MembershipOut, status=201)
+          summary="Grant or change a user's role in a protected area (managers: roles below manager; "
+                  "administrators: any)",
+          tags=["memberships"], body=MembershipIn, response=MembershipOut, status=201,
+          responses={403: "A role the caller may not grant, or a member the caller may not change"})
 def grant(area_id: str, body: MembershipIn):
     s = get_session()
-    _area, my_role = load_area(s, area_id, "manager")
-    crud.get_or_404(s, User, body.user_id, "user")
-    if RANK[body.role] > RANK[my_role]:
-        raise Forbidden("you cannot grant a role above your own")
-    m = s.exec(select(Membership).where(Membership.area_id == area_id, Membership.user_id == body.user_id)).first()
-    if m is None:
-        return crud.create(s, Membership(area_id=area_id, user_id=body.user_id, role=body.role), area_id)
-    return crud.update(s, m, {"role": body.role}, area_id)
+    area, my_role = load_area(s, area_id, "manager")
+    user = crud.get_or_404(s, User, body.user_id, "user")
+    return user_service.grant(s, area, my_role, user, body.role)
 
 
-@endpoint("/areas/<area_id>/members/<user_id>", ["DELETE"], summary="Remove a user from a protected area (managers)",
+@endpoint("/areas/<area_id>/members/<user_id>", ["DELETE"],
+          summary="Remove a user from a protected area (managers: roles below manager; administrators: any)",
           tags=["memberships"], status=204)
 def revoke(area_id: str, user_id: str):
     s = get_session()
-    require_area(s, area_id, "manager")
-    m = s.exec(select(Membership).where(Membership.area_id == area_id, Membership.user_id == user_id)).first()
-    if m is None:
-        raise crud.NotFound("that user is not a member of this area")
-    crud.delete(s, m, area_id)
+    area, my_role = load_area(s, area_id, "manager")
+    user_service.remove(s, area, my_role, user_id)

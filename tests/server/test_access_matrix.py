@@ -121,9 +121,23 @@ WEB = {
     ("POST", "/admin/areas/<area_id>/programs/new"): "manager",
     ("GET", "/admin/programs/<program_id>"): "manager",
     ("POST", "/admin/programs/<program_id>"): "manager",
+    ("GET", "/admin/areas/<area_id>/members"): "manager",
+    ("POST", "/admin/areas/<area_id>/members"): "manager",
+    ("POST", "/admin/areas/<area_id>/members/new"): "manager",
+    ("POST", "/admin/areas/<area_id>/members/<user_id>"): "manager",
+    ("POST", "/admin/areas/<area_id>/members/<user_id>/remove"): "manager",
+    # An account: administrators, and managers of every area where it holds a role (below manager).
+    ("GET", "/admin/users/<user_id>"): ADMIN,
+    ("POST", "/admin/users/<user_id>"): ADMIN,
+    ("POST", "/admin/users/<user_id>/password"): ADMIN,
+    ("POST", "/admin/users/<user_id>/link"): ADMIN,
+    ("POST", "/admin/users/<user_id>/active"): ADMIN,
+    # A token: its owner's managers (404 to other managers, 403 to people who manage no area).
+    ("POST", "/admin/tokens/<token_id>/revoke"): "manager",
 }
 # Static files and the language switch: no object behind the path parameter.
-WEB_UNSCOPED = {"/static/<path:filename>", "/lang/<lang>", "/vendor/leaflet/<path:filename>"}
+WEB_UNSCOPED = {"/static/<path:filename>", "/lang/<lang>", "/vendor/leaflet/<path:filename>",
+                "/welcome/<token>"}  # a one-time password link: the signed token is the credential
 
 # Bodies that pass validation, so the request reaches the access check.
 T = "2026-01-05T00:00:00Z"
