@@ -241,14 +241,26 @@
     function toggleBurst() { if (st.timer) stopBurst(); else startBurst(); }
     el.burst.addEventListener('click', toggleBurst);
 
-    // Every review image of the sequence is fetched at once, so flipping never waits for the network.
+    // The sequence's other photos are fetched once the one on screen has loaded (at low priority, so
+    // the next sequence is never slowed down), and flipping through the burst never waits.
     const preloaded = [];
+    let preloadFor = null;
     function preload(item) {
       preloaded.length = 0;
-      item.media.forEach((m) => {
-        if (m.url) { const im = new Image(); im.src = m.url; preloaded.push(im); }
-      });
+      preloadFor = item;
     }
+    el.image.addEventListener('load', () => {
+      const item = preloadFor;
+      if (!item || !st.item || item.sequence.id !== st.item.sequence.id) return;
+      preloadFor = null;
+      item.media.forEach((m) => {
+        if (!m.url || m.url === el.image.getAttribute('src')) return;
+        const im = new Image();
+        im.fetchPriority = 'low';
+        im.src = m.url;
+        preloaded.push(im);
+      });
+    });
 
     // ---- side by side -----------------------------------------------------------------------------------
     function fillSelect(sel, chosen) {
