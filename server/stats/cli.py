@@ -13,6 +13,15 @@ def stats_group():
     """Occupancy models, activity overlap and other statistics over CSV files (R-comparable)."""
 
 
+def _commands() -> None:
+    from .cli_occupancy import occupancy_cmd
+
+    stats_group.add_command(occupancy_cmd)
+
+
+_commands()
+
+
 def register(main: click.Group) -> None:
     """Add ``saola stats`` to the ``saola`` command."""
     main.add_command(stats_group)
