@@ -25,3 +25,12 @@ _commands()
 def register(main: click.Group) -> None:
     """Add ``saola stats`` to the ``saola`` command."""
     main.add_command(stats_group)
+
+
+def _add_commands() -> None:
+    from .cli_overlap import overlap_cmd
+
+    stats_group.add_command(overlap_cmd)
+
+
+_add_commands()
