@@ -261,7 +261,8 @@ def review_grid_zip(query: GridFilterQuery):
     s = get_session()
     base = grid_filter(query)
     flt = grid.GridFilter(**{**base.as_dict(), "kind": "image"}, area_ids=base.area_ids)
-    media, cursor = [], None
+    media: list = []
+    cursor = None
     while len(media) <= ZIP_MAX_FILES:  # keyset pages, like the grid's
         rows, cursor, _prev = grid.page(s, flt, "media", grid.MAX_PAGE, after=cursor)
         media += rows

@@ -447,7 +447,7 @@ def poster_for(session: Session, media: Media, size: str, role: str, derivatives
     # The frame's own derivatives are keyed apart from the video's (its SHA-256 with a suffix).
     frame = SimpleNamespace(id=media.id, sha256=f"{media.sha256}-poster", storage_key=key, media_type="image/jpeg",
                             has_derivatives=False)
-    return image_for(session, frame, size, role, _PosterStore(derivatives.path(key)), derivatives,
+    return image_for(session, frame, size, role, _PosterStore(derivatives.path(key)), derivatives,  # type: ignore[arg-type]
                      detector_configured)
 
 

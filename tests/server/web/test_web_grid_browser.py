@@ -158,13 +158,13 @@ def test_browser_grid_drag_select_in_sequence_mode_and_bulk_blank(server, browse
     ctx.close()
 
 
-def _label_saola(app, e2e_db, rd):
+def _label_saola(app, db_url, rd):
     """A person's label of sequence 0 (so the species shows in the overview's inventory)."""
     from server.db import session_scope
     from server.models import User
     from server.review.actions import save_label
 
-    with app.test_request_context(), session_scope(e2e_db) as s:
+    with app.test_request_context(), session_scope(db_url) as s:
         from flask import g
 
         g.user = s.get(User, rd.users["biologist"].id)
