@@ -150,6 +150,42 @@ def sensitive_deployment_ids(session: Session, deployment_ids: list[str]) -> set
     return out
 
 
+def camera_model_name(make: str | None, model: str | None) -> str:
+    """Camtrap DP's ``cameraModel``, "Manufacturer-Model" (``Reconyx-HYPERFIRE 2 COVERT``)."""
+    make, model = (make or "").strip(), (model or "").strip()
+    if make.isupper() and len(make) > 3:
+        make = make.title()  # RECONYX -> Reconyx, as Camtrap DP's examples write it
+    if make and model.lower().startswith(make.lower()):
+        model = model[len(make):].strip(" -")
+    return "-".join(p for p in (make, model) if p)
+
+
+def media_cameras(session: Session, dep_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Per deployment, the (serial, model) its photos name most often: ``cameraID`` and ``cameraModel``
+    of deployments whose record has none (the serial often comes from the maker notes)."""
+    if not dep_ids:
+        return {}
+    rows = session.execute(
+        select(Media.deployment_id, Media.camera_serial, Media.camera_make, Media.camera_model, func.count())
+        .where(Media.deployment_id.in_(dep_ids), Media.kind != "audio")
+        .group_by(Media.deployment_id, Media.camera_serial, Media.camera_make, Media.camera_model)).all()
+    best: dict[str, tuple[int, str, str]] = {}
+    serials: dict[str, dict[str, int]] = {}
+    for dep_id, serial, make, model, n in rows:
+        name = camera_model_name(make, model)
+        if name and n > best.get(dep_id, (0, "", ""))[0]:
+            best[dep_id] = (n, name, "")
+        if serial:
+            counts = serials.setdefault(dep_id, {})
+            counts[serial] = counts.get(serial, 0) + n
+    out = {}
+    for dep_id in set(best) | set(serials):
+        counts = serials.get(dep_id, {})
+        serial = max(sorted(counts), key=lambda k: counts[k]) if counts else ""
+        out[dep_id] = (serial, best.get(dep_id, (0, "", ""))[1])
+    return out
+
+
 def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_id: str | None = None,
                       area_id: str | None = None, public: bool = False, media_mode: str = "copy",
                       store: Any = None, base_url: str | None = None, grid_deg: float = 0.1,
@@ -192,6 +228,7 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
     last_media = dict(session.execute(
         select(Media.deployment_id, func.max(Media.captured_at)).where(Media.deployment_id.in_(dep_ids))
         .group_by(Media.deployment_id)).all()) if dep_ids else {}
+    cameras = media_cameras(session, dep_ids)
     points: list[tuple[float, float]] = []
     t_start: list[str] = []
     t_end: list[str] = []
@@ -217,7 +254,8 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
             t.write([
                 did, prov.get("locationID") or loc.id, loc.name, fmt_num(lat), fmt_num(lon),
                 fmt_num(max(1, int(unc))) if unc else "", fmt_time(start, s_off), fmt_time(end, e_off),
-                d.setup_by or "", d.camera_id or "", d.camera_model or "", fmt_num(d.camera_delay),
+                d.setup_by or "", d.camera_id or cameras.get(d.id, ("", ""))[0],
+                d.camera_model or cameras.get(d.id, ("", ""))[1], fmt_num(d.camera_delay),
                 fmt_num(d.camera_height), fmt_num(d.camera_depth), fmt_num(d.camera_tilt),
                 fmt_num(d.camera_heading), fmt_num(d.detection_distance),
                 "" if "timestampIssues" in nulls and not d.timestamp_issues else fmt_bool(d.timestamp_issues),

@@ -13,8 +13,10 @@ from typing import Any, Optional
 
 import exifread
 
+from . import makernotes
 from .registry import MediaInfo, UnreadableMedia
 
+log = logging.getLogger("saola.ingest")
 # exifread logs every odd tag at WARNING; a card of 50,000 images would flood the log.
 logging.getLogger("exifread").setLevel(logging.ERROR)
 
@@ -150,9 +152,12 @@ def read_jpeg(data: Optional[bytes], path: Optional[str]) -> MediaInfo:
         raise UnreadableMedia("empty file")
     if not data.startswith(JPEG_SOI):
         raise UnreadableMedia("not a JPEG file (does not start with a JPEG marker)")
-    info = info_from_tags(exif_tags(data))
+    tags = exif_tags(data)
+    info = info_from_tags(tags)
     if not info.meta["exif"]:
         info.notes.append("no EXIF metadata")
+    else:
+        add_camera_notes(info, data, tags)
     frame = jpeg_frame(data)
     if frame is not None:
         info.width, info.height, components = frame
@@ -172,6 +177,66 @@ def read_jpeg(data: Optional[bytes], path: Optional[str]) -> MediaInfo:
         except (KeyError, TypeError, ValueError):
             pass
     return info
+
+
+_TEXT_TAGS = ("Image ImageDescription", "Image XPComment", "Image Artist", "Image Software")
+
+
+def _long_text(tags: dict, name: str) -> Optional[str]:
+    v = tags.get(name)
+    if v is None:
+        return None
+    try:
+        s = str(v)
+    except Exception:  # exifread's UserComment decoding fails on odd charsets
+        return None
+    return s.replace("\x00", " ").strip()[:1000] or None
+
+
+def add_camera_notes(info: MediaInfo, data: bytes, tags: dict) -> None:
+    """The camera maker's own metadata (:mod:`server.ingest.makernotes`) into ``info``.
+
+    Stored as ``info.meta["camera"]``; fills ``camera_serial`` when EXIF has none and the
+    capture time when only the maker note has it (older Reconyx models). A maker note that
+    cannot be read is noted and logged; the photo is ingested all the same.
+    """
+    note: dict = {}
+    try:
+        extras = makernotes.exif_extras(data)
+    except Exception as e:  # a mangled EXIF block: what exifread read stands
+        extras = {}
+        info.notes.append(f"EXIF structure not fully readable: {e}")
+    blob = extras.get("maker_note")
+    if blob:
+        try:
+            note = makernotes.read_maker_note(info.camera_make, blob) or {}
+        except makernotes.MakerNoteError as e:
+            info.notes.append(f"maker note not read: {e}")
+            log.info("maker note not read (%s %s): %s", info.camera_make, info.camera_model, e)
+        except Exception as e:  # unknown firmware must never stop a card
+            info.notes.append(f"maker note not read: {type(e).__name__}: {e}")
+            log.warning("maker note not read (%s %s)", info.camera_make, info.camera_model, exc_info=True)
+    if note.get("layout") in (None, "text"):
+        # Bushnell, Browning, Spypoint, OEM cameras: labelled values in their text fields.
+        texts = [t for t in (_long_text(tags, n) for n in _TEXT_TAGS) if t] + [extras.get("user_comment") or ""]
+        for k, v in makernotes.read_text_fields(texts).items():
+            note.setdefault(k, v)
+    if "temperature_c" in extras:
+        note.setdefault("temperature_c", extras["temperature_c"])
+    if not note:
+        return
+    note.setdefault("maker", (info.camera_make or "").strip().title() or None)
+    number = _text(tags, "EXIF ImageNumber")
+    if number and number.isdigit():
+        note.setdefault("image_number", int(number))
+    info.meta["camera"] = {k: v for k, v in note.items() if v is not None}
+    if not info.camera_serial and note.get("serial"):
+        info.camera_serial = note["serial"]
+    if info.captured_at_raw is None and note.get("captured_at"):
+        t = parse_exif_datetime(note["captured_at"])
+        if t is not None:
+            info.captured_at_raw = t
+            info.timestamp_source = "makernote"
 
 
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}

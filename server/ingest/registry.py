@@ -91,13 +91,24 @@ def reader_for(filename: str) -> Reader | None:
     return READERS.get(filename[dot:].lower())
 
 
-def _builtin() -> None:
-    from . import exif, video
+def _read_jpeg(data: Optional[bytes], path: Optional[str]) -> MediaInfo:
+    # Imported on use: exif imports this module, so either may be imported first.
+    from .exif import read_jpeg
 
-    register_reader([".jpg", ".jpeg"], "image", "image/jpeg", exif.read_jpeg)
-    register_reader([".mp4", ".m4v"], "video", "video/mp4", video.read_video)
-    register_reader([".mov"], "video", "video/quicktime", video.read_video)
-    register_reader([".avi"], "video", "video/x-msvideo", video.read_video)
+    return read_jpeg(data, path)
+
+
+def _read_video(data: Optional[bytes], path: Optional[str]) -> MediaInfo:
+    from .video import read_video
+
+    return read_video(data, path)
+
+
+def _builtin() -> None:
+    register_reader([".jpg", ".jpeg"], "image", "image/jpeg", _read_jpeg)
+    register_reader([".mp4", ".m4v"], "video", "video/mp4", _read_video)
+    register_reader([".mov"], "video", "video/quicktime", _read_video)
+    register_reader([".avi"], "video", "video/x-msvideo", _read_video)
 
 
 _builtin()

@@ -2,7 +2,11 @@
 
 Two media of one deployment belong to the same sequence when the time between
 them (ordered by corrected capture time) is less than the program's
-``sequence_gap_s``. Resequencing is idempotent and keeps the ids (and review
+``sequence_gap_s``. When the camera numbered its bursts itself (Reconyx maker
+notes: "3 of 10", event number; see :mod:`server.ingest.makernotes`), the
+camera's numbers decide for two consecutive photos that both carry them: the
+next photo of the same burst stays in the sequence even after a long pause, and
+photo 1 of a new burst starts a new sequence even within the gap. Resequencing is idempotent and keeps the ids (and review
 status) of sequences whose members did not change, so running it after every
 ingest, clock-offset change or gap change is safe.
 """
@@ -32,18 +36,62 @@ def group_times(times: Iterable[datetime], gap_s: float) -> list[int]:
     return out
 
 
+# A burst the camera numbered never spans more than this (a counter reset is not one burst).
+MAX_BURST_SPAN_S = 3600
+
+
+def same_burst(a: Optional[dict], b: Optional[dict], seconds: float) -> Optional[bool]:
+    """Whether the camera says photo ``b`` continues ``a``'s burst (None: it does not say).
+
+    ``a`` and ``b`` are ``Media.meta["camera"]`` dicts; ``seconds`` the time between them.
+    """
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return None
+    ia, na, ib, nb = (a.get("sequence_index"), a.get("sequence_count"), b.get("sequence_index"),
+                      b.get("sequence_count"))
+    if not all(isinstance(v, int) for v in (ia, na, ib, nb)):
+        return None
+    if seconds >= MAX_BURST_SPAN_S:
+        return False
+    ea, eb = a.get("event_number"), b.get("event_number")
+    if ea is not None and eb is not None:
+        return ea == eb  # photos of one second may come in any order: the event number decides
+    return ib > ia and nb == na
+
+
+def group_media(times: list[datetime], bursts: list[Optional[dict]], gap_s: float) -> list[int]:
+    """Group index of each medium (ascending times): the camera's burst numbers where both
+    neighbours have them (:func:`same_burst`), else a new group at a gap of ``gap_s`` or more."""
+    out: list[int] = []
+    g = -1
+    for i, t in enumerate(times):
+        if i == 0:
+            g += 1
+        else:
+            seconds = (t - times[i - 1]).total_seconds()
+            verdict = same_burst(bursts[i - 1], bursts[i], seconds)
+            if verdict is None:
+                verdict = seconds < gap_s
+            if not verdict:
+                g += 1
+        out.append(g)
+    return out
+
+
 def resequence(session: Session, deployment_id: str, gap_s: Optional[int] = None) -> int:
     """Recompute the sequences of one deployment in ``session``; returns how many there are."""
     if gap_s is None:
         dep = session.get(Deployment, deployment_id)
         program = session.get(Program, dep.program_id) if dep else None
         gap_s = program.sequence_gap_s if program else 60
-    rows = session.exec(select(Media.id, Media.captured_at, Media.sequence_id)
+    # Only the "camera" part of the metadata (the maker's burst numbers), not the whole EXIF set.
+    camera = Media.__table__.c.meta["camera"]
+    rows = session.exec(select(Media.id, Media.captured_at, Media.sequence_id, camera)
                         .where(Media.deployment_id == deployment_id, Media.captured_at.is_not(None))
                         .order_by(Media.captured_at, Media.file_path, Media.id)).all()
     existing = {s.id: s for s in session.exec(select(Sequence).where(Sequence.deployment_id == deployment_id))}
     groups: list[list[tuple[str, datetime, Optional[str]]]] = []
-    for (mid, t, sid), g in zip(rows, group_times([as_utc(r[1]) for r in rows], gap_s)):
+    for (mid, t, sid, _), g in zip(rows, group_media([as_utc(r[1]) for r in rows], [r[3] for r in rows], gap_s)):
         if g == len(groups):
             groups.append([])
         groups[g].append((mid, as_utc(t), sid))

@@ -360,12 +360,27 @@ def sequence_item(session: Session, seq: Sequence, image_url=None, *, deployment
                    "captured_at_raw": format_raw(m.captured_at_raw) or None,
                    "width": m.width, "height": m.height, "kind": m.kind, "contains_person": m.contains_person,
                    "url": image_url(m) if image_url else None, "duration_s": m.duration_s,
-                   "original_url": original_url(m) if original_url else None, "detections": by_media[m.id]}
+                   "original_url": original_url(m) if original_url else None, "detections": by_media[m.id],
+                   "camera": camera_info(m)}
                   for m in media],
         "observations": [observation_dict(o, taxa) for o in obs if o.classification_method == "human"],
         "machine_observations": [observation_dict(o, taxa) for o in obs if o.classification_method != "human"],
         "suggestion": suggestion(dets, taxa),
     }
+
+
+# What the review panel shows of the camera's own metadata (server/ingest/makernotes.py).
+CAMERA_FIELDS = ("sequence_index", "sequence_count", "event_number", "trigger_mode", "temperature_c", "moon_phase",
+                 "battery_v", "ambient_light", "user_label")
+
+
+def camera_info(m: Media) -> dict[str, Any]:
+    """The camera (make, model, serial) and what its maker notes said about this photo."""
+    out: dict[str, Any] = {"make": m.camera_make, "model": m.camera_model, "serial": m.camera_serial}
+    note = m.meta.get("camera") if isinstance(m.meta, dict) else None
+    if isinstance(note, dict):
+        out.update({k: note[k] for k in CAMERA_FIELDS if note.get(k) is not None})
+    return out
 
 
 def common_species(session: Session, program: Program, limit: int = 9) -> list[dict[str, Any]]:

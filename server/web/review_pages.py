@@ -51,6 +51,13 @@ JS_TEXT += (
     N_("Play"), N_("Pause"), N_("Side by side needs two photos in the sequence"), N_("video"),
     N_("Boxes are drawn on photos; label the video with the form."),
 )
+# The camera's own metadata in the media line (server/ingest/makernotes.py).
+JS_TEXT += (
+    N_("Serial"), N_("Burst"), N_("event"), N_("Trigger"), N_("Moon"), N_("Battery"), N_("Light"), N_("Label"),
+    N_("motion"), N_("time lapse"), N_("point and shoot"), N_("external sensor"), N_("new"), N_("new crescent"),
+    N_("first quarter"), N_("waxing gibbous"), N_("full"), N_("waning gibbous"), N_("last quarter"),
+    N_("old crescent"),
+)
 
 
 def js_text() -> dict[str, str]:

@@ -5,6 +5,24 @@
   const S = window.Saola;
   const T = JSON.parse(document.getElementById('review-text').textContent);
   const t = (s) => T[s] || s;
+
+  // The camera and what its maker notes said (serial, burst position, trigger, temperature...), as text.
+  function cameraLine(c) {
+    if (!c) return '';
+    const parts = [];
+    const model = [c.make, c.model].filter(Boolean).join(' ');
+    if (model) parts.push(model);
+    if (c.serial) parts.push(t('Serial') + ' ' + c.serial);
+    if (c.sequence_index) parts.push(t('Burst') + ' ' + c.sequence_index + '/' + c.sequence_count +
+      (c.event_number != null ? ' (' + t('event') + ' ' + c.event_number + ')' : ''));
+    if (c.trigger_mode) parts.push(t('Trigger') + ': ' + t(c.trigger_mode));
+    if (c.temperature_c != null) parts.push(c.temperature_c + ' °C');
+    if (c.moon_phase) parts.push(t('Moon') + ': ' + t(c.moon_phase));
+    if (c.battery_v != null) parts.push(t('Battery') + ' ' + c.battery_v.toFixed(1) + ' V');
+    if (c.ambient_light != null) parts.push(t('Light') + ' ' + c.ambient_light);
+    if (c.user_label) parts.push(t('Label') + ': ' + c.user_label);
+    return parts.join(' · ');
+  }
   const $ = (id) => document.getElementById(id);
   const root = $('review');
   const OTYPES = ['animal', 'human', 'vehicle', 'unknown'];
@@ -187,6 +205,13 @@
       when.textContent = (m.captured_at_local || '') + ' · ' + m.file_name;
       if (m.captured_at_raw) when.title = t('Camera clock') + ': ' + m.captured_at_raw.replace('T', ' ');
       $('mediainfo').appendChild(when);
+      const cam = cameraLine(m.camera);
+      if (cam) {
+        const span = document.createElement('span');
+        span.id = 'media-camera';
+        span.textContent = ' · ' + cam;
+        $('mediainfo').appendChild(span);
+      }
     }
     drawDetectorNote();
     tools.show(item, state.media);
