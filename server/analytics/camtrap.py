@@ -9,12 +9,19 @@ can be checked by hand and against camtrapR:
   the station (``last-record``) or since the previous *independent* record
   (``last-independent-record``); a difference exactly equal to the threshold
   counts as independent (camtrapR: ``delta >= minDeltaTime``).
-* :func:`camera_operation` - camtrapR ``cameraOperation`` (>= 2.1, date-times):
-  one row per station, one column per local calendar day; the value is the
-  fraction of the day the station was operational (union of its cameras,
-  malfunctions removed), 0 when set up but not working, ``None`` (NA) when no
-  camera was set up that day. With ``fractional=False`` it is camtrapR's
-  date-only form: 1 on every day from setup to retrieval, 0 on malfunction days.
+* :func:`camera_operation` - camtrapR ``cameraOperation``: one row per station,
+  one column per local calendar day, ``None`` (NA) when no camera was set up
+  that day. Three conventions (:data:`CONVENTIONS`; every output names the one
+  it used):
+
+  - ``exact`` - camtrapR >= 2.1 given date-times: the fraction of the day the
+    station was operational (union of its cameras, malfunctions removed), 0 when
+    set up but not working. The interval ends one second before retrieval, so a
+    retrieval exactly at midnight leaves that day NA, as camtrapR does.
+  - ``noon`` - camtrapR >= 2.1 given dates only: setup and retrieval at 12:00
+    (0.5 on those days), malfunctions whole days.
+  - ``whole-days`` - camtrapR < 2.1 (``fractional=False``): 1 on every day from
+    setup to retrieval, 0 on malfunction days.
 * :func:`trap_nights`, :func:`relative_abundance` (independent events per 100
   trap-nights), :func:`detection_history` (camtrapR ``detectionHistory``),
   :func:`naive_occupancy`, :func:`species_accumulation`, :func:`diel_activity`.
@@ -32,6 +39,13 @@ from typing import Iterable, Sequence
 
 from ..bounds import MAX_ANALYSIS_DAYS
 
+EXACT, NOON, WHOLE_DAYS = "exact", "noon", "whole-days"
+#: The camera operation conventions and what each means (shown in the outputs' notes).
+CONVENTIONS = {
+    EXACT: "date-times as recorded (camtrapR >= 2.1 with date-times): fractions of days",
+    NOON: "dates only, setup and retrieval at 12:00 (camtrapR >= 2.1 with dates): 0.5 on those days",
+    WHOLE_DAYS: "dates only, every day from setup to retrieval counts 1 (camtrapR < 2.1)",
+}
 LAST_RECORD = "last-record"
 LAST_INDEPENDENT = "last-independent-record"
 COMPARED_TO = (LAST_RECORD, LAST_INDEPENDENT)
@@ -77,7 +91,14 @@ RECORD_TABLE_COLUMNS = ["station", "species", "date_time", "date", "time", "delt
 
 def record_table(records: Iterable[Record], min_delta_min: float = 0,
                  compared_to: str = LAST_RECORD, remove_duplicates: bool = True) -> list[RecordRow]:
-    """camtrapR's record table: the independent records, sorted by station, species and time."""
+    """camtrapR's record table: the independent records, sorted by station, species and time.
+
+    ``remove_duplicates=False`` is camtrapR's ``removeDuplicateRecords = FALSE``: records of
+    one station and species at the same second are all kept. As in camtrapR's
+    ``assessTemporalIndependence``, each of them is measured against the *earlier*
+    records (strictly before that second), so copies share one delta and one verdict:
+    all of them are in the table, or none.
+    """
     if compared_to not in COMPARED_TO:
         raise ValueError(f"compared_to must be one of {', '.join(COMPARED_TO)}, got {compared_to!r}")
     if min_delta_min < 0:
@@ -89,21 +110,27 @@ def record_table(records: Iterable[Record], min_delta_min: float = 0,
     out: list[RecordRow] = []
     for key in sorted(groups):
         recs = sorted(groups[key], key=lambda r: (r.time, r.record_id or ""))
-        last_any: datetime | None = None
-        last_indep: datetime | None = None
-        for r in recs:
-            if remove_duplicates and last_any is not None and r.time == last_any:
-                continue  # camtrapR removeDuplicateRecords: same station, species and time
-            if last_any is None:
+        last_any: datetime | None = None  # the latest earlier second with a record
+        last_indep: datetime | None = None  # the latest earlier second with an independent record
+        i = 0
+        while i < len(recs):
+            j = i
+            while j < len(recs) and recs[j].time == recs[i].time:
+                j += 1
+            same_second = recs[i:j] if not remove_duplicates else recs[i:i + 1]
+            at = recs[i].time
+            if last_any is None:  # the first record of the species at the station
                 delta, independent = 0.0, True
             else:
                 ref = last_any if compared_to == LAST_RECORD else last_indep
-                delta = (r.time - ref).total_seconds()
+                delta = (at - ref).total_seconds() if ref is not None else 0.0
                 independent = delta >= threshold or delta == 0
-            last_any = r.time
+            last_any = at
             if independent:
-                last_indep = r.time
-                out.append(RecordRow(r.station, r.species, r.time, delta, r.count, r.deployment_id, r.record_id))
+                last_indep = at
+                out.extend(RecordRow(r.station, r.species, r.time, delta, r.count, r.deployment_id, r.record_id)
+                           for r in same_second)
+            i = j
     return out
 
 
@@ -203,13 +230,42 @@ def _working(ps: Sequence[StationPeriod]) -> list[tuple[datetime, datetime]]:
     return _merge(working)
 
 
+def _convention(fractional: bool, convention: str | None) -> str:
+    conv = convention or (EXACT if fractional else WHOLE_DAYS)
+    if conv not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {', '.join(CONVENTIONS)}, got {conv!r}")
+    return conv
+
+
+def _midnight(d: date) -> datetime:
+    return datetime.combine(d, time())
+
+
+def noon_periods(periods: Sequence[StationPeriod]) -> list[StationPeriod]:
+    """The periods as camtrapR (>= 2.1) reads a table of dates only: setup and retrieval at 12:00
+    of their days, every malfunction (and every time outside the operating windows) whole days."""
+    out = []
+    for p in periods:
+        bad = list(p.problems)
+        if p.operating is not None:
+            bad += _subtract([(p.start, p.end)], p.operating)
+        start = _midnight(p.start.date()) + timedelta(hours=12)
+        end = max(start, _midnight(p.end.date()) + timedelta(hours=12))
+        problems = [(_midnight(s.date()), _midnight(e.date()) + timedelta(days=1)) for s, e in bad if e > s]
+        out.append(StationPeriod(p.station, start, end, problems, None))
+    return out
+
+
 def camera_operation(periods: Sequence[StationPeriod], stations: Sequence[str] | None = None,
-                     fractional: bool = True, max_days: int = MAX_ANALYSIS_DAYS) -> CameraOperation:
+                     fractional: bool = True, max_days: int = MAX_ANALYSIS_DAYS,
+                     convention: str | None = None) -> CameraOperation:
     """camtrapR's camera operation matrix (see module docstring); ``stations`` fixes the row order.
 
-    ValueError when the matrix would span more than ``max_days`` days: one column per day
-    of a deployment dated years 1 to 9999 took minutes of CPU per request.
+    ``convention`` is one of :data:`CONVENTIONS` (default: ``exact``, or ``whole-days`` when
+    ``fractional`` is false). ValueError when the matrix would span more than ``max_days``
+    days: one column per day of a deployment dated years 1 to 9999 took minutes of CPU per request.
     """
+    conv = _convention(fractional, convention)
     by_station = _by_station(periods)
     names = list(stations) if stations is not None else sorted(by_station)
     if not by_station:
@@ -220,17 +276,20 @@ def camera_operation(periods: Sequence[StationPeriod], stations: Sequence[str] |
     if span > max_days:
         raise ValueError(f"the camera operation matrix would span {span} days ({first} to {last}), more than "
                          f"{max_days} ({max_days // 366} years): narrow the analysis with start and end, or year")
+    if conv == NOON:
+        by_station = _by_station(noon_periods(periods))
     days = [first + timedelta(days=i) for i in range(span)]
     index = {d: i for i, d in enumerate(days)}
     values: list[list[float | None]] = []
     for name in names:
         row: list[float | None] = [None] * len(days)
         ps = by_station.get(name, [])
-        if fractional:
-            # Every calendar day from setup to retrieval is "set up" (0, not NA, on a day with no working
-            # seconds, e.g. retrieval at midnight), as in camtrapR.
-            set_up = {p.start.date() + timedelta(days=k) for p in ps
-                      for k in range((p.end.date() - p.start.date()).days + 1)}
+        if conv != WHOLE_DAYS:
+            # camtrapR's interval runs from setup to one second before retrieval (cameraOperation:
+            # "if not removing 1 second, last day with end on midnight"): every day it touches is set up
+            # (0, not NA, on a day with no working seconds), and a retrieval at midnight leaves that day NA.
+            set_up = {p.start.date() + timedelta(days=k) for p in ps if p.end > p.start
+                      for k in range(((p.end - timedelta(seconds=1)).date() - p.start.date()).days + 1)}
             op = _day_seconds(_working(ps))
             for d in set_up:
                 row[index[d]] = min(1.0, op.get(d, 0.0) / DAY_S)
@@ -284,22 +343,23 @@ def _overlap_days(xs: list[tuple[int, int]], ys: list[tuple[int, int]]) -> int:
 
 
 def station_nights(periods: Sequence[StationPeriod], stations: Sequence[str] | None = None,
-                   fractional: bool = True) -> dict[str, float]:
+                   fractional: bool = True, convention: str | None = None) -> dict[str, float]:
     """Trap-nights per station computed from the periods alone: the row sums of
     :func:`camera_operation` without building its day-by-day matrix.
 
     O(periods x problems) whatever the dates, so trap-nights and RAI need no day
-    limit. Fractional: a day's value is its working seconds / 86,400 (the merged
+    limit. Exact and noon conventions: a day's value is its working seconds / 86,400 (the merged
     working spans never exceed a day within one), so the sum is the total
     working time in days. Date-only: the set-up days minus those touched by a
     problem (or outside the operating windows).
     """
-    by_station = _by_station(periods)
+    conv = _convention(fractional, convention)
+    by_station = _by_station(noon_periods(periods) if conv == NOON else periods)
     names = list(stations) if stations is not None else sorted(by_station)
     out: dict[str, float] = {}
     for name in names:
         ps = by_station.get(name, [])
-        if fractional:
+        if conv != WHOLE_DAYS:
             out[name] = sum((e - s).total_seconds() for s, e in _working(ps)) / DAY_S
             continue
         set_up = _day_ranges((p.start.date(), p.end.date()) for p in ps)

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from ..cli.common import fail, get_app, read_session
-from .camtrap import COMPARED_TO
+from .camtrap import COMPARED_TO, CONVENTIONS
 from .registry import ANALYSES
 
 
@@ -31,7 +31,17 @@ def _options(fn):
                                                         "includeEffort = FALSE)."),
         click.option("--output", type=click.Choice(["binary", "count"]), default="binary", show_default=True),
         click.option("--species", default=None, help="Scientific name (detection history, diel activity...)."),
-        click.option("--whole-days", is_flag=True, help="Camera operation by whole days (camtrapR date-only form)."),
+        click.option("--convention", type=click.Choice(list(CONVENTIONS)), default=None,
+                     help="Camera operation: exact (date-times, camtrapR >= 2.1; the default), noon (dates only, "
+                          "setup and retrieval at 12:00 = 0.5, camtrapR >= 2.1 given dates), whole-days (every day "
+                          "from setup to retrieval 1, camtrapR < 2.1). Outputs name the one used."),
+        click.option("--whole-days", is_flag=True, help="Same as --convention whole-days (camtrapR < 2.1; not "
+                                                         "camtrapR's current date-only form, which is noon)."),
+        click.option("--keep-duplicates", is_flag=True,
+                     help="Keep records of a species at a station at the same second (camtrapR "
+                          "removeDuplicateRecords = FALSE)."),
+        click.option("--video", is_flag=True, help="Videos are records too (camtrapR's video argument; off by "
+                                                    "default)."),
         click.option("--include-machine", is_flag=True,
                      help="Also count machine species labels no one has reviewed."),
         click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.0),
@@ -57,7 +67,7 @@ def _make(name: str, help_text: str) -> click.Command:
     @click.command(name, help=help_text + ".")
     @_options
     def cmd(program_id, area, out, fmt, plot_file, min_delta, compared_to, occasion_length, day1, no_effort,
-            output, species, whole_days, include_machine, min_confidence, by_station, unit, bin_m, truncation_m,
+            output, species, convention, whole_days, keep_duplicates, video, include_machine, min_confidence, by_station, unit, bin_m, truncation_m,
             direct_only, period, year, start, end):
         from ..errors import SaolaError
         from ..exports.common import resolve_scope
@@ -67,7 +77,8 @@ def _make(name: str, help_text: str) -> click.Command:
             o = registry.options_from({
                 "min_delta": min_delta, "compared_to": compared_to, "occasion_length": occasion_length,
                 "day1": day1, "include_effort": not no_effort, "output": output, "species": species,
-                "fractional": not whole_days, "include_machine": include_machine, "min_confidence": min_confidence,
+                "fractional": not whole_days, "convention": convention or ("whole-days" if whole_days else None),
+                "remove_duplicates": not keep_duplicates, "video": video, "include_machine": include_machine, "min_confidence": min_confidence,
                 "by_station": by_station, "unit": unit, "bin_m": bin_m, "truncation_m": truncation_m,
                 "signs": not direct_only, "period": period, "year": year, "start": start, "end": end})
             with read_session(get_app()) as s:

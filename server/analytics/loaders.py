@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Iterator
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import String, cast, exists, func, or_, select
 from sqlmodel import Session
 
 from ..models import (AcousticIndex, Deployment, Detection, FieldObservation, Location, Media, Observation,
@@ -63,32 +63,88 @@ def camera_deployments(session: Session, program_ids: list[str]) -> list[tuple[D
         .order_by(Location.name, Deployment.deployment_start)).all()]
 
 
+def _not_records(session: Session, dep_ids: list[str], video: bool) -> tuple[set[str], set[str], dict[str, str]]:
+    """(media ids, sequence ids, why) that cannot be records: media flagged outside their
+    deployment window, and videos unless ``video``; a sequence only when all its media are such."""
+    conds = [cast(Media.flags, String).like('%"outside_window"%')]
+    if not video:
+        conds.append(Media.kind == "video")
+    why: dict[str, str] = {}
+    seq_of: dict[str, str | None] = {}
+    for i in range(0, len(dep_ids), 500):
+        for mid, kind, flags, seq in session.execute(
+                select(Media.id, Media.kind, Media.flags, Media.sequence_id)
+                .where(Media.deployment_id.in_(dep_ids[i:i + 500]), or_(*conds))):
+            if "outside_window" in (flags or []):
+                why[mid] = "outside_window"
+            elif kind == "video" and not video:
+                why[mid] = "video"
+            else:
+                continue
+            seq_of[mid] = seq
+    seqs: set[str] = set()
+    wanted = sorted({s_ for s_ in seq_of.values() if s_})
+    if wanted:
+        excluded_per_seq: dict[str, int] = {}
+        for s_ in seq_of.values():
+            if s_:
+                excluded_per_seq[s_] = excluded_per_seq.get(s_, 0) + 1
+        for i in range(0, len(wanted), 500):
+            for seq, n in session.execute(select(Media.sequence_id, func.count()).where(
+                    Media.sequence_id.in_(wanted[i:i + 500])).group_by(Media.sequence_id)):
+                if excluded_per_seq.get(seq, 0) >= n:
+                    seqs.add(seq)
+    return set(why), seqs, why
+
+
 def load_records(session: Session, program_ids: list[str], window: Window = Window(),
-                 include_machine: bool = False, min_confidence: float = 0.0) -> Iterator[Record]:
+                 include_machine: bool = False, min_confidence: float = 0.0, video: bool = False,
+                 left_out: dict[str, int] | None = None) -> Iterator[Record]:
     """Species records at camera stations: observations of animals with a taxon (and, optionally,
-    machine detections with a species label that no observation has taken over)."""
+    machine detections with a species label that no observation has taken over).
+
+    Media flagged outside their deployment window are not records (a card's stray file dated
+    years away is not an event of the survey), and videos are records only with ``video``
+    (camtrapR's ``video`` argument, off by default). ``left_out`` counts what was left out, by reason.
+    """
     deps = {d.id: (d, station) for d, station in camera_deployments(session, program_ids)}
     if not deps:
         return
+    bad_media, bad_seqs, why = _not_records(session, list(deps), video)
+
+    def skip(media_id: str | None, sequence_id: str | None) -> bool:
+        reason = why.get(media_id) if media_id else None
+        if reason is None and media_id is None and sequence_id in bad_seqs:
+            reason = "outside_window_or_video"
+        if reason is None:
+            return False
+        if left_out is not None:
+            left_out[reason] = left_out.get(reason, 0) + 1
+        return True
+
     stmt = (select(Observation.id, Observation.deployment_id, Observation.event_start, Observation.count,
-                   Taxon.scientific_name)
+                   Taxon.scientific_name, Observation.media_id, Observation.sequence_id)
             .join(Taxon, Taxon.id == Observation.taxon_id)
             .where(Observation.deployment_id.in_(list(deps)), Observation.observation_type == "animal")
             .execution_options(yield_per=10000))
-    for oid, dep_id, start, count, name in session.execute(stmt):
+    for oid, dep_id, start, count, name, media_id, seq_id in session.execute(stmt):
+        if (media_id in bad_media or (media_id is None and seq_id in bad_seqs)) and skip(media_id, seq_id):
+            continue
         d, station = deps[dep_id]
         t = local(start, d.timezone)
         if window.contains(t):
             yield Record(station, name, t, count, dep_id, oid)
     if include_machine:
         taken = exists().where(Observation.detection_id == Detection.id)
-        stmt = (select(Detection.id, Media.deployment_id, Media.captured_at, Taxon.scientific_name)
+        stmt = (select(Detection.id, Media.deployment_id, Media.captured_at, Taxon.scientific_name, Media.id)
                 .join(Media, Media.id == Detection.media_id).join(Taxon, Taxon.id == Detection.taxon_id)
                 .where(Media.deployment_id.in_(list(deps)), Media.captured_at.is_not(None),
                        Detection.dismissed.is_(False), Detection.review_status != "rejected",
                        func.coalesce(Detection.label_confidence, Detection.confidence) >= min_confidence, ~taken)
                 .execution_options(yield_per=10000))
-        for did, dep_id, at, name in session.execute(stmt):
+        for did, dep_id, at, name, media_id in session.execute(stmt):
+            if media_id in bad_media and skip(media_id, None):
+                continue
             d, station = deps[dep_id]
             t = local(at, d.timezone)
             if window.contains(t):

@@ -36,7 +36,10 @@ class Options:
     include_effort: bool = True
     output: str = "binary"
     species: str | None = None
-    fractional: bool = True
+    fractional: bool = True  # False: the whole-days convention (kept for old callers; see ``convention``)
+    convention: str | None = None  # camera operation: camtrap.CONVENTIONS (exact, noon, whole-days)
+    remove_duplicates: bool = True  # camtrapR removeDuplicateRecords
+    video: bool = False  # videos are records (camtrapR's video argument)
     include_machine: bool = False
     min_confidence: float = 0.0
     by_station: bool = False
@@ -55,6 +58,14 @@ class Options:
             raise ValidationError("give either year or start/end dates, not both")
         window = _loaders().Window
         return window.year(self.year) if self.year else window(self.start, self.end)
+
+    def effort_convention(self) -> str:
+        """The camera operation convention these options ask for."""
+        return self.convention or (camtrap.EXACT if self.fractional else camtrap.WHOLE_DAYS)
+
+    def effort_notes(self) -> dict:
+        conv = self.effort_convention()
+        return {"convention": conv, "convention_means": camtrap.CONVENTIONS[conv]}
 
     @classmethod
     def names(cls) -> list[str]:
@@ -82,10 +93,11 @@ class Table:
         return {"analysis": self.name, "columns": self.columns, "rows": self.rows, "notes": self.notes}
 
 
-def _records(session, pids, o: Options) -> list[camtrap.RecordRow]:
-    recs = _loaders().load_records(session, pids, o.window(), o.include_machine, o.min_confidence)
+def _records(session, pids, o: Options, left_out: dict | None = None) -> list[camtrap.RecordRow]:
+    recs = _loaders().load_records(session, pids, o.window(), o.include_machine, o.min_confidence, o.video,
+                                   left_out)
     try:
-        return camtrap.record_table(recs, o.min_delta, o.compared_to)
+        return camtrap.record_table(recs, o.min_delta, o.compared_to, o.remove_duplicates)
     except ValueError as e:
         raise ValidationError(str(e)) from None
 
@@ -94,7 +106,8 @@ def _camop(session, pids, o: Options) -> camtrap.CameraOperation:
     loaders = _loaders()
     periods = loaders.load_periods(session, pids, o.window())
     try:
-        return camtrap.camera_operation(periods, loaders.station_names(session, pids), fractional=o.fractional)
+        return camtrap.camera_operation(periods, loaders.station_names(session, pids),
+                                        convention=o.effort_convention())
     except ValueError as e:
         raise ValidationError(str(e)) from None
 
@@ -104,37 +117,44 @@ def _nights(session, pids, o: Options) -> dict[str, float]:
     loaders = _loaders()
     periods = loaders.load_periods(session, pids, o.window())
     try:
-        return camtrap.station_nights(periods, loaders.station_names(session, pids), fractional=o.fractional)
+        return camtrap.station_nights(periods, loaders.station_names(session, pids), convention=o.effort_convention())
     except ValueError as e:
         raise ValidationError(str(e)) from None
 
 
+def _record_notes(o: Options, left_out: dict) -> dict:
+    return {"min_delta_min": o.min_delta, "compared_to": o.compared_to, "remove_duplicates": o.remove_duplicates,
+            "video": o.video, "left_out": dict(sorted(left_out.items()))}
+
+
 def record_table(session, pids, o):
     """Independent records (camtrapR recordTable)."""
-    rows = [r.as_dict() for r in _records(session, pids, o)]
-    return Table("record-table", camtrap.RECORD_TABLE_COLUMNS, rows,
-                 {"min_delta_min": o.min_delta, "compared_to": o.compared_to})
+    left_out: dict = {}
+    rows = [r.as_dict() for r in _records(session, pids, o, left_out)]
+    return Table("record-table", camtrap.RECORD_TABLE_COLUMNS, rows, _record_notes(o, left_out))
 
 
 def camera_operation(session, pids, o):
     """Daily camera operation matrix per station (camtrapR cameraOperation)."""
     op = _camop(session, pids, o)
     return Table("camera-operation", ["station"] + [d.isoformat() for d in op.days], op.as_rows(),
-                 {"fractional": o.fractional})
+                 o.effort_notes())
 
 
 def trap_nights(session, pids, o):
     """Trap-nights per station."""
     nights = camtrap.trap_nights(_nights(session, pids, o))
-    return Table("trap-nights", ["station", "trap_nights"], [{"station": s, "trap_nights": v} for s, v in nights.items()])
+    return Table("trap-nights", ["station", "trap_nights"], [{"station": s, "trap_nights": v} for s, v in nights.items()],
+                 o.effort_notes())
 
 
 def rai(session, pids, o):
     """Relative abundance index: independent events per 100 trap-nights."""
-    rows = camtrap.relative_abundance(_records(session, pids, o), _nights(session, pids, o), o.by_station)
+    left_out: dict = {}
+    rows = camtrap.relative_abundance(_records(session, pids, o, left_out), _nights(session, pids, o), o.by_station)
     cols = ["species", "station", "events", "trap_nights", "rai"] if o.by_station else [
         "species", "events", "trap_nights", "rai"]
-    return Table("rai", cols, rows, {"min_delta_min": o.min_delta})
+    return Table("rai", cols, rows, {**_record_notes(o, left_out), **o.effort_notes()})
 
 
 def _species_list(rows, o) -> list[str]:
@@ -157,7 +177,7 @@ def detection_history(session, pids, o):
     cols = ["station"] + [f"o{k + 1}" for k in range(dh.occasions)] + [f"effort_o{k + 1}" for k in range(dh.occasions)]
     return Table("detection-history", cols, dh.as_rows(),
                  {"species": o.species, "occasion_length": o.occasion_length, "day1": o.day1,
-                  "records_outside_effort": dh.records_outside_effort})
+                  "records_outside_effort": dh.records_outside_effort, **o.effort_notes()})
 
 
 def naive_occupancy(session, pids, o):
@@ -165,7 +185,8 @@ def naive_occupancy(session, pids, o):
     rows = _records(session, pids, o)
     op = _camop(session, pids, o)
     out = [camtrap.naive_occupancy(_history(rows, op, sp, o)) for sp in _species_list(rows, o)]
-    return Table("naive-occupancy", ["species", "stations_surveyed", "stations_detected", "naive_occupancy"], out)
+    return Table("naive-occupancy", ["species", "stations_surveyed", "stations_detected", "naive_occupancy"], out,
+                 o.effort_notes())
 
 
 def species_accumulation(session, pids, o):
@@ -257,11 +278,56 @@ ANALYSES: dict[str, tuple[Callable[[Session, list[str], Options], Table], str]] 
 )
 
 
+#: Analyses whose ``species`` option names a taxon of the species reference.
+TAXON_SPECIES = ("detection-history", "naive-occupancy", "diel-activity", "distance-histogram")
+
+
+def resolve_species(session: Session, name: str) -> str:
+    """The scientific name ``name`` stands for: a scientific name, or any name or code of the
+    species reference (Vietnamese, English, alternative names such as "PBE").
+
+    ValidationError naming the closest names (difflib) when nothing matches: an unknown name
+    would otherwise give a table of zeros that reads like an absence.
+    """
+    import difflib
+
+    from sqlalchemy import select
+
+    from ..models import Taxon
+    from ..services.taxa import find_taxon
+
+    wanted = " ".join(name.split())
+    hit = session.execute(select(Taxon.scientific_name).where(Taxon.scientific_name == wanted)).first()
+    if hit is not None:
+        return hit[0]
+    taxon = find_taxon(session, wanted)
+    if taxon is not None:
+        return taxon.scientific_name
+    names: dict[str, str] = {}  # lower-cased candidate -> scientific name to suggest
+    for sci, vi, en, others in session.execute(select(Taxon.scientific_name, Taxon.vietnamese_name,
+                                                      Taxon.english_name, Taxon.other_names)):
+        for n in (sci, vi, en, *(others or [])):
+            if n:
+                names.setdefault(n.lower(), sci)
+    close = difflib.get_close_matches(wanted.lower(), list(names), n=5, cutoff=0.6)
+    suggestions = list(dict.fromkeys(names[c] for c in close))
+    hint = f"; did you mean {', '.join(repr(x) for x in suggestions)}?" if suggestions else \
+        " (no close match; see `saola taxa search`)"
+    raise ValidationError(f"unknown species {name!r}: not in the species reference{hint}",
+                          details=[{"field": "species", "message": "unknown species"}])
+
+
 def run(session: Session, name: str, program_ids: list[str], options: Options | None = None) -> Table:
-    """Run analysis ``name`` over the programs; ValidationError for an unknown name or bad options."""
+    """Run analysis ``name`` over the programs; ValidationError for an unknown name or bad options,
+    or a species the reference does not know."""
     if name not in ANALYSES:
         raise ValidationError(f"unknown analysis {name!r}; choose one of {', '.join(ANALYSES)}")
-    return ANALYSES[name][0](session, program_ids, options or Options())
+    o = options or Options()
+    if o.species and name in TAXON_SPECIES:
+        from dataclasses import replace
+
+        o = replace(o, species=resolve_species(session, o.species))
+    return ANALYSES[name][0](session, program_ids, o)
 
 
 def options_from(data: dict[str, Any]) -> Options:
@@ -297,6 +363,8 @@ def options_from(data: dict[str, Any]) -> Options:
         raise ValidationError(f"option compared_to must be one of {', '.join(camtrap.COMPARED_TO)}")
     if o.min_delta < 0:
         raise ValidationError("option min_delta must be >= 0 minutes")
+    if o.convention is not None and o.convention not in camtrap.CONVENTIONS:
+        raise ValidationError(f"option convention must be one of {', '.join(camtrap.CONVENTIONS)}")
     return o
 
 

@@ -55,6 +55,9 @@ class AnalyticsQuery(In):
     output: Literal["binary", "count"] = "binary"
     species: Optional[str] = None
     fractional: bool = True
+    convention: Optional[Literal["exact", "noon", "whole-days"]] = None
+    remove_duplicates: bool = True
+    video: bool = False
     include_machine: bool = False
     min_confidence: float = Field(default=0.0, ge=0, le=1)
     by_station: bool = False

@@ -26,6 +26,8 @@ def taxa_group():
 def taxa_import(file, skip_invalid):
     """Load or update taxa from a CSV (scientific_name, rank, parent, vietnamese_name, english_name,
     other_names, iucn_category, vn_redlist_category, decree84_group, cites_appendix, source...).
+    A `code` column (or codes, alternative_names) adds folder codes such as camtrapR's PBE to the
+    alternative names; columns a file lacks leave the stored names alone.
 
     Without FILE, loads or updates the species reference shipped with Saola
     (protocols/species/vn_reference.csv): new taxa are added, changed names and categories

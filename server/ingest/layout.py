@@ -6,10 +6,12 @@ A common way teams keep sorted camera-trap photos::
     PATH/<station>/IMG_0002.JPG          (unsorted: no label)
 
 Each station folder becomes a location (created when new) with a deployment of
-the program (the newest existing one there, or a new one whose window is
-set from the photos' capture times). Each species folder name is looked up
-in the species reference (any language; ``blank``/``empty``, ``human``/``person``,
-``vehicle`` and ``unknown`` name those observation types) and becomes a human
+the program (the newest existing one there, or a new one whose window is set
+from the photos' capture times, clear outliers left out and flagged). Each
+species folder name is looked up in the species reference (any language, or a
+code or alternative name such as camtrapR's ``PBE``/``VTA`` given in the
+reference's ``code`` / ``other_names`` column; ``blank``/``empty``,
+``human``/``person``, ``vehicle`` and ``unknown`` name those observation types) and becomes a human
 observation of each of its photos. Names not in the reference are reported,
 and their photos are still stored.
 """
@@ -34,6 +36,7 @@ from ..timeutil import as_utc
 from .jobs import retime_deployment
 from .pipeline import ingest_sources
 from .report import IngestReport
+from .timefix import photo_window
 from .sources import Skipped, ZipRefused, scan
 
 # Folder names that are observation types, not species.
@@ -56,6 +59,7 @@ class LayoutResult:
     observations: int = 0
     observations_existing: int = 0
     unknown_species: Counter = field(default_factory=Counter)
+    window_outliers: dict[str, list[str]] = field(default_factory=dict)  # station -> UTC times left out
     unlabelled_no_time: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     fatal: Optional[str] = None
@@ -80,6 +84,9 @@ class LayoutResult:
         for name, n in sorted(self.unknown_species.items()):
             lines.append(f"unknown species folder {name!r}: {n} photo(s) stored without an observation "
                          "(not in the species reference; add it with `saola taxa import` and run again)")
+        for st, times in sorted(self.window_outliers.items()):
+            lines.append(f"{st}: {len(times)} photo(s) far from the others left out of the new deployment's "
+                         f"window and flagged outside it ({times[0]} to {times[-1]} UTC)")
         for path in self.unlabelled_no_time[:20]:
             lines.append(f"no observation for {path}: it has no capture time")
         for st, rep in self.stations.items():
@@ -95,7 +102,7 @@ class LayoutResult:
                 "created_locations": self.created_locations,
                 "created_deployments": [{"station": s, "deployment_id": d} for s, d in self.created_deployments],
                 "observations": self.observations, "observations_existing": self.observations_existing,
-                "unknown_species": dict(self.unknown_species), "skipped": [list(x) for x in self.skipped],
+                "unknown_species": dict(self.unknown_species), "window_outliers": self.window_outliers, "skipped": [list(x) for x in self.skipped],
                 "fatal": self.fatal, "summary": self.summary_lines()}
 
 
@@ -135,20 +142,28 @@ def _station_deployment(url: str, area_id: str, program_id: str, station: str,
         return dep.id, True
 
 
-def _set_window(url: str, dep_id: str, area_id: str) -> None:
-    """Set a new deployment's window to span its photos (ignoring reset clocks)."""
+def _set_window(url: str, dep_id: str, area_id: str) -> list[datetime]:
+    """Set a new deployment's window to span its photos (ignoring reset clocks and clear outliers,
+    :func:`photo_window`); the outliers' times are returned (the retime that follows flags them
+    ``outside_window``, so they are kept but are not records)."""
     with session_scope(url) as s:
         times = [as_utc(t) for t, flags in s.exec(select(Media.captured_at, Media.flags).where(
             Media.deployment_id == dep_id, Media.captured_at.is_not(None))) if "clock_reset" not in (flags or [])]
         if not times:
-            return
+            return []
+        start, end, outliers = photo_window(times)
         dep = s.get(Deployment, dep_id)
         before = audit.snapshot(dep)
-        dep.deployment_start, dep.deployment_end = min(times), max(times)
+        dep.deployment_start, dep.deployment_end = start, end
+        if outliers:
+            note = (f"window set from the photos; {len(outliers)} photo(s) far outside it left out and flagged "
+                    f"({min(outliers):%Y-%m-%d} to {max(outliers):%Y-%m-%d} UTC)")
+            dep.deployment_comments = "; ".join(x for x in (dep.deployment_comments, note) if x)
         dep.updated_at = utcnow()
         s.add(dep)
         s.flush()
         audit.record(s, "update", "deployment", dep.id, area_id=area_id, before=before, after=audit.snapshot(dep))
+        return outliers
 
 
 def _taxon_for(s, name: str, cache: dict) -> tuple[Optional[str], Optional[str]]:
@@ -255,7 +270,9 @@ def ingest_layout(app: Flask, path: str | Path, area: str, program: str, *, work
         done_before += len(srcs)
         result.stations[station] = rep
         if new:
-            _set_window(url, dep_id, area_id)
+            outliers = _set_window(url, dep_id, area_id)
+            if outliers:
+                result.window_outliers[station] = [t.isoformat() for t in sorted(outliers)]
         rep.sequences = retime_deployment(lambda: session_scope(url), dep_id)["sequences"]
         labelled: dict[str, list[str]] = defaultdict(list)
         for s_ in local:

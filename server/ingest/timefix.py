@@ -56,3 +56,38 @@ def in_window(t: Optional[datetime], start: Optional[datetime], end: Optional[da
         return False
     t, start, end = as_utc(t), as_utc(start), as_utc(end)
     return (start is None or t >= start) and (end is None or t <= end)
+
+
+#: A gap this long splits a camera's photos into separate runs (a deployment has no such hole).
+OUTLIER_GAP = timedelta(days=60)
+#: A run of photos far from the rest is a stray timestamp when it holds at most this share of the photos
+#: (or at most :data:`OUTLIER_FEW` photos) and the deployment's run is several times larger.
+OUTLIER_SHARE = 0.05
+OUTLIER_FEW = 2
+
+
+def photo_window(times: list[datetime]) -> tuple[Optional[datetime], Optional[datetime], list[datetime]]:
+    """(start, end, outliers) of a deployment window made from its photos' times.
+
+    The times are split where two consecutive photos are more than :data:`OUTLIER_GAP` apart;
+    the run with the most photos is the deployment, and runs holding at most
+    :data:`OUTLIER_SHARE` of the photos (or :data:`OUTLIER_FEW`), with the deployment's run at
+    least three times larger, are clear outliers (a card's stray file dated years
+    away, a clock set wrong for one burst): left out of the window and returned, so they can
+    be flagged. When the other runs are larger than that, nothing is called an outlier and the
+    window spans every photo.
+    """
+    ordered = sorted(times)
+    if not ordered:
+        return None, None, []
+    runs: list[list[datetime]] = [[ordered[0]]]
+    for prev, cur in zip(ordered, ordered[1:]):
+        if cur - prev > OUTLIER_GAP:
+            runs.append([])
+        runs[-1].append(cur)
+    main = max(runs, key=len)
+    others = [r for r in runs if r is not main]
+    if not others or any(len(r) > max(OUTLIER_FEW, OUTLIER_SHARE * len(ordered)) or len(main) < 3 * len(r)
+                         for r in others):
+        return ordered[0], ordered[-1], []
+    return main[0], main[-1], [t for r in others for t in r]

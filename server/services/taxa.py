@@ -32,6 +32,13 @@ LINEAGE_SEPARATOR = "|"
 # Columns a taxa CSV may have; scientific_name is required.
 COLUMNS = ("scientific_name", "rank", "parent", "vietnamese_name", "english_name", "other_names", "taxon_group",
            "iucn_category", "vn_redlist_category", "decree84_group", "cites_appendix", "sensitive", "source", "notes")
+#: Columns of codes and alternative names *added* to a taxon's alternative names (camtrapR users label
+#: species folders with codes such as PBE or VTA; a table "scientific_name,code" teaches Saola those codes).
+CODE_COLUMNS = ("code", "codes", "species_code", "alternative_names", "alternative_name")
+#: Descriptive columns: a file without the column leaves the stored value alone (a table of codes does
+#: not erase the Vietnamese names).
+DESCRIPTIVE = ("vietnamese_name", "english_name", "taxon_group", "iucn_category", "vn_redlist_category",
+               "decree84_group", "notes")
 OTHER_NAMES_MAX = 50  # alternative names per taxon
 OTHER_NAME_LENGTH = 200
 
@@ -140,8 +147,10 @@ def parse_csv(text: str, known: dict[str, str] | None = None) -> tuple[list[dict
         return [], ["the CSV has no scientific_name column (header: " + ",".join(reader.fieldnames or []) + ")"]
     rows, errors, seen = [], [], set()
     lines: dict[str, int] = {}
+    header = {h.strip().lower() for h in reader.fieldnames if h}
+    absent = [c for c in DESCRIPTIVE if c not in header and not (c == "notes" and "checked" in header)]
     for n, raw in enumerate(reader, start=2):
-        r = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k}
+        r = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k}
         name = " ".join(r.get("scientific_name", "").split())
         try:
             if not name:
@@ -178,6 +187,11 @@ def parse_csv(text: str, known: dict[str, str] | None = None) -> tuple[list[dict
                 **({"source": r.get("source") or None} if "source" in r else {}),
                 **({"parent": " ".join(r["parent"].split()) or None} if "parent" in r else {}),
             }
+            for c in absent:
+                row.pop(c, None)
+            codes = [c for col in CODE_COLUMNS if col in r for c in split_other_names(r[col])]
+            if codes:
+                row["codes"] = split_other_names(codes)
             if row.get("source") and len(row["source"]) > 200:
                 raise ValueError("source is longer than 200 characters")
             rows.append(row)
@@ -266,7 +280,12 @@ def import_rows(session: Session, rows: Iterable[dict], keep_local_names: bool =
     before: dict[str, dict | None] = {}
     touched: list[Taxon] = []
     for r in rows:
-        fields = {k: v for k, v in r.items() if k != "parent"}
+        fields = {k: v for k, v in r.items() if k not in ("parent", "codes")}
+        if r.get("codes"):
+            # Codes are added to the alternative names (the row's, else the stored ones), never replace them.
+            t0 = existing.get(r["scientific_name"].lower())
+            names = fields.get("other_names", list(t0.other_names or []) if t0 is not None else [])
+            fields["other_names"] = split_other_names(list(names) + r["codes"])
         default = default_sensitive(fields.get("iucn_category"), fields.get("decree84_group"))
         t = existing.get(r["scientific_name"].lower())
         if t is None:
