@@ -29,6 +29,8 @@ SHOWN_CODES = {
     "conflict status": (N_("open"), N_("resolved")),
     "conflict resolution": (N_("mine"), N_("theirs"), N_("merge")),
     "token state": (N_("live"), N_("expired"), N_("revoked")),
+    "job status": (N_("queued"), N_("running"), N_("done"), N_("failed"), N_("cancelled")),
+    "audit action": (N_("create"), N_("update"), N_("delete"), N_("review"), N_("undo"), N_("reset_link")),
 }
 
 

@@ -14,14 +14,11 @@ from sqlmodel import select
 
 from ..auth.permissions import current_user, load_in_area, scope_query
 from ..db import get_session
-from ..errors import Conflict
-from ..models import Job, utcnow
-from ..services import crud
+from ..models import Job
+from ..services import jobs as job_service
 from .core import endpoint, paginate
 from .schemas import JobOut, JobQuery
 
-# The role a retry needs in the job's area: that of starting such a job (default: biologist, as cancel).
-RETRY_ROLE = {"export": "manager", "retime": "manager", "card_ingest": "ranger"}
 # Result/params keys that hold a path on the server (left out for non-administrators).
 PATH_KEYS = {"out_dir", "out_path", "path", "file_path", "source", "source_path", "folder", "dir"}
 
@@ -81,10 +78,7 @@ def get_job(job_id: str):
 @endpoint("/jobs/<job_id>/cancel", ["POST"], summary="Cancel a queued or running job (biologists)", tags=["jobs"],
           response=JobOut)
 def cancel_job(job_id: str):
-    job = _job(job_id, "biologist")
-    if job.status in ("done", "failed", "cancelled"):
-        raise Conflict(f"job is already {job.status}")
-    return job_view(crud.update(get_session(), job, {"status": "cancelled", "finished_at": utcnow()}, job.area_id))
+    return job_view(job_service.cancel(get_session(), _job(job_id, job_service.CANCEL_ROLE)))
 
 
 @endpoint("/jobs/<job_id>/retry", ["POST"], summary="Run a failed or cancelled job again (biologists; exports and "
@@ -93,18 +87,10 @@ def cancel_job(job_id: str):
           description="The same job (kind and parameters) goes back to the queue with its attempts, progress, "
                       "error and per-item failures cleared; jobs are idempotent, so work already done is kept.")
 def retry_job(job_id: str):
-    from ..jobs import dispatch
-
     s = get_session()
     job = _job(job_id, "viewer")
     if job.area_id is not None:
         from ..auth.permissions import require_area
 
-        require_area(s, job.area_id, RETRY_ROLE.get(job.kind, "biologist"))
-    if job.status not in ("failed", "cancelled"):
-        raise Conflict(f"job is {job.status}; only failed or cancelled jobs are retried")
-    crud.update(s, job, {"status": "queued", "attempts": 0, "error": None, "failures": [], "progress_done": 0,
-                         "result": {}, "started_at": None, "finished_at": None, "lease_owner": None,
-                         "lease_expires_at": None}, job.area_id)
-    dispatch(job.id)
-    return job_view(job)
+        require_area(s, job.area_id, job_service.retry_role(job))
+    return job_view(job_service.retry(s, job))

@@ -11,7 +11,9 @@
 * ``birdnet``, ``birdnet_min_conf``, ``alert_threshold``: the sound analysis (server/audio/config.py);
 * ``detector_model``, ``classifier_model``: registered models this program's images go through
   (instead of ``SAOLA_DETECTOR_MODEL`` / ``SAOLA_CLASSIFIER_MODEL``);
-* ``audio_classifiers``: registered audio classifiers run on its recordings.
+* ``audio_classifiers``: registered audio classifiers run on its recordings;
+* ``enabled_models``: registered detectors and classifiers enabled for the program (the models
+  page of administrators), which managers may run on its deployments (the jobs page).
 
 Species are given by any of their names and stored as scientific names; a name that is not
 in the species reference, a model that is not registered (or of another kind) and a number
@@ -96,6 +98,14 @@ def check_settings(session: Session, settings: dict[str, Any]) -> dict[str, Any]
             if kinds.get(name) != "audio_classifier":
                 raise _invalid("audio_classifiers", _("No registered {kind} model is called {name}.",
                                                       kind=_(KIND_NAMES["audio_classifier"]), name=name[:64]))
+    enabled = out.get("enabled_models")
+    if enabled is not None:
+        if not isinstance(enabled, list) or not all(isinstance(n, str) for n in enabled):
+            raise _invalid("enabled_models", _("Give a list of model names."))
+        for name in enabled:
+            if kinds.get(name) not in ("detector", "classifier"):
+                raise _invalid("enabled_models", _("No registered detector or classifier is called {name}.",
+                                                   name=name[:64]))
     return out
 
 

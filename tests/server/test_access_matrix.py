@@ -134,6 +134,17 @@ WEB = {
     ("POST", "/admin/users/<user_id>/active"): ADMIN,
     # A token: its owner's managers (404 to other managers, 403 to people who manage no area).
     ("POST", "/admin/tokens/<token_id>/revoke"): "manager",
+    ("GET", "/admin/areas/<area_id>/audit"): "manager",
+    ("GET", "/admin/areas/<area_id>/jobs"): "manager",
+    ("GET", "/admin/areas/<area_id>/jobs.json"): "manager",
+    ("POST", "/admin/areas/<area_id>/jobs/detect"): "manager",
+    ("GET", "/admin/jobs/<job_id>"): "manager",
+    ("POST", "/admin/jobs/<job_id>/cancel"): "manager",
+    ("POST", "/admin/jobs/<job_id>/retry"): "manager",
+    # Models belong to the installation: administrators, whatever the id.
+    ("GET", "/admin/models/<model_id>"): ADMIN,
+    ("POST", "/admin/models/<model_id>"): ADMIN,
+    ("POST", "/admin/models/<model_id>/delete"): ADMIN,
 }
 # Static files and the language switch: no object behind the path parameter.
 WEB_UNSCOPED = {"/static/<path:filename>", "/lang/<lang>", "/vendor/leaflet/<path:filename>",
@@ -219,6 +230,7 @@ class AreaA:
                 "conflict_id": rows[3].id, "job_id": rows[4].id, "upload_id": rows[5].id, "token_id": rows[6].id,
                 "media_id": image.id, "sequence_id": seq.id, "detection_id": det.id, "taxon_id": taxon.id,
                 "user_id": owner.id, "name": "rai", "size": "thumb", "sha256": "a" * 64, "card_id": card.id,
+                "model_id": "no-such-model",
             }
         # Routes about recordings take the audio media.
         self.audio_id = audio.id
