@@ -63,8 +63,8 @@ def build_db(path: Path, n_obs: int, stations: int = 200, seed: int = 1) -> str:
     con.execute("INSERT INTO protected_area (id, code, name, created_at) VALUES (?, 'BENCH', 'Bench area', ?)",
                 (area, now))
     con.execute("INSERT INTO program (id, area_id, name, protocol, sequence_gap_s, capture_method, settings, "
-                "created_at) VALUES (?, ?, 'Bench', 'camera-trap', 60, 'activityDetection', '{}', ?)",
-                (program, area, now))
+                "created_at) VALUES (?, ?, 'Bench', 'camera-trap', 60, 'activityDetection', ?, ?)",
+                (program, area, '{"sampling_design": "systematicRandom"}', now))
     taxa = []
     for name in SPECIES:
         tid = str(uuid.uuid4())

@@ -18,6 +18,7 @@ from ..db import get_session
 from ..errors import NotFound, SaolaError, ValidationError
 from ..exports import jobs as export_jobs  # noqa: F401  (registers the "export" job kind)
 from ..exports.common import resolve_scope
+from ..exports.metadata import CamtrapMetadata
 from ..jobs import enqueue
 from ..models import Job, Program, ProtectedArea
 from .core import endpoint
@@ -25,7 +26,9 @@ from .schemas import In, JobOut
 
 
 class ExportIn(In):
-    format: Literal["camtrap-dp", "dwca"]
+    format: Literal["camtrap-dp", "dwca", "megadetector", "detections-csv"]
+    model: Optional[str] = Field(default=None, max_length=200, description="megadetector: the model (name or "
+                                 "name@version); default the one with most detections per deployment")
     program_id: Optional[str] = None
     area_id: Optional[str] = None
     public: bool = False
@@ -121,6 +124,34 @@ def download_export(job_id: str):
         raise NotFound(f"the export file is gone (exports are deleted after {export_jobs.KEEP_DAYS} days); "
                        "start a new export")
     return send_file(path, mimetype="application/zip", as_attachment=True, download_name=path.name)
+
+
+@endpoint("/programs/<program_id>/camtrap-dp-metadata", summary="The program's Camtrap DP metadata (managers)",
+          tags=["exports"], raw=True, response=CamtrapMetadata)
+def get_camtrap_metadata(program_id: str):
+    from flask import jsonify
+
+    from ..exports import metadata
+
+    program = load_in_area(get_session(), Program, program_id, "manager").row
+    return jsonify(metadata.stored(program) or None)
+
+
+@endpoint("/programs/<program_id>/camtrap-dp-metadata", ["PUT"], tags=["exports"], body=CamtrapMetadata,
+          raw=True, response=CamtrapMetadata,
+          summary="Fill in the program's Camtrap DP metadata: sampling design, baits, citation, licences, "
+          "contributors, keywords (managers)")
+def put_camtrap_metadata(program_id: str, body: CamtrapMetadata):
+    from flask import jsonify
+
+    from ..exports import metadata
+    from ..services import programs as program_service
+
+    s = get_session()
+    program = load_in_area(s, Program, program_id, "manager").row
+    program_service.update_program(s, program, {"settings": metadata.with_metadata(program.settings, body)})
+    s.commit()
+    return jsonify(metadata.stored(program))
 
 
 def _analysis_names(plots: bool = False) -> dict:

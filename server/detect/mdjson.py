@@ -93,6 +93,14 @@ def relative_paths(media: list[Media]) -> dict[str, str]:
     return out
 
 
+def _clipped(x: float, y: float, w: float | None, h: float | None) -> tuple[float, float, float, float] | None:
+    """A stored box clipped into the image (a person may drag a box past the edge; the format wants
+    0..1 and x+width, y+height <= 1); None when nothing of it is inside."""
+    x, y = min(1.0, max(0.0, float(x))), min(1.0, max(0.0, float(y or 0.0)))
+    w, h = min(float(w or 0.0), 1.0 - x), min(float(h or 0.0), 1.0 - y)
+    return (x, y, w, h) if w > 0 and h > 0 else None
+
+
 def choose_model(session: Session, deployment_id: str, model: str | None) -> str:
     """The model key to export: ``model`` (a registered name or a name@version), else the
     model with the most image detections in the deployment."""
@@ -154,8 +162,10 @@ def export_deployment(session: Session, deployment_id: str, out: str | os.PathLi
             cls = ((cls_ids[d.label], float(d.label_confidence or 0.0)),) if d.label else ()
             if accepted[d.id]:  # the species people accepted first, with certainty
                 cls = ((cls_ids[accepted[d.id]], 1.0),) + tuple(c for c in cls if c[0] != cls_ids[accepted[d.id]])
-            dets.append(MDDetection(det_ids[d.category], float(d.confidence),
-                                    (d.bbox_x, d.bbox_y, d.bbox_width, d.bbox_height), cls))
+            box = _clipped(d.bbox_x, d.bbox_y, d.bbox_width, d.bbox_height)
+            if box is None:
+                continue  # nothing of it inside the image
+            dets.append(MDDetection(det_ids[d.category], float(d.confidence), box, cls))
             note = {"review_status": rv.status}
             if rv.status == "verified":
                 note.update(reviewed_by=rv.reviewed_by, accepted_label=rv.label(names) or None)

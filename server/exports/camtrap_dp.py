@@ -41,7 +41,8 @@ from ..models.detection import OBSERVATION_TYPES
 from ..models.taxon import RANKS as TAXON_RANKS
 from ..review.state import human_labels, labels_for, review_of
 from ..timeutil import as_utc
-from .common import CsvTable, fmt_bool, fmt_num, fmt_time, resolve_scope, zone_offset_min
+from . import metadata
+from .common import CsvTable, complete_folder, fmt_bool, fmt_num, fmt_time, resolve_scope, zone_offset_min
 from .sensitive import generalise, person_media_clause, sensitive_taxon_ids
 
 VERSION = "1.0.2"
@@ -210,8 +211,39 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
     if media_mode == "link" and not base_url:
         raise ExportError("media mode 'link' needs a base URL for the media files")
     scope = resolve_scope(session, program_id, area_id)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    design = _sampling_design(scope)
+    # Written into a temporary folder beside out_dir, renamed only when complete: a failed export
+    # (a station without coordinates, a missing file) leaves no half-written package behind.
+    with complete_folder(out_dir) as work:
+        rep = _write_package(session, scope, Path(work), design, public=public, media_mode=media_mode,
+                             store=store, base_url=base_url, grid_deg=grid_deg, contributors=contributors,
+                             data_license=data_license, media_license=media_license, progress=progress)
+    rep.out_dir = str(Path(out_dir))
+    return rep
+
+
+def _sampling_design(scope) -> str:
+    """The sampling design the programs' managers stated (or their imported package did); refused when
+    none was stated or when the programs of an area-wide export differ (a package has one)."""
+    designs = {}
+    for p in scope.programs:
+        design = metadata.sampling_design(p) or (_prov(p.settings).get("package") or {}).get(
+            "project", {}).get("samplingDesign")
+        if design not in SAMPLING_DESIGNS:
+            raise ExportError(f"program {p.name!r} has no sampling design: fill in its Camtrap DP metadata "
+                              "(the Exports page of the protected area, or PUT /programs/<id>/camtrap-dp-metadata) "
+                              "before exporting", details={"field": "sampling_design", "program_id": p.id})
+        designs[p.name] = design
+    if len(set(designs.values())) > 1:
+        raise ExportError("the programs of this area have different sampling designs ("
+                          + ", ".join(f"{k}: {v}" for k, v in sorted(designs.items()))
+                          + "): export each program on its own", details={"field": "sampling_design"})
+    return next(iter(designs.values()), "opportunistic")
+
+
+def _write_package(session: Session, scope, out: Path, design: str, *, public: bool, media_mode: str, store: Any,
+                   base_url: str | None, grid_deg: float, contributors: list[dict] | None, data_license: str,
+                   media_license: str, progress: Callable[[str, int], None] | None) -> ExportReport:
     rep = ExportReport(str(out))
     tick = progress or (lambda _what, _n: None)
 
@@ -422,7 +454,7 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
     # ---- datapackage.json --------------------------------------------------------------------
     descriptor = _descriptor(session, scope, points, t_start, t_end, [taxa_id for taxa_id in sorted(taxa_seen)],
                              capture_seen, levels, individuals, contributors, data_license, media_license,
-                             grid_deg if rep.generalised_deployments else None, public)
+                             grid_deg if rep.generalised_deployments else None, public, design)
     (out / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n",
                                           encoding="utf-8")
     return rep
@@ -493,31 +525,52 @@ def _write_without_metadata(src: Path, dest: Path) -> bool:
         return False
 
 
+#: datapackage.json properties every export computes again; any other property of an imported
+#: package (bibliographicCitation, homepage, keywords, image, relatedIdentifiers, references...) is
+#: written back as it came.
+COMPUTED = ("resources", "profile", "name", "id", "created", "title", "contributors", "version", "sources",
+            "licenses", "project", "spatial", "temporal", "taxonomic", "description", "coordinatePrecision")
+
+
+def _metadata_of(scope) -> dict:
+    """The Camtrap DP metadata filled in for the export's program (for an area: the one all its programs
+    share), or {}."""
+    metas = [metadata.stored(p) for p in scope.programs]
+    if metas and all(m == metas[0] for m in metas):
+        return metas[0]
+    return {}
+
+
 def _descriptor(session: Session, scope, points, t_start, t_end, taxon_ids, capture_seen, levels, individuals,
-                contributors, data_license, media_license, precision, public) -> dict:
+                contributors, data_license, media_license, precision, public, design) -> dict:
     program = scope.programs[0] if len(scope.programs) == 1 else None
     imported = _prov(program.settings) if program is not None else {}
     pkg = imported.get("package") or {}
+    meta = _metadata_of(scope)
+    filled = metadata.descriptor_fields(meta)
     resources = [{"name": n, "path": f"{n}.csv", "profile": "tabular-data-resource", "format": "csv",
                   "mediatype": "text/csv", "encoding": "utf-8", "schema": SCHEMA_URL.format(n)}
                  for n in ("deployments", "media", "observations")]
     if not contributors:
-        contributors = pkg.get("contributors") or (program.settings.get("contributors") if program else None) or [
+        contributors = filled.get("contributors") or pkg.get("contributors") or (
+            program.settings.get("contributors") if program else None) or [
             {"title": scope.area.name, "role": "rightsHolder"}, {"title": scope.area.name, "role": "publisher"}]
     project = dict(pkg.get("project") or {})
-    settings = program.settings if program is not None else {}
-    design = settings.get("sampling_design") or project.get("samplingDesign") or "systematicRandom"
+    project_text = [t for t in (meta.get("description"),
+                                f"Bait: {meta['baits']}" if meta.get("baits") else None) if t]
     project.update({
         "id": project.get("id") or (program.id if program else scope.area.id),
         "title": project.get("title") or scope.title,
-        "samplingDesign": design if design in SAMPLING_DESIGNS else "systematicRandom",
+        "samplingDesign": design,
         "captureMethod": [c for c in CAPTURE_METHODS if c in capture_seen] or project.get("captureMethod")
         or [program.capture_method if program and program.capture_method in CAPTURE_METHODS
             else "activityDetection"],
         "individualAnimals": bool(individuals or project.get("individualAnimals")),
         "observationLevel": [lv for lv in ("media", "event") if lv in levels] or ["event"],
     })
-    if program is not None and program.season and "description" not in project:
+    if project_text:
+        project["description"] = "\n\n".join(project_text)
+    elif program is not None and program.season and "description" not in project:
         project["description"] = f"Season: {program.season}"
     if points:
         lons, lats = [p[0] for p in points], [p[1] for p in points]
@@ -533,14 +586,18 @@ def _descriptor(session: Session, scope, points, t_start, t_end, taxon_ids, capt
     used = list(session.execute(select(Taxon).where(Taxon.id.in_(taxon_ids)).order_by(Taxon.scientific_name))
                 .scalars()) if taxon_ids else []
     higher = classification(session, used)  # the reference's ancestors: kingdom ... genus
+    # An imported package's own entries (taxonID, vernacular names in other languages) are kept.
+    pkg_taxa = {t.get("scientificName"): t for t in pkg.get("taxonomic") or [] if isinstance(t, dict)}
     for t in used:
-        entry: dict[str, Any] = {"scientificName": t.scientific_name}
+        entry: dict[str, Any] = dict(pkg_taxa.get(t.scientific_name) or {})
+        entry["scientificName"] = t.scientific_name
         if t.rank in TAXON_RANKS:
             entry["taxonRank"] = t.rank
         for rank in ("kingdom", "phylum", "class", "order", "family", "genus"):
             if rank in higher[t.id]:
                 entry[rank] = higher[t.id][rank]
-        names = {k: v for k, v in (("vie", t.vietnamese_name), ("eng", t.english_name)) if v}
+        names = dict(entry.get("vernacularNames") or {})
+        names.update({k: v for k, v in (("vie", t.vietnamese_name), ("eng", t.english_name)) if v})
         if names:
             entry["vernacularNames"] = names
         taxonomic.append(entry)
@@ -555,13 +612,19 @@ def _descriptor(session: Session, scope, points, t_start, t_end, taxon_ids, capt
         "contributors": contributors,
         "version": VERSION,
         "sources": [{"title": "Saola", "path": "https://github.com/saola-project/saola", "version": _saola_version()}],
-        "licenses": pkg.get("licenses") or [{"name": data_license, "scope": "data"},
-                                            {"name": media_license, "scope": "media"}],
+        "licenses": filled.get("licenses") or pkg.get("licenses") or [{"name": data_license, "scope": "data"},
+                                                                       {"name": media_license, "scope": "media"}],
         "project": project,
         "spatial": spatial,
         "temporal": {"start": min(t_start) if t_start else today, "end": max(t_end) if t_end else today},
         "taxonomic": taxonomic,
     }
+    for key, value in pkg.items():  # what Saola does not map, as the package had it
+        if key not in COMPUTED:
+            desc[key] = value
+    for key in ("bibliographicCitation", "keywords"):  # what the manager filled in wins
+        if key in filled:
+            desc[key] = filled[key]
     if pkg.get("description"):
         desc["description"] = pkg["description"]
     if precision:

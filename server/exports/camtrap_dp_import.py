@@ -177,8 +177,11 @@ def import_camtrap_dp(session: Session, pkg_dir: str | os.PathLike, *, area_id: 
         raise Conflict(f"program {name!r} already exists in {area.code}: choose another program name")
     project = desc.get("project") or {}
     captures = project.get("captureMethod") or []
-    package_meta = {k: desc[k] for k in ("id", "name", "title", "description", "contributors", "licenses",
-                                         "project", "coordinatePrecision", "version", "sources") if k in desc}
+    # Every property of datapackage.json is kept (bibliographicCitation, homepage, keywords, image,
+    # relatedIdentifiers, references, the taxonomic block with taxonID and vernacular names in every
+    # language...): an export of this program writes back what it does not compute again. Only the
+    # resources and the generated profile/created stamps are left, as the export rewrites them.
+    package_meta = {k: v for k, v in desc.items() if k not in ("resources", "profile", "created")}
     program = Program(area_id=area.id, name=name, protocol="camera-trap",
                       capture_method=captures[0] if len(captures) == 1 else "activityDetection",
                       settings={PROV: {"key": key, "package": package_meta, "source": str(pkg.resolve())},

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import csv
+import os
+import shutil
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any, Iterable
+from pathlib import Path
+from typing import Any, Iterable, Iterator
 
 from sqlmodel import Session, select
 
@@ -132,3 +137,55 @@ class CsvTable:
 
     def __exit__(self, *exc) -> None:
         self._fh.close()
+
+
+@contextmanager
+def complete_folder(out: str | os.PathLike) -> Iterator[Path]:
+    """A temporary folder beside ``out`` to write an export into, moved to ``out`` only when the
+    ``with`` block ends without an error; on an error it is deleted and ``out`` is left as it was.
+
+    A missing or empty ``out`` is replaced by the folder in one rename. An ``out`` that holds other
+    files (a folder the user named) keeps them: the finished files are renamed into it one by one
+    (replacing those of an earlier export of the same name), and nothing else there is touched.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    _move_into(tmp, out)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _move_into(src: Path, dest: Path) -> None:
+    for entry in src.iterdir():
+        target = dest / entry.name
+        if entry.is_dir() and target.is_dir():
+            _move_into(entry, target)
+        else:
+            if target.is_dir():
+                shutil.rmtree(target)
+            os.replace(entry, target)
+
+
+@contextmanager
+def complete_file(out: str | os.PathLike) -> Iterator[Path]:
+    """A temporary file name beside ``out`` (a zip being written), renamed to ``out`` only when the
+    ``with`` block ends without an error (atomic on one file system); deleted otherwise."""
+    out = Path(out)
+    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    try:
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, out)

@@ -1,5 +1,8 @@
-"""The ``export`` job: a Camtrap DP package or a Darwin Core Archive written to a zip under DATA_DIR/exports/.
+"""The ``export`` job: a Camtrap DP package, a Darwin Core Archive, MegaDetector batch-output JSON or
+detections CSV (one file per deployment) written to a zip under DATA_DIR/exports/.
 
+The package is written into a work folder and zipped under a temporary name renamed only when
+complete, so a download never sees a half-written zip and a failed export leaves nothing.
 Safe to run twice: the job's folder is rebuilt from scratch. Exports older than
 ``KEEP_DAYS`` are deleted when a new export starts. The export reads
 in a read-only session (no write lock on SQLite while it streams rows).
@@ -13,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from ..db import session_scope
+from .common import complete_file
 from ..jobs.core import handler
 from ..storage import LocalMediaStore
 
-FORMATS = ("camtrap-dp", "dwca")
+FORMATS = ("camtrap-dp", "dwca", "megadetector", "detections-csv")
 KEEP_DAYS = 7  # finished exports are deleted this long after they were written
 
 
@@ -40,7 +44,7 @@ def prune_exports(config: dict, keep_days: float = KEEP_DAYS) -> int:
 
 
 def _zip_folder(folder: Path, zip_path: Path) -> None:
-    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as z:
+    with complete_file(zip_path) as part, zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as z:
         for f in sorted(folder.rglob("*")):
             if f.is_file():
                 # JPEGs are compressed already; storing them saves time.
@@ -88,6 +92,8 @@ def _write_export(ctx, fmt: str, root: Path) -> tuple[str, Any]:
                                     public=bool(p.get("public")), media_mode=p.get("media", "copy"),
                                     store=LocalMediaStore(ctx.config["MEDIA_DIR"]), base_url=p.get("base_url"),
                                     grid_deg=float(p.get("grid", 0.1)))
+        elif fmt in ("megadetector", "detections-csv"):
+            rep = _per_deployment(s, work, fmt, p, ctx)
         else:
             rep = export_dwca(s, work, program_id=p.get("program_id"), area_id=p.get("area_id"),
                               public=bool(p.get("public")),
@@ -97,3 +103,58 @@ def _write_export(ctx, fmt: str, root: Path) -> tuple[str, Any]:
     _zip_folder(work, root / name)
     shutil.rmtree(work)
     return name, rep
+
+
+class _Files:
+    """What a per-deployment export wrote (the job's result), shaped like the exporters' reports."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, Any] = {"deployments": 0, "files": 0, "detections": 0, "skipped": []}
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.counts, skipped=self.counts["skipped"][:50])
+
+
+def _per_deployment(s, work: Path, fmt: str, p: dict, ctx) -> _Files:
+    """MegaDetector JSON (``megadetector/<deployment>.json``, the model with most detections unless
+    ``model`` names one) or detections CSV (``detections/<deployment>.csv``) of each deployment."""
+    from sqlmodel import select
+
+    from ..models import Deployment, Location
+    from .common import resolve_scope
+
+    scope = resolve_scope(s, p.get("program_id"), p.get("area_id"))
+    deps = list(s.exec(select(Deployment, Location).join(Location, Location.id == Deployment.location_id)
+                       .where(Deployment.program_id.in_(scope.program_ids))
+                       .order_by(Location.name, Deployment.deployment_start, Deployment.id)))
+    rep = _Files()
+    folder = work / ("megadetector" if fmt == "megadetector" else "detections")
+    folder.mkdir(parents=True)
+    for i, (dep, loc) in enumerate(deps):
+        stem = f"{_safe_name(loc.name)}-{dep.deployment_start:%Y%m%d}-{dep.id[:8]}"
+        if fmt == "megadetector":
+            from ..detect.mdjson import ExportError as MdNothing, export_deployment
+
+            if dep.kind != "camera":
+                continue
+            try:
+                summary = export_deployment(s, dep.id, folder / f"{stem}.json", model=p.get("model"))
+            except MdNothing as e:  # no image detections (not run yet): said in the result, not an error
+                rep.counts["skipped"].append(f"{loc.name}: {e}")
+                continue
+            rep.counts["detections"] += int(summary.get("detections", 0))
+        else:
+            from ..audio.export import write_csv
+
+            with open(folder / f"{stem}.csv", "w", newline="", encoding="utf-8") as fh:
+                rep.counts["detections"] += write_csv(s, dep.id, fh)
+        rep.counts["deployments"] += 1
+        rep.counts["files"] += 1
+        ctx.progress(i + 1, 3 * len(deps))  # this part is the first third of the job
+    return rep
+
+
+def _safe_name(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "station"

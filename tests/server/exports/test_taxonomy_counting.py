@@ -76,7 +76,7 @@ def mixed(app, world):
         rep, errors = load_reference(s)
         assert errors == [] and rep.created > 500
     area = world.area("BM", "Bạch Mã")
-    program = world.program(area.id, "Cameras 2026")
+    program = world.program(area.id, "Cameras 2026", settings={"sampling_design": "systematicRandom"})
     deps = [world.deployment(program, f"S0{i}", deployment_start=utc(2026, 1, 1), deployment_end=utc(2026, 3, 1))
             for i in (1, 2)]
     with world.session() as s:

@@ -98,6 +98,9 @@ def test_review_item_and_camtrap_dp_export_carry_the_camera(app, client, world, 
                        "temperature_c": 2, "moon_phase": "new", "battery_v": cams[0]["battery_v"],
                        "ambient_light": 0, "user_label": "MICA 318"}
     assert [c["sequence_index"] for c in cams] == list(range(1, 11))
+    with world.session() as s:  # the manager states the sampling design (Camtrap DP metadata)
+        p = s.get(type(program), program.id)
+        p.settings = {**(p.settings or {}), "sampling_design": "targeted"}
     with world.session() as s:
         export_camtrap_dp(s, tmp_path / "out", program_id=program.id, media_mode="link", base_url="https://x.test/m")
     with open(tmp_path / "out" / "deployments.csv", newline="", encoding="utf-8") as f:

@@ -140,7 +140,12 @@ def test_camtrap_dp_export_carries_the_review(rd, signed_in, app, world, tmp_pat
     from server.exports.validate import validate_camtrap_dp
     from server.storage import get_store
 
+    from server.models import Program
+
     expected = _review(signed_in("bio"), rd)
+    with world.session() as s:  # the manager states the sampling design (Camtrap DP metadata)
+        p = s.get(Program, rd.program.id)
+        p.settings = {**p.settings, "sampling_design": "targeted"}
     with world.session() as s:
         export_camtrap_dp(s, tmp_path, program_id=rd.program.id, store=get_store(app))
     assert validate_camtrap_dp(tmp_path) == []
