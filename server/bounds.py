@@ -78,6 +78,10 @@ def _year_in_range(value: int) -> int:
 
 #: A date (or date-time) field of an input schema, refused outside the accepted range.
 BoundedDate = Annotated[date, AfterValidator(_in_range)]
+#: The largest camera clock correction, in seconds either way: 60 years, so a camera whose clock
+#: restarted at 1970-01-01 can be corrected (still within a 32-bit integer column).
+MAX_CLOCK_OFFSET_S = 60 * 365 * 86400
+
 BoundedDatetime = Annotated[datetime, AfterValidator(_in_range)]
 BoundedYear = Annotated[int, AfterValidator(_year_in_range)]
 

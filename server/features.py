@@ -64,7 +64,7 @@ FEATURES: tuple[Feature, ...] = (
                    "server.web.jobs_pages")),
     Feature("ingest", "Camera and recorder cards (folders, zips, uploads) into the media store",
             cli=("server.ingest.cli",), api=("server.api.media", "server.api.cards"),
-            jobs=("server.ingest.jobs", "server.ingest.card_job")),
+            jobs=("server.ingest.jobs", "server.ingest.card_job"), pages=("server.web.deploy_pages",)),
     Feature("detect", "MegaDetector and species classifiers over images; models; person blurring",
             cli=("server.detect.cli",), api=("server.api.detections",), pages=("server.web.admin_models",),
             jobs=("server.detect.jobs",),

@@ -106,6 +106,9 @@ register("LOGIN_CONCURRENCY", int, 2,
 register("HTTPS", bool, False,
          "The site is served over HTTPS (directly or behind a TLS proxy): session cookies get the "
          "Secure flag and responses an HSTS header. Requests a trusted proxy marks as https get both anyway.")
+register("CARD_CHUNK_KB", int, 8192,
+         "Size in KiB of the pieces a browser card upload is sent in (each one request with its SHA-256; "
+         "bounded by MAX_REQUEST_MB).")
 register("DEFAULT_TIMEZONE", str, "Asia/Ho_Chi_Minh",
          "Time zone assumed for camera clocks when a deployment names none.")
 register("SEQUENCE_GAP_S", int, 60,

@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal, Optional, get_origin
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, TypeAdapter, ValidationInfo,
                       WithJsonSchema, field_validator, model_validator)
 
-from ..bounds import MAX_TEXT, BoundedDate, BoundedDatetime, check_boundary, check_species_list
+from ..bounds import MAX_CLOCK_OFFSET_S, MAX_TEXT, BoundedDate, BoundedDatetime, check_boundary, check_species_list
 from ..models import Deployment, Location, Program, ProtectedArea, Taxon, User
 from .core import Limit, Offset
 
@@ -253,7 +253,7 @@ class _DeploymentFields(In):
     deployment_start: BoundedDatetime
     deployment_end: Optional[BoundedDatetime] = None
     timezone: str = "Asia/Ho_Chi_Minh"
-    clock_offset_s: int = Field(default=0, ge=-10 * 365 * 86400, le=10 * 365 * 86400)
+    clock_offset_s: int = Field(default=0, ge=-MAX_CLOCK_OFFSET_S, le=MAX_CLOCK_OFFSET_S)
     camera_id: Optional[str] = Field(default=None, max_length=100)
     camera_model: Optional[str] = Field(default=None, max_length=200)
     camera_delay: Optional[int] = Field(default=None, ge=0, le=86400, description="seconds")
@@ -300,7 +300,7 @@ class DeploymentPatch(Patch):
     deployment_start: Optional[BoundedDatetime] = None
     deployment_end: Optional[BoundedDatetime] = None
     timezone: Optional[str] = None
-    clock_offset_s: Optional[int] = Field(default=None, ge=-10 * 365 * 86400, le=10 * 365 * 86400)
+    clock_offset_s: Optional[int] = Field(default=None, ge=-MAX_CLOCK_OFFSET_S, le=MAX_CLOCK_OFFSET_S)
     camera_id: Optional[str] = Field(default=None, max_length=100)
     camera_model: Optional[str] = Field(default=None, max_length=200)
     camera_delay: Optional[int] = Field(default=None, ge=0, le=86400, description="seconds")

@@ -38,6 +38,32 @@ def trap_nights(dep: Deployment, intervals: list[OperatingInterval], now: dateti
     return round(((end - start) - lost).total_seconds() / 86400, 2)
 
 
+def states(dep: Deployment, intervals: list[OperatingInterval], now: datetime | None = None
+           ) -> list[tuple[datetime, datetime, str, str]]:
+    """The deployment's window cut into (start, end, "operating" | "malfunction", reason), in order:
+    the same rule as :func:`trap_nights` (the window, open ones until now, is operating except where
+    a malfunction interval says otherwise), so the calendar draws what the effort counts."""
+    now = now or utcnow()
+    start = as_utc(dep.deployment_start)
+    end = min(as_utc(dep.deployment_end) or now, now)
+    if end <= start:
+        return []
+    bad = [(max(as_utc(i.start), start), min(as_utc(i.end), end), i.reason or "") for i in intervals
+           if i.status == "malfunction" and as_utc(i.end) > start and as_utc(i.start) < end]
+    down = merge_intervals([(a, b) for a, b, _r in bad])
+    out: list[tuple[datetime, datetime, str, str]] = []
+    t = start
+    for a, b in down:
+        if a > t:
+            out.append((t, a, "operating", ""))
+        reason = "; ".join(sorted({r for x, y, r in bad if r and x < b and y > a}))
+        out.append((a, b, "malfunction", reason))
+        t = b
+    if t < end:
+        out.append((t, end, "operating", ""))
+    return out
+
+
 def deployments_of(session: Session, area_id: str) -> list[tuple[Deployment, Program, Location]]:
     return list(session.exec(select(Deployment, Program, Location)
                              .join(Program, Program.id == Deployment.program_id)
@@ -138,8 +164,8 @@ def calendar(session: Session, area_id: str, now: datetime | None = None, width:
     rows = []
     for d, p, loc in deps:
         end = as_utc(d.deployment_end) or now
-        spans = [{"x": px(i.start), "w": max(1.0, px(i.end) - px(i.start)), "status": i.status,
-                  "reason": i.reason or "", "start": as_utc(i.start), "end": as_utc(i.end)} for i in ivs[d.id]]
+        spans = [{"x": px(a), "w": max(1.0, px(b) - px(a)), "status": status, "reason": reason,
+                  "start": a, "end": b} for a, b, status, reason in states(d, ivs[d.id], now)]
         rows.append({"deployment": d, "location": loc, "program": p, "x": px(d.deployment_start),
                      "w": max(1.0, px(end) - px(d.deployment_start)), "open": d.deployment_end is None,
                      "spans": spans, "trap_nights": trap_nights(d, ivs[d.id], now)})

@@ -41,6 +41,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("programs", N_("Programs"), "admin_pages.programs", "area"),
     NavItem("members", N_("People and roles"), "admin_people.members", "area"),
     NavItem("deployments", N_("Deployments"), "deploy_pages.deployments", "area"),
+    NavItem("devices", N_("Cameras and recorders"), "deploy_pages.devices", "area"),
     NavItem("uploads", N_("Card uploads"), "deploy_pages.uploads", "area"),
     NavItem("jobs", N_("Jobs"), "jobs_pages.jobs", "area"),
     NavItem("exports", N_("Exports"), "export_pages.exports", "area"),

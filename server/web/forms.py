@@ -26,10 +26,15 @@ FORM = "_form"
 KNOWN = {"end_date is before start_date": N_("The end date is before the start date.")}
 
 
+def _number(value: Any) -> Any:
+    """A bound as people write it: 90, not 90.0."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _message(err: Mapping[str, Any]) -> str:
-    kind, ctx = err.get("type", ""), err.get("ctx") or {}
+    kind, ctx = err.get("type", ""), {k: _number(v) for k, v in (err.get("ctx") or {}).items()}
     if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1) or (
-            kind == "string_type" and err.get("input") is None):
+            kind in ("string_type", "datetime_type", "date_type") and err.get("input") is None):
         return _("This field is required.")
     if kind == "string_too_short":
         return _("Enter at least {n} characters.", n=ctx.get("min_length"))
@@ -43,7 +48,9 @@ def _message(err: Mapping[str, Any]) -> str:
         return _("Enter a value of at most {n}.", n=ctx.get("le", ctx.get("lt")))
     if kind in ("int_parsing", "int_from_float", "float_parsing", "int_type", "float_type"):
         return _("Enter a number.")
-    if kind.startswith("date") or kind.startswith("datetime"):
+    if kind.startswith("datetime"):
+        return _("Enter a date and time as YYYY-MM-DD HH:MM.")
+    if kind.startswith("date"):
         return _("Enter a date as YYYY-MM-DD.")
     if kind in ("literal_error", "enum"):
         return _("Choose one of the listed values.")
