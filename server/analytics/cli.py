@@ -63,12 +63,42 @@ def _options(fn):
     return fn
 
 
+def _stats_options(fn):
+    """Options of the monitoring statistics (occupancy, overlap, richness, ai-evaluation)."""
+    opts = [
+        click.option("--model", type=click.Choice(["single", "dynamic"]), default="single", show_default=True,
+                     help="occupancy: one season, or across the years (colonisation and extinction)."),
+        click.option("--psi", default="~ 1", show_default=True,
+                     help="occupancy: occupancy formula, e.g. '~ elevation + habitat'."),
+        click.option("--p", "p_formula", default="~ 1", show_default=True,
+                     help="occupancy: detection formula, e.g. '~ effort'."),
+        click.option("--gamma", default="~ 1", show_default=True, help="occupancy --model dynamic: colonisation."),
+        click.option("--epsilon", default="~ 1", show_default=True, help="occupancy --model dynamic: extinction."),
+        click.option("--species-b", default=None, help="overlap: the second species (scientific name)."),
+        click.option("--bootstrap", type=click.IntRange(0, 100_000), default=1000, show_default=True,
+                     help="overlap: smoothed bootstrap resamples (0: none)."),
+        click.option("--seed", type=int, default=1, show_default=True, help="Random seed (bootstraps)."),
+        click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
+                     show_default=True, help="Confidence level of intervals."),
+        click.option("--method", type=click.Choice(["exact", "random"]), default="exact", show_default=True,
+                     help="richness: species accumulation method (vegan specaccum)."),
+        click.option("--permutations", type=click.IntRange(2, 10_000), default=100, show_default=True,
+                     help="richness --method random: random orders of the stations."),
+        click.option("--target-precision", type=click.FloatRange(0, 1, min_open=True), default=0.95,
+                     show_default=True, help="ai-evaluation: precision each label's threshold must reach."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
 def _make(name: str, help_text: str) -> click.Command:
     @click.command(name, help=help_text + ".")
     @_options
+    @_stats_options
     def cmd(program_id, area, out, fmt, plot_file, min_delta, compared_to, occasion_length, day1, no_effort,
             output, species, convention, whole_days, keep_duplicates, video, include_machine, min_confidence, by_station, unit, bin_m, truncation_m,
-            direct_only, period, year, start, end):
+            direct_only, period, year, start, end, **stats):
         from ..errors import SaolaError
         from ..exports.common import resolve_scope
         from . import plots, registry
@@ -80,7 +110,8 @@ def _make(name: str, help_text: str) -> click.Command:
                 "fractional": not whole_days, "convention": convention or ("whole-days" if whole_days else None),
                 "remove_duplicates": not keep_duplicates, "video": video, "include_machine": include_machine, "min_confidence": min_confidence,
                 "by_station": by_station, "unit": unit, "bin_m": bin_m, "truncation_m": truncation_m,
-                "signs": not direct_only, "period": period, "year": year, "start": start, "end": end})
+                "signs": not direct_only, "period": period, "year": year, "start": start, "end": end,
+                **{("p" if k == "p_formula" else k): v for k, v in stats.items()}})
             with read_session(get_app()) as s:
                 scope = resolve_scope(s, program_id, area)
                 table = registry.run(s, name, scope.program_ids, o)

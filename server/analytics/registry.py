@@ -52,6 +52,19 @@ class Options:
     year: int | None = None
     start: date | None = None
     end: date | None = None
+    # monitoring statistics (server/analytics/monitoring.py)
+    model: str = "single"  # occupancy: single-season, or dynamic across years
+    psi: str = "~ 1"
+    p: str = "~ 1"
+    gamma: str = "~ 1"
+    epsilon: str = "~ 1"
+    species_b: str | None = None
+    bootstrap: int = 1000
+    seed: int | None = 1
+    level: float = 0.95
+    method: str = "exact"
+    permutations: int = 100
+    target_precision: float = 0.95
 
     def window(self) -> Window:
         if self.year and (self.start or self.end):
@@ -256,6 +269,23 @@ def detections_per_hour(session, pids, o):
     return Table("detections-per-hour", ["label", "hour", "detections"], rows)
 
 
+def _monitoring(name: str):
+    """A monitoring statistic of server/analytics/monitoring.py (imported when it runs)."""
+
+    def run_it(session, pids, o):
+        from . import monitoring
+
+        return getattr(monitoring, name)(session, pids, o)
+
+    run_it.__doc__ = {
+        "occupancy": "Occupancy with detection probability, single-season or across years (unmarked occu/colext)",
+        "overlap": "Activity overlap of two species with bootstrap intervals (R package overlap)",
+        "richness": "Estimated species richness with intervals: Chao2, jackknife, bootstrap (vegan specpool)",
+        "ai_evaluation": "Machine labels against human review: precision, recall, thresholds, blank-triage cost",
+    }[name]
+    return run_it
+
+
 def _described(*analyses: tuple[str, Callable[[Session, list[str], Options], Table]]):
     """name -> (function, description): the description is the first line of the docstring."""
     return {name: (fn, fn.__doc__.strip().splitlines()[0].rstrip(".")) for name, fn in analyses}
@@ -275,6 +305,10 @@ ANALYSES: dict[str, tuple[Callable[[Session, list[str], Options], Table], str]] 
     ("distance-histogram", distance_histogram),
     ("acoustic-indices", acoustic_indices),
     ("detections-per-hour", detections_per_hour),
+    ("occupancy", _monitoring("occupancy")),
+    ("overlap", _monitoring("overlap")),
+    ("richness", _monitoring("richness")),
+    ("ai-evaluation", _monitoring("ai_evaluation")),
 )
 
 
@@ -365,6 +399,15 @@ def options_from(data: dict[str, Any]) -> Options:
         raise ValidationError("option min_delta must be >= 0 minutes")
     if o.convention is not None and o.convention not in camtrap.CONVENTIONS:
         raise ValidationError(f"option convention must be one of {', '.join(camtrap.CONVENTIONS)}")
+    checks = [(o.model in ("single", "dynamic"), "option model must be 'single' or 'dynamic'"),
+              (0 < o.level < 1, "option level must be between 0 and 1"),
+              (0 <= o.bootstrap <= 100_000, "option bootstrap must be 0 to 100000 resamples"),
+              (o.method in ("exact", "random"), "option method must be 'exact' or 'random'"),
+              (2 <= o.permutations <= 10_000, "option permutations must be 2 to 10000"),
+              (0 < o.target_precision <= 1, "option target_precision must be above 0 and at most 1")]
+    for ok, message in checks:
+        if not ok:
+            raise ValidationError(message)
     return o
 
 

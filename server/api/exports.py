@@ -73,6 +73,18 @@ class AnalyticsQuery(In):
     year: Optional[BoundedYear] = None
     start: Optional[BoundedDate] = None
     end: Optional[BoundedDate] = None
+    model: Literal["single", "dynamic"] = "single"
+    psi: str = Field(default="~ 1", max_length=500)
+    p: str = Field(default="~ 1", max_length=500)
+    gamma: str = Field(default="~ 1", max_length=500)
+    epsilon: str = Field(default="~ 1", max_length=500)
+    species_b: Optional[str] = Field(default=None, max_length=200)
+    bootstrap: int = Field(default=1000, ge=0, le=100_000)
+    seed: Optional[int] = None
+    level: float = Field(default=0.95, gt=0, lt=1)
+    method: Literal["exact", "random"] = "exact"
+    permutations: int = Field(default=100, ge=2, le=10_000)
+    target_precision: float = Field(default=0.95, gt=0, le=1)
 
 
 class ReportQuery(In):
