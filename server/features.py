@@ -56,7 +56,7 @@ class Feature:
 
 FEATURES: tuple[Feature, ...] = (
     Feature("core", "Protected areas, programs, locations, deployments, users, tokens, taxa, jobs, audit, serving",
-            cli=("server.cli.admin", "server.cli.records", "server.cli.service"),
+            cli=("server.cli.admin", "server.cli.records", "server.cli.service", "server.storage_cli"),
             api=("server.api.areas", "server.api.audit_api", "server.api.auth_api", "server.api.deployments",
                  "server.api.jobs_api", "server.api.meta", "server.api.preferences", "server.api.taxa",
                  "server.api.users"),
@@ -79,6 +79,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature("sync", "Offline sync with field tablets, their offline basemaps; the field records page",
             cli=("server.sync.cli",), api=("server.api.basemaps", "server.api.sync"),
             pages=("server.web.field_pages",)),
+    Feature("cellular", "Cellular (4G) camera traps: the FTP/FTPS upload endpoint, camera logins, ingest as files arrive",
+            cli=("server.cellular.cli",)),
     Feature("exports", "Camtrap DP and Darwin Core Archive exports and imports",
             cli=("server.exports.cli",), api=("server.api.exports",), jobs=("server.exports.jobs",)),
     Feature("analytics", "camtrapR-grade analyses, line-transect and acoustic summaries",

@@ -61,6 +61,37 @@ register("SECRET_KEY", str, "",
          "kept in DATA_DIR/secret_key so sessions survive restarts.")
 register("MEDIA_DIR", str, "",
          "Content-addressed media store root; empty means DATA_DIR/media.")
+register("MEDIA_URL", str, "",
+         "Media in object storage: s3://bucket/prefix (originals under prefix/originals/, derivatives under "
+         "prefix/derivatives/, so workers on other machines reach them); empty means the local MEDIA_DIR. "
+         "`saola storage migrate` moves a store between the two.")
+register("S3_ENDPOINT_URL", str, "",
+         "Endpoint of an S3-compatible service (MinIO, Ceph, Garage: http://host:9000); empty means AWS S3.")
+register("S3_ACCESS_KEY_ID", str, "",
+         "Access key of the S3 bucket; empty means boto3's usual sources (AWS_* variables, ~/.aws, roles).")
+register("S3_SECRET_ACCESS_KEY", str, "", "Secret key belonging to S3_ACCESS_KEY_ID.")
+register("S3_REGION", str, "us-east-1", "Region of the S3 bucket.")
+register("S3_PART_MB", int, 8,
+         "Part size of multipart uploads to S3, in MiB (at least 5); larger files are sent in parts.")
+register("S3_PRESIGN_S", int, 300,
+         "Lifetime in seconds of the presigned S3 links that originals are downloaded from, where the policy "
+         "gives the caller the unmodified original (never for blurred or cleaned copies); 0 streams every "
+         "download through the server.")
+register("MEDIA_CACHE_DIR", str, "",
+         "Local cache of S3 objects that code needs as files (image decoding, ffmpeg, detectors); "
+         "empty means DATA_DIR/s3-cache.")
+register("MEDIA_CACHE_MB", int, 2048,
+         "Size of the local S3 cache in MiB; least recently used files beyond it are dropped (they stay in S3).")
+register("FTP_HOST", str, "0.0.0.0", "Address `saola ftp` (the cellular camera upload endpoint) listens on.")
+register("FTP_PORT", int, 2121, "Port of `saola ftp` (21 needs root; forward it, or set the cameras to this port).")
+register("FTP_PASSIVE_PORTS", str, "",
+         "Passive-mode data ports of `saola ftp`, e.g. 60000-60100 (open them in the firewall); empty means any.")
+register("FTP_CERTFILE", str, "",
+         "PEM certificate (chain) for FTPS: with it `saola ftp` speaks explicit TLS (AUTH TLS); empty means plain FTP.")
+register("FTP_KEYFILE", str, "", "PEM private key of FTP_CERTFILE; empty means the key is in the certificate file.")
+register("FTP_TLS_REQUIRED", bool, True,
+         "With a certificate: refuse to sign cameras in (and to move data) without TLS. Turn off only for "
+         "cameras that cannot do FTPS.")
 register("HOST", str, "127.0.0.1", "Address `saola serve` listens on.")
 register("PORT", int, 5000, "Port `saola serve` listens on.")
 register("THREADS", int, 8, "Worker threads of the production WSGI server.")

@@ -261,3 +261,13 @@ class World:
 @pytest.fixture
 def world(app) -> World:
     return World(app)
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """An S3-compatible server over real HTTP (moto's server mode, its own process): tests/s3_server.py."""
+    from tests import s3_server as s3
+
+    server = s3.start()
+    yield server
+    s3.stop(server)

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from flask import current_app, request, send_file
+from flask import current_app, request
 from pydantic import Field
 from sqlalchemy import String, cast
 from sqlmodel import select
@@ -24,7 +24,7 @@ from ..db import get_session
 from ..errors import NotFound, SaolaError, ValidationError
 from ..models import Deployment, Media, Program, Sequence
 from ..staging import clean_stale, staging_dir
-from ..storage import get_store
+from ..storage import deferred, get_store, send_stored
 from ..timeutil import to_utc
 from .core import Limit, Offset, endpoint, paginate
 from .schemas import In, LocalTime, Out
@@ -262,8 +262,14 @@ def _as_seen(rows: list[Media]) -> list:
 
 
 def _send(media: Media, size: str, role: str):
+    store = get_store(current_app)
+    with deferred(store):  # S3: an unmodified original is streamed or presigned, not copied here first
+        return _send_from(store, media, size, role)
+
+
+def _send_from(store, media: Media, size: str, role: str):
     app = current_app
-    store, derivatives = get_store(app), app.extensions["saola.derivatives"]
+    derivatives = app.extensions["saola.derivatives"]
     if media.kind == "image":  # who sees what: server/auth/policy.py
         path, mimetype, blurred = policy.image_for(get_session(), media, {"file": "original"}.get(size, size), role,
                                                    store, derivatives, bool(app.config.get("DETECTOR_MODEL")))
@@ -281,11 +287,14 @@ def _send(media: Media, size: str, role: str):
 
 
 def _file_response(path: Path, mimetype: str, media: Media, private: bool):
-    if not path.is_file():
+    # Presigned S3 links only for downloads of the unmodified original (send_stored checks `private`).
+    download = request.path.endswith("/file")
+    resp = send_stored(path, mimetype, etag=f"{media.sha256}-{path.name}", private=private,
+                       download_name=_ascii(media.file_name) if download else "", presign=download)
+    if resp is None:
         raise NotFound(f"the file of media {media.id} is missing from the media store")
-    resp = send_file(path, mimetype=mimetype, conditional=True, etag=False, max_age=0)
-    resp.set_etag(f"{media.sha256}-{path.name}")
-    resp.headers["Cache-Control"] = "private, no-store" if private else "private, max-age=3600"
+    if resp.status_code != 302:
+        resp.headers["Cache-Control"] = "private, no-store" if private else "private, max-age=3600"
     return resp
 
 

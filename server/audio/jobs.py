@@ -22,7 +22,7 @@ from sqlmodel import select
 
 from ..jobs import JobFailed, handler
 from ..models import Deployment, Location, Media, Program
-from ..storage import LocalMediaStore
+from ..storage import stores_from_config
 from . import JOB_KIND, runtime
 from .config import AudioSettingsError, audio_settings
 from .results import store_analysis
@@ -102,7 +102,7 @@ def audio_analysis(ctx) -> dict[str, Any]:
     missing = set(str(i) for i in ctx.params.get("media_ids") or []) - {i.media_id for i in items}
     for mid in sorted(missing):
         ctx.fail_item(mid, "no audio media with this id")
-    store = LocalMediaStore(ctx.config["MEDIA_DIR"])
+    store = stores_from_config(ctx.config)[0]
     labels_dir = Path(ctx.config["DATA_DIR"]) / "models" / "audio-labels"
     total = int(sum(round(i.duration_s) for i in items))
     stats = {"recordings": len(items), "analysed": 0, "failed": len(missing), "indices": 0, "events": 0,

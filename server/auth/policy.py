@@ -407,7 +407,10 @@ def recording_for(media: Media, role: Optional[str], media_store, derivatives) -
         return media_store.path(media.storage_key), media.media_type or "audio/wav", False
     key, mimetype = clean_key(media.sha256, media.media_type)
     if not derivatives.exists(key):
+        from ..storage_s3 import materialise
+
         src = media_store.path(media.storage_key)
+        materialise(src)
         if not src.is_file():
             return src, mimetype, True  # the caller answers 404 for a missing original
         folder = derivatives.path(key).parent

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
+from typing import Any
 
 from sqlmodel import select
 
 from .. import audit
 from ..jobs import JobFailed, enqueue, handler
 from ..models import Detection
-from ..storage import LocalMediaStore
+from ..storage import stores_from_config
 from . import service
 from .privacy import PRIVACY_THRESHOLD
 from .registry import ModelFileError, ModelNotFound, get_model, model_key
@@ -36,9 +36,9 @@ WRITE_BATCH = 32
 WRITE_EVERY_S = 2.0
 
 
-def stores(config) -> tuple[LocalMediaStore, LocalMediaStore]:
-    """The media store and the derivatives store for a job's config (no Flask app needed)."""
-    return (LocalMediaStore(config["MEDIA_DIR"]), LocalMediaStore(Path(config["DATA_DIR"]) / "derivatives"))
+def stores(config) -> tuple[Any, Any]:
+    """The media store and the derivatives store for a job's config (no Flask app needed; local or S3)."""
+    return stores_from_config(config)
 
 
 def _model(ctx, name: str | None, kind: str):

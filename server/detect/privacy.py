@@ -17,6 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
+from ..storage_s3 import materialise
+
 #: People and vehicles at or above this confidence are blurred for viewers. Lower than the
 #: usual review threshold (0.2) on purpose: a blurred tree stump costs little, a visible face a lot.
 PRIVACY_THRESHOLD = 0.1
@@ -71,6 +73,7 @@ def ensure_derivative(derivatives, original: Path, sha256: str, size: str, boxes
     key = derivative_key(sha256, size, boxes)
     path = derivatives.path(key)
     if not path.is_file():
+        materialise(original)  # an S3 original not fetched yet (server/storage_s3.py)
         data = render(original, size, boxes)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -80,6 +83,7 @@ def ensure_derivative(derivatives, original: Path, sha256: str, size: str, boxes
             os.replace(tmp, path)
         finally:
             Path(tmp).unlink(missing_ok=True)
+        derivatives.commit(key)  # S3: send the copy made in the local cache to the bucket
     return path
 
 
@@ -184,6 +188,7 @@ def stripped_video(derivatives, original: Path, sha256: str, media_type: str) ->
     exe = shutil.which("ffmpeg")
     if exe is None:
         raise VideoCopyUnavailable("ffmpeg is not installed on the server")
+    materialise(original)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix="." + ext)
     os.close(fd)
@@ -197,6 +202,7 @@ def stripped_video(derivatives, original: Path, sha256: str, media_type: str) ->
         if done.returncode != 0:
             raise VideoCopyUnavailable(done.stderr.decode("utf-8", "replace").strip()[-300:] or "ffmpeg failed")
         os.replace(tmp, path)
+        derivatives.commit(video_copy_key(sha256, ext))
     except subprocess.TimeoutExpired:
         raise VideoCopyUnavailable(f"ffmpeg took longer than {FFMPEG_TIMEOUT_S} s") from None
     finally:

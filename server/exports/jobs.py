@@ -18,7 +18,7 @@ from typing import Any
 from ..db import session_scope
 from .common import complete_file
 from ..jobs.core import handler
-from ..storage import LocalMediaStore
+from ..storage import stores_from_config
 
 FORMATS = ("camtrap-dp", "dwca", "megadetector", "detections-csv")
 KEEP_DAYS = 7  # finished exports are deleted this long after they were written
@@ -90,7 +90,7 @@ def _write_export(ctx, fmt: str, root: Path) -> tuple[str, Any]:
         if fmt == "camtrap-dp":
             rep = export_camtrap_dp(s, work, program_id=p.get("program_id"), area_id=p.get("area_id"),
                                     public=bool(p.get("public")), media_mode=p.get("media", "copy"),
-                                    store=LocalMediaStore(ctx.config["MEDIA_DIR"]), base_url=p.get("base_url"),
+                                    store=stores_from_config(ctx.config)[0], base_url=p.get("base_url"),
                                     grid_deg=float(p.get("grid", 0.1)))
         elif fmt in ("megadetector", "detections-csv"):
             rep = _per_deployment(s, work, fmt, p, ctx)

@@ -5,14 +5,13 @@ time, the originals), so running one twice gives the same result.
 """
 from __future__ import annotations
 
-import os
 
 from sqlalchemy import bindparam, update
 from sqlmodel import select
 
 from ..jobs.core import JobContext, handler
 from ..models import Deployment, Media, Program
-from ..storage import LocalMediaStore
+from ..storage import stores_from_config
 from .pipeline import TIME_FLAGS
 from .sequences import resequence
 from .timefix import correct_time, in_window, time_flags
@@ -131,11 +130,11 @@ def derivatives_job(ctx: JobContext) -> dict:
     from . import process as proc
     from .registry import MediaInfo
 
+    from .pipeline import config_roots
+
     cfg = ctx.config
-    media_root = cfg.get("MEDIA_DIR") or os.path.join(cfg["DATA_DIR"], "media")
-    roots = proc.StoreRoots(media_root, os.path.join(cfg["DATA_DIR"], "derivatives"),
-                            max_image_pixels=cfg.get("MAX_IMAGE_MPIXELS", 64) * 1_000_000)
-    store = LocalMediaStore(media_root)
+    roots = config_roots(cfg, durable=True)
+    store = stores_from_config(cfg)[0]
     with ctx.session() as s:
         stmt = select(Media.id, Media.sha256, Media.storage_key, Media.orientation).where(Media.kind == "image")
         if "media_ids" in ctx.params:

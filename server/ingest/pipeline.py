@@ -64,8 +64,12 @@ class DeploymentWindow:
 class Matcher:
     """Finds the deployment of a file: the explicit one, or by camera serial and time window."""
 
-    def __init__(self, url: str, deployment_id: Optional[str], default_tz: str):
+    def __init__(self, url: str, deployment_id: Optional[str], default_tz: str, *, area_id: Optional[str] = None,
+                 fallback_serial: Optional[str] = None):
+        """``area_id``: only that area's deployments (a cellular camera's files never land in another
+        area); ``fallback_serial``: the serial of files whose metadata names none (the camera's login)."""
         self.default_tz = default_tz
+        self.fallback_serial = (fallback_serial or "").strip().upper()
         self.explicit: Optional[DeploymentWindow] = None
         self.explicit_kind: Optional[str] = None
         self._areas: Optional[dict[str, str]] = None
@@ -78,8 +82,11 @@ class Matcher:
                 self.explicit = DeploymentWindow.of(dep, s.get(Program, dep.program_id))
                 self.explicit_kind = dep.kind
             else:
-                for dep, program in s.exec(select(Deployment, Program).join(Program, Program.id == Deployment.program_id)
-                                           .where(Deployment.camera_id.is_not(None))):
+                stmt = (select(Deployment, Program).join(Program, Program.id == Deployment.program_id)
+                        .where(Deployment.camera_id.is_not(None)))
+                if area_id is not None:
+                    stmt = stmt.where(Program.area_id == area_id)
+                for dep, program in s.exec(stmt):
                     w = DeploymentWindow.of(dep, program)
                     if w.camera_id:
                         self.by_serial.setdefault(w.camera_id, []).append(w)
@@ -101,7 +108,7 @@ class Matcher:
             if raw is not None and not in_window(t, w.start, w.end):
                 flags.append("outside_window")
             return w, t, off, flags
-        serial = (info.get("camera_serial") or "").strip().upper()
+        serial = (info.get("camera_serial") or "").strip().upper() or self.fallback_serial
         candidates = self.by_serial.get(serial, []) if serial else []
         for w in candidates:
             t, off = correct_time(raw, w.timezone, w.clock_offset_s, file_off)
@@ -320,28 +327,39 @@ def _results(sources: Iterable[Source], roots: proc.StoreRoots, workers: int, fe
 
 def store_roots(app: Flask) -> proc.StoreRoots:
     """Where the worker processes write, from the app's stores (durability: one sync per batch)."""
-    return proc.StoreRoots(str(app.extensions["saola.media"].root), str(app.extensions["saola.derivatives"].root),
-                           durable=False, max_image_pixels=app.config["MAX_IMAGE_MPIXELS"] * 1_000_000)
+    return config_roots(app.config)
 
 
-def config_roots(config: dict) -> proc.StoreRoots:
-    """:func:`store_roots` from an app's configuration alone (jobs run without a Flask app)."""
+#: The settings ingest worker processes need to open S3 stores themselves.
+REMOTE_SETTINGS = ("MEDIA_URL", "S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_REGION",
+                   "S3_PART_MB", "MEDIA_CACHE_DIR", "MEDIA_CACHE_MB", "DATA_DIR")
+
+
+def config_roots(config, durable: bool = False) -> proc.StoreRoots:
+    """Where ingest writes, from an app's configuration alone (jobs run without a Flask app): the
+    local folders, or with MEDIA_URL the S3 stores (big files pass through DATA_DIR/tmp)."""
+    pixels = int(config.get("MAX_IMAGE_MPIXELS") or 64) * 1_000_000
+    if (config.get("MEDIA_URL") or "").strip():
+        remote = tuple((k, config.get(k)) for k in REMOTE_SETTINGS)
+        scratch = os.path.join(config["DATA_DIR"], "tmp")
+        return proc.StoreRoots(scratch, scratch, durable=durable, max_image_pixels=pixels, remote=remote)
     media = config.get("MEDIA_DIR") or os.path.join(config["DATA_DIR"], "media")
-    return proc.StoreRoots(str(media), os.path.join(config["DATA_DIR"], "derivatives"), durable=False,
-                           max_image_pixels=int(config.get("MAX_IMAGE_MPIXELS") or 64) * 1_000_000)
+    return proc.StoreRoots(str(media), os.path.join(config["DATA_DIR"], "derivatives"), durable=durable,
+                           max_image_pixels=pixels)
 
 
 def ingest_sources(app: Flask, sources: list[Source], skipped: Iterable[Skipped] = (), *,
                    deployment_id: Optional[str] = None, workers: Optional[int] = None,
                    progress: Optional[Progress] = None, source_name: str = "", keep_ids: bool = False,
-                   resequence_after: bool = True) -> IngestReport:
-    """Ingest already scanned sources; the building block of :func:`ingest_path` and uploads."""
+                   resequence_after: bool = True, matcher: Optional[Matcher] = None) -> IngestReport:
+    """Ingest already scanned sources; the building block of :func:`ingest_path` and uploads.
+    ``matcher``: how files find their deployment (default: ``deployment_id``, else serial and time)."""
     url = app.config["DATABASE_URL"]
     skipped = list(skipped)
     report = IngestReport(source=source_name, total=len(sources) + len(skipped))
     for sk in skipped:
         report.skip(sk.rel_path, sk.reason)
-    matcher = Matcher(url, deployment_id, app.config.get("DEFAULT_TIMEZONE") or "Asia/Ho_Chi_Minh")
+    matcher = matcher or Matcher(url, deployment_id, app.config.get("DEFAULT_TIMEZONE") or "Asia/Ho_Chi_Minh")
     if matcher.explicit is not None:
         sources = _fitting_kinds(sources, matcher.explicit_kind, deployment_id, report)
     started = time.monotonic()

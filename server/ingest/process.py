@@ -50,6 +50,24 @@ class StoreRoots:
     durable: bool = True
     # Photos declaring more pixels are skipped unread (decompression bombs; classifiers/safe_image.py).
     max_image_pixels: int = DEFAULT_MAX_PIXELS
+    # Media in object storage: the settings (name, value) that open the stores
+    # (server.storage.stores_from_config); ``media`` is then only a local scratch folder for big files.
+    remote: tuple[tuple[str, Any], ...] = ()
+
+
+_remote_cache: dict[tuple, tuple[Any, Any]] = {}
+
+
+def remote_stores(roots: StoreRoots) -> Optional[tuple[Any, Any]]:
+    """(media store, derivatives store) of this process for remote roots, None for local folders."""
+    if not roots.remote:
+        return None
+    key = (os.getpid(), roots.remote)
+    if key not in _remote_cache:
+        from ..storage import stores_from_config
+
+        _remote_cache[key] = stores_from_config(dict(roots.remote))
+    return _remote_cache[key]
 
 
 class DiskFull(Exception):
@@ -138,8 +156,12 @@ def close_zips() -> None:
     _zips.clear()
 
 
-def _stream_to_store(stream, roots: StoreRoots, ext: str) -> tuple[str, str, int, bool]:
-    """Copy a big stream into the store while hashing it; (sha256, key, size, newly stored)."""
+def _stream_to_store(stream, roots: StoreRoots, ext: str) -> tuple[str, str, int, bool, str]:
+    """Copy a big stream into the store while hashing it; (sha256, key, size, newly stored, scratch).
+
+    With remote stores the stream goes to a scratch file (the key is its hash, known only at
+    the end), which is then uploaded in parts; ``scratch`` is that file, for the reader, and
+    the caller removes it."""
     os.makedirs(roots.media, exist_ok=True)
     tmp = os.path.join(roots.media, f".tmp-{uuid.uuid4().hex}")
     h = hashlib.sha256()
@@ -155,13 +177,19 @@ def _stream_to_store(stream, roots: StoreRoots, ext: str) -> tuple[str, str, int
                 os.fsync(out.fileno())
         sha = h.hexdigest()
         key = media_key(sha, ext)
+        stores = remote_stores(roots)
+        if stores is not None:
+            if stores[0].size(key) == size:
+                return sha, key, size, False, tmp
+            stores[0].put_file(tmp, key)  # multipart above S3_PART_MB
+            return sha, key, size, True, tmp
         dest = os.path.join(roots.media, key)
         if _present(dest):
             os.unlink(tmp)
-            return sha, key, size, False
+            return sha, key, size, False, ""
         os.makedirs(os.path.dirname(dest), exist_ok=True)  # big files are few: no cache
         os.replace(tmp, dest)
-        return sha, key, size, True
+        return sha, key, size, True, ""
     except BaseException:
         try:
             os.unlink(tmp)
@@ -211,7 +239,12 @@ def process_source(src: Source, roots: StoreRoots, make_derivatives: bool = True
                     check_size(info.width, info.height, roots.max_image_pixels)
             except (UnreadableMedia, ImageTooLarge) as e:
                 return {**res, "status": "skipped", "reason": str(e)}
-            if _size(dest) != len(data):  # absent, or cut short by a power loss before it was synced
+            stores = remote_stores(roots)
+            if stores is not None:
+                if stores[0].size(key) != len(data):  # an S3 object is whole or absent; the size is cheap
+                    stores[0].put_bytes(key, data)
+                    res["stored_new"] = True
+            elif _size(dest) != len(data):  # absent, or cut short by a power loss before it was synced
                 atomic_write(dest, data, roots.durable)
                 res["stored_new"] = True
             size = len(data)
@@ -219,10 +252,11 @@ def process_source(src: Source, roots: StoreRoots, make_derivatives: bool = True
             if src.kind == "image":  # photos are read whole below: never one this big (sources.IMAGE_MAX_BYTES)
                 return {**res, "status": "skipped", "reason": too_big("image", max(src.size, IMAGE_MAX_BYTES + 1))}
             opener = open(src.path, "rb") if src.path is not None else _open_member(src)
+            stores = remote_stores(roots)
             with opener as f:
-                sha, key, size, created = _stream_to_store(f, roots, src.ext)
+                sha, key, size, created, scratch = _stream_to_store(f, roots, src.ext)
             res["stored_new"] = created
-            dest = os.path.join(roots.media, key)
+            dest = scratch or os.path.join(roots.media, key)
             try:
                 # The original path, not the store copy: readers date recordings by their file name.
                 info = reader.read(None, src.path if src.path is not None else dest)
@@ -230,8 +264,14 @@ def process_source(src: Source, roots: StoreRoots, make_derivatives: bool = True
                     check_size(info.width, info.height, roots.max_image_pixels)
             except (UnreadableMedia, ImageTooLarge) as e:
                 if created:  # not media after all: take back the copy this call made
-                    os.unlink(dest)
+                    if stores is not None:
+                        stores[0].delete(key)
+                    else:
+                        os.unlink(dest)
                 return {**res, "status": "skipped", "reason": str(e)}
+            finally:
+                if scratch:
+                    os.unlink(scratch)
         res.update(sha256=sha, storage_key=key, size=size, media_type=reader.media_type)
         res["derivatives"] = False
         if src.kind == "image" and make_derivatives and "corrupt" not in info.flags:
@@ -253,8 +293,9 @@ def _read(path: str) -> bytes:
 
 def ensure_derivatives(sha: str, data: bytes, info: MediaInfo, roots: StoreRoots) -> bool:
     """Make the thumbnail / review image unless present; False (and flag ``corrupt``) if undecodable."""
+    stores = remote_stores(roots)
     thumb = os.path.join(roots.derivatives, deriv.thumb_key(sha))
-    if _present(thumb):
+    if stores[1].exists(deriv.thumb_key(sha)) if stores is not None else _present(thumb):
         return True
     try:
         d = deriv.make_derivatives(data, info.orientation, roots.max_image_pixels)
@@ -262,6 +303,11 @@ def ensure_derivatives(sha: str, data: bytes, info: MediaInfo, roots: StoreRoots
         info.flags.append("corrupt")
         info.notes.append(str(e))
         return False
+    if stores is not None:
+        if d.review is not None:
+            stores[1].put_bytes(deriv.review_key(sha), d.review)
+        stores[1].put_bytes(deriv.thumb_key(sha), d.thumb)  # last: its presence means "complete"
+        return True
     if d.review is not None:
         # Derivatives can be made again from the original: no fsync needed.
         atomic_write(os.path.join(roots.derivatives, deriv.review_key(sha)), d.review, False)

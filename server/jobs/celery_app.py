@@ -45,7 +45,9 @@ def configure(config: dict[str, Any]) -> None:
     """
     url = config.get("BROKER_URL") or "redis://127.0.0.1:6379/0"
     _cfg.update({k: config[k] for k in ("DATABASE_URL", "MEDIA_DIR", "DATA_DIR", "JOB_LEASE_S", "BROKER_URL",
-                                         "DETECTOR_MODEL", "CLASSIFIER_MODEL") if k in config})
+                                         "DETECTOR_MODEL", "CLASSIFIER_MODEL", "MEDIA_URL", "S3_ENDPOINT_URL",
+                                         "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_REGION", "S3_PART_MB",
+                                         "MEDIA_CACHE_DIR", "MEDIA_CACHE_MB") if k in config})
     if celery.conf.broker_url != url:
         celery.close()  # drop connections to the old broker; the next publish opens new ones
         celery.conf.broker_url = url

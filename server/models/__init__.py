@@ -5,6 +5,7 @@ from .audit import AuditLog
 from .auth import ROLES, DeviceToken, LoginThrottle, Membership, User
 from .base import new_id, utcnow
 from .card import CardFile, CardUpload
+from .cellular import CameraLogin, CameraUpload
 from .deployment import Deployment, OperatingInterval
 from .detection import Detection, Observation
 from .field import FieldObservation, SurveyWalk, Transect
@@ -15,7 +16,7 @@ from .sync import ServerState, SyncChange, SyncConflict, SyncMutation, Upload
 from .taxon import Taxon
 
 __all__ = [
-    "AcousticIndex", "Alert", "AuditLog", "CardFile", "CardUpload", "Deployment", "Device", "DeviceToken",
+    "AcousticIndex", "Alert", "AuditLog", "CameraLogin", "CameraUpload", "CardFile", "CardUpload", "Deployment", "Device", "DeviceToken",
     "Detection",
     "FieldObservation", "Job", "Location", "LoginThrottle", "MLModel", "Media", "Membership", "Observation",
     "OperatingInterval", "Program", "ProtectedArea", "ROLES", "Sequence", "ServerState", "SurveyWalk",

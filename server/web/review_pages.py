@@ -22,7 +22,7 @@ from ..db import get_session
 from ..errors import NotFound
 from ..i18n import gettext as _
 from ..models import Deployment, Location, Media, Program, Taxon
-from ..storage import get_store
+from ..storage import deferred, get_store, send_stored
 from . import areas_with_role, login_required
 
 bp = Blueprint("review_pages", __name__)
@@ -141,7 +141,13 @@ def media_original(media_id: str):
         path, mime, blurred = policy.image_for(s, m, "original", role, store, derivatives, detector)
         private = blurred or not policy.sees_clear_images(role)
     else:
-        path, mime, private = policy.video_for(s, m, role, store, derivatives, detector)
+        with deferred(store):  # S3: a video the policy gives unmodified streams from the bucket (ranges)
+            path, mime, private = policy.video_for(s, m, role, store, derivatives, detector)
+            remote = send_stored(path, mime, etag=f"{m.sha256}-{path.name}", private=private,
+                                 download_name=m.file_name) if not path.is_file() else None
+        if remote is not None:
+            remote.headers["Cache-Control"] = "private, no-store" if private else "private, max-age=3600"
+            return remote
     # A photo is sent as bytes (no file handle left to the WSGI server); a video, which can be
     # hundreds of megabytes, is streamed from its file.
     body = io.BytesIO(path.read_bytes()) if m.kind == "image" else path

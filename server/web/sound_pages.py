@@ -17,7 +17,7 @@ from ..models import Alert, Deployment, Detection, Location, Media, Program, Pro
 from ..review import actions
 from ..review.media import audio_info, spectrogram
 from ..review.queue import detection_dict, load_taxa
-from ..storage import get_store
+from ..storage import deferred, get_store, send_stored
 from . import areas_with_role, login_required
 from .review_pages import js_text
 
@@ -107,8 +107,12 @@ def audio(media_id: str):
     if not store.exists(m.storage_key):
         raise NotFound(f"the original of {m.file_name} is missing from the media store")
     # Viewers hear a copy without the recorder's position and serial (server/auth/policy.py).
-    path, mimetype, cleaned = policy.recording_for(m, role, store, current_app.extensions["saola.derivatives"])
-    resp = send_file(path, mimetype=mimetype, conditional=True, download_name=m.file_name)
+    with deferred(store):  # S3: the original streams from the bucket with ranges, not copied here first
+        path, mimetype, cleaned = policy.recording_for(m, role, store, current_app.extensions["saola.derivatives"])
+        resp = send_stored(path, mimetype, etag=f"{m.sha256}-{path.name}", private=cleaned,
+                           download_name=m.file_name)
+    if resp is None:
+        raise NotFound(f"the original of {m.file_name} is missing from the media store")
     if cleaned:
         resp.headers["Cache-Control"] = "private, no-store"
     return resp
