@@ -9,6 +9,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import ValidationError
+from ..exports.common import spreadsheet_safe
 from . import acoustic, camtrap, transect
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -99,7 +100,7 @@ class Table:
         w = csv.DictWriter(buf, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         for r in self.rows:
-            w.writerow({k: ("NA" if r.get(k) is None else r.get(k)) for k in self.columns})
+            w.writerow({k: ("NA" if r.get(k) is None else spreadsheet_safe(r.get(k))) for k in self.columns})
         return buf.getvalue()
 
     def to_json(self) -> dict:

@@ -19,6 +19,7 @@ from typing import Iterator, TextIO
 
 from sqlmodel import Session, select
 
+from ..exports.common import spreadsheet_safe
 from ..models import Detection, Media
 from ..review.state import human_labels, labels_for, review_of, taxon_names
 
@@ -37,7 +38,7 @@ def _fmt(v) -> str:
         return f"{v:.6g}"
     if hasattr(v, "isoformat"):
         return v.isoformat().replace("+00:00", "Z")
-    return str(v)
+    return spreadsheet_safe(str(v))
 
 
 def detection_rows(s: Session, deployment_id: str, *, include_dismissed: bool = False) -> Iterator[list[str]]:

@@ -115,6 +115,24 @@ def fmt_bool(value: bool | None) -> str:
     return "" if value is None else ("true" if value else "false")
 
 
+# A cell a spreadsheet would run as a formula: =, +, -, @ (and tab/CR, which some programs strip
+# before looking). Numbers such as -12.5 or +7 are data, not formulas.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """``value`` with a leading apostrophe when it is text a spreadsheet would evaluate
+    (CSV formula injection: a comment ``=HYPERLINK("http://...")`` typed by a ranger runs when a
+    manager opens the export in Excel or LibreOffice). Numbers and other values pass unchanged."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return "'" + value
+
+
 @dataclass
 class CsvTable:
     """A CSV file written row by row (streaming: nothing is kept in memory)."""
@@ -132,7 +150,7 @@ class CsvTable:
         return self
 
     def write(self, row: Iterable[Any]) -> None:
-        self._writer.writerow(row)
+        self._writer.writerow([spreadsheet_safe(v) for v in row])
         self.rows += 1
 
     def __exit__(self, *exc) -> None:

@@ -36,7 +36,7 @@ from sqlmodel import Session
 from ..models import (Deployment, Detection, FieldObservation, Location, Media, Observation, SurveyWalk, Taxon,
                       Transect, utcnow)
 from ..timeutil import as_utc
-from .common import fmt_num, fmt_time, resolve_scope, zone_offset_min
+from .common import fmt_num, fmt_time, resolve_scope, spreadsheet_safe, zone_offset_min
 from .sensitive import (GENERALISE, WITHHELD_NOTE, SensitivePolicy, generalisation_note, generalise, is_sensitive,
                         person_media_clause)
 
@@ -82,7 +82,7 @@ class _Writer:
         for f in self.fields:
             v = row.get(f)
             v = "" if v is None else (fmt_num(v) if isinstance(v, (int, float)) else str(v))
-            cells.append(v.replace("\t", " ").replace("\r", " ").replace("\n", " "))
+            cells.append(spreadsheet_safe(v.replace("\t", " ").replace("\r", " ").replace("\n", " ")))
         self.fh.write("\t".join(cells) + "\n")
         self.rows += 1
 
