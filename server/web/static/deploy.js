@@ -40,9 +40,10 @@
       let marker = null;
       function place(la, lo, pan) {
         if (la === null || lo === null || Math.abs(la) > 90 || Math.abs(lo) > 180) return;
+        // A drawn circle, not an icon image: nothing to fetch, visible at any zoom.
         if (!marker) {
-          marker = L.marker([la, lo], { draggable: true, keyboard: false }).addTo(map);
-          marker.on('dragend', () => { const p = marker.getLatLng(); set(p.lat, p.lng); });
+          marker = L.circleMarker([la, lo], { radius: 8, color: '#fff', weight: 2, fillColor: '#c0392b',
+                                              fillOpacity: 1, interactive: false }).addTo(map);
         } else marker.setLatLng([la, lo]);
         if (pan) map.panTo([la, lo]);
         mapEl.dataset.marker = la.toFixed(6) + ',' + lo.toFixed(6);
@@ -54,8 +55,8 @@
         place(la, lo, false);
       }
       const start = [read(lat), read(lon)];
-      if (start[0] !== null && start[1] !== null) {
-        map.setView(start, bounds ? Math.max(11, map.getBoundsZoom(bounds)) : 13);
+      if (start[0] !== null && start[1] !== null && Math.abs(start[0]) <= 90 && Math.abs(start[1]) <= 180) {
+        map.setView(start, bounds ? map.getBoundsZoom(bounds.extend(start)) : 13);
         place(start[0], start[1], false);
       } else if (bounds) map.fitBounds(bounds.pad(0.08));
       else map.setView([16.0, 106.0], 6);  // Viet Nam, when the area has no boundary yet
