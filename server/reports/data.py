@@ -65,6 +65,7 @@ class ReportData:
     accumulation: list[dict] = field(default_factory=list)
     # scientific name -> ancestors, for counting a higher-taxon row only when none of its species is there
     lineages: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    monitoring: Any = None  # reports/monitoring.py: occupancy, trend, overlap, richness estimates
 
     @property
     def new_species(self) -> list[SpeciesRow]:
@@ -144,9 +145,10 @@ def _seen_before(session: Session, area_id: str, year: int) -> set[str]:
 
 
 def build_report(session: Session, year: int, program_id: str | None = None, area_id: str | None = None,
-                 min_delta_min: float = 60.0, role: str | None = None) -> ReportData:
+                 min_delta_min: float = 60.0, role: str | None = None, estimates: bool = True) -> ReportData:
     """Everything the annual report shows for ``year`` (local calendar year) of a program or an area.
 
+    ``estimates``: also the monitoring estimates (occupancy, trend, overlap, richness; seconds to minutes).
     ``role``: the reader's role in the area; its map then shows positions as
     server/auth/policy.py allows that role (None: exact, for managers' and the CLI's reports).
     """
@@ -246,5 +248,9 @@ def build_report(session: Session, year: int, program_id: str | None = None, are
     data = ReportData(scope, year, effort, prev_effort, rows, [{"kind": k, "count": n} for k, n in
                                                               sorted(threats.items())],
                       alerts, stations, lines, threat_points, scope.area.boundary, records, accumulation, lineages)
+    if estimates:
+        from .monitoring import build_monitoring
+
+        data.monitoring = build_monitoring(session, pids, year, records, rows, lineages, min_delta_min)
     return data
 

@@ -27,6 +27,9 @@ TEXT = Catalog(Path(__file__).parent / "locale")
 EFFORT_ROWS = [("camera_stations", N_("Camera-trap stations")), ("camera_deployments", N_("Camera deployments")),
                ("trap_nights", N_("Trap-nights")), ("walks", N_("Transect walks")), ("km", N_("Kilometres walked")),
                ("recorders", N_("Acoustic recorders")), ("recording_hours", N_("Recording hours"))]
+RICHNESS_ROWS = [("observed", N_("Observed")), ("chao2", N_("Chao2")), ("jack1", N_("First-order jackknife")),
+                 ("jack2", N_("Second-order jackknife")), ("bootstrap", N_("Bootstrap"))]
+TREND_WORDS = (N_("decline"), N_("increase"), N_("no clear change"), N_("unknown"))  # shown by the template
 METHOD_NAMES = {"camera": N_("camera"), "transect": N_("transect"), "acoustic": N_("acoustic")}
 
 
@@ -104,6 +107,25 @@ def rai_figure(data: ReportData, t) -> Figure:
     return fig
 
 
+def trend_figure(data: ReportData, t) -> Figure:
+    """Smoothed occupancy per year with its 95% interval, one line per priority species."""
+    fig = Figure(figsize=(6.4, 3.4))
+    ax = fig.add_subplot()
+    for tr in data.monitoring.trends:
+        xs = [int(s["season"]) for s in tr["seasons"]]
+        ys = [s["estimate"] for s in tr["seasons"]]
+        lo = [s["estimate"] - (s["lower"] if s["lower"] is not None else s["estimate"]) for s in tr["seasons"]]
+        hi = [(s["upper"] if s["upper"] is not None else s["estimate"]) - s["estimate"] for s in tr["seasons"]]
+        ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", ms=4, capsize=3, label=tr["species"])
+    ax.set_ylim(0, 1)
+    ax.set_xticks(data.monitoring.trend_years)
+    ax.set_ylabel(t("Occupancy"))
+    ax.set_title(t("Occupancy trend"))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return fig
+
+
 def render_html(data: ReportData, lang: str = "vi", min_delta_min: float = 60.0) -> str:
     """The report as one self-contained HTML document."""
     t = translator(lang)
@@ -115,13 +137,15 @@ def render_html(data: ReportData, lang: str = "vi", min_delta_min: float = 60.0)
         figures["diel"] = _data_uri(diel_activity_figure(data.records))
     if data.accumulation:
         figures["accumulation"] = _data_uri(accumulation_figure(data.accumulation, "station"))
+    if data.monitoring is not None and data.monitoring.trends:
+        figures["trend"] = _data_uri(trend_figure(data, t))
     from ..models import utcnow
 
     program = data.scope.programs[0].name if len(data.scope.programs) == 1 else t("All programs")
     effort_rows = [(label, getattr(data.effort, k), getattr(data.previous_effort, k)) for k, label in EFFORT_ROWS]
     n_now, n_prev = data.n_species, data.n_previous_species
     return env.get_template("annual_report.html").render(
-        t=t, lang=lang, data=data, program=program, figures=figures, effort_rows=effort_rows, method_names=METHOD_NAMES,
+        t=t, lang=lang, data=data, program=program, figures=figures, richness_rows=RICHNESS_ROWS, effort_rows=effort_rows, method_names=METHOD_NAMES,
         n_species=n_now, n_prev_species=n_prev, counted=data.counted(), generated=utcnow().date().isoformat(), min_delta=min_delta_min,
         area_name=(data.scope.area.name_vi or data.scope.area.name) if lang == "vi" else data.scope.area.name)
 

@@ -272,3 +272,38 @@ def test_cli_and_api(world, program3y, runner, client):
     other = world.user("outsider", roles={})
     r = client.get(f"/api/v1/analytics/richness?program_id={program3y.program_id}", headers=world.headers(other))
     assert r.status_code == 404
+
+
+def test_annual_report_carries_the_estimates(world, program3y):
+    from server.models import Program
+    from server.reports import build_report, render_html
+    from server.stats import colext as cx
+
+    with world.session() as s:
+        p = s.get(Program, program3y.program_id)
+        p.settings = {"priority_species": [MUNTJAC, LEOPARD], "predator_prey": [[LEOPARD, MUNTJAC], [BOAR, MUNTJAC]]}
+    with world.session() as s:
+        data = build_report(s, 2025, program_id=program3y.program_id)
+        m = data.monitoring
+        assert [r["species"] for r in m.occupancy] == [MUNTJAC]
+        row = m.occupancy[0]
+        assert row["psi_lower"] < row["psi"] < row["psi_upper"]
+        assert m.trend_years == [2023, 2024, 2025]
+        (trend,) = m.trends  # the leopard was not recorded in 2025: no trend for it either
+        assert [(o["predator"], o["prey"]) for o in m.overlaps] == [(BOAR, MUNTJAC)]
+        whats = {x["what"]: x["reason"] for x in m.not_estimated}
+        assert "no independent camera record in 2025" in whats[LEOPARD]
+        assert "needs 10" in whats[f"{LEOPARD} / {MUNTJAC}"]
+        assert m.richness["observed"]["estimate"] == 2 and m.richness["chao2"]["lower"] is not None
+        en = render_html(data, "en")
+        vi = render_html(data, "vi")
+    ys = [_run(world, program3y.program_id, "detection-history", species=MUNTJAC, occasion_length=7, year=y)
+          for y in YEARS]
+    J = sum(1 for c in ys[0].columns if c.startswith("o"))  # 30 days: four 7-day occasions and a 2-day one
+    mats = [np.array([[np.nan if r[f"o{j + 1}"] is None else r[f"o{j + 1}"] for j in range(J)] for r in t.rows])
+            for t in ys]
+    direct = cx.fit(cx.ColextData(np.hstack(mats), program3y.stations, 3, season_labels=["2023", "2024", "2025"]))
+    assert [x["estimate"] for x in trend["seasons"]] == pytest.approx([x["estimate"] for x in direct.smoothed()])
+    assert "7. Monitoring estimates" in en and "Occupancy trend 2023–2025" in en and "data:image/png" in en
+    assert "7. Các ước lượng giám sát" in vi and "Độ giàu loài" in vi and "Jackknife bậc một" in vi
+    assert MUNTJAC in en and "needs 10" in en
