@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from ..cli.common import fail, get_app, read_session
+from ..cli.common import fail, get_app, read_session, session_for
 from .camtrap import COMPARED_TO, CONVENTIONS
 from .registry import ANALYSES
 
@@ -141,6 +141,60 @@ for _name, (_fn, _help) in ANALYSES.items():
     analytics_group.add_command(_make(_name, _help))
 
 
+@click.command("check")
+@click.option("--program", "program_id", default=None, help="Program id.")
+@click.option("--area", default=None, help="Protected area code or id (all its programs).")
+@click.option("--deployment", "deployment_ids", multiple=True, help="Only this deployment (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--record", "record", is_flag=True,
+              help="Record every finding's intervals as malfunctions (effort follows); findings already recorded "
+                   "and those without an interval are left as they are.")
+@click.option("--check", "only", multiple=True, help="With --record: only these checks (e.g. stopped_early).")
+def check_command(program_id, area, deployment_ids, fmt, record, only):
+    """Camera health checks of each deployment: clock errors, dead battery or full card, knocked over or
+    covered, false triggers, broken infrared flash, setup dates that disagree with the photos."""
+    import json
+
+    from ..errors import SaolaError
+    from ..exports.common import resolve_scope
+    from ..models import Deployment
+    from ..services import health
+    from .health import summary
+
+    recorded: list[str] = []
+    try:
+        with (session_for(get_app()) if record else read_session(get_app())) as s:
+            scope = resolve_scope(s, program_id, area)
+            found = health.findings(s, scope.program_ids, list(deployment_ids) or None)
+            if record:
+                for f in found:
+                    if f.intervals and not f.recorded and (not only or f.check in only):
+                        dep = s.get(Deployment, f.deployment_id)
+                        health.record_malfunction(s, dep, f.key, user="saola check", area_id=scope.area.id)
+                        recorded.append(f"{f.station}: {f.check} ({len(f.intervals)} interval(s))")
+                found = health.findings(s, scope.program_ids, list(deployment_ids) or None)
+    except SaolaError as e:
+        fail(e.message)
+    if fmt == "json":
+        click.echo(json.dumps({"summary": summary(found), "findings": [f.as_dict() for f in found],
+                               "recorded": recorded}, ensure_ascii=False, indent=1))
+        return
+    if not found:
+        click.echo("no findings: every camera deployment looks healthy")
+    for f in found:
+        state = " [recorded]" if f.recorded else ""
+        click.echo(f"{f.station} ({f.deployment_id[:8]}) {f.category}/{f.check}{state}: {f.message}")
+        for a, b in f.intervals[:10]:
+            click.echo(f"    lost effort {a:%Y-%m-%d %H:%M} – {b:%Y-%m-%d %H:%M}")
+        if len(f.intervals) > 10:
+            click.echo(f"    ... {len(f.intervals) - 10} more interval(s)")
+    for line in recorded:
+        click.echo(f"recorded as malfunction: {line}")
+    counts = ", ".join(f"{k}: {v}" for k, v in summary(found).items())
+    click.echo(f"findings: {len(found)} ({counts})")
+
+
 def register(main: click.Group) -> None:
-    """Add ``saola analytics`` to the ``saola`` command."""
+    """Add ``saola analytics`` and ``saola check`` to the ``saola`` command."""
     main.add_command(analytics_group)
+    main.add_command(check_command)

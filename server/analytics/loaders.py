@@ -266,3 +266,81 @@ def load_sound_detections(session: Session, program_ids: list[str], window: Wind
         t = local(as_utc(captured) + timedelta(seconds=start_s or 0), tz)
         if window.contains(t):
             yield station, t, name or cat
+
+
+# ---- camera health ---------------------------------------------------------------------------
+#: A machine box at or above this confidence means the photo is not blank (health checks).
+HEALTH_BOX_CONFIDENCE = 0.2
+
+
+def load_health(session: Session, program_ids: list[str], deployment_ids: list[str] | None = None):
+    """(deployment shots, recorded malfunctions) of the camera deployments of the programs (or only
+    ``deployment_ids``): the inputs of :func:`server.analytics.health.check_deployment`, in local times.
+
+    A photo is blank when its sequence was reviewed blank or a person labelled it blank, or when a
+    detector screened it and found no box at :data:`HEALTH_BOX_CONFIDENCE` or above; it is not blank
+    when a person labelled an animal, person or vehicle or a box reaches that confidence; otherwise
+    its status is unknown (never screened).
+    """
+    from datetime import timezone as _tz
+
+    from ..models import Sequence
+    from .health import DeploymentShots, Shot
+
+    deps = [(d, st) for d, st in camera_deployments(session, program_ids)
+            if deployment_ids is None or d.id in deployment_ids]
+    out: list[tuple[DeploymentShots, list[tuple[datetime, datetime]]]] = []
+    now_utc = datetime.now(_tz.utc)
+    for d, station in deps:
+        rows = session.execute(select(Media.id, Media.captured_at, Media.captured_at_raw, Media.file_path,
+                                      Media.file_name, Media.flags, Media.kind, Media.sequence_id)
+                               .where(Media.deployment_id == d.id, Media.kind != "audio")).all()
+        screened: dict[str, float] = {}
+        for mid in session.execute(
+                select(Detection.media_id).join(Media, Media.id == Detection.media_id)
+                .where(Media.deployment_id == d.id, Detection.model != "human").distinct()).scalars():
+            screened[mid] = 0.0
+        for mid, best in session.execute(
+                select(Detection.media_id, func.max(Detection.confidence)).join(Media, Media.id == Detection.media_id)
+                .where(Media.deployment_id == d.id, Detection.dismissed.is_(False), Detection.category != "blank")
+                .group_by(Detection.media_id)):
+            screened[mid] = max(screened.get(mid, 0.0), best or 0.0)
+        blank_seqs = set(session.execute(select(Sequence.id).where(Sequence.deployment_id == d.id,
+                                                                   Sequence.review_status == "blank")).scalars())
+        labelled: dict[str, bool] = {}  # media or sequence id -> blank?
+        for mid, sid, otype in session.execute(
+                select(Observation.media_id, Observation.sequence_id, Observation.observation_type)
+                .where(Observation.deployment_id == d.id, Observation.classification_method == "human")):
+            key = mid or sid
+            if key:
+                labelled[key] = labelled.get(key, True) and otype == "blank"
+        shots = []
+        for mid, at, raw, path, name, flags, kind, seq in rows:
+            blank: bool | None
+            if mid in labelled or (seq and seq in labelled):
+                blank = labelled.get(mid, labelled.get(seq or "", True))
+            elif seq in blank_seqs:
+                blank = True
+            elif mid in screened:
+                blank = screened[mid] < HEALTH_BOX_CONFIDENCE
+            else:
+                blank = None
+            shots.append(Shot(local(at, d.timezone) if at is not None else None, raw, path or name or "",
+                              tuple(flags or ()), kind, blank))
+        last = max((s for s in shots if s.time is not None), key=lambda s: s.time or datetime.min, default=None)
+        if last is not None:  # the battery voltage some cameras write (maker notes), for the message
+            meta = session.execute(select(Media.meta).where(Media.deployment_id == d.id, Media.kind != "audio",
+                                                            Media.captured_at.is_not(None))
+                                   .order_by(Media.captured_at.desc()).limit(1)).first()
+            volts = ((meta[0] or {}).get("camera") or {}).get("battery_v") if meta else None
+            if isinstance(volts, (int, float)):
+                shots = [s if s is not last else Shot(s.time, s.raw, s.order, s.flags, s.kind, s.blank, float(volts))
+                         for s in shots]
+        malfunctions = [(local(i.start, d.timezone), local(i.end, d.timezone)) for i in session.execute(
+            select(OperatingInterval).where(OperatingInterval.deployment_id == d.id,
+                                            OperatingInterval.status == "malfunction")).scalars()]
+        out.append((DeploymentShots(d.id, station, local(d.deployment_start, d.timezone),
+                                    local(d.deployment_end, d.timezone) if d.deployment_end else None, shots,
+                                    local(now_utc, d.timezone)), malfunctions))
+    return out
+

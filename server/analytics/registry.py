@@ -287,6 +287,18 @@ def _monitoring(name: str):
     return run_it
 
 
+def camera_health(session, pids, o):
+    """Camera health findings per deployment (clock, battery or card, knocked over, false triggers, flash, setup)."""
+    from ..services import health as health_service
+    from .health import summary
+
+    found = health_service.findings(session, pids)
+    rows = [{**f.as_dict(), "intervals": "; ".join(f"{i['start']} – {i['end']}" for i in f.as_dict()["intervals"])}
+            for f in found]
+    return Table("camera-health", ["station", "deployment_id", "category", "check", "message", "count", "intervals",
+                                   "recorded", "key"], rows, {"summary": summary(found)})
+
+
 def _described(*analyses: tuple[str, Callable[[Session, list[str], Options], Table]]):
     """name -> (function, description): the description is the first line of the docstring."""
     return {name: (fn, fn.__doc__.strip().splitlines()[0].rstrip(".")) for name, fn in analyses}
@@ -310,6 +322,7 @@ ANALYSES: dict[str, tuple[Callable[[Session, list[str], Options], Table], str]] 
     ("overlap", _monitoring("overlap")),
     ("richness", _monitoring("richness")),
     ("ai-evaluation", _monitoring("ai_evaluation")),
+    ("camera-health", camera_health),
 )
 
 

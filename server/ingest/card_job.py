@@ -27,7 +27,7 @@ from sqlmodel import select
 from ..jobs.core import JobCancelled, JobContext, JobFailed, handler
 from ..models import CardFile, CardUpload, Upload, utcnow
 from .cards import ensure_ingest_job, manifest_skips, remove_staging, staged_path
-from .pipeline import Matcher, ingest_stream, resequence_all
+from .pipeline import Matcher, check_health, ingest_stream, resequence_all
 from .report import IngestReport
 from .sources import Skipped, Source, ZipRefused, scan
 
@@ -138,6 +138,7 @@ def card_ingest(ctx: JobContext) -> dict[str, Any]:
             break
         # More files completed while this run was stopping: go on.
     report.sequences = resequence_all(cfg["DATABASE_URL"], report.deployments) if report.deployments else 0
+    check_health(cfg["DATABASE_URL"], report)
     report.elapsed_s += time.monotonic() - started
     with ctx.session() as s:
         card = s.get(CardUpload, card_id)

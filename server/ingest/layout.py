@@ -34,7 +34,7 @@ from ..services.deployments import find_or_create_location
 from ..services.taxa import find_taxon
 from ..timeutil import as_utc
 from .jobs import retime_deployment
-from .pipeline import ingest_sources
+from .pipeline import check_health, ingest_sources
 from .report import IngestReport
 from .timefix import photo_window
 from .sources import Skipped, ZipRefused, scan
@@ -93,6 +93,9 @@ class LayoutResult:
             for flag, n in sorted(rep.flag_counts.items()):
                 if flag != "outside_window":
                     lines.append(f"{st}: flagged {flag}: {n} file(s)")
+        for st, rep in self.stations.items():
+            for f in rep.health:
+                lines.append(f"health {st} {f['category']}/{f['check']}: {f['message']}")
         if self.fatal:
             lines.append(f"STOPPED: {self.fatal}")
         return lines
@@ -280,6 +283,7 @@ def ingest_layout(app: Flask, path: str | Path, area: str, program: str, *, work
             if len(parts) >= 2:
                 labelled[parts[0]].append(s_.rel_path)
         _observe(url, area_id, dep_id, labelled, rep, result)
+        check_health(url, rep)
         if rep.fatal:
             result.fatal = f"{station}: {rep.fatal}"
             break

@@ -369,8 +369,25 @@ def ingest_sources(app: Flask, sources: list[Source], skipped: Iterable[Skipped]
         report.fatal = f"stopped after {done} of {len(sources)} files"
     if resequence_after and report.deployments:
         report.sequences = resequence_all(url, report.deployments)
+        check_health(url, report)
     report.elapsed_s = time.monotonic() - started
     return report
+
+
+def check_health(url: str, report: IngestReport) -> None:
+    """Run the camera health checks of the deployments the ingest touched into ``report.health``
+    (server/services/health.py). A failure of the checks is noted, never stops an ingest that stored
+    its files."""
+    if not report.deployments:
+        return
+    from ..services.health import after_ingest
+
+    try:
+        with session_scope(url) as s:
+            report.health = after_ingest(s, report.deployments)
+    except Exception as e:  # noqa: BLE001 - the files are stored; say the checks did not run
+        log.exception("camera health checks after ingest failed")
+        report.notes.append(f"camera health checks did not run: {e}")
 
 
 def ingest_stream(config: dict, sources: Iterable[Source], report: IngestReport, matcher: Matcher, *,

@@ -38,6 +38,7 @@ class IngestReport:
     media_ids: dict[str, str] = field(default_factory=dict)  # path -> media id (when asked for)
     by_kind: Counter = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    health: list[dict] = field(default_factory=list)  # camera health findings of the deployments touched
     elapsed_s: float = 0.0
     sync_s: float = 0.0  # waiting for the disk to make originals durable
     db_s: float = 0.0  # writing rows
@@ -81,6 +82,8 @@ class IngestReport:
         if self.sequences:
             lines.append(f"sequences: {self.sequences} in {len(self.deployments)} deployment(s)")
         lines.extend(self.notes)
+        for f in self.health[:max_items]:
+            lines.append(f"health {f['station']} {f['category']}/{f['check']}: {f['message']}")
         if self.elapsed_s > 0 and self.total:
             lines.append(f"time: {self.elapsed_s:.1f} s ({self.total / self.elapsed_s:.0f} files/s; of which "
                          f"waiting for the disk {self.sync_s:.1f} s, database {self.db_s:.1f} s)")
@@ -102,6 +105,7 @@ class IngestReport:
         rep.deployments = set(d.get("deployments", []))
         rep.by_kind = Counter(d.get("by_kind", {}))
         rep.notes = list(d.get("notes", []))
+        rep.health = list(d.get("health", []))
         rep.duplicate_paths = list(d.get("duplicate_paths", []))
         return rep
 
@@ -114,7 +118,8 @@ class IngestReport:
                 "flag_counts": dict(sorted(self.flag_counts.items())),
                 "flagged": {k: list(v) for k, v in sorted(self.flagged.items())},
                 "deployments": sorted(self.deployments), "sequences": self.sequences,
-                "by_kind": dict(self.by_kind), "notes": list(self.notes), "fatal": self.fatal,
+                "by_kind": dict(self.by_kind), "notes": list(self.notes), "health": list(self.health),
+                "fatal": self.fatal,
                 "duplicate_paths": list(self.duplicate_paths),
                 "elapsed_s": round(self.elapsed_s, 3),
                 "summary": self.summary_lines()}
