@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import getpass
+from contextvars import ContextVar, Token
 from typing import Any
 
 from flask import g, has_request_context
@@ -11,6 +12,19 @@ from .models import AuditLog
 
 # Never copied into the audit log.
 _SECRET_FIELDS = {"password_hash", "token_hash"}
+# Who a background job works for while it runs (server/jobs/core.py): its changes are audited in
+# that person's name, "mgr (job detect)", not in the worker process's login.
+_job_actor: ContextVar[tuple[str | None, str] | None] = ContextVar("saola_job_actor", default=None)
+
+
+def acting_for_job(user_id: str | None, name: str) -> Token:
+    """Audit what this thread writes as ``(user_id, name)`` until :func:`end_job` with the token."""
+    return _job_actor.set((user_id, name))
+
+
+def end_job(token: Token) -> None:
+    """Stop auditing in a job's name (see :func:`acting_for_job`)."""
+    _job_actor.reset(token)
 
 
 def snapshot(obj: SQLModel | None) -> dict[str, Any] | None:
@@ -29,12 +43,16 @@ def snapshot_values(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def actor() -> tuple[str | None, str]:
-    """(user id, name) of whoever makes the change: the signed-in user (and device), or the CLI's login."""
+    """(user id, name) of whoever makes the change: the signed-in user (and device), the person a running
+    job works for, or the CLI's login."""
     if has_request_context() and g.get("user") is not None:
         user = g.user
         tok = g.get("token")
         suffix = f" (device {tok.device_id})" if tok is not None and tok.kind == "device" and tok.device_id else ""
         return user.id, user.username + suffix
+    job = _job_actor.get()
+    if job is not None:
+        return job
     try:
         who = getpass.getuser()
     except Exception:  # pragma: no cover - no login name (containers)

@@ -154,11 +154,17 @@ def _claim_one(url: str, owner: str, lease_s: int, job_id: str) -> bool:
 def run_claimed(job_id: str, config: dict[str, Any], owner: str) -> str:
     """Run a job this worker has claimed; returns its final status."""
     url = config["DATABASE_URL"]
+    from .. import audit
+    from ..models import User
+
     with session_scope(url) as s:
         job = s.get(Job, job_id)
-        kind, params = job.kind, dict(job.params)
+        kind, params, creator = job.kind, dict(job.params), job.created_by
+        user = s.get(User, creator) if creator else None
+        on_behalf = f"{user.username if user else 'saola'} (job {kind})"
     ctx = JobContext(job_id, kind, params, config, owner, int(config.get("JOB_LEASE_S", 300)))
     fn = HANDLERS.get(kind)
+    acting = audit.acting_for_job(user.id if user else None, on_behalf)
     try:
         if fn is None:
             raise RuntimeError(f"no handler for job kind {kind!r} in this worker")
@@ -175,6 +181,8 @@ def run_claimed(job_id: str, config: dict[str, Any], owner: str) -> str:
         log.debug("%s", traceback.format_exc())
     else:
         permanent = False
+    finally:
+        audit.end_job(acting)
     with session_scope(url) as s:
         job = s.get(Job, job_id)
         if job is None or job.lease_owner != owner or job.status != "running":

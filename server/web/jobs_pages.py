@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import and_, or_
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from protocols.i18n import N_
 
@@ -132,7 +132,8 @@ def _jobs_page(area: ProtectedArea, role: str, errors: dict[str, str], values: d
             model_options.setdefault(m.name, {"name": m.name, "version": m.version, "programs": []})["programs"].append(p.id)
     return render_template("jobs.html", area=area, nav="jobs", jobs=jobs, rows={j.id: _row(j, role) for j in jobs},
                            described=_describe(jobs), users=users, kind_labels=KIND_LABELS, status=status,
-                           status_filters=STATUS_FILTERS, next_after=_cursor(jobs[-1]) if more else None,
+                           status_filters=STATUS_FILTERS, after=bool(after),
+                           as_iso=lambda d: as_utc(d).isoformat(), next_after=_cursor(jobs[-1]) if more else None,
                            programs=programs, deployments=deployments,
                            model_options=sorted(model_options.values(), key=lambda m: m["name"]), errors=errors,
                            values=values), (422 if errors else 200)
@@ -150,12 +151,20 @@ def jobs(area_id: str):
 @bp.route("/admin/areas/<area_id>/jobs.json")
 @login_required
 def jobs_json(area_id: str):
-    """The live state of the jobs ``ids`` (comma-separated) of the area, for jobs.js."""
+    """The live state of the jobs ``ids`` (comma-separated) of the area, and how many jobs were queued in
+    the area after ``newest`` (the newest job the page shows: the detector's follow-up jobs, others' jobs),
+    for jobs.js."""
     s = get_session()
     _area, role = load_area(s, area_id, "manager")
     ids = [i for i in (request.args.get("ids") or "").split(",") if i][:PAGE]
     rows = list(s.exec(select(Job).where(col(Job.id).in_(ids), Job.area_id == area_id))) if ids else []
-    resp = jsonify({"jobs": [_row(j, role) for j in rows]})
+    newer = select(func.count()).select_from(Job).where(Job.area_id == area_id)
+    try:
+        since = datetime.fromisoformat(request.args.get("newest") or "")
+        newer = newer.where(col(Job.created_at) > since)
+    except ValueError:
+        pass  # a page with no job yet: every job of the area is new to it
+    resp = jsonify({"jobs": [_row(j, role) for j in rows], "newer": s.exec(newer).one()})
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

@@ -23,13 +23,14 @@ document.addEventListener('DOMContentLoaded', function () {
     part('retry').hidden = !job.can_retry;
   }
 
+  const newer = document.getElementById('jobs-newer');
   let delay = 1000;
   async function poll() {
     if (!table) return;
     const live = Array.from(table.querySelectorAll('[data-job]')).filter((el) => ACTIVE.includes(el.dataset.status));
-    if (!live.length) { setTimeout(poll, 5000); return; }  // a retry turns a row active again after reload
     try {
-      const url = table.dataset.poll + '?ids=' + encodeURIComponent(live.map((el) => el.dataset.job).join(','));
+      const url = table.dataset.poll + '?newest=' + encodeURIComponent(table.dataset.newest || '') +
+        '&ids=' + encodeURIComponent(live.map((el) => el.dataset.job).join(','));
       const r = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
       if (r.ok) {
         const data = await r.json();
@@ -37,7 +38,11 @@ document.addEventListener('DOMContentLoaded', function () {
           const el = document.getElementById('job-' + job.id);
           if (el) update(el, job);
         });
-        delay = 1000;
+        if (newer && data.newer) {
+          newer.querySelector('span').textContent = newer.dataset.text.replace('{n}', String(data.newer));
+          newer.hidden = false;
+        }
+        delay = live.length ? 1000 : 4000;  // quick while something runs
       } else { delay = Math.min(delay * 2, 15000); }
     } catch (e) { delay = Math.min(delay * 2, 15000); }
     setTimeout(poll, delay);

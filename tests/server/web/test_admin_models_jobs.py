@@ -198,10 +198,12 @@ def _job(world, **where):
 
 
 def test_manager_runs_the_detector_on_a_deployment_and_follows_it(world, app, signed_in, detection_setup):
-    from server.models import Detection
+    from server.models import AuditLog, Detection, User
 
     a, p, dep = detection_setup
     mgr = signed_in("mgr")
+    with world.session() as s:
+        mgr_id = s.exec(select(User.id).where(User.username == "mgr")).one()
     page = mgr.get(f"/admin/areas/{a.id}/jobs").get_data(as_text=True)
     assert f'value="deployment:{dep.id}"' in page and 'value="tiny-md" data-for="' + p.id in page
     r = mgr.form(f"/admin/areas/{a.id}/jobs/detect", {"target": f"deployment:{dep.id}", "model": "tiny-md",
@@ -220,6 +222,36 @@ def test_manager_runs_the_detector_on_a_deployment_and_follows_it(world, app, si
     assert "IMG_0002.JPG" in failures and "IMG_0001.JPG" not in failures
     with world.session() as s:
         assert s.exec(select(Detection).where(Detection.model.startswith("tiny-md@"))).first() is not None
+        (entry,) = s.exec(select(AuditLog).where(AuditLog.entity == "detection")).all()
+        # Audited in the name of the manager who started the job, not the worker's login.
+        assert (entry.actor, entry.user_id, entry.area_id) == ("mgr (job detect)", mgr_id, a.id)
+    page = mgr.get(f"/admin/areas/{a.id}/audit?user=mgr&entity=detection").get_data(as_text=True)
+    assert re.findall(r'<tr data-entity="(\w+)"', page) == ["detection"]
+    from datetime import timedelta
+
+    from server.timeutil import as_utc
+
+    created = as_utc(job.created_at)
+    for newest, n in ((created - timedelta(seconds=1), 1), (created, 0)):
+        q = f"/admin/areas/{a.id}/jobs.json?newest={newest.isoformat().replace('+', '%2B')}"
+        assert mgr.get(q).get_json()["newer"] == n
+
+
+def test_uploads_are_streamed_in_chunks(world, app, detector_file):
+    """upload_model never asks the upload for all its bytes at once."""
+    from server.services import models as model_service
+
+    data, sha = detector_file
+
+    class Chunked(io.BytesIO):
+        def read(self, size=-1):
+            assert 0 < size <= model_service.CHUNK, f"read({size})"
+            return super().read(size)
+
+    with world.session() as s:
+        m = model_service.upload_model(s, app.config, Chunked(data), "md.onnx", name="md", kind="detector",
+                                       sha256=sha)
+        assert m.size_bytes == len(data)
 
 
 def test_run_detector_form_errors_next_to_the_field(world, app, signed_in, detection_setup, admin):
@@ -273,7 +305,7 @@ def test_jobs_pages_are_role_checked_per_area(world, signed_in, detection_setup)
     assert other.get(f"/admin/areas/{a.id}/jobs").status_code == 404
     assert other.get(f"/admin/jobs/{job.id}").status_code == 404
     assert other.form(f"/admin/jobs/{job.id}/cancel", {}).status_code == 404
-    assert other.get(f"/admin/areas/{b.id}/jobs.json?ids={job.id}").get_json() == {"jobs": []}
+    assert other.get(f"/admin/areas/{b.id}/jobs.json?ids={job.id}").get_json()["jobs"] == []
     r = other.form(f"/admin/areas/{b.id}/jobs/detect", {"target": f"deployment:{dep.id}", "model": "tiny-md"})
     assert r.status_code == 422 and _job(world, id=job.id)[0].status == "queued"
 
