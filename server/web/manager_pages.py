@@ -1,5 +1,6 @@
 """Manager pages of one protected area: overview (effort, species, alerts), map,
-deployment calendar. They need the manager role in that area.
+deployment calendar with the camera health findings (each recorded as a malfunction in
+one step). They need the manager role in that area.
 
 The map uses Leaflet, installed from the npm registry at setup time into
 server/web/vendor/ (never committed; see scripts/setup.sh) and served from
@@ -10,12 +11,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, jsonify, render_template, send_from_directory
+from flask import Blueprint, flash, jsonify, redirect, render_template, send_from_directory, url_for
+from sqlmodel import select
+
+from protocols.i18n import N_
 
 from ..auth.permissions import load_area
 from ..db import get_session
-from ..errors import NotFound
-from ..models import ProtectedArea
+from ..errors import NotFound, SaolaError
+from ..i18n import gettext as _
+from ..models import Deployment, Program, ProtectedArea
 from ..review.overview import area_overview, calendar, map_features
 from . import login_required
 
@@ -57,11 +62,62 @@ def area_geojson(area_id: str):
     return jsonify(map_features(get_session(), area.id, area.boundary))
 
 
+#: What each camera health check is called on the pages (server/analytics/health.py CHECKS).
+HEALTH_TITLES = {
+    "clock_before_2010": N_("Clock reset (photos dated before 2010)"),
+    "clock_future": N_("Clock in the future"),
+    "clock_backwards": N_("Clock running backwards"),
+    "stopped_early": N_("Battery dead or card full"),
+    "long_gap": N_("Knocked over or covered (long silence)"),
+    "blank_run": N_("Knocked over or covered (blank frames)"),
+    "false_triggers": N_("False triggers (too many photos a day)"),
+    "mostly_blank": N_("False triggers (mostly blank)"),
+    "no_night_photos": N_("Infrared flash broken (no night photos)"),
+    "late_first_photo": N_("Setup date disagrees with the first photos"),
+    "photos_before_setup": N_("Photos before the setup date"),
+    "photos_after_retrieval": N_("Photos after the retrieval date"),
+}
+
+
+def _health(area_id: str) -> list:
+    """The camera health findings of every program of the area (server/services/health.py)."""
+    from ..services import health
+
+    s = get_session()
+    pids = list(s.exec(select(Program.id).where(Program.area_id == area_id)))
+    return health.findings(s, pids) if pids else []
+
+
 @bp.route("/areas/<area_id>/calendar")
 @login_required
 def calendar_page(area_id: str):
     area = _area(area_id)
-    return render_template("calendar.html", area=area, cal=calendar(get_session(), area.id))
+    return render_template("calendar.html", area=area, cal=calendar(get_session(), area.id),
+                           findings=_health(area.id), titles=HEALTH_TITLES)
+
+
+@bp.route("/areas/<area_id>/health/<deployment_id>/<key>", methods=["POST"])
+@login_required
+def record_health_finding(area_id: str, deployment_id: str, key: str):
+    """One step: a camera health finding becomes malfunction intervals (effort follows)."""
+    from ..auth.permissions import current_user, load_in_area
+    from ..services import health
+
+    area = _area(area_id)
+    s = get_session()
+    dep = load_in_area(s, Deployment, deployment_id, "manager").row
+    if s.get(Program, dep.program_id).area_id != area.id:
+        raise NotFound("no such deployment in this area")
+    try:
+        rows = health.record_malfunction(s, dep, key, user=current_user().username, area_id=area.id)
+        s.commit()
+    except SaolaError as e:
+        s.rollback()
+        flash(e.message, "error")
+    else:
+        flash(_("Recorded as malfunction ({n} interval(s)): the calendar and the effort count it.", n=len(rows)),
+              "ok")
+    return redirect(url_for(".calendar_page", area_id=area.id) + "#health")
 
 
 @bp.route("/vendor/leaflet/<path:filename>")
