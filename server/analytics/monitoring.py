@@ -365,8 +365,9 @@ def richness(session: Session, program_ids: list[str], o: Options) -> Table:
 
 # ---- AI evaluation -------------------------------------------------------------------------------------
 def load_ai_items(session: Session, program_ids: list[str], start: date | None = None, end: date | None = None,
-                  detector_level: bool = False):
-    """One :class:`server.stats.ai_eval.Item` per reviewed camera sequence that a detector processed."""
+                  detector_level: bool = False, deployment_id: str | None = None):
+    """One :class:`server.stats.ai_eval.Item` per reviewed camera sequence that a detector processed
+    (of one deployment when ``deployment_id`` is given)."""
     from sqlalchemy import select
 
     from ..models import Deployment, Detection, Media, Observation, Sequence, Taxon
@@ -375,7 +376,8 @@ def load_ai_items(session: Session, program_ids: list[str], start: date | None =
     seqs = {sid: t for sid, t in session.execute(
         select(Sequence.id, Sequence.event_start).join(Deployment, Deployment.id == Sequence.deployment_id)
         .where(Deployment.program_id.in_(program_ids), Deployment.kind == "camera",
-               Sequence.review_status != "unreviewed")).all()}
+               Sequence.review_status != "unreviewed",
+               *([Deployment.id == deployment_id] if deployment_id else []))).all()}
     if start or end:  # by the sequence's UTC date: a day's shift at the edges is immaterial here
         seqs = {k: t for k, t in seqs.items() if t is not None and (start is None or t.date() >= start)
                 and (end is None or t.date() <= end)}

@@ -95,7 +95,33 @@ def preview(session: Session, flt: QueueFilter, threshold: float, thumb_url: Cal
     picked = sorted(by_id, key=lambda sid: (-(by_id[sid][1] or 0.0), place.get(sid, 0)))[:sample]
     return {"threshold": threshold, "sequences": len(ordered), "media": sum(n for n, _ in by_id.values()),
             "not_screened": not_screened, "sequence_ids": ordered,
-            "sample": _sample(session, picked, by_id, thumb_url)}
+            "sample": _sample(session, picked, by_id, thumb_url),
+            "evaluation": evaluation(session, flt, threshold)}
+
+
+def evaluation(session: Session, flt: QueueFilter, threshold: float) -> dict[str, Any]:
+    """What the threshold would have done to the sequences people have already reviewed in the filter's
+    program(s), deployment or area: animal and person sequences it would have hidden (by species) and the
+    true blanks it would have removed (server/stats/ai_eval.py). Shown before the triage is applied."""
+    from ..analytics.monitoring import load_ai_items
+    from ..models import Program
+    from ..stats.ai_eval import triage_cost
+
+    threshold = check_threshold(threshold)
+    if flt.deployment_id:
+        dep = session.get(Deployment, flt.deployment_id)
+        pids = [dep.program_id] if dep is not None else []
+    elif flt.program_id:
+        pids = [flt.program_id]
+    elif flt.area_id:
+        pids = list(session.exec(select(Program.id).where(Program.area_id == flt.area_id)))
+    else:
+        pids = []
+    items = load_ai_items(session, pids, deployment_id=flt.deployment_id) if pids else []
+    if not items:
+        return {"threshold": threshold, "reviewed": 0}
+    row = triage_cost(items, (threshold,))[0]
+    return {"reviewed": len(items), **row}
 
 
 def _sample(session: Session, ids: list[str], by_id: dict, thumb_url) -> list[dict[str, Any]]:

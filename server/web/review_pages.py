@@ -45,6 +45,12 @@ JS_TEXT = (
     N_("Marked {n} sequences blank."), N_("{n} sequences changed since the preview and were left as they are."),
     N_("Restored {n} sequences to unreviewed."), N_("{n} sequences were reviewed since and keep that review."),
     N_("Choose a protected area, program or deployment first."), N_("Highest confidence"), N_("no box"),
+    # what the threshold would have done to the sequences already reviewed (server/stats/ai_eval.py)
+    N_("Checked against the {n} sequences people have already reviewed here, this threshold would have hidden "
+       "{animals} of {animal_total} sequences with an animal, {persons} with a person, and removed {blanks} of "
+       "{blank_total} true blanks."),
+    N_("Animals it would have hidden:"),
+    N_("No sequence has been reviewed here yet: nothing to check this threshold against."),
 )
 # The viewer's tools (static/imagetools.js): zoom, adjustments, burst, side by side, video.
 JS_TEXT += (

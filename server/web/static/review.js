@@ -642,6 +642,19 @@
     });
   }
 
+  function evaluationText(ev) {
+    if (!ev || !ev.reviewed) return t('No sequence has been reviewed here yet: nothing to check this threshold against.');
+    let text = fill('Checked against the {n} sequences people have already reviewed here, this threshold would have hidden ' +
+      '{animals} of {animal_total} sequences with an animal, {persons} with a person, and removed {blanks} of ' +
+      '{blank_total} true blanks.', { n: ev.reviewed, animals: ev.animal_sequences_hidden, animal_total: ev.animal_total,
+      persons: ev.person_sequences_hidden, blanks: ev.blanks_removed, blank_total: ev.blank_total });
+    if (ev.species_hidden && ev.species_hidden.length) {
+      text += ' ' + t('Animals it would have hidden:') + ' ' +
+        ev.species_hidden.map((x) => x.species + ' (' + x.sequences + ')').join(', ');
+    }
+    return text;
+  }
+
   async function triagePreview() {
     const p = filterParams();
     if (!p.get('area_id') && !p.get('program_id') && !p.get('deployment_id')) {
@@ -659,6 +672,7 @@
       if (r.not_screened) text += ' ' + fill('{n} unreviewed sequences no detector has processed are left alone.', { n: r.not_screened });
       $('triage-summary').textContent = text;
       $('triage-summary').dataset.sequences = r.sequences;
+      $('triage-evaluation').textContent = evaluationText(r.evaluation);
       drawSample(r.sample);
       $('triage-apply').disabled = r.sequences === 0;
     } catch (e) { $('triage-summary').textContent = t('Error') + ': ' + e.message; }

@@ -307,3 +307,35 @@ def test_annual_report_carries_the_estimates(world, program3y):
     assert "7. Monitoring estimates" in en and "Occupancy trend 2023–2025" in en and "data:image/png" in en
     assert "7. Các ước lượng giám sát" in vi and "Độ giàu loài" in vi and "Jackknife bậc một" in vi
     assert MUNTJAC in en and "needs 10" in en
+
+
+def test_triage_preview_shows_what_the_threshold_would_have_hidden(world, reviewed, client):
+    from sqlalchemy import select
+
+    from server.models import Deployment, Detection, Location, Media, Sequence
+
+    with world.session() as s:  # one unreviewed sequence with a weak box: the triage's candidate
+        dep = s.execute(select(Deployment).join(Location, Location.id == Deployment.location_id)
+                        .where(Location.name == "ST01")).scalars().first()
+        at = dep.deployment_start + timedelta(days=2)
+        seq = Sequence(deployment_id=dep.id, event_start=at, event_end=at, media_count=1)
+        s.add(seq)
+        s.flush()
+        m = Media(sha256="f" * 64, kind="image", deployment_id=dep.id, sequence_id=seq.id, file_name="U.JPG",
+                  media_type="image/jpeg", size_bytes=1, storage_key="x/u.jpg", captured_at=at)
+        s.add(m)
+        s.flush()
+        s.add(Detection(media_id=m.id, model="megadetector@5a", category="animal", confidence=0.05))
+    bio = world.user("bio1", roles={reviewed.area_id: "biologist"})
+    r = client.get(f"/api/v1/review/triage/preview?program_id={reviewed.program_id}&threshold=0.1",
+                   headers=world.headers(bio))
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["sequences"] == 1
+    ev = body["evaluation"]
+    assert ev["reviewed"] == 35 and ev["hidden"] == 15
+    assert (ev["animal_sequences_hidden"], ev["animal_total"]) == (4, 24)
+    assert (ev["blanks_removed"], ev["blank_total"]) == (11, 11)
+    assert {x["species"]: x["sequences"] for x in ev["species_hidden"]} == {MUNTJAC: 2, BOAR: 2}
+    r = client.get(f"/api/v1/review/triage/preview?deployment_id={dep.id}&threshold=0.1", headers=world.headers(bio))
+    assert r.get_json()["evaluation"] == {"threshold": 0.1, "reviewed": 0}  # nothing reviewed at ST01
