@@ -194,6 +194,8 @@ def view_media(media_id: str, query: ViewQuery):
     app = current_app
     path, mimetype, blurred = policy.image_for(get_session(), media, query.size, role, get_store(app),
                                                app.extensions["saola.derivatives"], bool(app.config["DETECTOR_MODEL"]))
+    if policy.is_placeholder(path):
+        return policy.placeholder_response(path)
     if not path.is_file():
         raise NotFound(f"the file of media {media_id} is missing from the store")
     resp = send_file(path, mimetype=mimetype, conditional=True, max_age=0)

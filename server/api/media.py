@@ -273,6 +273,8 @@ def _send_from(store, media: Media, size: str, role: str):
     if media.kind == "image":  # who sees what: server/auth/policy.py
         path, mimetype, blurred = policy.image_for(get_session(), media, {"file": "original"}.get(size, size), role,
                                                    store, derivatives, bool(app.config.get("DETECTOR_MODEL")))
+        if policy.is_placeholder(path):
+            return policy.placeholder_response(path)
         return _file_response(path, mimetype, media, blurred or not policy.sees_clear_images(role))
     if media.kind == "video" and size == "file":  # no frames blurred yet: policy.video_for says who gets what
         path, mimetype, private = policy.video_for(get_session(), media, role, store, derivatives,

@@ -388,6 +388,27 @@ def image_for(session: Session, media: Media, size: str, role: str, media_store,
         raise SaolaError(f"cannot make the image: {e}", status=422, code="unreadable_image") from None
 
 
+def is_placeholder(path) -> bool:
+    """Whether :func:`image_for` answered with the stand-in for a thumbnail still being made."""
+    from ..detect.privacy import is_placeholder as placeholder
+
+    return placeholder(path)
+
+
+def placeholder_response(path):
+    """The stand-in image, never cached, marked ``X-Saola-Pending: 1`` (pages fetch it again later)."""
+    import io
+
+    from flask import send_file
+
+    # The bytes, not an open file (the test client and some WSGI servers leave it open).
+    resp = send_file(io.BytesIO(path.read_bytes()), mimetype="image/svg+xml", conditional=False, max_age=0)
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Saola-Pending"] = "1"
+    resp.headers["Retry-After"] = "3"
+    return resp
+
+
 def recording_for(media: Media, role: Optional[str], media_store, derivatives) -> tuple[Any, str, bool]:
     """(path, MIME type, cleaned) of the recording ``role`` may download of the audio ``media``.
 

@@ -108,12 +108,43 @@ class Withheld(Exception):
     """A viewer asked for an image showing a person with no box to blur."""
 
 
+#: Shown while ingest's background job has not made a photo's thumbnail yet (server/ingest/jobs.py).
+PENDING_IMAGE = Path(__file__).resolve().parents[1] / "web" / "static" / "thumb-pending.svg"
+
+
+def is_placeholder(path: Path) -> bool:
+    """Whether ``path`` is the stand-in for a derivative still being made (pages retry it)."""
+    return path == PENDING_IMAGE
+
+
+def _review_sized(media) -> bool:
+    from ..ingest.derivatives import serves_as_review
+
+    # getattr: a video's poster frame stands in as a duck-typed photo (server/auth/policy.py).
+    meta = getattr(media, "meta", None)
+    meta = meta if isinstance(meta, dict) else {}
+    return serves_as_review(getattr(media, "width", None), getattr(media, "height", None),
+                            getattr(media, "orientation", None), meta.get("components"))
+
+
+def derivative_pending(media, size: str) -> bool:
+    """Whether ingest left the ``size`` image of this photo to the background derivative job,
+    which has not made it yet: the placeholder is served instead of decoding while the user waits."""
+    meta = getattr(media, "meta", None)
+    if not isinstance(meta, dict) or getattr(media, "kind", None) != "image" or media.has_derivatives \
+            or meta.get("derivatives") != "pending":
+        return False
+    return size == "thumb" or (size == "review" and not _review_sized(media))
+
+
 def _clear_derivative(media, size: str, media_store, derivatives) -> Path:
     # Ingest's own derivatives when it made them (server/ingest/derivatives.py keys), else ours.
     sha = media.sha256
     theirs = f"{size}/{sha[:2]}/{sha[2:4]}/{sha}.jpg"
     if size in ("thumb", "review") and derivatives.exists(theirs):
         return derivatives.path(theirs)
+    if derivative_pending(media, size):
+        return PENDING_IMAGE
     return ensure_derivative(derivatives, media_store.path(media.storage_key), sha, size, ())
 
 
@@ -148,15 +179,19 @@ def image_for_role(session, media, size: str, role: str, media_store, derivative
             if size == "original":
                 return ensure_derivative(derivatives, media_store.path(media.storage_key), media.sha256, size,
                                          ()), "image/jpeg", False
-            return _clear_derivative(media, size, media_store, derivatives), "image/jpeg", False
+            return *_typed(_clear_derivative(media, size, media_store, derivatives)), False
     if size == "original":
         return media_store.path(media.storage_key), media.media_type, False
     sha = media.sha256
-    if (size == "review" and media.has_derivatives
+    if (size == "review" and (media.has_derivatives or _review_sized(media))
             and not derivatives.exists(f"review/{sha[:2]}/{sha[2:4]}/{sha}.jpg")):
-        # Ingest made no review copy because the original is review-size already.
+        # Ingest makes no review copy when the original is review-size already.
         return media_store.path(media.storage_key), media.media_type, False
-    return _clear_derivative(media, size, media_store, derivatives), "image/jpeg", False
+    return *_typed(_clear_derivative(media, size, media_store, derivatives)), False
+
+
+def _typed(path: Path) -> tuple[Path, str]:
+    return path, "image/svg+xml" if is_placeholder(path) else "image/jpeg"
 
 
 # ---- videos ---------------------------------------------------------------------------------------

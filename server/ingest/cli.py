@@ -29,8 +29,12 @@ def register(main: click.Group) -> None:
               help="Worker processes for hashing, EXIF and thumbnails (default: one per CPU core; 0: none).")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the full report (every skipped file and flag) as JSON to this file.")
+@click.option("--thumbnails", type=click.Choice(["background", "now"]), default="background", show_default=True,
+              help="'background': the card is done when its originals are stored and indexed; thumbnails are "
+                   "made by a background job (the server's worker or `saola worker`), the pages show a "
+                   "placeholder meanwhile. 'now': make them in this command before it ends.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def ingest_cmd(path, deployment_id, layout, area, program_name, workers, report_file, quiet):
+def ingest_cmd(path, deployment_id, layout, area, program_name, workers, report_file, thumbnails, quiet):
     """Ingest a camera card: a folder (recursive, e.g. DCIM/100RECNX/) or a zip of one.
 
     Photos (JPEG) and videos (MP4/MOV/AVI) are stored once each (by SHA-256),
@@ -66,6 +70,12 @@ def ingest_cmd(path, deployment_id, layout, area, program_name, workers, report_
     finally:
         if bar is not None:
             bar.close()
+    if thumbnails == "now" and data.get("derivative_jobs"):
+        from ..jobs import run_job
+
+        for job_id in data["derivative_jobs"]:
+            run_job(job_id, app.config)
+        lines.append(f"thumbnails made: {data.get('derivatives_pending', 0)}")
     for line in lines:
         click.echo(line)
     if report_file is not None:

@@ -35,5 +35,10 @@ def ingest_demo_media(app: Flask, info: dict, sample_media_dir: str | Path) -> d
                 location={"name": DEMO_STATION, "latitude": 17.59, "longitude": 106.28})
         dep_id = dep.id
     rep = ingest_path(app, camera_dir, deployment_id=dep_id, workers=0)
+    # A handful of photos: their thumbnails are made now, so the demo shows pictures without a worker.
+    from ..jobs import run_job
+
+    for job_id in rep.derivative_jobs:
+        run_job(job_id, app.config)
     return {"deployment_id": dep_id, "ingested": rep.ingested, "duplicates": rep.duplicates,
             "skipped": len(rep.skipped), "sequences": rep.sequences, "summary": rep.summary_lines()}

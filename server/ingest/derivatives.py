@@ -81,6 +81,78 @@ def _encode(im: Image.Image, quality: int) -> bytes:
     return buf.getvalue()
 
 
+def serves_as_review(width: Optional[int], height: Optional[int], orientation: Optional[int],
+                     components: Optional[int]) -> bool:
+    """Whether a photo is its own review-size image (upright, RGB or grey, long side at most
+    :data:`REVIEW_MAX`), known from its header alone: no copy is made, the original is served."""
+    if not width or not height:
+        return False
+    return max(width, height) <= REVIEW_MAX and (orientation or 1) == 1 and components in (None, 1, 3)
+
+
+def exif_preview(data: bytes) -> Optional[bytes]:
+    """The JPEG preview a camera embedded in the EXIF block (IFD1's JPEGInterchangeFormat), or None."""
+    import struct
+
+    from .makernotes import tiff_of_jpeg
+
+    tiff = tiff_of_jpeg(data)
+    if not tiff or len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
+        return None
+    bo = "<" if tiff[:2] == b"II" else ">"
+    try:
+        (ifd0,) = struct.unpack_from(bo + "I", tiff, 4)
+        (n,) = struct.unpack_from(bo + "H", tiff, ifd0)
+        (ifd1,) = struct.unpack_from(bo + "I", tiff, ifd0 + 2 + 12 * n)
+        if not ifd1 or ifd1 + 2 > len(tiff):
+            return None
+        (n1,) = struct.unpack_from(bo + "H", tiff, ifd1)
+        start = length = None
+        for i in range(min(n1, 200)):
+            tag, typ, _count, value = struct.unpack_from(bo + "HHII", tiff, ifd1 + 2 + 12 * i)
+            if typ == 3:  # a SHORT sits in the first half of the value field
+                value = struct.unpack_from(bo + "H", tiff, ifd1 + 2 + 12 * i + 8)[0]
+            if tag == 0x0201:
+                start = value
+            elif tag == 0x0202:
+                length = value
+    except struct.error:
+        return None
+    if start is None or not length or start + length > len(tiff):
+        return None
+    preview = tiff[start:start + length]
+    return preview if preview.startswith(b"\xff\xd8") else None
+
+
+def thumb_from_preview(preview: Optional[bytes], width: Optional[int], height: Optional[int]) -> Optional[bytes]:
+    """A thumbnail from the camera's embedded preview, without decoding the photo; None when the
+    preview is missing, too small (below :data:`THUMB_MIN`), of another shape (a letterboxed or
+    cropped preview would put boxes in the wrong place) or undecodable."""
+    from .exif import has_end_marker, jpeg_frame
+
+    if not preview or not width or not height:
+        return None
+    frame = jpeg_frame(preview)
+    if frame is None or not has_end_marker(preview):
+        return None
+    pw, ph, components = frame
+    if max(pw, ph) < THUMB_MIN or components not in (1, 3):
+        return None
+    if abs(pw / ph - width / height) > 0.02 * (width / height):
+        return None
+    if max(pw, ph) <= THUMB_SIZE:
+        return preview  # already thumbnail-sized: used as the camera wrote it
+    try:
+        im = open_image(preview)
+        im.draft("RGB", _fit((pw, ph), THUMB_SIZE))
+        im.load()
+    except Exception:  # a damaged preview: the derivative job decodes the photo instead
+        return None
+    if max(im.size) > THUMB_SIZE:
+        im = im.resize(_fit(im.size, THUMB_SIZE), Image.Resampling.BOX)
+    return _encode(im, THUMB_QUALITY)
+
+
 def make_derivatives(data: bytes, orientation: Optional[int] = None, max_pixels: Optional[int] = None) -> Derivatives:
     """Thumbnail (and review-size image when needed) of a JPEG; DerivativeError if it cannot be decoded
     or declares more than ``max_pixels`` (default: the process's limit, classifiers/safe_image.py)."""

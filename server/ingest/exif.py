@@ -281,7 +281,8 @@ def has_end_marker(data: bytes) -> bool:
     for marker, _, b in jpeg_segments(data):
         if marker == 0xDA:
             sos_end = b
-    return sos_end is not None and data.find(b"\xff\xd9", sos_end) != -1
+    # Searched from the end, where the marker is: the whole image is not scanned.
+    return sos_end is not None and data.rfind(b"\xff\xd9", sos_end) != -1
 
 
 def strip_metadata_segments(data: bytes) -> bytes:

@@ -5,13 +5,13 @@ time, the originals), so running one twice gives the same result.
 """
 from __future__ import annotations
 
+import os
 
 from sqlalchemy import bindparam, update
 from sqlmodel import select
 
 from ..jobs.core import JobContext, handler
 from ..models import Deployment, Media, Program
-from ..storage import stores_from_config
 from .pipeline import TIME_FLAGS
 from .sequences import resequence
 from .timefix import correct_time, in_window, time_flags
@@ -126,37 +126,82 @@ def resequence_job(ctx: JobContext) -> dict:
 
 @handler("derivatives")
 def derivatives_job(ctx: JobContext) -> dict:
-    """Params {"deployment_id"} or {"media_ids": [...]}: make missing thumbnails / review images again."""
-    from . import process as proc
-    from .registry import MediaInfo
+    """Params {"media_ids": [...]} (queued by ingest for photos it stored without a thumbnail) or
+    {"deployment_id"} (make missing ones again): decode each photo once for its thumbnail and, when
+    needed, review image; the pages show a placeholder until then.
 
+    Photos are done in a process pool (``params["workers"]``, config ``DERIVATIVE_WORKERS``, default
+    all cores but one). A photo that cannot be decoded is flagged ``corrupt`` (its original and row
+    stay as they are; no retry). When writing fails (full disk, store unavailable) the job fails
+    after the others are done and is retried; what was made is kept.
+    """
+    import concurrent.futures as cf
+    import multiprocessing as mp
+    from functools import partial
+
+    from . import process as proc
     from .pipeline import config_roots
 
     cfg = ctx.config
     roots = config_roots(cfg, durable=True)
-    store = stores_from_config(cfg)[0]
     with ctx.session() as s:
         stmt = select(Media.id, Media.sha256, Media.storage_key, Media.orientation).where(Media.kind == "image")
         if "media_ids" in ctx.params:
+            # Done ones are checked again (a stat): a rerun of a card queues photos whose files went missing.
             stmt = stmt.where(Media.id.in_(list(ctx.params["media_ids"])))
         else:
             stmt = stmt.where(Media.deployment_id == ctx.params["deployment_id"])
-        rows = s.exec(stmt).all()
-    made = 0
-    for i, (mid, sha, key, orientation) in enumerate(rows):
-        try:
-            with store.open(key) as f:
-                data = f.read()
-        except OSError as e:
-            ctx.fail_item(mid, f"original missing from the media store: {e}")
-            continue
-        if proc.ensure_derivatives(sha, data, MediaInfo(orientation=orientation), roots):
-            made += 1
-            with ctx.session() as s:
-                s.connection().execute(update(Media.__table__).where(Media.__table__.c.id == mid)
-                                       .values(has_derivatives=True))
-        else:
-            ctx.fail_item(mid, "cannot decode the image")
-        if i % 50 == 0:
-            ctx.progress(i + 1, len(rows))
-    return {"media": len(rows), "with_derivatives": made}
+        rows = s.exec(stmt.order_by(Media.id)).all()
+    items = [(mid, sha, key, orientation) for mid, sha, key, orientation in rows]
+    workers = int(ctx.params.get("workers") or cfg.get("DERIVATIVE_WORKERS") or max(1, (os.cpu_count() or 2) - 1))
+    work = partial(proc.derive_one, roots)
+    counts = {"made": 0, "undecodable": 0, "missing": 0, "error": 0}
+    made: list[str] = []
+    bad: dict[str, str] = {}
+
+    def save() -> None:
+        if not made and not bad:
+            return
+        with ctx.session() as s:
+            for m in s.exec(select(Media).where(Media.id.in_(made + list(bad)))):
+                meta = dict(m.meta or {})
+                if m.id in bad:
+                    meta["derivatives"] = "failed"
+                    meta["ingest_notes"] = list(meta.get("ingest_notes") or []) + [bad[m.id]]
+                    m.flags = list(dict.fromkeys(list(m.flags or []) + ["corrupt"]))
+                else:
+                    meta["derivatives"] = "made" if meta.get("derivatives") == proc.PENDING else \
+                        meta.get("derivatives", "made")
+                    m.has_derivatives = True
+                m.meta = meta
+                s.add(m)
+        made.clear()
+        bad.clear()
+
+    def record(res: tuple[str, str, str], done: int) -> None:
+        mid, outcome, message = res
+        counts[outcome] += 1
+        if outcome == "made":
+            made.append(mid)
+        elif outcome == "undecodable":
+            bad[mid] = message
+        if outcome != "made":
+            ctx.fail_item(mid, message)
+        if len(made) + len(bad) >= 200 or done == len(items):
+            save()
+            ctx.progress(done, len(items))  # renews the lease; raises JobCancelled when cancelled
+
+    if workers <= 1 or len(items) < 8:
+        for n, item in enumerate(items, start=1):
+            record(work(item), n)
+    else:
+        # spawn: the job runs in a worker thread, and forking a threaded process is unsafe.
+        with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+            for n, res in enumerate(pool.map(work, items, chunksize=8), start=1):
+                record(res, n)
+    save()
+    if counts["error"]:
+        raise RuntimeError(f"{counts['error']} of {len(items)} thumbnails could not be written; the job is "
+                           "retried (what was made is kept)")
+    return {"media": len(items), "with_derivatives": counts["made"], "undecodable": counts["undecodable"],
+            "missing": counts["missing"]}

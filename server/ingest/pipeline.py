@@ -26,6 +26,7 @@ from .. import audit, features
 from ..db import session_scope
 from ..errors import NotFound, ValidationError
 from ..models import Deployment, Media, Program, new_id, utcnow
+from ..jobs.core import enqueue
 from . import process as proc
 from .report import IngestReport
 from .sequences import resequence
@@ -190,6 +191,24 @@ class BatchWriter:
                     jobs.append(job.id)
         return jobs
 
+    def _queue_derivatives(self, s, rows: list[dict], rederive: list) -> list[str]:
+        """Queue the background ``derivatives`` job of new photos still without a thumbnail (and of
+        ``rederive``: (media id, area id) of stored photos whose thumbnail is missing)."""
+        by_area: dict = {}
+        for mid, area_id in rederive:
+            by_area.setdefault(area_id, []).append(mid)
+        for row in rows:
+            if row["kind"] == "image" and row["meta"].get("derivatives") == proc.PENDING:
+                area = self.matcher.area_of(row["deployment_id"]) if row["deployment_id"] else None
+                by_area.setdefault(area, []).append(row["id"])
+        out = []
+        for area_id, ids in by_area.items():
+            job = enqueue(s, proc.DERIVATIVES_JOB, {"media_ids": ids}, area_id=area_id, commit=False)
+            out.append(job.id)
+            self.report.derivative_jobs.append(job.id)
+            self.report.derivatives_pending += len(ids)
+        return out
+
     def finish(self) -> None:
         """Write what is pending and resolve the media ids of in-run duplicates."""
         self.flush()
@@ -232,13 +251,16 @@ class BatchWriter:
             existing = {sha: (mid, has_d, dep_id, old_flags) for sha, mid, has_d, dep_id, old_flags in s.exec(
                 select(Media.sha256, Media.id, Media.has_derivatives, Media.deployment_id, Media.flags)
                 .where(Media.sha256.in_(shas)))}
-            rows, completed, per_area, dups, assigned = [], [], {}, [], []
+            rows, completed, per_area, dups, assigned, rederive = [], [], {}, [], [], []
             for res, w, t, off, flags in placed:
                 if res["sha256"] in existing:
                     mid, has_d, dep_id, old_flags = existing[res["sha256"]]
                     dups.append((res, mid))
                     if res.get("derivatives") and not has_d:
                         completed.append(mid)
+                    elif (res["info"].get("meta") or {}).get("derivatives") == proc.PENDING:
+                        # Stored before, its thumbnail missing (never made, or deleted): the job makes it.
+                        rederive.append((mid, w.area_id if w else self.matcher.area_of(dep_id) if dep_id else None))
                     if dep_id is None and w is not None:
                         # Stored earlier without a deployment; this run knows it: assign it now.
                         kept = [f for f in (old_flags or []) if f not in TIME_FLAGS]
@@ -265,9 +287,11 @@ class BatchWriter:
                 audit.record(s, "create", "media", self.run_id, area_id=area_id,
                              after={"ingest_run": self.run_id, "source": rep.source, "count": len(ids),
                                     "media_ids": ids})
-            # Detection of the new photos is queued in the same transaction as their rows.
-            jobs = self._queue_detection(s, rows + [{"id": a["mid"], "kind": a["kind"], "deployment_id": a["dep"],
-                                                      "flags": a["fl"]} for a in assigned])
+            # Thumbnails the workers did not make (no usable camera preview), then detection of the new
+            # photos: queued in the same transaction as their rows.
+            jobs = self._queue_derivatives(s, rows, rederive)
+            jobs += self._queue_detection(s, rows + [{"id": a["mid"], "kind": a["kind"], "deployment_id": a["dep"],
+                                                       "flags": a["fl"]} for a in assigned])
         # Counted (and jobs dispatched) only once committed.
         if jobs:
             from ..jobs import dispatch

@@ -53,6 +53,10 @@ class StoreRoots:
     # Media in object storage: the settings (name, value) that open the stores
     # (server.storage.stores_from_config); ``media`` is then only a local scratch folder for big files.
     remote: tuple[tuple[str, Any], ...] = ()
+    # Decode each photo during ingest for its thumbnail / review image (the old way). False: ingest only
+    # hashes, reads metadata, stores and indexes; the thumbnail comes from the camera's embedded preview
+    # when usable, else from the background ``derivatives`` job (server/ingest/jobs.py).
+    decode_derivatives: bool = False
 
 
 _remote_cache: dict[tuple, tuple[Any, Any]] = {}
@@ -275,7 +279,13 @@ def process_source(src: Source, roots: StoreRoots, make_derivatives: bool = True
         res.update(sha256=sha, storage_key=key, size=size, media_type=reader.media_type)
         res["derivatives"] = False
         if src.kind == "image" and make_derivatives and "corrupt" not in info.flags:
-            res["derivatives"] = ensure_derivatives(sha, data if data is not None else _read(dest), info, roots)
+            blob = data if data is not None else _read(dest)
+            if roots.decode_derivatives:
+                res["derivatives"] = ensure_derivatives(sha, blob, info, roots)
+            else:
+                res["derivatives"] = preview_derivatives(sha, blob, info, roots)
+                if not res["derivatives"]:
+                    info.meta["derivatives"] = PENDING
         res["info"] = _info_dict(info)
         return res
     except OSError as e:
@@ -289,6 +299,33 @@ def process_source(src: Source, roots: StoreRoots, make_derivatives: bool = True
 def _read(path: str) -> bytes:
     with open(path, "rb") as f:
         return f.read()
+
+
+# Media.meta["derivatives"] of a photo whose thumbnail the background job has yet to make: the pages
+# show a placeholder meanwhile instead of decoding the photo while the user waits.
+PENDING = "pending"
+DERIVATIVES_JOB = "derivatives"  # the job kind that makes them (server/ingest/jobs.py)
+
+
+def preview_derivatives(sha: str, data: bytes, info: MediaInfo, roots: StoreRoots) -> bool:
+    """Complete derivatives without decoding the photo, when possible: the photo serves as its own
+    review image (upright, at most 2048 px) and the camera embedded a usable preview, which becomes
+    the thumbnail. False when the derivative job has to decode the photo."""
+    stores = remote_stores(roots)
+    thumb = os.path.join(roots.derivatives, deriv.thumb_key(sha))
+    if stores[1].exists(deriv.thumb_key(sha)) if stores is not None else _present(thumb):
+        return True
+    if not deriv.serves_as_review(info.width, info.height, info.orientation, info.meta.get("components")):
+        return False
+    small = deriv.thumb_from_preview(deriv.exif_preview(data), info.width, info.height)
+    if small is None:
+        return False
+    if stores is not None:
+        stores[1].put_bytes(deriv.thumb_key(sha), small)
+    else:
+        atomic_write(thumb, small, False)
+    info.meta["derivatives"] = "exif_preview"
+    return True
 
 
 def ensure_derivatives(sha: str, data: bytes, info: MediaInfo, roots: StoreRoots) -> bool:
@@ -314,6 +351,29 @@ def ensure_derivatives(sha: str, data: bytes, info: MediaInfo, roots: StoreRoots
     # The thumbnail is written last: its presence means "derivatives complete".
     atomic_write(thumb, d.thumb, False)
     return True
+
+
+def derive_one(roots: StoreRoots, item: tuple[str, str, str, Optional[int]]) -> tuple[str, str, str]:
+    """The derivatives of one stored photo ``(media id, sha256, storage key, orientation)``:
+    ``(media id, outcome, message)``, outcome ``made``, ``undecodable``, ``missing`` (no original)
+    or ``error`` (writing failed: worth another attempt)."""
+    mid, sha, key, orientation = item
+    stores = remote_stores(roots)
+    try:
+        if stores is not None:
+            with stores[0].open(key) as f:
+                data = f.read()
+        else:
+            with open(os.path.join(roots.media, key), "rb") as f:
+                data = f.read()
+    except OSError as e:
+        return mid, "missing", f"original missing from the media store: {e.strerror or e}"
+    info = MediaInfo(orientation=orientation)
+    try:
+        made = ensure_derivatives(sha, data, info, roots)
+    except OSError as e:
+        return mid, "error", f"cannot write the thumbnail: {e.strerror or e}"
+    return (mid, "made", "") if made else (mid, "undecodable", "; ".join(info.notes) or "cannot decode the image")
 
 
 # ---- worker-process plumbing ---------------------------------------------------------------

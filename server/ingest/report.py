@@ -42,6 +42,8 @@ class IngestReport:
     elapsed_s: float = 0.0
     sync_s: float = 0.0  # waiting for the disk to make originals durable
     db_s: float = 0.0  # writing rows
+    derivative_jobs: list[str] = field(default_factory=list)  # background jobs making thumbnails
+    derivatives_pending: int = 0  # photos whose thumbnail those jobs make
 
     def skip(self, path: str, reason: str) -> None:
         self.skipped.append((path, reason))
@@ -81,6 +83,9 @@ class IngestReport:
             lines.append(f"flagged {flag}: {n} file(s) {text}: {example}")
         if self.sequences:
             lines.append(f"sequences: {self.sequences} in {len(self.deployments)} deployment(s)")
+        if self.derivatives_pending:
+            lines.append(f"thumbnails: {self.derivatives_pending} to be made in the background "
+                         f"({len(self.derivative_jobs)} job(s); the photos are stored and indexed now)")
         lines.extend(self.notes)
         for f in self.health[:max_items]:
             lines.append(f"health {f['station']} {f['category']}/{f['check']}: {f['message']}")
@@ -121,5 +126,6 @@ class IngestReport:
                 "by_kind": dict(self.by_kind), "notes": list(self.notes), "health": list(self.health),
                 "fatal": self.fatal,
                 "duplicate_paths": list(self.duplicate_paths),
+                "derivative_jobs": list(self.derivative_jobs), "derivatives_pending": self.derivatives_pending,
                 "elapsed_s": round(self.elapsed_s, 3),
                 "summary": self.summary_lines()}

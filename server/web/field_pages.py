@@ -59,6 +59,8 @@ def field_photo(area_id: str, sha256: str):
     path, _mime, blurred = policy.image_for(s, media, "thumb", role, get_store(),
                                             current_app.extensions["saola.derivatives"],
                                             bool(current_app.config.get("DETECTOR_MODEL")))
+    if policy.is_placeholder(path):
+        return policy.placeholder_response(path)
     resp = send_file(io.BytesIO(path.read_bytes()), mimetype="image/jpeg", max_age=0)
     clear_for_all = not blurred and policy.sees_clear_images(role)
     resp.headers["Cache-Control"] = "private, max-age=3600" if clear_for_all else "private, no-store"

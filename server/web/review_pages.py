@@ -115,6 +115,8 @@ def media_image(media_id: str, size: str):
         if not store.exists(m.storage_key):
             raise NotFound(f"the original of {m.file_name} is missing from the media store")
         path, _mime, blurred = policy.image_for(s, m, size, role, store, derivatives, detector)
+    if policy.is_placeholder(path):  # the background job has not made it yet: the page asks again
+        return policy.placeholder_response(path)
     # Small files: send the bytes (no open file handle left to the WSGI server).
     resp = send_file(io.BytesIO(path.read_bytes()), mimetype="image/jpeg", conditional=True,
                      etag=path.name, last_modified=path.stat().st_mtime)

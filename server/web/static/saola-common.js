@@ -86,5 +86,28 @@
   }
   document.addEventListener('DOMContentLoaded', () => placeBoxes());
 
+  // Thumbnails still being made in the background (server/ingest/jobs.py) come as a 320x240
+  // placeholder marked X-Saola-Pending: the grid, gallery and review ask again until the image is there.
+  const PENDING_W = 320, PENDING_H = 240, PENDING_EVERY_MS = 3000, PENDING_TRIES = 200;
+  document.addEventListener('load', (e) => {
+    const img = e.target;
+    if (!(img instanceof HTMLImageElement) || img.naturalWidth !== PENDING_W || img.naturalHeight !== PENDING_H) return;
+    const src = img.currentSrc || img.src;
+    if (!src || new URL(src, location.href).origin !== location.origin) return;
+    fetch(src, { method: 'HEAD', credentials: 'same-origin', cache: 'no-store' }).then((r) => {
+      if (r.headers.get('X-Saola-Pending') !== '1') return;
+      const tries = Number(img.dataset.pendingTries || 0) + 1;
+      if (tries > PENDING_TRIES) return;
+      img.dataset.pendingTries = String(tries);
+      img.classList.add('pending');
+      setTimeout(() => {
+        if ((img.currentSrc || img.src) !== src) return;  // the page showed another image meanwhile
+        const u = new URL(src, location.href);
+        u.searchParams.set('pending', String(tries));
+        img.src = u.toString();
+      }, PENDING_EVERY_MS);
+    }).catch(() => { /* offline: the placeholder stays */ });
+  }, true);
+
   window.Saola = { api: api, taxonName: taxonName, speciesPicker: speciesPicker, placeBoxes: placeBoxes };
 })();

@@ -106,3 +106,19 @@ def make_deployment(world, *, start=datetime(2026, 3, 1, tzinfo=timezone.utc), e
     dep = world.deployment(program, location_name=station, deployment_start=start, deployment_end=end,
                            camera_id=serial, timezone=tz, clock_offset_s=offset)
     return area, program, dep
+
+
+def make_thumbnails(app) -> int:
+    """Run the background ``derivatives`` jobs ingest queued (a worker does this in a server); how many ran."""
+    from sqlmodel import select
+
+    from server.db import session_scope
+    from server.jobs import run_job
+    from server.models import Job
+
+    with session_scope(app.config["DATABASE_URL"]) as s:
+        ids = list(s.exec(select(Job.id).where(Job.kind == "derivatives", Job.status == "queued")
+                          .order_by(Job.created_at)))
+    for job_id in ids:
+        run_job(job_id, app.config)
+    return len(ids)

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
-from ingest_helpers import avi_bytes, jpeg_bytes, make_deployment, mp4_bytes, reconyx_dir, write
+from ingest_helpers import avi_bytes, jpeg_bytes, make_deployment, make_thumbnails, mp4_bytes, reconyx_dir, write
 from server.ingest import pipeline, process
 from server.ingest.derivatives import review_key, thumb_key
 from server.ingest.pipeline import ingest_path
@@ -52,7 +52,15 @@ def test_reconyx_card_is_one_sequence_and_reingest_is_a_noop(app, world, shared_
     media = _media(world)
     assert len(media) == 10
     assert {m.camera_model for m in media} == {"HYPERFIRE 2 COVERT"}
-    assert all(m.deployment_id == dep.id and m.has_derivatives and m.flags == [] for m in media)
+    assert all(m.deployment_id == dep.id and m.flags == [] for m in media)
+    # Ingest decodes nothing: no embedded preview on this card, so a background job makes the thumbnails.
+    assert all(not m.has_derivatives and m.meta["derivatives"] == "pending" for m in media)
+    assert rep.derivatives_pending == 10 and len(rep.derivative_jobs) == 1
+    assert "thumbnails: 10 to be made in the background (1 job(s); the photos are stored and indexed now)" \
+        in rep.summary_lines()
+    assert make_thumbnails(app) == 1
+    media = _media(world)
+    assert all(m.has_derivatives and m.meta["derivatives"] == "made" for m in media)
     # Camera local time (Brussels, CEST) becomes UTC; the raw time is kept as written.
     first = media[0]
     assert first.captured_at_raw == datetime(2021, 4, 11, 20, 43, 9)
@@ -129,6 +137,8 @@ def test_bad_inputs_each_get_a_line_and_valid_files_are_all_stored(app, world, t
     assert media["TRUNC.JPG"].flags == ["corrupt"] and not media["TRUNC.JPG"].has_derivatives
     assert set(media["R1970.JPG"].flags) == {"clock_reset", "outside_window"}
     assert media["OLD.JPG"].flags == ["outside_window"] and media["OLD.JPG"].deployment_id == dep.id
+    assert make_thumbnails(app) == 1
+    assert not _by_name(world)["TRUNC.JPG"].has_derivatives
     derivs = app.extensions["saola.derivatives"]
     with Image.open(derivs.path(thumb_key(media["CMYK.JPG"].sha256))) as t:
         assert t.mode == "RGB"
@@ -160,6 +170,7 @@ def test_zip_with_escaping_paths_and_a_bomb_in_worker_processes(app, world, tmp_
     assert "skipped DCIM/bomb.JPG: compression ratio" in lines and "zip bomb" in lines
     assert not (tmp_path / "escaped.JPG").exists() and not (tmp_path.parent / "escaped.JPG").exists()
     assert len(_media(world)) == 10 and len(_sequences(world)) == 1
+    make_thumbnails(app)
     assert all(m.has_derivatives for m in _media(world))
 
 
@@ -210,6 +221,7 @@ def test_crash_mid_card_then_rerun_finishes_without_duplicates(app, world, tmp_p
     monkeypatch.setattr(pipeline.BatchWriter, "_write", real_write)
     rep = ingest_path(app, tmp_path / "card", deployment_id=dep.id, workers=0)
     assert (rep.ingested, rep.duplicates, rep.fatal) == (8, 4, None)
+    make_thumbnails(app)
     media = _media(world)
     assert len(media) == 12 and len({m.sha256 for m in media}) == 12
     assert sorted(store.iter_keys()) == sorted(m.storage_key for m in media)
@@ -223,11 +235,13 @@ def test_missing_derivatives_are_completed_on_rerun(app, world, tmp_path):
     _, _, dep = make_deployment(world)
     write(tmp_path / "card/IMG1.JPG", jpeg_bytes())
     ingest_path(app, tmp_path / "card", deployment_id=dep.id, workers=0)
+    assert make_thumbnails(app) == 1
     m = _media(world)[0]
     thumb = app.extensions["saola.derivatives"].path(thumb_key(m.sha256))
     thumb.unlink()
     rep = ingest_path(app, tmp_path / "card", deployment_id=dep.id, workers=0)
-    assert rep.duplicates == 1 and thumb.is_file()
+    assert rep.duplicates == 1 and rep.derivatives_pending == 1
+    assert make_thumbnails(app) == 1 and thumb.is_file()
 
 
 def test_disk_full_stops_with_a_clear_line_and_rerun_completes(app, world, tmp_path, monkeypatch):
@@ -310,6 +324,7 @@ def test_worker_processes_are_spawned_when_threads_run(app, world, tmp_path, mon
     assert pipeline._pool_context().get_start_method() == "spawn"
     rep = ingest_path(app, tmp_path / "card", deployment_id=dep.id, workers=2)
     assert (rep.ingested, rep.fatal) == (8, None)
+    make_thumbnails(app)
     assert all(m.has_derivatives for m in _media(world))
 
 
@@ -386,6 +401,7 @@ def test_big_files_are_streamed_and_removed_folders_are_made_again(app, world, t
     write(tmp_path / "card/IMG_1.JPG", jpeg_bytes(color=(1, 99, 1)))
     write(tmp_path / "card/CLIP.AVI", avi_bytes())
     rep = ingest_path(app, tmp_path / "card", deployment_id=dep.id, workers=0)
+    make_thumbnails(app)
     assert rep.ingested == 2 and all(m.has_derivatives or m.kind == "video" for m in _media(world))
     # Someone empties the derivatives folder while the server runs (folders this process
     # made before): re-running makes the thumbnail again.
@@ -394,5 +410,6 @@ def test_big_files_are_streamed_and_removed_folders_are_made_again(app, world, t
     monkeypatch.setattr(process, "IN_MEMORY_MAX", 64 * 1024 * 1024)
     again = ingest_path(app, tmp_path / "card", deployment_id=dep.id, workers=0)
     assert again.duplicates == 2 and not again.skipped
+    make_thumbnails(app)
     (photo,) = [m for m in _media(world) if m.kind == "image"]
     assert app.extensions["saola.derivatives"].exists(thumb_key(photo.sha256))
