@@ -8,16 +8,23 @@ import hashlib
 import io
 import struct
 
+import pytest
 from PIL import Image
 from sqlmodel import select
 
 from ingest_helpers import jpeg_bytes, make_deployment, make_thumbnails, write
 from server.ingest import derivatives as deriv
-from server.ingest import process
+from server.ingest import pipeline, process
 from server.ingest.derivatives import thumb_key
 from server.ingest.pipeline import ingest_path
 from server.models import Detection, Job, Media
 from signin import sign_in
+
+
+@pytest.fixture(autouse=True)
+def one_batch(monkeypatch):
+    # Batches also close every BATCH_SECONDS: on a loaded machine a card could make two jobs.
+    monkeypatch.setattr(pipeline, "BATCH_SECONDS", float("inf"))
 
 
 def _jpeg(size, color=(60, 120, 30)) -> bytes:

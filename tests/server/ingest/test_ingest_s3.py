@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from ingest_helpers import jpeg_bytes, make_deployment, mp4_bytes, write
+from ingest_helpers import jpeg_bytes, make_deployment, make_thumbnails, mp4_bytes, write
 from server.ingest.derivatives import thumb_key
 from server.ingest.pipeline import ingest_path
 from server.models import Media
@@ -43,6 +43,8 @@ def test_s3_ingest_stores_originals_and_thumbnails_in_the_bucket(s3_app, world, 
     assert (rep.ingested, len(rep.skipped)) == (7, 1), rep
     media_store, derivatives = s3_app.extensions["saola.media"], s3_app.extensions["saola.derivatives"]
     assert media_store.remote and derivatives.remote
+    # Thumbnails: made by the background job, from the bucket's originals into the bucket.
+    assert make_thumbnails(s3_app) >= 1  # one job per batch of rows
     with world.session() as s:
         rows = list(s.exec(select(Media)))
     assert len(rows) == 7
@@ -63,6 +65,7 @@ def test_s3_ingest_stores_originals_and_thumbnails_in_the_bucket(s3_app, world, 
 def test_s3_thumbnail_and_original_served_from_the_bucket(s3_app, world, s3_server, tmp_path):
     area, _, dep = make_deployment(world, start=datetime(2026, 3, 1, tzinfo=timezone.utc))
     ingest_path(s3_app, _card(tmp_path), deployment_id=dep.id, workers=0)
+    make_thumbnails(s3_app)
     admin = world.user("admin", admin=True)
     headers = world.headers(admin)
     test_client = s3_app.test_client()
@@ -80,7 +83,7 @@ def test_s3_thumbnail_and_original_served_from_the_bucket(s3_app, world, s3_serv
         video = s.exec(select(Media).where(Media.kind == "video")).first()
     cache = Path(s3_app.config["DATA_DIR"]) / "s3-cache"
 
-    # The thumbnail: the ingest-made JPEG from the bucket's derivatives.
+    # The thumbnail: the JPEG the derivative job made, from the bucket's derivatives.
     r = client.get(f"/api/v1/media/{photo.id}/thumbnail", headers=headers)
     assert r.status_code == 200 and r.mimetype == "image/jpeg"
     thumb = s3_app.extensions["saola.derivatives"]
