@@ -25,6 +25,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     cfg = _settings.resolve_paths(_settings.load(config))
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    from .staging import SpoolingRequest
+
+    app.request_class = SpoolingRequest  # uploads spool on the data disk (server/staging.py)
     app.config.update(cfg)
     app.config["SECRET_KEY"] = cfg["SECRET_KEY"]
     app.config["MAX_CONTENT_LENGTH"] = cfg["MAX_REQUEST_MB"] * 1024 * 1024

@@ -7,17 +7,26 @@ by the process using it for as long as it does, so a later clean-up - at
 start-up and before each upload - removes exactly the folders whose owner is
 gone, never one another server process is still filling. The kernel releases
 the lock when the owner dies, however it dies.
+
+Files posted in a form (a model, a boundary, photos) are spooled by werkzeug before
+any view runs; :class:`SpoolingRequest` has it spool them into ``DATA_DIR/incoming``
+as unnamed files, on the data disk, rather than the system's temporary folder, which
+may be memory (tmpfs): an upload of hundreds of megabytes never fills memory.
 """
 from __future__ import annotations
 
+import io
 import logging
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
+
+from flask import Request, current_app
 
 try:
     import fcntl
@@ -29,6 +38,21 @@ LOCK = ".lock"
 UNLOCKED_GRACE_S = 3600
 
 log = logging.getLogger("saola.staging")
+#: Uploads up to this size stay in memory while a request is parsed (werkzeug's own limit).
+IN_MEMORY_UPLOAD = 500 * 1024
+
+
+class SpoolingRequest(Request):
+    """Flask's request, spooling uploaded files larger than :data:`IN_MEMORY_UPLOAD` into
+    ``DATA_DIR/incoming`` (unnamed files: gone when closed, never left for the clean-up)."""
+
+    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
+                         filename: str | None = None, content_length: int | None = None) -> IO[bytes]:
+        if total_content_length is not None and total_content_length <= IN_MEMORY_UPLOAD:
+            return io.BytesIO()
+        root = incoming_root(current_app.config["DATA_DIR"])
+        root.mkdir(parents=True, exist_ok=True)
+        return tempfile.TemporaryFile("wb+", dir=root)
 
 
 def incoming_root(data_dir: str | os.PathLike) -> Path:

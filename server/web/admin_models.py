@@ -1,9 +1,10 @@
 """Administration page of models (administrators): upload an ONNX detector or species classifier
 with its published SHA-256, list the registered models, enable each for programs, delete unused ones.
 
-The upload is read from werkzeug's spooled upload file and streamed in chunks into
-``DATA_DIR/models`` while its checksum is computed (server/services/models.py): a large model
-never sits in memory. Every refusal (wrong checksum, not ONNX, not the inputs the kind needs)
+werkzeug spools the upload into an unnamed file in ``DATA_DIR/incoming`` (server/staging.py
+``SpoolingRequest``), from which it is copied in chunks into ``DATA_DIR/models`` while its
+checksum is computed (server/services/models.py): a large model never sits in memory (nor in
+a memory-backed /tmp). Every refusal (wrong checksum, not ONNX, not the inputs the kind needs)
 is shown next to its field and leaves nothing stored.
 """
 from __future__ import annotations

@@ -254,6 +254,28 @@ def test_uploads_are_streamed_in_chunks(world, app, detector_file):
         assert m.size_bytes == len(data)
 
 
+def test_a_large_upload_is_spooled_on_the_models_disk(admin, world, app, monkeypatch, tmp_path):
+    """werkzeug spools a large upload into DATA_DIR/incoming, not into memory or the system's /tmp."""
+    import tempfile
+
+    spooled = []
+    real = tempfile.TemporaryFile
+
+    def recording(*args, **kw):
+        spooled.append(kw.get("dir"))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", recording)
+    # Spool from 1 KiB here: a test-client body over 500 KB is a temporary file werkzeug's test client
+    # leaves open. The upload is no ONNX model, so it is refused once read.
+    monkeypatch.setattr("server.staging.IN_MEMORY_UPLOAD", 1024)
+    data = b"\0" * (64 * 1024)
+    r = _upload(admin, data, hashlib.sha256(data).hexdigest())
+    assert "not a loadable ONNX model" in errors(r)["file"]
+    assert spooled == [Path(app.config["DATA_DIR"]) / "incoming"]
+    assert _models(world) == [] and _model_files(app) == []
+
+
 def test_run_detector_form_errors_next_to_the_field(world, app, signed_in, detection_setup, admin):
     a, p, dep = detection_setup
     other = world.program(a.id, "Not enabled")
