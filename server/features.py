@@ -80,7 +80,7 @@ FEATURES: tuple[Feature, ...] = (
             cli=("server.sync.cli",), api=("server.api.basemaps", "server.api.sync"),
             pages=("server.web.field_pages",)),
     Feature("cellular", "Cellular (4G) camera traps: the FTP/FTPS upload endpoint, camera logins, ingest as files arrive",
-            cli=("server.cellular.cli",)),
+            cli=("server.cellular.cli",), api=("server.api.cameras",), pages=("server.web.camera_pages",)),
     Feature("exports", "Camtrap DP and Darwin Core Archive exports and imports",
             cli=("server.exports.cli",), api=("server.api.exports",), jobs=("server.exports.jobs",)),
     Feature("analytics", "camtrapR-grade analyses, line-transect and acoustic summaries, camera health checks",

@@ -30,6 +30,7 @@ SHOWN_CODES = {
     "conflict resolution": (N_("mine"), N_("theirs"), N_("merge")),
     "token state": (N_("live"), N_("expired"), N_("revoked")),
     "job status": (N_("queued"), N_("running"), N_("done"), N_("failed"), N_("cancelled")),
+    "camera upload": (N_("ingested"), N_("duplicate"), N_("skipped"), N_("refused"), N_("incomplete")),
     "audit action": (N_("create"), N_("update"), N_("delete"), N_("review"), N_("undo"), N_("reset_link")),
 }
 

@@ -36,7 +36,7 @@ from sqlmodel import Session, select
 from ..errors import Forbidden, NotFound, Unauthorized
 from ..models import (ROLES, AcousticIndex, Alert, CardUpload, Deployment, Device, DeviceToken, Detection,
                       FieldObservation, Job, Location, Media, Membership, Observation, OperatingInterval, Program,
-                      ProtectedArea, Sequence, SurveyWalk, SyncConflict, Transect, Upload, User)
+                      ProtectedArea, Sequence, SurveyWalk, SyncConflict, Transect, Upload, User, CameraLogin)
 
 RANK = {r: i for i, r in enumerate(ROLES)}
 #: The role of a user on an object they own that lies outside every area (their upload, their job).
@@ -201,7 +201,7 @@ def area_of(session: Session, row: Any) -> str | None:
     """
     if isinstance(row, ProtectedArea):
         return row.id
-    if isinstance(row, (Program, Location, Transect, Alert, SyncConflict, Job, Membership, Device)):
+    if isinstance(row, (Program, Location, Transect, Alert, SyncConflict, Job, Membership, Device, CameraLogin)):
         return row.area_id
     if isinstance(row, (Deployment, FieldObservation, SurveyWalk)):
         return _program_area(session, row.program_id)

@@ -14,6 +14,8 @@ from typing import Optional
 
 from sqlmodel import Session, select
 
+from protocols.i18n import N_
+
 from .. import audit
 from ..errors import ValidationError
 from ..models import CameraLogin
@@ -28,12 +30,12 @@ def new_password(length: int = 16) -> str:
 
 
 def check_username(s: Session, username: str, *, exclude_id: Optional[str] = None) -> Optional[str]:
-    """Why ``username`` cannot be used, None when it can."""
+    """Why ``username`` cannot be used (English, marked for translation), None when it can."""
     if not USERNAME.match(username or ""):
-        return "3 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit"
+        return N_("3 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit")
     other = s.exec(select(CameraLogin).where(CameraLogin.username == username)).first()
     if other is not None and other.id != exclude_id:
-        return "already used by another camera"
+        return N_("already used by another camera")
     return None
 
 

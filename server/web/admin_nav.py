@@ -43,6 +43,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("deployments", N_("Deployments"), "deploy_pages.deployments", "area"),
     NavItem("devices", N_("Cameras and recorders"), "deploy_pages.devices", "area"),
     NavItem("uploads", N_("Card uploads"), "deploy_pages.uploads", "area"),
+    NavItem("cameras", N_("Cellular cameras"), "camera_pages.cameras", "area"),
     NavItem("jobs", N_("Jobs"), "jobs_pages.jobs", "area"),
     NavItem("exports", N_("Exports"), "export_pages.exports", "area"),
     NavItem("reports", N_("Reports"), "export_pages.reports", "area"),

@@ -22,6 +22,10 @@ SELF = "self"      # a user's own account, or an administrator: 403 to everyone 
 
 # (method, rule) -> minimum role in the object's area, or ADMIN / OWNER / SELF.
 API = {
+    ("GET", "/areas/<area_id>/camera-logins"): "manager",
+    ("POST", "/areas/<area_id>/camera-logins"): "manager",
+    ("PATCH", "/camera-logins/<login_id>"): "manager",
+    ("GET", "/camera-logins/<login_id>/uploads"): "manager",
     ("GET", "/areas/<area_id>"): "viewer",
     ("PATCH", "/areas/<area_id>"): "manager",
     ("DELETE", "/areas/<area_id>"): ADMIN,
@@ -122,6 +126,10 @@ WEB = {
     ("GET", "/admin/programs/<program_id>"): "manager",
     ("POST", "/admin/programs/<program_id>"): "manager",
     ("GET", "/admin/areas/<area_id>/members"): "manager",
+    ("GET", "/admin/areas/<area_id>/cameras"): "manager",
+    ("POST", "/admin/areas/<area_id>/cameras"): "manager",
+    ("POST", "/admin/areas/<area_id>/cameras/<login_id>/active"): "manager",
+    ("POST", "/admin/areas/<area_id>/cameras/<login_id>/password"): "manager",
     ("POST", "/admin/areas/<area_id>/members"): "manager",
     ("POST", "/admin/areas/<area_id>/members/new"): "manager",
     ("POST", "/admin/areas/<area_id>/members/<user_id>"): "manager",
@@ -171,6 +179,8 @@ BODIES = {
     ("POST", "/sync/conflicts/<conflict_id>/resolve"): {"resolution": "theirs"},
     ("PATCH", "/taxa/<taxon_id>"): {"notes": "x"},
     ("PATCH", "/users/<user_id>"): {"full_name": "X"},
+    ("POST", "/areas/<area_id>/camera-logins"): {"username": "cam-matrix"},
+    ("PATCH", "/camera-logins/<login_id>"): {"label": "x"},
     ("POST", "/areas/<area_id>/members"): {"user_id": "{user_id}", "role": "viewer"},
     ("POST", "/deployments/<deployment_id>/cards"): {"files": [{"path": "A.JPG", "size": 1}]},
     ("POST", "/cards/<card_id>/skip"): {"idx": 0, "reason": "x"},
@@ -182,7 +192,7 @@ class AreaA:
     """One object of each kind in protected area A; users of every role there, and an outsider."""
 
     def __init__(self, world):
-        from server.models import (Alert, CardUpload, DeviceToken, Detection, FieldObservation, Job, Media,
+        from server.models import (Alert, CameraLogin, CardUpload, DeviceToken, Detection, FieldObservation, Job, Media,
                                    OperatingInterval, Sequence, SyncConflict, Taxon, Upload)
 
         self.a, self.b = world.area("A", "Area A"), world.area("B", "Area B")
@@ -223,6 +233,8 @@ class AreaA:
             s.add(card)
             s.flush()
             s.add(Upload(sha256="", size_bytes=1, user_id=owner.id, card_id=card.id))
+            camera = CameraLogin(area_id=self.a.id, username="cam-a", password_hash="x")
+            s.add(camera)
             s.flush()
             self.ids = {
                 "area_id": self.a.id, "program_id": cams.id, "location_id": dep.location_id,
@@ -230,7 +242,7 @@ class AreaA:
                 "conflict_id": rows[3].id, "job_id": rows[4].id, "upload_id": rows[5].id, "token_id": rows[6].id,
                 "media_id": image.id, "sequence_id": seq.id, "detection_id": det.id, "taxon_id": taxon.id,
                 "user_id": owner.id, "name": "rai", "size": "thumb", "sha256": "a" * 64, "card_id": card.id,
-                "model_id": "no-such-model",
+                "model_id": "no-such-model", "login_id": camera.id,
             }
         # Routes about recordings take the audio media.
         self.audio_id = audio.id
