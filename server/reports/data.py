@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from ..analytics import camtrap, taxonomy, transect
@@ -16,6 +16,7 @@ from ..exports.common import Scope, resolve_scope
 from ..models import (Alert, Deployment, Detection, FieldObservation, Location, Media, Observation, Program,
                       SurveyWalk, Taxon, Transect)
 from ..timeutil import zone
+from protocols.i18n import N_
 
 REPORT_TZ = "Asia/Ho_Chi_Minh"  # the national monitoring plan's calendar year
 
@@ -66,6 +67,12 @@ class ReportData:
     # scientific name -> ancestors, for counting a higher-taxon row only when none of its species is there
     lineages: dict[str, tuple[str, ...]] = field(default_factory=dict)
     monitoring: Any = None  # reports/monitoring.py: occupancy, trend, overlap, richness estimates
+    health: list[dict] = field(default_factory=list)  # camera health findings of the year's deployments
+
+    @property
+    def health_lost_days(self) -> float:
+        """Days of effort the health findings say were lost (recorded as malfunctions or not)."""
+        return round(sum(f["lost_days"] for f in self.health), 1)
 
     @property
     def new_species(self) -> list[SpeciesRow]:
@@ -88,6 +95,43 @@ class ReportData:
     def n_previous_species(self) -> int:
         """Species recorded the year before (same rule)."""
         return len(self.counted(previous=True))
+
+
+#: The report's names of the camera health checks (server/analytics/health.py; its own wording and catalogue).
+HEALTH_TITLES = {
+    "clock_before_2010": N_("Clock reset (photos dated before 2010)"),
+    "clock_future": N_("Clock in the future"),
+    "clock_backwards": N_("Clock running backwards"),
+    "stopped_early": N_("Battery dead or card full"),
+    "long_gap": N_("Knocked over or covered (long silence)"),
+    "blank_run": N_("Knocked over or covered (blank frames)"),
+    "false_triggers": N_("False triggers (too many photos a day)"),
+    "mostly_blank": N_("False triggers (mostly blank)"),
+    "no_night_photos": N_("Infrared flash broken (no night photos)"),
+    "late_first_photo": N_("Setup date disagrees with the first photos"),
+    "photos_before_setup": N_("Photos before the setup date"),
+    "photos_after_retrieval": N_("Photos after the retrieval date"),
+}
+
+
+def _health(session: Session, pids: list[str], year: int) -> list[dict]:
+    """Camera health findings of the programs' deployments that ran in ``year`` (server/services/health.py),
+    with the days of effort each lost."""
+    from ..services.health import findings
+
+    lo, hi = _utc_bounds(year)
+    deps = list(session.execute(select(Deployment.id).where(
+        Deployment.program_id.in_(pids), Deployment.kind == "camera", Deployment.deployment_start < hi,
+        or_(Deployment.deployment_end.is_(None), Deployment.deployment_end >= lo))).scalars())
+    if not deps:
+        return []
+    out = []
+    for f in findings(session, pids, deps):
+        d = f.as_dict()
+        d["title"] = HEALTH_TITLES[f.check]
+        d["lost_days"] = round(sum((e - s).total_seconds() for s, e in f.intervals) / 86400, 1)
+        out.append(d)
+    return out
 
 
 def _utc_bounds(year: int) -> tuple[datetime, datetime]:
@@ -248,6 +292,7 @@ def build_report(session: Session, year: int, program_id: str | None = None, are
     data = ReportData(scope, year, effort, prev_effort, rows, [{"kind": k, "count": n} for k, n in
                                                               sorted(threats.items())],
                       alerts, stations, lines, threat_points, scope.area.boundary, records, accumulation, lineages)
+    data.health = _health(session, pids, year)
     if estimates:
         from .monitoring import build_monitoring
 

@@ -115,3 +115,18 @@ def test_ingest_runs_the_checks_of_the_deployments_it_touched(runner, world, tmp
     assert res.exit_code == 0, res.output
     assert "health S07 battery_or_card/stopped_early" in res.output
     assert "health S07 infrared/" not in res.output
+
+
+def test_annual_report_carries_the_camera_health_summary(world, stopped):
+    from server.reports import build_report, render_html
+
+    area, program, dep = stopped
+    with world.session() as s:
+        data = build_report(s, 2026, program_id=program.id)
+        assert [(f["station"], f["check"], f["lost_days"], f["recorded"]) for f in data.health] == [
+            ("S01", "stopped_early", 15.5, False)]
+        html_en, html_vi = render_html(data, "en"), render_html(data, "vi")
+        assert data.health_lost_days == 15.5
+        assert build_report(s, 2025, program_id=program.id).health == []  # the deployment ran in 2026
+    assert "Camera health" in html_en and "Battery dead or card full" in html_en and "15.5" in html_en
+    assert "Hết pin hoặc đầy thẻ nhớ" in html_vi and "Tình trạng máy ảnh bẫy" in html_vi
