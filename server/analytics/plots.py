@@ -11,7 +11,7 @@ from . import camtrap
 from .registry import Options, _records, run
 
 PLOTS = ("diel-activity", "species-accumulation", "distance-histogram", "detections-per-hour", "rai",
-         "acoustic-indices")
+         "acoustic-indices", "occupancy", "overlap", "richness")
 
 
 def _png(fig: Figure) -> bytes:
@@ -67,6 +67,85 @@ def bar_figure(labels: list, values: list, xlabel: str, ylabel: str, title: str)
     return fig
 
 
+def occupancy_figure(table) -> Figure:
+    """Single-season: occupancy per species with its interval; across years: smoothed occupancy per year."""
+    fig = Figure(figsize=(6.4, 3.4))
+    ax = fig.add_subplot()
+    rows = [r for r in table.rows if not r.get("error")]
+    if rows and "season" in rows[0]:
+        for sp in dict.fromkeys(r["species"] for r in rows):
+            rs = [r for r in rows if r["species"] == sp]
+            xs = [int(r["season"]) for r in rs]
+            ys = [r["smoothed"] for r in rs]
+            err = [[y - (r["smoothed_lower"] if r["smoothed_lower"] is not None else y) for y, r in zip(ys, rs)],
+                   [(r["smoothed_upper"] if r["smoothed_upper"] is not None else y) - y for y, r in zip(ys, rs)]]
+            ax.errorbar(xs, ys, yerr=err, marker="o", ms=4, capsize=3, label=sp)
+        ax.set_xticks(sorted({int(r["season"]) for r in rows}))
+        ax.set_ylabel("occupancy (smoothed, 95% CI)")
+        ax.legend(fontsize=7)
+    else:
+        names = [r["species"] for r in rows][::-1]
+        ys = [r["psi"] for r in rows][::-1]
+        err = [[y - (r["psi_lower"] if r["psi_lower"] is not None else y) for y, r in zip(ys, rows[::-1])],
+               [(r["psi_upper"] if r["psi_upper"] is not None else y) - y for y, r in zip(ys, rows[::-1])]]
+        ax.errorbar(ys, range(len(ys)), xerr=err, fmt="o", capsize=3, color="#1f5f3a", label="occupancy")
+        ax.scatter([r["naive_occupancy"] for r in rows][::-1], range(len(ys)), marker="x", color="#999",
+                   label="naive")
+        ax.set_yticks(range(len(ys)), names, fontsize=7)
+        ax.set_xlabel("occupancy (95% CI)")
+        ax.legend(fontsize=7)
+    ax.set_xlim(*(ax.get_xlim() if rows and "season" in rows[0] else (0, 1)))
+    ax.grid(alpha=0.3)
+    ax.set_title("Occupancy")
+    return fig
+
+
+def overlap_figure(rows: list[camtrap.RecordRow], a: str, b: str, estimate: float | None) -> Figure:
+    """The two species' von Mises kernel densities over the day, their overlap shaded (overlapPlot)."""
+    import numpy as np
+
+    from ..stats import overlap as ov
+    from .monitoring import activity_radians
+
+    fig = Figure(figsize=(6.4, 3.2))
+    ax = fig.add_subplot()
+    grid = np.linspace(0, 2 * np.pi, 289)
+    dens = []
+    for sp, colour in ((a, "#1f5f3a"), (b, "#b5651d")):
+        x = activity_radians(rows, sp)
+        d = ov.density_fit(x, grid, ov.bandwidth(x)) * 2 * np.pi / 24  # per hour
+        dens.append(d)
+        ax.plot(grid * 24 / (2 * np.pi), d, color=colour, lw=2, label=f"{sp} (n={x.size})")
+    ax.fill_between(grid * 24 / (2 * np.pi), np.minimum(*dens), color="#999", alpha=0.4,
+                    label=f"overlap {estimate:.2f}" if estimate is not None else "overlap")
+    ax.set_xlim(0, 24)
+    ax.set_xticks(range(0, 25, 3))
+    ax.set_xlabel("hour of day (local time)")
+    ax.set_ylabel("density")
+    ax.set_title("Activity overlap")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def richness_figure(table) -> Figure:
+    """Exact species accumulation with its 95% band and the Chao2 estimate with its interval."""
+    acc = table.notes["accumulation"]
+    fig = Figure(figsize=(6.4, 3.2))
+    ax = fig.add_subplot()
+    ax.plot(acc["sites"], acc["richness"], color="#1f5f3a", label="species accumulation")
+    ax.fill_between(acc["sites"], acc["lower"], acc["upper"], color="#9bb7a4", alpha=0.5)
+    chao = {r["estimator"]: r for r in table.rows}["chao2"]
+    ax.axhline(chao["estimate"], color="#b5651d", ls="--", label=f"Chao2 {chao['estimate']:.1f}")
+    if chao["lower"] is not None:
+        ax.axhspan(chao["lower"], chao["upper"], color="#b5651d", alpha=0.12)
+    ax.set_xlabel("camera stations")
+    ax.set_ylabel("species")
+    ax.set_title("Species richness")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return fig
+
+
 def plot(session: Session, name: str, program_ids: list[str], options: Options | None = None) -> bytes:
     """The PNG of analysis ``name`` (one of PLOTS)."""
     o = options or Options()
@@ -102,4 +181,13 @@ def plot(session: Session, name: str, program_ids: list[str], options: Options |
         if rows:
             ax.legend(fontsize=7)
         return _png(fig)
+    if name == "occupancy":
+        return _png(occupancy_figure(run(session, name, program_ids, o)))
+    if name == "overlap":
+        t = run(session, name, program_ids, o)
+        rec = {r["estimator"]: r for r in t.rows if r["recommended"]}
+        est = next(iter(rec.values()))["estimate"] if rec else None
+        return _png(overlap_figure(_records(session, program_ids, o), o.species or "", o.species_b or "", est))
+    if name == "richness":
+        return _png(richness_figure(run(session, name, program_ids, o)))
     raise ValidationError(f"no plot for {name!r}; plots exist for {', '.join(PLOTS)}")

@@ -339,3 +339,23 @@ def test_triage_preview_shows_what_the_threshold_would_have_hidden(world, review
     assert {x["species"]: x["sequences"] for x in ev["species_hidden"]} == {MUNTJAC: 2, BOAR: 2}
     r = client.get(f"/api/v1/review/triage/preview?deployment_id={dep.id}&threshold=0.1", headers=world.headers(bio))
     assert r.get_json()["evaluation"] == {"threshold": 0.1, "reviewed": 0}  # nothing reviewed at ST01
+
+
+@pytest.mark.parametrize("name,opts", [
+    ("occupancy", {"year": 2024, "occasion_length": 5}),
+    ("occupancy", {"model": "dynamic", "species": MUNTJAC, "occasion_length": 5}),
+    ("overlap", {"species": MUNTJAC, "species_b": BOAR, "bootstrap": 0}),
+    ("richness", {"year": 2024})])
+def test_plots_of_the_monitoring_statistics(world, program3y, name, opts, tmp_path):
+    from PIL import Image
+
+    from server.analytics.plots import plot
+
+    with world.session() as s:
+        png = plot(s, name, [program3y.program_id], Options(**opts))
+    path = tmp_path / f"{name}.png"
+    path.write_bytes(png)
+    img = Image.open(path)
+    assert img.format == "PNG" and img.size[0] > 400
+    colours = img.convert("RGB").getcolors(1 << 20)
+    assert colours is not None and len(colours) > 50  # lines and bands drawn, not an empty frame
