@@ -1,4 +1,4 @@
-"""Benchmark: serving the next item of the review queue and saving a label.
+"""Benchmark: the review queue's next item and label, the thumbnail grid and gallery, bulk labels.
 
 A generated database (100,000 media in sequences of 3, 300,000 machine
 detections over 40 deployments; ``--quick``: 5,000 media; ``--media N`` any
@@ -18,10 +18,22 @@ order and the deployment's progress counts are timed too. The p95 of each is
 printed; the targets are next item < 100 ms at 100,000 media and < 50 ms at
 1,000,000 (issue 12).
 
-Usage:  .venv/bin/python benchmarks/review.py [--quick] [--media N] [--steps N] [--backends sqlite,postgresql]
-Ends with ``BENCH next_item_p95_ms <worst backend>`` and per-backend lines; a
-baseline line times the cheapest signed-in request, to tell the machine's own
-cost (load, CPU speed) from the queue's.
+The thumbnail grid and gallery (``--parts grid``): pages of 100 tiles followed
+by their keyset cursor under the filters the pages send (a deployment's
+unreviewed photos, the whole area, its unreviewed photos, sequence tiles, one
+species in the area, one species at one station), the count shown above the
+grid and the page's HTML; then 1,000 unreviewed photos collected from the grid
+with their versions are labelled as one species in one bulk action and undone.
+Targets: a grid page < 300 ms and a bulk label of 1,000 < 2 s at 1,000,000
+media on PostgreSQL. Server process CPU per request is printed too, and the
+machine's load average (a shared machine moves wall times, hardly CPU times).
+
+Usage:  .venv/bin/python benchmarks/review.py [--quick] [--media N] [--steps N] [--grid-steps N]
+        [--bulk-reps N] [--parts queue,grid] [--backends sqlite,postgresql]
+Ends with ``BENCH next_item_p95_ms <worst backend>``, ``BENCH grid_page_p95_ms``,
+``BENCH bulk_label_1000_ms`` and per-backend lines; a baseline line times the
+cheapest signed-in request, to tell the machine's own cost (load, CPU speed)
+from the queue's.
 """
 from __future__ import annotations
 
@@ -187,23 +199,28 @@ def generate(url: str, n_media: int, deployments: int = 40, seed: int = 7) -> di
         counts[table] = _copy(url, table, cols, gen) if pg else _insert(eng, model.__table__, cols, gen)
     with eng.begin() as c:  # planner statistics, as a database in use would have
         c.exec_driver_sql("ANALYZE")
-    return {"area_id": area_id, "deployments": dep_ids, "taxa": taxa, "seconds": time.perf_counter() - t,
+    return {"area_id": area_id, "deployments": dep_ids, "locations": loc_ids, "taxa": taxa, "seconds": time.perf_counter() - t,
             "media": counts["media"], "detections": counts["detection"]}
 
 
-def run_steps(url: str, info: dict, steps: int, data_dir: str) -> dict[str, list[float]]:
+def signed_in(url: str, data_dir: str):
+    """A Flask test client signed in as the biologist, and its CSRF token."""
+    import re
+
     from server import create_app
 
     app = create_app({"DATABASE_URL": url, "DATA_DIR": data_dir, "SECRET_KEY": "bench", "WORKER": "external",
                       "TESTING": True, "LOG_LEVEL": "WARNING"})
     client = app.test_client()
-    import re
-
     form = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
     r = client.post("/login", data={"username": "bio", "password": "password123", "csrf_token": form})
     assert r.status_code == 302, r.status_code
-
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/").get_data(as_text=True)).group(1)
+    return client, csrf
+
+
+def run_steps(url: str, info: dict, steps: int, data_dir: str) -> dict[str, list[float]]:
+    client, csrf = signed_in(url, data_dir)
     rnd = random.Random(1)
     times: dict[str, list[float]] = {"next": [], "label": [], "next_area": [], "baseline": [], "next_first": [],
                                      "progress": [], "next_cpu": []}
@@ -260,7 +277,91 @@ def run_steps(url: str, info: dict, steps: int, data_dir: str) -> dict[str, list
     return times
 
 
-def bench_backend(backend: str, n_media: int, steps: int) -> dict[str, float]:
+def _paged(client, base: str, n: int, times: list[float], cpu: list[float] | None = None, warm: int = 2) -> int:
+    """GET ``n`` + ``warm`` grid pages of ``base``, following next_cursor (from the first page again at
+    the end); times (ms) after the warm-up ones. Returns the tiles seen."""
+    after, tiles = None, 0
+    for i in range(n + warm):
+        q = base + (f"&after={after}" if after else "")
+        t, c = time.perf_counter(), time.process_time()
+        r = client.get(q)
+        dt, dc = time.perf_counter() - t, time.process_time() - c
+        assert r.status_code == 200, (q, r.status_code, r.get_data(as_text=True)[:300])
+        body = r.get_json()
+        tiles += len(body["items"])
+        after = body["next_cursor"]
+        if i >= warm:
+            times.append(dt * 1000)
+            if cpu is not None:
+                cpu.append(dc * 1000)
+    return tiles
+
+
+def run_grid(url: str, info: dict, steps: int, bulk_reps: int, data_dir: str) -> dict[str, list[float]]:
+    """The thumbnail grid and gallery (issue 12): pages of 100 tiles under the filters the pages send
+    (query + tiles as JSON, the page shell as HTML), the count shown above the grid, and a bulk
+    species label of 1,000 photos collected from the grid with their versions, then undone."""
+    client, csrf = signed_in(url, data_dir)
+    area, dep = info["area_id"], info["deployments"][5]
+    keys = ("grid_page", "grid_area", "grid_area_unreviewed", "grid_sequences", "gallery_species",
+            "gallery_species_station", "grid_count", "grid_html", "bulk_label", "bulk_undo")
+    times: dict[str, list[float]] = {k + sfx: [] for k in keys for sfx in ("", "_cpu")}
+    taxon, station = info["taxa"][0], info["locations"][5]
+    pages = {"grid_page": f"deployment_id={dep}&review_status=unreviewed",
+             "grid_area": f"area_id={area}",
+             "grid_area_unreviewed": f"area_id={area}&review_status=unreviewed",
+             "grid_sequences": f"deployment_id={dep}&mode=sequence&review_status=unreviewed",
+             "gallery_species": f"area_id={area}&taxon_id={taxon}",
+             "gallery_species_station": f"location_id={station}&taxon_id={taxon}"}
+    for key, q in pages.items():
+        tiles = _paged(client, f"/api/v1/review/grid?{q}&limit=100", steps, times[key], times[key + "_cpu"])
+        assert tiles > 0, key
+    for q in (f"deployment_id={dep}&review_status=unreviewed", f"area_id={area}&review_status=unreviewed",
+              f"location_id={station}&taxon_id={taxon}"):
+        for _ in range(max(3, steps // 10)):
+            t, c = time.perf_counter(), time.process_time()
+            r = client.get("/api/v1/review/grid/count?" + q)
+            times["grid_count"].append((time.perf_counter() - t) * 1000)
+            times["grid_count_cpu"].append((time.process_time() - c) * 1000)
+            assert r.status_code == 200
+    for i in range(max(5, steps // 5) + 1):
+        t, c = time.perf_counter(), time.process_time()
+        r = client.get(f"/review/grid?deployment_id={dep}")
+        assert r.status_code == 200
+        if i:
+            times["grid_html"].append((time.perf_counter() - t) * 1000)
+            times["grid_html_cpu"].append((time.process_time() - c) * 1000)
+    # Bulk: 1,000 unreviewed photos of the area as five grid pages of 200 show them, labelled as one
+    # species in one action, then undone; each repetition takes the next 1,000.
+    after = None
+    for rep in range(bulk_reps):
+        items: list[dict] = []
+        while len(items) < 1000:
+            q = f"/api/v1/review/grid?area_id={area}&review_status=unreviewed&limit=200" + (
+                f"&after={after}" if after else "")
+            body = client.get(q).get_json()
+            items += [{"id": t["id"], "version": t["version"]} for t in body["items"]]
+            after = body["next_cursor"]
+            assert after, "not enough unreviewed photos for a bulk label of 1,000"
+        items = items[:1000]
+        t, c = time.perf_counter(), time.process_time()
+        r = client.post("/api/v1/review/bulk", headers={"X-CSRF-Token": csrf},
+                        json={"mode": "media", "action": "species", "taxon_id": info["taxa"][rep % 20],
+                              "count": 1, "items": items})
+        times["bulk_label"].append((time.perf_counter() - t) * 1000)
+        times["bulk_label_cpu"].append((time.process_time() - c) * 1000)
+        out = r.get_json()
+        assert r.status_code == 200 and out["applied"] == 1000, (r.status_code, str(out)[:300])
+        t, c = time.perf_counter(), time.process_time()
+        r = client.post("/api/v1/review/undo", headers={"X-CSRF-Token": csrf})
+        times["bulk_undo"].append((time.perf_counter() - t) * 1000)
+        times["bulk_undo_cpu"].append((time.process_time() - c) * 1000)
+        assert r.status_code == 200 and r.get_json()["restored"] == 1000, r.get_data(as_text=True)[:300]
+    return times
+
+
+def bench_backend(backend: str, n_media: int, steps: int, parts: set[str], grid_steps: int,
+                  bulk_reps: int) -> dict[str, float]:
     from server.db import dispose_engine
     from server.migrate import upgrade
 
@@ -284,23 +385,41 @@ def bench_backend(backend: str, n_media: int, steps: int) -> dict[str, float]:
                 with admin.connect() as c:
                     c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 admin.dispose()
+        times: dict[str, list[float]] = {}
         try:
             info = generate(url, n_media, deployments=40 if n_media >= 100000 else 8)
             print(f"{backend}: generated {info['media']} media, {info['detections']} detections "
-                  f"in {info['seconds']:.1f} s", flush=True)
-            times = run_steps(url, info, steps, tmp + "/data")
+                  f"in {info['seconds']:.1f} s (load average {_load()})", flush=True)
+            if "queue" in parts:
+                times.update(run_steps(url, info, steps, tmp + "/data"))
+            if "grid" in parts:
+                times.update(run_grid(url, info, grid_steps, bulk_reps, tmp + "/data"))
         finally:
             dispose_engine(url)
             if cleanup:
                 cleanup()
     out = {k: p95(v) for k, v in times.items()}
     out.update({k + "_median": statistics.median(v) for k, v in times.items()})
-    print(f"{backend}: next item p95 {out['next']:.1f} ms (median {out['next_median']:.1f}); save label p95 "
-          f"{out['label']:.1f} ms (median {out['label_median']:.1f}); area-wide next p95 {out['next_area']:.1f} ms; "
-          f"detections-first next p95 {out['next_first']:.1f} ms; deployment progress p95 {out['progress']:.1f} ms; "
-          f"baseline request p95 {out['baseline']:.1f} ms (median {out['baseline_median']:.1f})",
-          flush=True)
+    if "queue" in parts:
+        print(f"{backend}: next item p95 {out['next']:.1f} ms (median {out['next_median']:.1f}); save label p95 "
+              f"{out['label']:.1f} ms (median {out['label_median']:.1f}); area-wide next p95 {out['next_area']:.1f} "
+              f"ms; detections-first next p95 {out['next_first']:.1f} ms; deployment progress p95 "
+              f"{out['progress']:.1f} ms; baseline request p95 {out['baseline']:.1f} ms "
+              f"(median {out['baseline_median']:.1f})", flush=True)
+    if "grid" in parts:
+        print(f"{backend} (p95 wall / median server CPU, ms): " + "; ".join(
+            f"{k} {out[k]:.0f} / {out[k + '_cpu_median']:.0f}" for k in (
+                "grid_page", "grid_area", "grid_area_unreviewed", "grid_sequences", "gallery_species",
+                "gallery_species_station", "grid_count", "grid_html", "bulk_label", "bulk_undo"))
+              + f" (load average {_load()})", flush=True)
     return out
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
 
 
 def main() -> None:
@@ -308,15 +427,29 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="5,000 media instead of 100,000")
     ap.add_argument("--media", type=int, default=None, help="media to generate (e.g. 1000000; default 100,000)")
     ap.add_argument("--steps", type=int, default=None, help="queue steps timed per backend (default 200; quick 40)")
+    ap.add_argument("--grid-steps", type=int, default=None, help="grid pages timed per filter (default 60; quick 15)")
+    ap.add_argument("--bulk-reps", type=int, default=None, help="bulk labels of 1,000 photos (default 5; quick 2)")
+    ap.add_argument("--parts", default="queue,grid", help="queue (next item, label, progress) and/or grid "
+                    "(grid pages, gallery, bulk label)")
     ap.add_argument("--backends", default="sqlite,postgresql")
     args = ap.parse_args()
     n_media = args.media or (5000 if args.quick else 100000)
     if n_media < 300:
         ap.error("--media must be at least 300")
+    parts = set(args.parts.split(","))
+    if not parts or parts - {"queue", "grid"}:
+        ap.error("--parts is queue, grid or both")
     target = 50 if n_media >= 1_000_000 else 100
     steps = args.steps or (40 if args.quick else 200)
-    results = {b: bench_backend(b, n_media, steps) for b in args.backends.split(",")}
+    grid_steps = args.grid_steps or (15 if args.quick else 60)
+    bulk_reps = args.bulk_reps or (2 if args.quick else 5)
+    if "grid" in parts and n_media < 1000 * (bulk_reps + 1):
+        ap.error(f"--media must be at least {1000 * (bulk_reps + 1)} for {bulk_reps} bulk labels of 1,000")
+    print(f"load average {_load()} on {os.cpu_count()} CPUs", flush=True)
+    results = {b: bench_backend(b, n_media, steps, parts, grid_steps, bulk_reps) for b in args.backends.split(",")}
     for b, r in results.items():
+        if "queue" not in parts:
+            break
         print(f"BENCH next_item_p95_ms_{b} {r['next']:.1f} ms, deployment queue, {n_media} media (target < {target})")
         print(f"BENCH save_label_p95_ms_{b} {r['label']:.1f} ms, label a sequence, {n_media} media (target < 100)")
         print(f"BENCH next_item_area_p95_ms_{b} {r['next_area']:.1f} ms, whole-area queue with a confidence filter")
@@ -325,8 +458,39 @@ def main() -> None:
         print(f"BENCH next_item_cpu_median_ms_{b} {r['next_cpu_median']:.1f} ms, server process CPU per next item "
               "(less sensitive than wall time to the load of a shared machine)")
         print(f"BENCH baseline_request_p95_ms_{b} {r['baseline']:.1f} ms, GET one protected area (request overhead)")
-    worst = max(r["next"] for r in results.values())
-    print(f"BENCH next_item_p95_ms {worst:.1f} worst backend of {','.join(results)} ({n_media} media; target < {target})")
+    for b, r in results.items():
+        if "grid" not in parts:
+            break
+        print(f"BENCH grid_page_p95_ms_{b} {r['grid_page']:.1f} ms, a grid page of 100 photos (query + JSON tiles), "
+              f"a deployment's unreviewed, {n_media} media (target < 300)")
+        print(f"BENCH grid_page_cpu_median_ms_{b} {r['grid_page_cpu_median']:.1f} ms, server process CPU per grid page "
+              "(less sensitive than wall time to the load of a shared machine)")
+        print(f"BENCH grid_area_p95_ms_{b} {r['grid_area']:.1f} ms, a page of 100 of the whole area (the gallery)")
+        print(f"BENCH grid_area_unreviewed_p95_ms_{b} {r['grid_area_unreviewed']:.1f} ms, a page of 100 unreviewed "
+              "photos of the whole area")
+        print(f"BENCH grid_sequences_p95_ms_{b} {r['grid_sequences']:.1f} ms, a page of 100 sequence tiles")
+        print(f"BENCH gallery_species_p95_ms_{b} {r['gallery_species']:.1f} ms, gallery page of 100: one species "
+              "(machine or person) in the area")
+        print(f"BENCH gallery_species_station_p95_ms_{b} {r['gallery_species_station']:.1f} ms, gallery page of 100: "
+              "one species at one station")
+        print(f"BENCH grid_count_p95_ms_{b} {r['grid_count']:.1f} ms, the count above the grid (up to 100,000)")
+        print(f"BENCH grid_html_p95_ms_{b} {r['grid_html']:.1f} ms, the grid page's HTML (filters, stations)")
+        print(f"BENCH bulk_label_1000_ms_{b} {r['bulk_label']:.0f} ms, one species label on 1,000 photos as one "
+              f"action, p95 of {bulk_reps} (target < 2000)")
+        print(f"BENCH bulk_label_1000_cpu_ms_{b} {r['bulk_label_cpu_median']:.0f} ms, server process CPU of that "
+              "action (median; the database's own time is not in it)")
+        print(f"BENCH bulk_undo_1000_ms_{b} {r['bulk_undo']:.0f} ms, undo of that action "
+              f"(server CPU median {r['bulk_undo_cpu_median']:.0f} ms)")
+    if "queue" in parts:
+        worst = max(r["next"] for r in results.values())
+        print(f"BENCH next_item_p95_ms {worst:.1f} worst backend of {','.join(results)} ({n_media} media; "
+              f"target < {target})")
+    if "grid" in parts:
+        worst = max(r["grid_page"] for r in results.values())
+        print(f"BENCH grid_page_p95_ms {worst:.1f} worst backend of {','.join(results)} ({n_media} media; "
+              "target < 300)")
+        worst = max(r["bulk_label"] for r in results.values())
+        print(f"BENCH bulk_label_1000_ms {worst:.0f} worst backend of {','.join(results)} (target < 2000)")
 
 
 if __name__ == "__main__":

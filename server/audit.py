@@ -6,6 +6,7 @@ from contextvars import ContextVar, Token
 from typing import Any
 
 from flask import g, has_request_context
+from sqlalchemy import inspect as sa_inspect
 from sqlmodel import Session, SQLModel
 
 from .models import AuditLog
@@ -31,6 +32,12 @@ def snapshot(obj: SQLModel | None) -> dict[str, Any] | None:
     """A JSON-able copy of a row, secrets removed."""
     if obj is None:
         return None
+    state = sa_inspect(obj, raiseerr=False)
+    if state is not None and state.persistent:
+        # A column left out of the query (deferred, e.g. a JSON column the grid does not read) or
+        # expired is not in the object's dict, and model_dump would copy it as missing: load it.
+        for key in state.unloaded & set(state.mapper.column_attrs.keys()):
+            getattr(obj, key)
     data = obj.model_dump(mode="json")
     return {k: v for k, v in data.items() if k not in _SECRET_FIELDS}
 

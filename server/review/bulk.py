@@ -79,7 +79,8 @@ def _load(session: Session, mode: str, ids: list[str]) -> dict[str, Any]:
     model = Media if mode == "media" else Sequence
     rows: dict[str, Any] = {}
     for part in grid._chunks(ids):
-        for r in session.exec(select(model).where(model.id.in_(part)).with_for_update()):
+        stmt = select(model).where(model.id.in_(part)).with_for_update()
+        for r in session.exec(stmt.options(grid.LEAN_MEDIA) if mode == "media" else stmt):
             rows[r.id] = r
     missing = [i for i in ids if i not in rows]
     what = "photo or video" if mode == "media" else "sequence"
@@ -313,8 +314,11 @@ def apply(session: Session, user: User, mode: str, action: str, items: dict[str,
         done = _favorite(w, snap, todo, action == "favorite", record)
     w.flush()
     sequences = record.pop("__sequences__", {})
-    session.expire_all()  # the rows changed through bulk statements: read them again
-    after = _Snapshot(session, mode, {i: session.get(Media if mode == "media" else Sequence, i) for i in done})
+    session.expire_all()  # the rows changed through bulk statements: read them again (in chunks, not one by one)
+    model = Media if mode == "media" else Sequence
+    lean = [grid.LEAN_MEDIA] if mode == "media" else []
+    after = _Snapshot(session, mode, {r.id: r for r in grid._in(session, lambda p: select(model).options(*lean).where(
+        model.id.in_(p)), done)})
     for ident in done:
         record[ident]["version"] = after.version(ident)
     media_n = sum(len(snap.media_of(i)) for i in done)
@@ -341,8 +345,9 @@ def undo(session: Session, user: User, entry, info: dict[str, Any]) -> dict[str,
     mode, items, sequences = data.get("mode", "media"), data.get("items", {}), data.get("sequences", {})
     model = Media if mode == "media" else Sequence
     rows: dict[str, Any] = {}
+    lean = [grid.LEAN_MEDIA] if mode == "media" else []
     for part in grid._chunks(list(items)):
-        for r in session.exec(select(model).where(model.id.in_(part)).with_for_update()):
+        for r in session.exec(select(model).options(*lean).where(model.id.in_(part)).with_for_update()):
             rows[r.id] = r
     snap = _Snapshot(session, mode, rows)
     restorable, not_restored = [], []

@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Optional
 
 from sqlalchemy import BigInteger, Integer, String, and_, case, cast, exists, func, literal, or_, tuple_
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from ..errors import ValidationError
@@ -47,6 +48,10 @@ MIN_PAGE, MAX_PAGE = 24, 200
 TIMES_OF_DAY = {"dawn": (5 * 60, 7 * 60), "day": (7 * 60, 17 * 60), "dusk": (17 * 60, 19 * 60),
                 "night": (19 * 60, 5 * 60)}
 _CHUNK = 500
+# Columns tiles, versions and bulk actions never read: a camera's EXIF and a detector's extra output can
+# be kilobytes per row, decoded from JSON for nothing (loaded on access if some path ever needs them).
+LEAN_MEDIA = defer(Media.meta)
+LEAN_DETECTION = defer(Detection.extra)
 
 
 def _bad(field: str, message: str, detail: str) -> ValidationError:
@@ -230,7 +235,7 @@ def _media_review_status(status: str):
 
 def media_stmt(session: Session, flt: GridFilter):
     """SELECT of the grid's media (unordered)."""
-    stmt = select(Media).where(Media.deployment_id.in_(deployments_stmt(flt)))
+    stmt = select(Media).options(LEAN_MEDIA).where(Media.deployment_id.in_(deployments_stmt(flt)))
     if flt.deployment_id:  # lets the database use the (deployment, time) index directly
         stmt = stmt.where(Media.deployment_id == flt.deployment_id)
     if flt.date_from:
@@ -416,7 +421,7 @@ def load_state(session: Session, media: list[Media], with_sequences: Iterable[st
     seq_ids = list({m.sequence_id for m in media if m.sequence_id} | set(with_sequences))
     seqs = {s.id: s for s in _in(session, lambda p: select(Sequence).where(Sequence.id.in_(p)), seq_ids)}
     boxes: dict[str, list[Detection]] = {m: [] for m in mids}
-    for d in _in(session, lambda p: select(Detection).where(
+    for d in _in(session, lambda p: select(Detection).options(LEAN_DETECTION).where(
             Detection.media_id.in_(p), Detection.dismissed.is_(False), Detection.category != BLANK_CATEGORY,
             Detection.bbox_x.is_not(None)).order_by(Detection.confidence.desc(), Detection.id), mids):
         boxes[d.media_id].append(d)
@@ -525,7 +530,8 @@ def media_tiles(session: Session, rows: list[Media], thumb_url: Optional[Callabl
 def sequence_media(session: Session, seq_ids: list[str]) -> dict[str, list[Media]]:
     """The photos and videos of each sequence, in time order."""
     out: dict[str, list[Media]] = {s: [] for s in seq_ids}
-    for m in _in(session, lambda p: select(Media).where(Media.sequence_id.in_(p), Media.kind.in_(KINDS))
+    for m in _in(session, lambda p: select(Media).options(LEAN_MEDIA).where(Media.sequence_id.in_(p),
+                                                                          Media.kind.in_(KINDS))
                  .order_by(Media.captured_at, Media.file_name, Media.id), seq_ids):
         out[m.sequence_id].append(m)
     return out

@@ -226,12 +226,17 @@
     const status = document.createElement('span');
     status.className = 'state ' + tile.review_status;
     status.textContent = t(tile.review_status);
-    const where = document.createElement('time');
+    // The station and the local time with its zone on lines of their own: at 200 px a tile cut
+    // "S01 · 2026-03-02 06:15:0…" short, losing the seconds and the zone.
+    const where = document.createElement('span');
     where.className = 'where';
-    where.dateTime = tile.captured_at || '';
-    where.textContent = [tile.location, tile.captured_at_local].filter(Boolean).join(' · ');
-    if (tile.captured_at_raw) where.title = t('Camera clock') + ': ' + tile.captured_at_raw.replace('T', ' ');
-    cap.append(what, status, where);
+    where.textContent = tile.location || '';
+    const when = document.createElement('time');
+    when.className = 'when';
+    when.dateTime = tile.captured_at || '';
+    when.textContent = tile.captured_at_local || '';
+    if (tile.captured_at_raw) when.title = t('Camera clock') + ': ' + tile.captured_at_raw.replace('T', ' ');
+    cap.append(what, status, where, when);
     if (tile.flags.length) {
       const fl = document.createElement('span');
       fl.className = 'flags';

@@ -301,6 +301,18 @@
     if (!keepMedia) { state.media = 0; state.selected = -1; }
     if (item) { fillForm(item); loadShortcuts(item.deployment.program_id); }
     render();
+    if (item && !state.framed) frameWorkspace();
+  }
+
+  // On a laptop screen (768 px high) the filters, counters and notices push the photo below the fold:
+  // once, when the first sequence is shown and the page has not been scrolled, bring the photo and the
+  // label panel to the top of the window (the filters stay one scroll up), with the notice that no
+  // detector ran when there is one.
+  function frameWorkspace() {
+    state.framed = true;
+    const ws = $('workspace'), note = $('detector-note');
+    if (!ws || window.scrollY > 0) return;
+    if (ws.getBoundingClientRect().top > window.innerHeight * 0.35) (note.hidden ? ws : note).scrollIntoView({ block: 'start' });
   }
 
   async function next() {

@@ -81,7 +81,7 @@ def server(e2e_db, tmp_path):
     proc = subprocess.Popen(cmd + ["serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=REPO,
                             stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine (CI, shared) starts it slowly
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()

@@ -260,3 +260,49 @@ def test_browser_gallery_opens_from_the_overview_species_and_the_map_station(ser
     _tiles(page, 9)
     assert errors == []
     ctx.close()
+
+
+def test_browser_grid_and_gallery_in_vietnamese_at_laptop_sizes(server, browser, e2e_db):  # noqa: F811
+    """The walk-through's findings at 1366x768 and 1400x900 in Vietnamese (the longer labels): the bulk
+    bar on one line with nothing untranslated in it, each tile's local time with its zone whole (it was
+    cut to "S01 · 2026-03-01 13:00:0…"), the station on its own line, the camera clock on hover."""
+    from datetime import datetime
+
+    from server.db import session_scope
+    from server.models import Media
+
+    base, app, rd = server
+    backend = _backend(e2e_db)
+    m0 = rd.media[rd.sequences[0].id][0]
+    with session_scope(e2e_db) as s:
+        s.get(Media, m0.id).captured_at_raw = datetime(2026, 3, 1, 12, 59, 40)
+    ctx, page, errors = _page(browser, base, "/", size=(1366, 768))
+    with page.expect_navigation():
+        page.click("#lang-vi")
+    for path in (f"/review/grid?deployment_id={rd.deployment.id}", f"/gallery?area_id={rd.area.id}"):
+        for w, h in ((1366, 768), (1400, 900)):
+            page.set_viewport_size({"width": w, "height": h})
+            page.goto(base + path)
+            _tiles(page, 9)
+            bar = page.evaluate("""() => { const b = document.getElementById('bulkbar');
+                const tops = [...b.querySelectorAll('button, input, .count')].filter(e => e.offsetParent)
+                    .map(e => Math.round(e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2));
+                return {texts: [...b.querySelectorAll('button')].map(e => e.textContent.trim()),
+                        rows: [...new Set(tops.map(t => Math.round(t / 12)))].length,
+                        right: Math.max(...[...b.querySelectorAll('button')].map(e => e.getBoundingClientRect().right)),
+                        vw: innerWidth}; }""")
+            assert bar["rows"] == 1, (path, w, bar)          # one line: the buttons' middles on one row
+            assert bar["right"] <= bar["vw"], (path, w, bar)
+            assert "Gán loài" in bar["texts"][0] and any("Ảnh trống" in x for x in bar["texts"]), bar
+            assert not any(x.split()[0] in ("Label", "Blank", "Human", "Vehicle", "Undo") for x in bar["texts"]), bar
+            first = page.evaluate("""id => { const t = document.querySelector(`#grid .tile[data-id="${id}"]`),
+                when = t.querySelector('time.when'), where = t.querySelector('.where');
+                return {when: when.textContent, whole: when.scrollWidth <= when.clientWidth, title: when.title,
+                        where: where.textContent, own: where.getBoundingClientRect().bottom <= when.getBoundingClientRect().top + 1}; }""",
+                                  m0.id)
+            assert first["when"] == "2026-03-01 13:00:00 +07" and first["whole"], first
+            assert first["title"] == "Đồng hồ máy ảnh: 2026-03-01 12:59:40", first
+            assert first["where"] == "S01" and first["own"], first
+            _shot(page, "9_vi_" + path.split("?")[0].strip("/").replace("/", "_"), backend)
+    assert errors == []
+    ctx.close()

@@ -65,6 +65,7 @@ def test_browser_demo_reviewed_without_a_detector(server, browser, e2e_db):  # n
     assert "No detector has run on these photos" in page.locator("#detector-note").inner_text()
     page.wait_for_function("() => document.getElementById('image').naturalWidth > 0")
     assert page.locator("#boxes .box").count() == 0
+    _assert_framed(page, "#detector-note")
     _shot(page, "demo_1_no_detector", backend)
     with session_scope(e2e_db) as s:
         order = [q.id for q in s.exec(select(Sequence).where(Sequence.deployment_id == rep["deployment_id"])
@@ -189,6 +190,11 @@ def test_browser_fixes_undo_counter_help_overlay_and_chips(server, browser, e2e_
     _wait_sequence(page, rd.sequences[0].id, errors)
     page.wait_for_function("() => document.querySelectorAll('#shortcuts li').length === 2")
     page.wait_for_selector("#progress-count")
+    # At 768 px high the filters and counters pushed the photo half below the fold: the page now
+    # brings the sequence's title, the whole photo and the label panel's Accept into the window.
+    page.wait_for_function("() => document.getElementById('image').naturalWidth > 0")
+    _assert_framed(page, "#seq-title")
+    page.screenshot(path=str(_artifacts() / f"review_{backend}_fix_framed_1366.png"))
     # The counter follows an undo at once (it waited for the next 10-second refresh before).
     page.keyboard.press("Enter")
     _wait_sequence(page, rd.empty_sequence.id, errors)
@@ -227,6 +233,17 @@ def test_browser_fixes_undo_counter_help_overlay_and_chips(server, browser, e2e_
         assert not page.locator("#help").is_visible()
     assert errors == []
     ctx.close()
+
+
+def _assert_framed(page, top_selector: str) -> None:
+    """``top_selector``, the whole photo and the Accept button are inside the window (no scrolling needed)."""
+    page.wait_for_function("() => scrollY > 0")  # brought up once, when the first sequence was shown
+    r = page.evaluate("""sel => { const box = q => document.querySelector(q).getBoundingClientRect();
+        const t = box(sel), i = box('#image'), a = box('#btn-accept');
+        return {top: t.top, img_top: i.top, img_bottom: i.bottom, img_h: i.height, accept: a.bottom, vh: innerHeight}; }""",
+                      top_selector)
+    assert 0 <= r["top"] < r["img_top"], r
+    assert r["img_h"] > 200 and r["img_bottom"] <= r["vh"] and r["accept"] <= r["vh"], r
 
 
 def _artifacts():
