@@ -75,3 +75,28 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return cert_path, key_path
+
+
+def wait_thumbnails(app, media_ids, timeout: float = 120) -> bool:
+    """Thumbnails are made by the background ``derivatives`` job ingest queues: run the queued ones
+    here (an in-process worker may be running them too) until every media has its derivatives."""
+    import time
+
+    from sqlmodel import col, select
+
+    from server.db import session_scope
+    from server.jobs import run_job
+    from server.models import Job, Media
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_scope(app.config["DATABASE_URL"]) as s:
+            done = all(s.exec(select(Media.has_derivatives).where(col(Media.id).in_(list(media_ids)))).all())
+            queued = list(s.exec(select(Job.id).where(Job.kind == "derivatives", Job.status == "queued")))
+        if done:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        for job_id in queued:
+            run_job(job_id, app.config)
+        time.sleep(0.2)

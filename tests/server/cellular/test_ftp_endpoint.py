@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from ftp_helpers import RunningFTP, photo, self_signed
+from ftp_helpers import RunningFTP, photo, self_signed, wait_thumbnails
 from server.cellular.logins import create_login, reset_password, set_active
 from server.models import CameraLogin, CameraUpload, Media
 
@@ -89,7 +89,8 @@ def test_ftp_uploads_are_ingested_by_serial_and_time_with_duplicates_by_hash(app
     first, second, third = (media[hashlib.sha256(d).hexdigest()] for d in (no_serial, with_serial, late))
     assert first.deployment_id == dep.id and second.deployment_id == dep.id
     assert first.file_name == "IMG_0001.JPG" and first.file_path == "cam01/IMG_0001.JPG"
-    assert first.has_derivatives and app.extensions["saola.derivatives"].exists(
+    # Thumbnails: the background job ingest queued, from the stored original.
+    assert wait_thumbnails(app, [first.id, second.id]) and app.extensions["saola.derivatives"].exists(
         f"thumb/{first.sha256[:2]}/{first.sha256[2:4]}/{first.sha256}.jpg")
     assert third.deployment_id is None and "outside_window" in third.flags
     ups = {u.file_name: u for u in _uploads(world)}
