@@ -39,6 +39,9 @@ bp = Blueprint("deploy_pages", __name__)
 STATUS_LABELS = {"in_store": N_("In store"), "deployed": N_("Deployed"), "repair": N_("In repair"),
                  "lost": N_("Lost or stolen")}
 KIND_LABELS = {"camera": N_("Camera trap"), "acoustic": N_("Sound recorder")}
+#: A card upload's states (server/models/card.py) as the pages name them.
+CARD_STATUS_LABELS = {"receiving": N_("receiving"), "ingesting": N_("ingesting"), "done": N_("done"),
+                      "failed": N_("failed"), "cancelled": N_("cancelled")}
 INTERVAL_LABELS = {"malfunction": N_("malfunction"), "operating": N_("operating")}
 #: Time zones offered first (the zone field accepts any IANA name).
 COMMON_ZONES = ("Asia/Ho_Chi_Minh", "Asia/Bangkok", "Asia/Vientiane", "Asia/Phnom_Penh", "UTC")
@@ -57,6 +60,28 @@ def _local_input(value: datetime | None, tz: str) -> str:
     """A stored UTC time as the value of a datetime-local field (the deployment's local time)."""
     local = to_local(value, tz)
     return local.strftime("%Y-%m-%dT%H:%M") if local is not None else ""
+
+
+#: Messages of the schemas and services (English, as the API says them) as the forms say them.
+SERVICE_MESSAGES = (
+    ("deployment_end must be after deployment_start", N_("The collection time must be after the set-up time.")),
+    ("end must be after start", N_("The end must be after the start.")),
+    ("interval end must be after its start", N_("The end must be after the start.")),
+    ("interval lies outside the deployment window", N_("The interval lies outside the deployment period.")),
+    ("unknown time zone", N_("Unknown time zone: use an IANA name such as Asia/Ho_Chi_Minh.")),
+)
+
+
+def _say(errors: dict[str, str]) -> dict[str, str]:
+    """The form's messages in the user's language (those the services and schemas word in English)."""
+    out = {}
+    for key, message in errors.items():
+        for english, said in SERVICE_MESSAGES:
+            if english in message:
+                message = _(said)
+                break
+        out[key] = message
+    return out
 
 
 # ---- the list ----------------------------------------------------------------------------------------
@@ -185,7 +210,7 @@ def _save(area: ProtectedArea, dep: Deployment | None):
         body, more = validate(DeploymentPatch, fields)
         if values["deployment_start"] is None:
             more.setdefault("deployment_start", _("This field is required."))
-    for k, v in more.items():
+    for k, v in _say(more).items():
         errors.setdefault(k, v)
     if errors or body is None or loc is None:
         return _form_page(area, dep, values, errors)
@@ -224,7 +249,7 @@ def _save(area: ProtectedArea, dep: Deployment | None):
         s.commit()
     except SaolaError as e:
         s.rollback()
-        errs = service_errors(e)
+        errs = _say(service_errors(e))
         return _form_page(area, dep if dep is not None and dep.id else None, values, errs)
     if job is not None:
         from ..jobs import dispatch
@@ -289,6 +314,7 @@ def interval_add(deployment_id: str):
     iv_values = {"start": text(f, "start"), "end": text(f, "end"), "status": f.get("status") or "malfunction",
                  "reason": text(f, "reason")}
     body, errors = validate(IntervalIn, iv_values, where={"": "end"})
+    errors = _say(errors)
     if body is not None:
         try:
             row = svc.add_interval(s, dep, body.start, body.end, body.status, body.reason)
@@ -296,7 +322,7 @@ def interval_add(deployment_id: str):
             s.commit()
         except SaolaError as e:
             s.rollback()
-            errors = service_errors(e, "start")
+            errors = _say(service_errors(e, "start"))
     if errors:
         return _form_page(area, dep, _values_of(dep), {}, iv_values, errors)
     flash(_("Interval recorded: the calendar and the effort count it."), "ok")
@@ -502,7 +528,7 @@ def uploads(area_id: str):
     names = {d.id: loc.name for d, loc in deps}
     chosen = request.args.get("deployment_id") or (deps[0][0].id if len(deps) == 1 else "")
     return render_template("deploy_uploads.html", area=area, nav="uploads", deployments=deps, cards=cards,
-                           names=names, chosen=chosen, kind_labels=KIND_LABELS,
+                           names=names, chosen=chosen, kind_labels=KIND_LABELS, card_status=CARD_STATUS_LABELS,
                            chunk_bytes=_chunk_bytes())
 
 

@@ -349,10 +349,19 @@
     if (card.resumed && card.offset > 0) {
       message(fmt(T.resumed, { done: bytes(card.offset), total: bytes(card.bytes_total) }));
     } else {
-      message(fmt(T.sending, { done: bytes(0), total: bytes(card.bytes_total) }));
+      message('');
     }
     root.dataset.status = 'sending';
     $('card-pause').hidden = false;
+    // Files are ingested while the rest arrives: their progress is shown meanwhile.
+    const thisRun = run;
+    const watch = setInterval(async () => {
+      if (run !== thisRun) { clearInterval(watch); return; }
+      const now = await api('GET', '/cards/' + card.id).catch(() => null);
+      if (now && run === thisRun && root.dataset.status === 'sending') {
+        $('ingest-text').textContent = fmt(T.ingesting, { done: num(now.files_done || 0), total: num(now.files_accepted) });
+      }
+    }, 2000);
     try {
       if (!(await send())) return;
     } catch (e) {
@@ -360,6 +369,8 @@
       $('card-resume').hidden = false;
       root.dataset.status = 'error';
       return;
+    } finally {
+      clearInterval(watch);
     }
     $('card-pause').hidden = true;
     message(T.complete);

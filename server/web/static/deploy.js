@@ -21,19 +21,24 @@
       if (data.basemap) {
         L.tileLayer(data.basemap.url, { maxZoom: 18, maxNativeZoom: data.basemap.maxzoom || 17 }).addTo(map);
       }
+      // Layers are made first and added once the map has a view (vector layers added to a map
+      // without one fail in Leaflet's renderer).
       let bounds = null;
+      const layers = [];
       if (data.boundary) {
         const b = L.geoJSON({ type: 'Feature', properties: {}, geometry: data.boundary },
-          { style: { color: '#2f5d3a', weight: 2, fillColor: '#2f5d3a', fillOpacity: 0.1 }, interactive: false }).addTo(map);
+          { style: { color: '#2f5d3a', weight: 2, fillColor: '#2f5d3a', fillOpacity: 0.1 }, interactive: false });
+        layers.push(b);
         bounds = b.getBounds();
       }
       const others = [];
+      const current = ($('f-location_name') || {}).value || '';
       (data.stations || []).forEach((st) => {
-        if (st.lat === null || st.lon === null) return;
+        if (st.lat === null || st.lon === null || st.name === current) return;  // this one: the red circle
         const label = document.createElement('span');
         label.textContent = st.name;
-        L.circleMarker([st.lat, st.lon], { radius: 4, color: '#6d6d66', weight: 1, fillOpacity: 0.7 })
-          .bindTooltip(label).addTo(map);
+        layers.push(L.circleMarker([st.lat, st.lon], { radius: 4, color: '#6d6d66', weight: 1, fillOpacity: 0.7 })
+          .bindTooltip(label));
         others.push([st.lat, st.lon]);
       });
       if (!bounds && others.length) bounds = L.latLngBounds(others);
@@ -56,10 +61,14 @@
       }
       const start = [read(lat), read(lon)];
       if (start[0] !== null && start[1] !== null && Math.abs(start[0]) <= 90 && Math.abs(start[1]) <= 180) {
-        map.setView(start, bounds ? map.getBoundsZoom(bounds.extend(start)) : 13);
+        // The area and the station in view (getBoundsZoom needs a view first: fitBounds instead).
+        if (bounds) map.fitBounds(L.latLngBounds([bounds.getSouthWest(), bounds.getNorthEast(), start]).pad(0.08));
+        else map.setView(start, 13);
         place(start[0], start[1], false);
       } else if (bounds) map.fitBounds(bounds.pad(0.08));
       else map.setView([16.0, 106.0], 6);  // Viet Nam, when the area has no boundary yet
+      layers.forEach((layer) => layer.addTo(map));
+      if (marker) marker.bringToFront();
       map.on('click', (e) => set(e.latlng.lat, e.latlng.lng));
       [lat, lon].forEach((el) => el.addEventListener('input', () => place(read(lat), read(lon), true)));
       L.control.scale({ imperial: false }).addTo(map);

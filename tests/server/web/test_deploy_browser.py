@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ def manager_server(e2e_db, tmp_path):  # noqa: F811 - the fixture
     proc = subprocess.Popen(cmd + ["serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=REPO,
                             stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine starts the server slowly
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
@@ -156,6 +157,9 @@ def test_browser_manager_deployment_on_the_map_card_upload_resumed_and_clock_cor
     page.wait_for_url("**/admin/deployments/*")
     assert "Deployment at PN-R01 created." in page.inner_text(".flash.ok")
     assert page.locator("#operating-strip rect.operating").count() == 1
+    # The saved station on the map, inside the area's boundary.
+    page.wait_for_selector("#station-map[data-ready=leaflet][data-marker]")
+    assert page.locator("#station-map .leaflet-overlay-pane path").count() == 2  # the boundary and the station
     _shot(page, "2_deployment_saved", backend)
     with session_scope(e2e_db) as s:
         dep, loc = s.exec(select(Deployment, Location).join(Location, Location.id == Deployment.location_id)).one()
@@ -182,6 +186,7 @@ def test_browser_manager_deployment_on_the_map_card_upload_resumed_and_clock_cor
     page.wait_for_function("() => document.querySelector('#card-files tr[data-state=received]') !== null")
     _shot(page, "3_upload_cut_off", backend)
     page.wait_for_timeout(300)
+    assert errors == [], errors
     ctx.close()  # the page is closed mid-upload
     with session_scope(e2e_db) as s:
         c = s.exec(select(CardUpload)).one()
@@ -257,5 +262,75 @@ def test_browser_manager_deployment_on_the_map_card_upload_resumed_and_clock_cor
         for m in s.exec(select(Media).where(Media.deployment_id == dep_id)):
             assert (m.captured_at - before[m.id]).total_seconds() == offset_s
             assert "outside_window" not in (m.flags or [])
+    # ---- the list, the inventory and the calendar (operating in green) ----
+    page.goto(f"{base}/admin/areas/{area_id}/deployments")
+    assert "PN-R01" in page.inner_text("#deployments") and f"{offset_s} s" in page.inner_text("#deployments")
+    _shot(page, "6b_deployments", backend)
+    page.goto(f"{base}/areas/{area_id}/calendar")
+    assert page.locator("#timeline rect.operating").count() == 1
+    page.goto(f"{base}/admin/areas/{area_id}/devices")
+    _shot(page, "6c_devices", backend)
+    page.goto(f"{base}/admin/deployments/{dep_id}/clock")
+
+    # ---- 5. the same pages in Vietnamese ----
+    page.click("#lang-vi")
+    page.wait_for_selector("html[lang=vi]")
+    assert page.inner_text("h1").startswith("Chỉnh đồng hồ máy ảnh")
+    _shot(page, "7_clock_vi", backend)
+    page.goto(f"{base}/admin/areas/{area_id}/uploads")
+    assert page.inner_text("h1") == "Tải thẻ nhớ lên"
+    assert page.locator("#recent-cards .badge").first.inner_text() == "đã xong"
+    _shot(page, "8_uploads_vi", backend)
+    assert errors == [], errors
+    ctx.close()
+
+
+def test_browser_manager_drops_a_zip_of_the_card_with_an_unsafe_member(manager_server, browser, e2e_db,  # noqa: F811
+                                                                      card, tmp_path):
+    """A zip of the card dropped on the page (a drop event carrying the file, as a file manager
+    sends it): ingested once complete, its unsafe member refused with the CLI's reason."""
+    import base64
+    import zipfile
+
+    from server.db import session_scope
+    from server.models import Media, Program
+    from server.services.deployments import build_deployment
+
+    base, _app, area_id, program_id = manager_server
+    backend = _backend(e2e_db)
+    with session_scope(e2e_db) as s:
+        dep = build_deployment(s, s.get(Program, program_id), {"deployment_start": datetime(
+            2021, 1, 1, tzinfo=timezone.utc), "timezone": "Asia/Ho_Chi_Minh"},
+            location={"name": "PN-Z01", "latitude": 17.45, "longitude": 106.25})
+        dep_id = dep.id
+    zpath = tmp_path / "RECONYX_SD.zip"
+    with zipfile.ZipFile(zpath, "w") as z:
+        for p in sorted(card.rglob("*")):
+            if p.is_file():
+                z.write(p, p.relative_to(card).as_posix())
+        z.writestr("../../etc/cron.d/evil.JPG", b"\xff\xd8 not a photo")
+    payload = base64.b64encode(zpath.read_bytes()).decode()
+    ctx, page, errors = _page(browser, base, f"/admin/areas/{area_id}/uploads?deployment_id={dep_id}")
+    drop = """([name, b64]) => {
+        const bin = atob(b64), u8 = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
+        const dt = new DataTransfer();
+        dt.items.add(new File([u8], name, { type: 'application/zip' }));
+        document.getElementById('dropzone').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true,
+                                                                                cancelable: true }));
+    }"""
+    page.evaluate(drop, ["RECONYX_SD.zip", payload])
+    page.wait_for_function("() => ['done', 'failed', 'refused', 'error'].includes("
+                           "document.getElementById('card-upload').dataset.status)", timeout=120000)
+    assert page.get_attribute("#card-upload", "data-status") == "done", page.inner_text("#card-message")
+    assert page.inner_text("#card-label") == "RECONYX_SD.zip"
+    assert page.inner_text("#rep-ingested") == "10" and page.inner_text("#rep-duplicates") == "1"
+    skipped = page.inner_text("#rep-skipped-list")
+    assert "../../etc/cron.d/evil.JPG: unsafe path in zip (escapes the target folder): refused" in skipped, skipped
+    assert "notes.txt: not a media file" in skipped
+    page.locator("#card-report").scroll_into_view_if_needed()
+    _shot(page, "9_zip_report", backend)
+    with session_scope(e2e_db) as s:
+        assert len(s.exec(select(Media).where(Media.deployment_id == dep_id)).all()) == 10
     assert errors == [], errors
     ctx.close()

@@ -73,8 +73,8 @@ def test_manager_creates_a_deployment_with_a_new_station_and_device(setup, world
     ({"location_name": ""}, "location_name", "This field is required."),
     ({"program_id": ""}, "program_id", "Choose the program of this deployment."),
     ({"deployment_start": ""}, "deployment_start", "This field is required."),
-    ({"deployment_end": "2026-01-01T00:00"}, "deployment_end", "deployment_end must be after deployment_start"),
-    ({"timezone": "Mars/Olympus"}, "timezone", "unknown time zone"),
+    ({"deployment_end": "2026-01-01T00:00"}, "deployment_end", "The collection time must be after the set-up time."),
+    ({"timezone": "Mars/Olympus"}, "timezone", "Unknown time zone: use an IANA name such as Asia/Ho_Chi_Minh."),
     ({"camera_heading": "400"}, "camera_heading", "Enter a value of at most 360."),
 ])
 def test_deployment_form_messages_next_to_the_field(setup, world, change, field, message):
@@ -98,6 +98,9 @@ def test_deployment_form_messages_in_vietnamese(world, signed_in):
     assert errs["latitude"] == "Nhập giá trị tối đa là 90."
     assert errs["location_name"] == "Trường này là bắt buộc."
     assert "Tên điểm đặt máy" in r.get_data(as_text=True)
+    r = mgr.form(f"/admin/areas/{area.id}/deployments/new", {**GOOD, "program_id": program.id,
+                                                              "deployment_end": "2026-01-01T00:00"})
+    assert errors(r) == {"deployment_end": "Thời gian thu máy phải sau thời gian đặt máy."}
 
 
 def test_editing_moves_the_station_and_retimes_when_the_zone_changes(setup, world):
@@ -134,10 +137,10 @@ def test_intervals_are_drawn_and_counted_and_the_calendar_shows_operating(setup,
     # Bad intervals: messages next to the field, nothing stored.
     r = mgr.form(f"/admin/deployments/{dep.id}/intervals", {"status": "malfunction", "start": "2026-01-20T00:00",
                                                             "end": "2026-01-19T00:00"})
-    assert r.status_code == 422 and "end" in errors(r)
+    assert r.status_code == 422 and errors(r) == {"end": "The end must be after the start."}
     r = mgr.form(f"/admin/deployments/{dep.id}/intervals", {"status": "malfunction", "start": "2025-12-20T00:00",
                                                             "end": "2026-01-02T00:00"})
-    assert r.status_code == 422 and "outside the deployment window" in errors(r)["start"]
+    assert r.status_code == 422 and errors(r) == {"start": "The interval lies outside the deployment period."}
     from server.models import OperatingInterval
 
     with world.session() as s:
