@@ -211,6 +211,10 @@ def fresh_saola(work: Path, name: str) -> tuple[dict, str]:
     data = work / name
     env = {**os.environ, "SAOLA_DATA_DIR": str(data), "SAOLA_DATABASE_URL": "", "SAOLA_WORKER": "external",
            "SAOLA_LOG_LEVEL": "WARNING"}
+    # Compiled modules cached as an installed package has them (pip writes .pyc files), in the work
+    # folder: with PYTHONDONTWRITEBYTECODE every command would compile all of Saola's modules again.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
     subprocess.run(SAOLA + ["init"], env=env, cwd=REPO, check=True, capture_output=True)
     subprocess.run(SAOLA + ["areas", "add", "BENCH", "Benchmark park"], env=env, cwd=REPO, check=True,
                    capture_output=True)

@@ -17,8 +17,12 @@ if TYPE_CHECKING:  # pragma: no cover
 __version__ = "0.1.0"
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Create and configure the Saola Flask application."""
+def create_app(config: dict[str, Any] | None = None, *, web: bool = True) -> Flask:
+    """Create and configure the Saola Flask application.
+
+    ``web=False``: no API, pages, sign-in or security headers, for commands that only work on the
+    database and stores (``saola ingest``: its start-up is part of what a card costs).
+    """
     # Flask is imported here, not at the top: every ``saola`` command imports this package, and
     # ``saola --help`` or ``saola config`` need no web framework.
     from flask import Flask
@@ -58,12 +62,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     clean_stale(cfg["DATA_DIR"])  # uploads staged by a process that was killed
 
-    from . import auth, api, i18n, jobs, security, web
+    from . import i18n, jobs
 
-    security.init_app(app)
+    if web:
+        from . import api, auth, security
+        from . import web as pages
+
+        security.init_app(app)
     i18n.init_app(app)
-    auth.init_app(app)
-    api.init_app(app)
-    web.init_app(app)
+    if web:
+        auth.init_app(app)
+        api.init_app(app)
+        pages.init_app(app)
     jobs.init_app(app)
     return app

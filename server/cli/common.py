@@ -21,10 +21,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from sqlmodel import Session
 
 
-def get_app() -> Flask:
+def get_app(web: bool = True) -> Flask:
     """The Flask app for CLI work: no in-process worker threads (commands drain jobs themselves).
 
-    Built once per command line and kept on the root click context.
+    Built once per command line and kept on the root click context. ``web=False``: without the
+    API and pages (see :func:`server.create_app`), for commands that need neither.
     """
     from .. import create_app, settings
 
@@ -33,7 +34,7 @@ def get_app() -> Flask:
     if obj and "app" in obj:
         return obj["app"]
     cfg = {"WORKER": "external"} if settings.load()["WORKER"] == "inprocess" else {}
-    app = create_app(cfg)
+    app = create_app(cfg, web=web)
     if ctx:
         ctx.find_root().obj = {"app": app}
     return app

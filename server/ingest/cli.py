@@ -46,7 +46,7 @@ def ingest_cmd(path, deployment_id, layout, area, program_name, workers, report_
     from ..errors import SaolaError
     from .pipeline import ingest_path
 
-    app = get_app()
+    app = get_app(web=False)  # no API or pages: the command's start-up counts in every card
     bar = None if quiet else ProgressBar(path.name)
     try:
         if layout == "station/species":
