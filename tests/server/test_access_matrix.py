@@ -99,6 +99,9 @@ API = {
     ("GET", "/cards/<card_id>"): "viewer",
     ("POST", "/cards/<card_id>/skip"): "ranger",
     ("DELETE", "/cards/<card_id>"): "ranger",
+    ("GET", "/programs/<program_id>/health"): "viewer",
+    ("GET", "/deployments/<deployment_id>/health"): "viewer",
+    ("POST", "/deployments/<deployment_id>/health/<key>/malfunction"): "ranger",
 }
 # Ids that name no area-scoped object: the taxonomy is shared by every area.
 API_UNSCOPED = {("GET", "/taxa/<taxon_id>")}
@@ -118,6 +121,7 @@ WEB = {
     ("GET", "/areas/<area_id>/map"): "manager",
     ("GET", "/areas/<area_id>/map.geojson"): "manager",
     ("GET", "/areas/<area_id>/calendar"): "manager",
+    ("POST", "/areas/<area_id>/health/<deployment_id>/<key>"): "manager",
     ("GET", "/admin/areas/<area_id>"): "manager",
     ("POST", "/admin/areas/<area_id>"): "manager",
     ("GET", "/admin/areas/<area_id>/programs"): "manager",
@@ -243,6 +247,7 @@ class AreaA:
                 "media_id": image.id, "sequence_id": seq.id, "detection_id": det.id, "taxon_id": taxon.id,
                 "user_id": owner.id, "name": "rai", "size": "thumb", "sha256": "a" * 64, "card_id": card.id,
                 "model_id": "no-such-model", "login_id": camera.id,
+                "key": "no-such-finding",
             }
         # Routes about recordings take the audio media.
         self.audio_id = audio.id
