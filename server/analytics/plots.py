@@ -1,9 +1,16 @@
-"""PNG plots of the analyses (matplotlib's object API: no pyplot global state, safe in web threads)."""
+"""PNG plots of the analyses (matplotlib's object API: no pyplot global state, safe in web threads).
+
+Every text of a chart is in the language asked (``lang``: the server's catalogue, server/locale)
+and its numbers are written as that language writes them (babel.numbers: Vietnamese has a
+decimal comma and a dot between thousands, 30,38 and 1.234).
+"""
 from __future__ import annotations
 
 import io
+from typing import Callable
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 from sqlmodel import Session
 
 from ..errors import ValidationError
@@ -14,45 +21,77 @@ PLOTS = ("diel-activity", "species-accumulation", "distance-histogram", "detecti
          "acoustic-indices", "occupancy", "overlap", "richness")
 
 
+def chart_text(lang: str = "en") -> Callable[..., str]:
+    """``t(message, **params)``: a chart's English text in ``lang`` (vi or en)."""
+    from ..i18n import TEXT
+
+    return TEXT.translator(lang if lang in ("vi", "en") else "en")
+
+
+def number_format(lang: str = "en", decimals: int | None = None) -> Callable[[float], str]:
+    """A number as ``lang`` writes it (babel.numbers): ``decimals`` fixed, else up to three."""
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") if decimals is not None else "#,##0.###"
+    locale = lang if lang in ("vi", "en") else "en"
+    return lambda v: format_decimal(v, format=pattern, locale=locale)
+
+
+def localise_axes(ax, lang: str, axes: str = "xy") -> None:
+    """Tick labels of ``axes`` in the language's number format (decimal comma in Vietnamese)."""
+    fmt = number_format(lang)
+    formatter = FuncFormatter(lambda v, _pos: fmt(round(v, 6)))
+    if "x" in axes:
+        ax.xaxis.set_major_formatter(formatter)
+    if "y" in axes:
+        ax.yaxis.set_major_formatter(formatter)
+
+
 def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     return buf.getvalue()
 
 
-def diel_activity_figure(rows: list[camtrap.RecordRow], species: str | None = None) -> Figure:
+def diel_activity_figure(rows: list[camtrap.RecordRow], species: str | None = None, lang: str = "en") -> Figure:
     """Histogram of records by hour with a circular kernel density line (camtrapR activityDensity-like)."""
+    t = chart_text(lang)
     fig = Figure(figsize=(6, 3.2))
     ax = fig.add_subplot()
     bins = camtrap.diel_activity(rows, species)
     total = sum(b["records"] for b in bins) or 1
     ax.bar([b["hour_from"] + 0.5 for b in bins], [b["records"] / total for b in bins], width=0.9, color="#9bb7a4",
-           label="records (share)")
+           label=t("records (share)"))
     xs, ys = zip(*camtrap.activity_density(rows, species))
-    ax.plot(xs, ys, color="#1f5f3a", lw=2, label="kernel density")
+    ax.plot(xs, ys, color="#1f5f3a", lw=2, label=t("kernel density"))
     ax.set_xlim(0, 24)
     ax.set_xticks(range(0, 25, 3))
-    ax.set_xlabel("hour of day (local time)")
-    ax.set_ylabel("density")
-    ax.set_title(f"Diel activity{': ' + species if species else ''} (n={sum(b['records'] for b in bins)})")
+    ax.set_xlabel(t("hour of day (local time)"))
+    ax.set_ylabel(t("density"))
+    n = number_format(lang)(sum(b["records"] for b in bins))
+    ax.set_title(t("Diel activity: {species} (n={n})", species=species, n=n) if species
+                 else t("Diel activity (n={n})", n=n))
     ax.legend(fontsize=7, loc="upper right")
+    localise_axes(ax, lang, "y")
     return fig
 
 
-def accumulation_figure(curve: list[dict], unit: str) -> Figure:
+def accumulation_figure(curve: list[dict], unit: str, lang: str = "en") -> Figure:
     """Line plot of the species accumulation curve."""
+    t = chart_text(lang)
     fig = Figure(figsize=(6, 3.2))
     ax = fig.add_subplot()
     ax.plot([c["units"] for c in curve], [c["richness"] for c in curve], marker="o", ms=3, color="#1f5f3a")
-    ax.set_xlabel(f"{unit}s surveyed")
-    ax.set_ylabel("expected species")
-    ax.set_title("Species accumulation")
+    ax.set_xlabel(t("days surveyed") if unit == "day" else t("stations surveyed"))
+    ax.set_ylabel(t("expected species"))
+    ax.set_title(t("Species accumulation"))
     ax.grid(alpha=0.3)
+    localise_axes(ax, lang)
     return fig
 
 
-def bar_figure(labels: list, values: list, xlabel: str, ylabel: str, title: str) -> Figure:
-    """Vertical bars for numeric labels (bins, hours), horizontal bars for names."""
+def bar_figure(labels: list, values: list, xlabel: str, ylabel: str, title: str, lang: str = "en") -> Figure:
+    """Vertical bars for numeric labels (bins, hours), horizontal bars for names (texts already translated)."""
     fig = Figure(figsize=(6, 3.2 if len(labels) < 12 else 0.25 * len(labels) + 1))
     ax = fig.add_subplot()
     if all(isinstance(x, (int, float)) for x in labels):
@@ -60,9 +99,11 @@ def bar_figure(labels: list, values: list, xlabel: str, ylabel: str, title: str)
                align="edge")
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
+        localise_axes(ax, lang)
     else:
         ax.barh([str(x) for x in labels][::-1], values[::-1], color="#6b8f71")
         ax.set_xlabel(ylabel)
+        localise_axes(ax, lang, "x")
     ax.set_title(title)
     return fig
 
@@ -146,27 +187,30 @@ def richness_figure(table) -> Figure:
     return fig
 
 
-def plot(session: Session, name: str, program_ids: list[str], options: Options | None = None) -> bytes:
-    """The PNG of analysis ``name`` (one of PLOTS)."""
+def plot(session: Session, name: str, program_ids: list[str], options: Options | None = None,
+         lang: str = "en") -> bytes:
+    """The PNG of analysis ``name`` (one of PLOTS), its texts and numbers in ``lang``."""
     o = options or Options()
+    t = chart_text(lang)
     if name == "diel-activity":
-        return _png(diel_activity_figure(_records(session, program_ids, o), o.species))
+        return _png(diel_activity_figure(_records(session, program_ids, o), o.species, lang))
     if name == "species-accumulation":
-        return _png(accumulation_figure(run(session, name, program_ids, o).rows, o.unit))
+        return _png(accumulation_figure(run(session, name, program_ids, o).rows, o.unit, lang))
     if name == "distance-histogram":
         rows = run(session, name, program_ids, o).rows
-        return _png(bar_figure([r["from_m"] for r in rows], [r["count"] for r in rows], "perpendicular distance (m)",
-                               "sightings", "Perpendicular distances"))
+        return _png(bar_figure([r["from_m"] for r in rows], [r["count"] for r in rows],
+                               t("perpendicular distance (m)"), t("sightings"), t("Perpendicular distances"), lang))
     if name == "detections-per-hour":
         rows = run(session, name, program_ids, o).rows
         hours = [0] * 24
         for r in rows:
             hours[r["hour"]] += r["detections"]
-        return _png(bar_figure(list(range(24)), hours, "hour of day", "detections", "Sound detections per hour"))
+        return _png(bar_figure(list(range(24)), hours, t("hour of day"), t("detections"),
+                               t("Sound detections per hour"), lang))
     if name == "rai":
         rows = run(session, name, program_ids, Options(**{**o.__dict__, "by_station": False})).rows
         return _png(bar_figure([r["species"] for r in rows], [r["rai"] or 0 for r in rows], "", "RAI",
-                               "Independent events per 100 trap-nights"))
+                               t("Independent events per 100 trap-nights"), lang))
     if name == "acoustic-indices":
         rows = run(session, name, program_ids, o).rows
         fig = Figure(figsize=(6, 3.2))
@@ -175,9 +219,10 @@ def plot(session: Session, name: str, program_ids: list[str], options: Options |
             pts = [(r[o.period], r["aci"]) for r in rows if r["station"] == station and r["aci"] is not None]
             if pts:
                 ax.plot([str(p[0]) for p in pts], [p[1] for p in pts], marker="o", ms=3, label=station)
-        ax.set_ylabel("ACI (mean)")
-        ax.set_title("Acoustic complexity index")
+        ax.set_ylabel(t("ACI (mean)"))
+        ax.set_title(t("Acoustic complexity index"))
         ax.tick_params(axis="x", labelrotation=60, labelsize=6)
+        localise_axes(ax, lang, "y")
         if rows:
             ax.legend(fontsize=7)
         return _png(fig)

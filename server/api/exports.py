@@ -85,6 +85,7 @@ class AnalyticsQuery(In):
     method: Literal["exact", "random"] = "exact"
     permutations: int = Field(default=100, ge=2, le=10_000)
     target_precision: float = Field(default=0.95, gt=0, le=1)
+    lang: Literal["vi", "en"] = Field(default="en", description="language of a plot's texts and numbers")
 
 
 class ReportQuery(In):
@@ -180,7 +181,7 @@ def _analysis_names(plots: bool = False) -> dict:
 def _options(query: AnalyticsQuery):
     from ..analytics.registry import options_from
 
-    data = query.model_dump(exclude={"program_id", "area_id", "format"})
+    data = query.model_dump(exclude={"program_id", "area_id", "format", "lang"})
     return options_from(data)
 
 
@@ -223,7 +224,8 @@ def plot_analysis(name: str, query: AnalyticsQuery):
     from ..analytics.plots import plot
 
     scope = _scope_area(query.program_id, query.area_id, "viewer")
-    return Response(plot(get_session(), name, scope.program_ids, _options(query)), mimetype="image/png")
+    return Response(plot(get_session(), name, scope.program_ids, _options(query), lang=query.lang),
+                    mimetype="image/png")
 
 
 @endpoint("/reports/annual", summary="The annual monitoring report of a program or area (viewers); HTML or PDF",

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from protocols.i18n import LANGUAGES, Catalog, N_
 
-from ..analytics.plots import accumulation_figure, diel_activity_figure
+from ..analytics.plots import accumulation_figure, diel_activity_figure, localise_axes, number_format
 from .data import ReportData
 
 LANGS = LANGUAGES
@@ -56,7 +56,7 @@ def _drawable(boundary) -> bool:
         return False
 
 
-def map_figure(data: ReportData, t) -> Figure:
+def map_figure(data: ReportData, t, lang: str = "en") -> Figure:
     """Scatter map of stations, transect lines and threats (lon/lat, equal-area-ish aspect)."""
     fig = Figure(figsize=(6.4, 4.6))
     ax = fig.add_subplot()
@@ -86,6 +86,7 @@ def map_figure(data: ReportData, t) -> Figure:
     lats = [s["lat"] for s in data.stations] + [p[1] for p in data.threat_points]
     if lats:
         ax.set_aspect(1 / max(0.2, math.cos(math.radians(sum(lats) / len(lats)))))
+    localise_axes(ax, lang)
     ax.set_xlabel(t("Longitude"))
     ax.set_ylabel(t("Latitude"))
     ax.grid(alpha=0.3)
@@ -95,7 +96,7 @@ def map_figure(data: ReportData, t) -> Figure:
     return fig
 
 
-def rai_figure(data: ReportData, t) -> Figure:
+def rai_figure(data: ReportData, t, lang: str = "en") -> Figure:
     """Horizontal bars of the RAI of each species recorded by the cameras."""
     rows = sorted((s for s in data.species if s.rai), key=lambda s: s.rai)
     fig = Figure(figsize=(6.4, max(2.0, 0.3 * len(rows) + 1)))
@@ -104,10 +105,11 @@ def rai_figure(data: ReportData, t) -> Figure:
     ax.set_xlabel("RAI")
     ax.set_title(t("Relative abundance index (RAI)"))
     ax.tick_params(axis="y", labelsize=7)
+    localise_axes(ax, lang, "x")
     return fig
 
 
-def trend_figure(data: ReportData, t) -> Figure:
+def trend_figure(data: ReportData, t, lang: str = "en") -> Figure:
     """Smoothed occupancy per year with its 95% interval, one line per priority species."""
     fig = Figure(figsize=(6.4, 3.4))
     ax = fig.add_subplot()
@@ -121,6 +123,7 @@ def trend_figure(data: ReportData, t) -> Figure:
     ax.set_xticks(data.monitoring.trend_years)
     ax.set_ylabel(t("Occupancy"))
     ax.set_title(t("Occupancy trend"))
+    localise_axes(ax, lang, "y")  # years stay as they are written
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return fig
@@ -130,24 +133,35 @@ def render_html(data: ReportData, lang: str = "vi", min_delta_min: float = 60.0)
     """The report as one self-contained HTML document."""
     t = translator(lang)
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]))
-    figures = {"map": _data_uri(map_figure(data, t))}
+    figures = {"map": _data_uri(map_figure(data, t, lang))}
     if any(s.rai for s in data.species):
-        figures["rai"] = _data_uri(rai_figure(data, t))
+        figures["rai"] = _data_uri(rai_figure(data, t, lang))
     if data.records:
-        figures["diel"] = _data_uri(diel_activity_figure(data.records))
+        figures["diel"] = _data_uri(diel_activity_figure(data.records, lang=lang))
     if data.accumulation:
-        figures["accumulation"] = _data_uri(accumulation_figure(data.accumulation, "station"))
+        figures["accumulation"] = _data_uri(accumulation_figure(data.accumulation, "station", lang))
     if data.monitoring is not None and data.monitoring.trends:
-        figures["trend"] = _data_uri(trend_figure(data, t))
+        figures["trend"] = _data_uri(trend_figure(data, t, lang))
     from ..models import utcnow
 
     program = data.scope.programs[0].name if len(data.scope.programs) == 1 else t("All programs")
     effort_rows = [(label, getattr(data.effort, k), getattr(data.previous_effort, k)) for k, label in EFFORT_ROWS]
     n_now, n_prev = data.n_species, data.n_previous_species
     return env.get_template("annual_report.html").render(
-        t=t, lang=lang, data=data, program=program, figures=figures, richness_rows=RICHNESS_ROWS, effort_rows=effort_rows, method_names=METHOD_NAMES,
+        t=t, num=_numbers(lang), lang=lang, data=data, program=program, figures=figures, richness_rows=RICHNESS_ROWS, effort_rows=effort_rows, method_names=METHOD_NAMES,
         n_species=n_now, n_prev_species=n_prev, counted=data.counted(), generated=utcnow().date().isoformat(), min_delta=min_delta_min,
         area_name=(data.scope.area.name_vi or data.scope.area.name) if lang == "vi" else data.scope.area.name)
+
+
+def _numbers(lang: str):
+    """``num(value, decimals=None)``: a number as ``lang`` writes it (Vietnamese: 1.234,5)."""
+    def num(value, decimals: int | None = None) -> str:
+        if value is None or value == "":
+            return ""
+        if decimals is None and float(value).is_integer():
+            decimals = 0
+        return number_format(lang, decimals)(value)
+    return num
 
 
 def render_pdf(html: str) -> bytes:

@@ -74,3 +74,31 @@ def test_report_language_is_checked(world, survey):
         data = build_report(s, 2026, program_id=survey.program_id)
     with pytest.raises(ValueError, match="'vi' or 'en'"):
         render_html(data, "fr")
+
+
+def test_report_inventory_fits_a4_and_vietnamese_charts_use_a_decimal_comma(world, survey, tmp_path):
+    """Issue 13, item 8: the eleven-column species table is on landscape A4 pages (every column header
+    inside the page, 'Sound detections' included), the rest portrait; Vietnamese numbers have a decimal
+    comma (the RAI in the table, the charts' tick labels through babel.numbers)."""
+    from server.analytics.plots import number_format
+    from server.reports.render import _numbers
+
+    assert number_format("vi", 2)(30.38) == "30,38" and number_format("en", 2)(30.38) == "30.38"
+    assert _numbers("vi")(1234.5, 1) == "1.234,5" and _numbers("vi")(12) == "12"
+    with world.session() as s:
+        paths = write_report(s, tmp_path, 2026, area_id="PNKB", lang="en")
+        vi = write_report(s, tmp_path / "vi", 2026, area_id="PNKB", lang="vi", formats=("html",))
+    reader = pypdf.PdfReader(paths["pdf"])
+    shapes = []
+    for page in reader.pages:
+        w, h = float(page.mediabox.width), float(page.mediabox.height)
+        shapes.append(("landscape" if w > h else "portrait", " ".join(page.extract_text().split())))
+    inventory = [text for shape, text in shapes if "Species inventory" in text]
+    assert inventory and all(shape == "landscape" for shape, text in shapes if "Species inventory" in text)
+    assert "Sound detections" in inventory[0] and "Transect records" in inventory[0] and "IUCN" in inventory[0]
+    assert shapes[0][0] == "portrait"
+    html = vi["html"].read_text()
+    import re
+
+    rai = re.findall(r'<td class="num">(\d+[.,]\d\d)</td>', html)
+    assert rai and all("," in v for v in rai), rai

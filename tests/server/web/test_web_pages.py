@@ -225,7 +225,7 @@ def test_manager_pages(rd, signed_in, world):
     m = signed_in("manager")
     page = m.get(f"/areas/{rd.area.id}/overview").get_data(as_text=True)
     # 30-day window minus the union of the malfunctions (days 0-7) = 23 trap-nights.
-    assert '<td class="tn">23.0</td>' in page
+    assert '<td class="tn">23.0 trap-nights</td>' in page
     assert "Pseudoryx nghetinhensis" in page and 'class="iucn CR"' in page and "IB" in page
     cal = m.get(f"/areas/{rd.area.id}/calendar").get_data(as_text=True)
     # The two overlapping malfunctions are one span on the calendar (as the effort counts them), named by both reasons.

@@ -1,0 +1,94 @@
+"""Issue 13, items 5 and 8, in the browser (headless Debian chromium through Playwright, a real
+``saola serve``, SQLite and PostgreSQL): a manager fills in a program's Camtrap DP metadata,
+exports Camtrap DP from the exports page (refused first, next to the field, while the sampling
+design is missing), follows the job to its download and the package validates against the
+official Camtrap DP 1.0.2 schemas; the reports page's charts load and the Vietnamese PDF report
+downloads. Screenshots at 1366x768 go to test-artifacts/.
+
+Select them with ``-k "browser and manager"``."""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from test_web_e2e import ARTIFACTS, browser, e2e_db, server  # noqa: F401 - fixtures
+from test_web_review_browser import _backend, _page
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _shot(page, name: str, backend: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"exports_{backend}_{name}_1366x768.png"), full_page=False)
+
+
+def test_browser_manager_exports_camtrap_dp_with_its_metadata_and_downloads_the_report(
+        server, browser, e2e_db, tmp_path):  # noqa: F811
+    from server.exports.validate import validate_camtrap_dp
+    from server.jobs import drain
+
+    base, app, rd = server
+    backend = _backend(e2e_db)
+    ctx, page, errors = _page(browser, base, f"/areas/{rd.area.id}/exports", size=(1366, 768), user="manager")
+    assert page.locator("#nav-admin-exports").get_attribute("aria-current") == "page"
+    # Camtrap DP of a program whose sampling design nobody stated: refused next to the field.
+    page.select_option("#f-kind", "camtrap-dp")
+    page.select_option("#f-program_id", rd.program.id)
+    page.click("#start-export")
+    assert "Fill in the Camtrap DP metadata" in page.locator("#err-program_id").inner_text()
+    assert page.locator("#exports").count() == 0  # no job queued
+    # The metadata form: a bad contributor role is refused next to the field, then saved.
+    page.locator(f"#metadata tr[data-program='{rd.program.id}'] a.metadata-link").click()
+    page.select_option("#f-sampling_design", "targeted")
+    page.fill("#f-contributors", "Nguyễn Văn A; a@pnkb.vn; boss; PNKB")
+    page.fill("#f-keywords", "camera traps, Annamites")
+    page.fill("#f-citation", "PNKB (2026). Camera traps. Saola.")
+    page.click("#save-metadata")
+    assert "name; e-mail; role; organisation" in page.locator("#err-contributors").inner_text()
+    page.fill("#f-contributors", "Nguyễn Văn A; a@pnkb.vn; principalInvestigator; PNKB\nPNKB National Park;;rightsHolder")
+    _shot(page, "metadata", backend)
+    page.click("#save-metadata")
+    page.wait_for_url(f"{base}/areas/{rd.area.id}/exports")
+    assert "Camtrap DP metadata of" in page.locator(".flash").first.inner_text()
+    # The export, as a job: queued, run by a worker, its row updated live with the download.
+    page.select_option("#f-kind", "camtrap-dp")
+    page.select_option("#f-program_id", rd.program.id)
+    page.click("#start-export")
+    row = page.locator("#exports tbody tr").first
+    assert row.get_attribute("data-status") == "queued"
+    assert drain(app.config) >= 1
+    page.wait_for_function("() => document.querySelector('#exports tbody tr').dataset.status === 'done'",
+                           timeout=20000)
+    _shot(page, "exports", backend)
+    with page.expect_download() as dl:
+        row.locator("[data-live=download]").click()
+    pkg = tmp_path / "pkg"
+    with zipfile.ZipFile(dl.value.path()) as z:
+        z.extractall(pkg)
+    assert validate_camtrap_dp(pkg) == []  # the official 1.0.2 profile and table schemas
+    desc = json.loads((pkg / "datapackage.json").read_text())
+    assert desc["project"]["samplingDesign"] == "targeted"
+    assert desc["keywords"] == ["camera traps", "Annamites"]
+    assert [c["role"] for c in desc["contributors"]] == ["principalInvestigator", "rightsHolder"]
+    assert desc["bibliographicCitation"] == "PNKB (2026). Camera traps. Saola."
+
+    # Reports: the analyses' charts load; the Vietnamese PDF report downloads.
+    year = rd.deployment.deployment_start.year
+    page.goto(f"{base}/areas/{rd.area.id}/reports?year={year}")
+    page.wait_for_function("() => [...document.querySelectorAll('#charts img')].every(i => i.complete)")
+    widths = page.evaluate("() => [...document.querySelectorAll('#charts img')].map(i => i.naturalWidth)")
+    assert len(widths) == 3 and all(w > 100 for w in widths), widths
+    _shot(page, "reports", backend)
+    with page.expect_download(timeout=120000) as dl:
+        page.click("#report-vi-pdf")
+    pdf = dl.value.path().read_bytes()
+    assert pdf.startswith(b"%PDF")
+    import pypdf
+
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "Báo cáo" in text or "báo cáo" in text.lower(), text[:300]
+    assert not [e for e in errors if "status of 422" not in e], errors  # 422: the refused forms above
+    ctx.close()
