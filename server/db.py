@@ -49,7 +49,18 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN" if _read_only.get() else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if url.startswith("postgresql"):
+        @event.listens_for(engine, "connect")
+        def _no_jit(dbapi_conn, _record):  # pragma: no cover - trivial
+            # PostgreSQL's JIT compiles a query whose estimated cost is high: the grid's and the queue's
+            # correlated sub-queries are estimated at millions but read a page of rows in a millisecond,
+            # and compiling took 0.25 to 2.6 s per query (benchmarks/review.py). Web requests read pages.
+            cur = dbapi_conn.cursor()
+            cur.execute("SET jit = off")
+            cur.close()
+            dbapi_conn.commit()
+    return engine
 
 
 def get_engine(url: str | None = None) -> Engine:
