@@ -50,8 +50,17 @@ def leaflet_installed() -> bool:
 @bp.route("/areas/<area_id>/map")
 @login_required
 def area_map(area_id: str):
+    from flask import current_app
+
+    from ..sync import basemaps
+
     area = _area(area_id)
-    return render_template("map.html", area=area, leaflet=leaflet_installed(),
+    # The area's offline basemap (MBTiles uploaded by a manager) is served by Saola's own tile route:
+    # no tile server on the internet.
+    info = basemaps.current(current_app.config["DATA_DIR"], area.id)
+    basemap = {**basemaps.public(info), "tile_url": f"/api/v1/areas/{area.id}/basemap/{{z}}/{{x}}/{{y}}"} \
+        if info else None
+    return render_template("map.html", area=area, leaflet=leaflet_installed(), basemap=basemap,
                            features=map_features(get_session(), area.id, area.boundary))
 
 

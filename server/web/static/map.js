@@ -30,6 +30,14 @@ document.addEventListener('DOMContentLoaded', function () {
   if (window.L && el.dataset.leaflet === 'true') {
     // No tile layer, so Leaflet knows no zoom limits: set them (fitBounds on one point needs a maximum).
     const map = L.map(el, { attributionControl: false, zoomSnap: 0.25, minZoom: 3, maxZoom: 17 });
+    // The area's offline basemap, served by Saola from the uploaded MBTiles (no internet tile server).
+    const basemap = JSON.parse(document.getElementById('basemap-data').textContent);
+    if (basemap) {
+      const [w, s, e, n] = basemap.bounds;
+      L.tileLayer(basemap.tile_url, { minZoom: basemap.minzoom, maxNativeZoom: basemap.maxzoom, maxZoom: 18,
+        bounds: L.latLngBounds([s, w], [n, e]), className: 'basemap-tiles' }).addTo(map);
+      el.dataset.basemap = 'true';
+    }
     const layer = L.geoJSON(data, {
       style: styleOf,
       pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 6, color: '#1d1d1b', fillColor: '#ffd400', fillOpacity: 0.9, weight: 1 }),
@@ -84,5 +92,30 @@ document.addEventListener('DOMContentLoaded', function () {
     } else if (g.type === 'LineString') line(g.coordinates);
     else if (g.type === 'MultiLineString' || g.type === 'Polygon') g.coordinates.forEach(line);
     else if (g.type === 'MultiPolygon') g.coordinates.forEach((p) => p.forEach(line));
+  });
+
+});
+
+/* Upload the area's basemap from the page: the file is the request body of PUT
+   /api/v1/areas/<id>/basemap (checked by the server); the answer's message is shown as text. */
+document.addEventListener('DOMContentLoaded', function () {
+  'use strict';
+  const form = document.getElementById('basemap-form');
+  if (!form) return;
+  const status = document.getElementById('basemap-status');
+  const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const file = document.getElementById('basemap-file').files[0];
+    if (!file) return;
+    status.textContent = '…';
+    try {
+      const r = await fetch(form.dataset.url, { method: 'PUT', body: file, credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/vnd.sqlite3', 'X-CSRF-Token': csrf, Accept: 'application/json' } });
+      const data = await r.json().catch(() => null);
+      if (!r.ok) { status.textContent = (data && data.error && data.error.message) || r.statusText; status.dataset.state = 'error'; return; }
+      status.dataset.state = 'done';
+      window.location.reload();
+    } catch (e) { status.textContent = String(e); status.dataset.state = 'error'; }
   });
 });

@@ -92,3 +92,39 @@ def test_browser_manager_exports_camtrap_dp_with_its_metadata_and_downloads_the_
     assert "Báo cáo" in text or "báo cáo" in text.lower(), text[:300]
     assert not [e for e in errors if "status of 422" not in e], errors  # 422: the refused forms above
     ctx.close()
+
+
+def test_browser_manager_map_basemap_uploaded_and_served_from_mbtiles(server, browser, e2e_db, tmp_path):  # noqa: F811
+    """Issue 13, item 6: the manager uploads an MBTiles file the test makes from the map page (a file
+    that is not MBTiles is refused with the server's message), and the map draws its tiles, served by
+    Saola's own tile route (no tile server on the internet)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from mbtiles_maker import make_mbtiles
+
+    base, app, rd = server
+    backend = _backend(e2e_db)
+    tiles = make_mbtiles(tmp_path / "area.mbtiles", bounds=(106.2, 17.4, 106.4, 17.6), zooms=(11, 12, 13))
+    bad = tmp_path / "notes.mbtiles"
+    bad.write_bytes(b"not an sqlite file at all" * 10)
+    ctx, page, errors = _page(browser, base, f"/areas/{rd.area.id}/map", size=(1366, 768), user="manager")
+    assert "no background" in page.locator("#basemap-status").inner_text()
+    page.set_input_files("#basemap-file", str(bad))
+    page.click("#basemap-upload")
+    page.wait_for_function("() => document.getElementById('basemap-status').dataset.state === 'error'")
+    assert "SQLite" in page.locator("#basemap-status").inner_text() or "MBTiles" in page.locator(
+        "#basemap-status").inner_text()
+    page.set_input_files("#basemap-file", str(tiles))
+    with page.expect_navigation():
+        page.click("#basemap-upload")
+    page.wait_for_function("() => document.getElementById('map').dataset.basemap === 'true'")
+    page.wait_for_function("() => [...document.querySelectorAll('.basemap-tiles img')].some(i => i.complete && i.naturalWidth === 256)",
+                           timeout=15000)
+    srcs = page.evaluate("() => [...document.querySelectorAll('.basemap-tiles img')].map(i => i.src)")
+    assert srcs and all(s.startswith(f"{base}/api/v1/areas/{rd.area.id}/basemap/") for s in srcs), srcs[:3]
+    assert "zoom 11–13" in page.locator("#basemap-status").inner_text()
+    _shot(page, "map_basemap", backend)
+    assert not [e for e in errors if "status of 4" not in e], errors  # 4xx: the refused file, tiles outside
+    ctx.close()
