@@ -3,7 +3,8 @@
 In one run, on the same machine and the same N camera-like JPEGs (1920 x 1080 with EXIF):
 
   (a) ingest (``server.ingest.pipeline.ingest_path``, 2 worker processes: hash, EXIF,
-      original stored, thumbnail and review copy made and stored, rows and sequences) into
+      original stored, rows and sequences; then the queued ``derivatives`` jobs: thumbnail and
+      review copy made from the stored original and stored) into
       a local store, then into an S3 store (``SAOLA_MEDIA_URL=s3://...``);
   (b) thumbnail serving through the API (``GET /api/v1/media/<id>/thumbnail``, Flask's
       test client, an administrator's token): every thumbnail once from the local store,
@@ -91,6 +92,20 @@ def setup_world(app):
         return dep.id, token
 
 
+def make_thumbnails(app) -> None:
+    """Run the queued ``derivatives`` jobs here, as ``saola worker`` would."""
+    from sqlmodel import select
+
+    from server.db import session_scope
+    from server.jobs import run_job
+    from server.models import Job
+
+    with session_scope(app.config["DATABASE_URL"]) as s:
+        ids = list(s.exec(select(Job.id).where(Job.kind == "derivatives", Job.status == "queued")))
+    for job_id in ids:
+        run_job(job_id, app.config)
+
+
 def run_backend(name: str, photos: Path, work: Path, extra: dict) -> dict:
     from sqlmodel import select
 
@@ -102,6 +117,7 @@ def run_backend(name: str, photos: Path, work: Path, extra: dict) -> dict:
     dep_id, token = setup_world(app)
     t = time.perf_counter()
     rep = ingest_path(app, photos, deployment_id=dep_id, workers=2)
+    make_thumbnails(app)  # the background derivatives jobs ingest queued (a worker's work), timed with it
     ingest_s = time.perf_counter() - t
     assert rep.ingested == len(list(photos.glob("*.JPG"))), rep
     with session_scope(app.config["DATABASE_URL"], read_only=True) as s:
