@@ -123,6 +123,23 @@ WEB = {
     ("GET", "/areas/<area_id>/map"): "manager",
     ("GET", "/areas/<area_id>/map.geojson"): "manager",
     ("GET", "/areas/<area_id>/calendar"): "manager",
+    # Deployments, inventory, clock tool and card uploads in the browser: the area's managers.
+    ("GET", "/admin/areas/<area_id>/deployments"): "manager",
+    ("GET", "/admin/areas/<area_id>/deployments/new"): "manager",
+    ("GET", "/admin/areas/<area_id>/devices"): "manager",
+    ("GET", "/admin/areas/<area_id>/devices/new"): "manager",
+    ("GET", "/admin/areas/<area_id>/uploads"): "manager",
+    ("GET", "/admin/deployments/<deployment_id>"): "manager",
+    ("GET", "/admin/deployments/<deployment_id>/clock"): "manager",
+    ("GET", "/admin/deployments/<deployment_id>/clock/preview"): "manager",
+    ("GET", "/admin/devices/<device_id>"): "manager",
+    ("POST", "/admin/areas/<area_id>/deployments/new"): "manager",
+    ("POST", "/admin/areas/<area_id>/devices/new"): "manager",
+    ("POST", "/admin/deployments/<deployment_id>"): "manager",
+    ("POST", "/admin/deployments/<deployment_id>/clock"): "manager",
+    ("POST", "/admin/deployments/<deployment_id>/intervals"): "manager",
+    ("POST", "/admin/deployments/<deployment_id>/intervals/<interval_id>/delete"): "manager",
+    ("POST", "/admin/devices/<device_id>"): "manager",
     ("POST", "/areas/<area_id>/health/<deployment_id>/<key>"): "manager",
     ("GET", "/areas/<area_id>/exports"): "manager",
     ("POST", "/areas/<area_id>/exports"): "manager",
@@ -206,7 +223,7 @@ class AreaA:
     """One object of each kind in protected area A; users of every role there, and an outsider."""
 
     def __init__(self, world):
-        from server.models import (Alert, CameraLogin, CardUpload, DeviceToken, Detection, FieldObservation, Job, Media,
+        from server.models import (Alert, CameraLogin, CardUpload, Device, DeviceToken, Detection, FieldObservation, Job, Media,
                                    OperatingInterval, Sequence, SyncConflict, Taxon, Upload)
 
         self.a, self.b = world.area("A", "Area A"), world.area("B", "Area B")
@@ -249,6 +266,8 @@ class AreaA:
             s.add(Upload(sha256="", size_bytes=1, user_id=owner.id, card_id=card.id))
             camera = CameraLogin(area_id=self.a.id, username="cam-a", password_hash="x")
             s.add(camera)
+            device = Device(area_id=self.a.id, serial="SER-A")
+            s.add(device)
             s.flush()
             self.ids = {
                 "area_id": self.a.id, "program_id": cams.id, "location_id": dep.location_id,
@@ -257,7 +276,7 @@ class AreaA:
                 "media_id": image.id, "sequence_id": seq.id, "detection_id": det.id, "taxon_id": taxon.id,
                 "user_id": owner.id, "name": "rai", "size": "thumb", "sha256": "a" * 64, "card_id": card.id,
                 "model_id": "no-such-model", "login_id": camera.id,
-                "key": "no-such-finding",
+                "key": "no-such-finding", "device_id": device.id,
             }
         # Routes about recordings take the audio media.
         self.audio_id = audio.id
