@@ -75,8 +75,6 @@ def map_figure(data: ReportData, t, lang: str = "en") -> Figure:
         sizes = [20 + 4 * math.sqrt(max(0.0, s["trap_nights"])) for s in cams]
         ax.scatter([s["lon"] for s in cams], [s["lat"] for s in cams], s=sizes, marker="^", color="#1f5f3a",
                    label=t("Camera trap"), zorder=3)
-        for s in cams:
-            ax.annotate(s["name"], (s["lon"], s["lat"]), fontsize=6, xytext=(3, 3), textcoords="offset points")
     if recs:
         ax.scatter([s["lon"] for s in recs], [s["lat"] for s in recs], s=30, marker="s", color="#2b6cb0",
                    label=t("Acoustic recorder"), zorder=3)
@@ -86,6 +84,14 @@ def map_figure(data: ReportData, t, lang: str = "en") -> Figure:
     lats = [s["lat"] for s in data.stations] + [p[1] for p in data.threat_points]
     if lats:
         ax.set_aspect(1 / max(0.2, math.cos(math.radians(sum(lats) / len(lats)))))
+    if data.stations:  # zoomed to the stations (the boundary may reach far beyond them), at least ~2 km wide
+        lons = [s["lon"] for s in data.stations]
+        lats_ = [s["lat"] for s in data.stations]
+        pad_x = max(0.01, (max(lons) - min(lons)) * 0.15)
+        pad_y = max(0.01, (max(lats_) - min(lats_)) * 0.15)
+        ax.set_xlim(min(lons) - pad_x, max(lons) + pad_x)
+        ax.set_ylim(min(lats_) - pad_y, max(lats_) + pad_y)
+    place_labels(fig, ax, [(s["name"], s["lon"], s["lat"]) for s in data.stations])
     localise_axes(ax, lang)
     ax.set_xlabel(t("Longitude"))
     ax.set_ylabel(t("Latitude"))
@@ -94,6 +100,34 @@ def map_figure(data: ReportData, t, lang: str = "en") -> Figure:
         ax.legend(fontsize=7, loc="best")
     ax.set_title(t("Stations and transects"))
     return fig
+
+
+#: Offsets (points) tried for a station's name, nearest first: right, left, above, below, diagonals.
+_LABEL_OFFSETS = [(4, -3), (-4, -3), (0, 5), (0, -9), (4, 4), (-4, 4), (4, -10), (-4, -10),
+                  (10, -3), (-10, -3), (0, 12), (0, -16)]
+
+
+def place_labels(fig: Figure, ax, labels: list[tuple[str, float, float]], fontsize: float = 6) -> list:
+    """Station names next to their markers without overlapping each other: each name takes the first
+    offset whose box meets no name placed before (greedy, as map labelling does); a name that fits
+    nowhere is left out rather than drawn over another. Returns the text artists."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    placed: list = []
+    boxes: list = []
+    for name, lon, lat in labels:
+        for dx, dy in _LABEL_OFFSETS:
+            txt = ax.annotate(name, (lon, lat), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
+                              ha="left" if dx > 0 else ("right" if dx < 0 else "center"), zorder=5)
+            box = txt.get_window_extent(renderer).expanded(1.05, 1.1)
+            if not any(box.overlaps(b) for b in boxes):
+                boxes.append(box)
+                placed.append(txt)
+                break
+            txt.remove()
+    return placed
 
 
 def rai_figure(data: ReportData, t, lang: str = "en") -> Figure:

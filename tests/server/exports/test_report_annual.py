@@ -102,3 +102,27 @@ def test_report_inventory_fits_a4_and_vietnamese_charts_use_a_decimal_comma(worl
 
     rai = re.findall(r'<td class="num">(\d+[.,]\d\d)</td>', html)
     assert rai and all("," in v for v in rai), rai
+
+
+def test_report_map_labels_do_not_overlap_and_the_map_is_zoomed_to_the_stations():
+    """Issue 13, items 6 and 8: ten stations a few hundred metres apart get names that do not overlap,
+    and the map's extent is the stations' (not 101-112 degrees east)."""
+    from types import SimpleNamespace
+
+    from server.reports.render import map_figure
+
+    stations = [{"kind": "camera", "name": f"PNKB-CT-{i:02d}", "lon": 106.30 + 0.002 * (i % 4),
+                 "lat": 17.50 + 0.002 * (i // 4), "trap_nights": 30.0} for i in range(10)]
+    data = SimpleNamespace(boundary={"type": "Polygon", "coordinates": [[[101, 10], [112, 10], [112, 22],
+                                                                         [101, 22], [101, 10]]]},
+                           transects=[], stations=stations, threat_points=[])
+    fig = map_figure(data, lambda m, **k: m)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    texts = [t for t in ax.texts if t.get_text().startswith("PNKB-CT-")]
+    assert len(texts) >= 8  # a name that fits nowhere is left out, never drawn over another
+    boxes = [t.get_window_extent(r) for t in texts]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    x0, x1 = ax.get_xlim()
+    assert 106.28 < x0 < 106.30 and 106.306 < x1 < 106.33
