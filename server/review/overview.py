@@ -124,12 +124,26 @@ def map_features(session: Session, area_id: str, area_boundary: Any = None) -> d
     counts = dict(session.exec(select(Deployment.location_id, func.count())
                                .join(Program, Program.id == Deployment.program_id)
                                .where(Program.area_id == area_id).group_by(Deployment.location_id)).all())
+    # Effort per station (camera trap-nights and recorder-days, malfunctions taken out) and the species
+    # people recorded there, for the markers' colours and popups.
+    deps = deployments_of(session, area_id)
+    ivs = intervals_by_deployment(session, [d.id for d, _, _ in deps])
+    effort: dict[str, float] = defaultdict(float)
+    for d, _p, loc in deps:
+        effort[loc.id] += trap_nights(d, ivs[d.id])
+    seen: dict[str, set[str]] = defaultdict(set)
+    for loc_id, name in session.exec(
+            select(Deployment.location_id, Taxon.scientific_name).join(Observation, Observation.deployment_id == Deployment.id)
+            .join(Taxon, Taxon.id == Observation.taxon_id).join(Program, Program.id == Deployment.program_id)
+            .where(Program.area_id == area_id).distinct()):
+        seen[loc_id].add(name)
     for loc in session.exec(select(Location).where(Location.area_id == area_id).order_by(Location.name)):
         if loc.latitude is None or loc.longitude is None:
             continue
         feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [loc.longitude, loc.latitude]},
                       "properties": {"kind": "location", "id": loc.id, "name": loc.name,
-                                     "deployments": counts.get(loc.id, 0)}})
+                                     "deployments": counts.get(loc.id, 0), "effort": round(effort.get(loc.id, 0.0), 1),
+                                     "species": sorted(seen.get(loc.id, ()))}})
     for t in session.exec(select(Transect).where(Transect.area_id == area_id).order_by(Transect.name)):
         if t.geometry:
             feats.append({"type": "Feature", "geometry": t.geometry,

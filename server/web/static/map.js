@@ -21,6 +21,29 @@ document.addEventListener('DOMContentLoaded', function () {
     link.dataset.location = f.properties.id;
     return link;
   };
+  // Stations coloured by effort (trap-nights or recorder-days): the legend below the map uses the
+  // same classes and colours as the markers.
+  const EFFORT = [[0, '#d9d9d9', '0'], [1, '#ffd400', '1–29'], [30, '#f08c00', '30–99'], [100, '#b34700', '≥ 100']];
+  const effortClass = (f) => { let c = EFFORT[0]; EFFORT.forEach((e) => { if ((f.properties.effort || 0) >= e[0]) c = e; }); return c; };
+  const legend = document.getElementById('map-legend');
+  if (legend) EFFORT.forEach((e) => {
+    const item = document.createElement('li');
+    const dot = document.createElement('span');
+    dot.className = 'dot'; dot.style.backgroundColor = e[1];
+    item.append(dot, document.createTextNode(' ' + e[2]));
+    legend.appendChild(item);
+  });
+  const popupOf = (f) => {
+    const box = document.createElement('div');
+    const title = document.createElement('strong'); title.textContent = f.properties.name; box.appendChild(title);
+    const effort = document.createElement('div');
+    effort.textContent = el.dataset.effortText + ': ' + (f.properties.effort || 0); box.appendChild(effort);
+    const list = document.createElement('ul'); list.className = 'station-species';
+    (f.properties.species || []).forEach((n) => { const li = document.createElement('li'); li.textContent = n; li.className = 'sci'; list.appendChild(li); });
+    box.appendChild(list);
+    box.appendChild(stationLink(f));
+    return box;
+  };
   const styleOf = (f) => ({
     boundary: { color: '#2f5d3a', weight: 2, fill: true, fillOpacity: 0.05 },
     transect: { color: '#c7772a', weight: 3 },
@@ -40,11 +63,11 @@ document.addEventListener('DOMContentLoaded', function () {
     }
     const layer = L.geoJSON(data, {
       style: styleOf,
-      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 6, color: '#1d1d1b', fillColor: '#ffd400', fillOpacity: 0.9, weight: 1 }),
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 7, color: '#1d1d1b', fillColor: effortClass(f)[1], fillOpacity: 0.95, weight: 1 }),
       // Names are user text: Leaflet inserts a string tooltip as HTML, so hand it a text node's element.
       onEachFeature: (f, l) => {
         if (f.properties.name) l.bindTooltip(textElement(tooltipText(f)));
-        if (isStation(f)) l.bindPopup(textElement(tooltipText(f), stationLink(f)));
+        if (isStation(f)) l.bindPopup(popupOf(f));
       },
     }).addTo(map);
     const b = layer.getBounds();

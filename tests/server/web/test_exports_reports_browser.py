@@ -125,6 +125,16 @@ def test_browser_manager_map_basemap_uploaded_and_served_from_mbtiles(server, br
     srcs = page.evaluate("() => [...document.querySelectorAll('.basemap-tiles img')].map(i => i.src)")
     assert srcs and all(s.startswith(f"{base}/api/v1/areas/{rd.area.id}/basemap/") for s in srcs), srcs[:3]
     assert "zoom 11–13" in page.locator("#basemap-status").inner_text()
+    # Stations coloured by effort, the legend with the same colours; the popup lists species as text.
+    fill = page.evaluate("() => document.querySelector('path.leaflet-interactive[fill]:not([fill=\"none\"])')"
+                         "?.getAttribute('fill')")
+    legend = page.evaluate("() => [...document.querySelectorAll('#map-legend .dot')].map(d => d.style.backgroundColor)")
+    assert len(legend) == 4 and fill, (fill, legend)
+    import re
+
+    rgb = "rgb(%d, %d, %d)" % tuple(int(fill[i:i + 2], 16) for i in (1, 3, 5))
+    assert rgb in legend, (rgb, legend)
+    assert re.match(r"^#[0-9a-f]{6}$", fill)
     _shot(page, "map_basemap", backend)
     assert not [e for e in errors if "status of 4" not in e], errors  # 4xx: the refused file, tiles outside
     ctx.close()
