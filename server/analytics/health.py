@@ -204,8 +204,13 @@ def check_deployment(dep: DeploymentShots, th: Thresholds = Thresholds(),
                                 len(jumps), _clip([(_at(b), _at(a)) for a, b in jumps], setup, retrieval),
                                 {"worst_hours": round((worst[0].time - worst[1].time).total_seconds() / 3600, 2)}))
 
-    before = [s for s in good if s.time < setup - timedelta(hours=th.date_slack_h)]
-    after = [s for s in good if retrieval is not None and s.time > retrieval + timedelta(hours=th.date_slack_h)]
+    slack = timedelta(hours=th.date_slack_h)
+    # Dates at the ends of the calendar (year 1 or 9999: a reset clock, a typo) must not overflow.
+    early = setup - slack if setup > datetime.min.replace(tzinfo=setup.tzinfo) + slack else setup
+    late = None if retrieval is None else (
+        retrieval + slack if retrieval < datetime.max.replace(tzinfo=retrieval.tzinfo) - slack else retrieval)
+    before = [s for s in good if s.time < early]
+    after = [s for s in good if late is not None and s.time > late]
     if before:
         findings.append(Finding("photos_before_setup", dep.deployment_id, dep.station,
                                 f"{len(before)} photo(s) before the recorded setup {_fmt(setup)} (first "

@@ -9,7 +9,6 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import ValidationError
-from ..exports.common import spreadsheet_safe
 from . import acoustic, camtrap, transect
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -96,6 +95,9 @@ class Table:
     notes: dict = field(default_factory=dict)
 
     def to_csv(self) -> str:
+        # Imported here: `saola --help` loads this module and must not load the database layer.
+        from ..exports.common import spreadsheet_safe
+
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n")
         w.writeheader()

@@ -25,6 +25,7 @@ estimator as vegan's, not R's random stream).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -209,8 +210,10 @@ def specaccum(table, method: str = "exact", permutations: int = 100, seed: int |
                               np.exp(lchoose(n - freq[None, :], k) - lchoose(np.full_like(k, n), k)))
         richness = (1 - result).sum(axis=1)
         V = result * (1 - result)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cor = np.corrcoef(x.T) if f > 1 else np.ones((1, 1))
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            # One sampling unit: no correlation exists (numpy warns "degrees of freedom <= 0"); taken as 0 below.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            cor = np.corrcoef(x.T) if f > 1 and n > 1 else np.ones((1, 1)) if f == 1 else np.eye(f)
         cor = np.nan_to_num(np.atleast_2d(cor), nan=0.0)
         lower_tri = np.tril(cor, -1)
         sq = np.sqrt(V)

@@ -36,7 +36,7 @@ def test_serve_answers_openapi(db_url, tmp_path):
                 time.sleep(0.3)
         assert doc["info"]["title"] == "Saola API" and "/api/v1/deployments" in doc["paths"]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=5) as r:
-            assert json.load(r) == {"status": "ok"}
+            assert json.load(r)["status"] == "ok"  # with the free disk space beside it
         req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/areas")
         try:
             urllib.request.urlopen(req, timeout=5)

@@ -33,12 +33,16 @@
       }
       const others = [];
       const current = ($('f-location_name') || {}).value || '';
+      // Station names are user text: Leaflet gets a DOM node (a string would be parsed as HTML).
+      const textElement = (text) => {
+        const span = document.createElement('span');
+        span.textContent = text;
+        return span;
+      };
       (data.stations || []).forEach((st) => {
         if (st.lat === null || st.lon === null || st.name === current) return;  // this one: the red circle
-        const label = document.createElement('span');
-        label.textContent = st.name;
         layers.push(L.circleMarker([st.lat, st.lon], { radius: 4, color: '#6d6d66', weight: 1, fillOpacity: 0.7 })
-          .bindTooltip(label));
+          .bindTooltip(textElement(st.name)));
         others.push([st.lat, st.lon]);
       });
       if (!bounds && others.length) bounds = L.latLngBounds(others);
