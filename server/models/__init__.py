@@ -12,6 +12,7 @@ from .field import FieldObservation, SurveyWalk, Transect
 from .inventory import Device
 from .job import Job, MLModel
 from .media import Media, Sequence
+from .report import ReportSubmission
 from .sync import ServerState, SyncChange, SyncConflict, SyncMutation, Upload
 from .taxon import Taxon
 
@@ -19,7 +20,7 @@ __all__ = [
     "AcousticIndex", "Alert", "AuditLog", "CameraLogin", "CameraUpload", "CardFile", "CardUpload", "Deployment", "Device", "DeviceToken",
     "Detection",
     "FieldObservation", "Job", "Location", "LoginThrottle", "MLModel", "Media", "Membership", "Observation",
-    "OperatingInterval", "Program", "ProtectedArea", "ROLES", "Sequence", "ServerState", "SurveyWalk",
+    "OperatingInterval", "Program", "ProtectedArea", "ROLES", "ReportSubmission", "Sequence", "ServerState", "SurveyWalk",
     "SyncChange", "SyncConflict", "SyncMutation", "Taxon", "Transect", "Upload", "User",
     "new_id", "utcnow",
 ]
