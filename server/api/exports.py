@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from flask import Response, send_file
+from flask import Response, current_app, send_file
 from pydantic import BaseModel, Field, model_validator
 from sqlmodel import select
 
@@ -236,7 +236,8 @@ def annual_report(query: ReportQuery):
     scope = _scope_area(query.program_id, query.area_id, "viewer")
     s = get_session()
     data = build_report(s, query.year, program_id=query.program_id, area_id=scope.area.id if query.area_id else None,
-                        role=role_in_area(s, current_user(), scope.area.id))  # positions as the role may see them
+                        role=role_in_area(s, current_user(), scope.area.id),  # positions as the role may see them
+                        data_dir=current_app.config["DATA_DIR"])
     html = render_html(data, query.lang)
     if query.format == "pdf":
         try:

@@ -26,13 +26,16 @@ __all__ = ["LANGS", "ReportData", "build_report", "render_html", "render_pdf", "
 
 def write_report(session: Session, out_dir: str | Path, year: int, *, program_id: str | None = None,
                  area_id: str | None = None, lang: str = "vi", formats: tuple[str, ...] = ("html", "pdf"),
-                 min_delta_min: float = 60.0) -> dict[str, Path]:
-    """Build and write the report; returns {'html': path, 'pdf': path} for the formats asked."""
+                 min_delta_min: float = 60.0, data_dir: str | None = None) -> dict[str, Path]:
+    """Build and write the report; returns {'html': path, 'pdf': path} for the formats asked.
+
+    ``data_dir``: the installation's DATA_DIR (the area's offline basemap under the map)."""
     from .data import build_report
     from .render import render_html, render_pdf, translator
 
     translator(lang)  # fail early on a bad language
-    data = build_report(session, year, program_id=program_id, area_id=area_id, min_delta_min=min_delta_min)
+    data = build_report(session, year, program_id=program_id, area_id=area_id, min_delta_min=min_delta_min,
+                        data_dir=data_dir)
     html = render_html(data, lang, min_delta_min)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

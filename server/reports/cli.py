@@ -26,9 +26,11 @@ def report_cmd(program_id, area, year, lang, out_dir, formats, min_delta):
     from . import write_report
 
     try:
-        with read_session(get_app()) as s:
+        app = get_app()
+        with read_session(app) as s:
             paths = write_report(s, out_dir, year, program_id=program_id, area_id=area, lang=lang,
-                                 formats=tuple(formats) or ("html", "pdf"), min_delta_min=min_delta)
+                                 formats=tuple(formats) or ("html", "pdf"), min_delta_min=min_delta,
+                                 data_dir=app.config["DATA_DIR"])
     except SaolaError as e:
         fail(e.message)
     except RuntimeError as e:

@@ -68,6 +68,8 @@ class ReportData:
     lineages: dict[str, tuple[str, ...]] = field(default_factory=dict)
     monitoring: Any = None  # reports/monitoring.py: occupancy, trend, overlap, richness estimates
     health: list[dict] = field(default_factory=list)  # camera health findings of the year's deployments
+    # The area's offline basemap (server/sync/basemaps.py description with its path), drawn under the map
+    basemap: dict | None = None
 
     @property
     def health_lost_days(self) -> float:
@@ -189,12 +191,15 @@ def _seen_before(session: Session, area_id: str, year: int) -> set[str]:
 
 
 def build_report(session: Session, year: int, program_id: str | None = None, area_id: str | None = None,
-                 min_delta_min: float = 60.0, role: str | None = None, estimates: bool = True) -> ReportData:
+                 min_delta_min: float = 60.0, role: str | None = None, estimates: bool = True,
+                 data_dir: str | None = None) -> ReportData:
     """Everything the annual report shows for ``year`` (local calendar year) of a program or an area.
 
     ``estimates``: also the monitoring estimates (occupancy, trend, overlap, richness; seconds to minutes).
     ``role``: the reader's role in the area; its map then shows positions as
     server/auth/policy.py allows that role (None: exact, for managers' and the CLI's reports).
+    ``data_dir``: the installation's DATA_DIR; the area's offline basemap stored there, when it has
+    one, is drawn under the report's map.
     """
     scope = resolve_scope(session, program_id, area_id)
     pids = scope.program_ids
@@ -293,6 +298,10 @@ def build_report(session: Session, year: int, program_id: str | None = None, are
                                                               sorted(threats.items())],
                       alerts, stations, lines, threat_points, scope.area.boundary, records, accumulation, lineages)
     data.health = _health(session, pids, year)
+    if data_dir:
+        from ..sync.basemaps import current
+
+        data.basemap = current(data_dir, scope.area.id)
     if estimates:
         from .monitoring import build_monitoring
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import sqlite3
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -91,6 +92,7 @@ def map_figure(data: ReportData, t, lang: str = "en") -> Figure:
         pad_y = max(0.01, (max(lats_) - min(lats_)) * 0.15)
         ax.set_xlim(min(lons) - pad_x, max(lons) + pad_x)
         ax.set_ylim(min(lats_) - pad_y, max(lats_) + pad_y)
+    draw_basemap(ax, getattr(data, "basemap", None))
     place_labels(fig, ax, [(s["name"], s["lon"], s["lat"]) for s in data.stations])
     localise_axes(ax, lang)
     ax.set_xlabel(t("Longitude"))
@@ -100,6 +102,39 @@ def map_figure(data: ReportData, t, lang: str = "en") -> Figure:
         ax.legend(fontsize=7, loc="best")
     ax.set_title(t("Stations and transects"))
     return fig
+
+
+def draw_basemap(ax, info: dict | None) -> bool:
+    """The area's offline basemap (the MBTiles file a manager uploaded) under what ``ax`` shows.
+
+    The tiles under the axes' current extent are read from the stored file (server/sync/basemaps.py,
+    no network) and drawn beneath everything else; the extent and aspect stay as they were. The
+    file's attribution, when it has one, is written in the corner. Returns whether a picture was drawn.
+    """
+    if not info:
+        return False
+    from ..sync.basemaps import mosaic
+
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    aspect = ax.get_aspect()
+    try:
+        got = mosaic(info, [min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)])
+    except (OSError, ValueError, KeyError, sqlite3.Error) as e:  # a damaged or removed file: no background
+        import logging
+
+        logging.getLogger(__name__).warning("report map drawn without its basemap: %s", e)
+        return False
+    if got is None:
+        return False
+    picture, extent = got
+    ax.imshow(picture, extent=extent, zorder=0, interpolation="bilinear")
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect(aspect)
+    if info.get("attribution"):
+        ax.text(0.995, 0.005, str(info["attribution"])[:120], transform=ax.transAxes, fontsize=5, ha="right",
+                va="bottom", color="#333", bbox={"facecolor": "white", "alpha": 0.6, "lw": 0, "pad": 1}, zorder=6)
+    return True
 
 
 #: Offsets (points) tried for a station's name, nearest first: right, left, above, below, diagonals.

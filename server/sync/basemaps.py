@@ -307,3 +307,76 @@ def read_tile(info: dict[str, Any], z: int, x: int, y: int) -> bytes | None:
 def public(info: dict[str, Any]) -> dict[str, Any]:
     """The description as the API shows it (no server paths)."""
     return {k: v for k, v in info.items() if k != "path"}
+
+
+# ---- a picture of the map, for printed maps (the annual report) ---------------------------------
+def _merc_y(lat: float, z: int) -> float:
+    """Web Mercator row (XYZ, fractional, tile units) of latitude ``lat`` at zoom ``z``."""
+    lat = max(-MAX_LAT, min(MAX_LAT, lat))
+    r = math.radians(lat)
+    return (1 - math.asinh(math.tan(r)) / math.pi) / 2 * 2 ** z
+
+
+def _merc_x(lon: float, z: int) -> float:
+    return (lon + 180) / 360 * 2 ** z
+
+
+def mosaic(info: dict[str, Any], box: list[float], max_tiles: int = 36, size: int = 256):
+    """The basemap's tiles under ``box`` [w, s, e, n] as one RGB picture in plain longitude/latitude.
+
+    Picks the most detailed zoom of the file at which ``box`` needs at most ``max_tiles`` tiles, reads
+    those tiles (missing ones stay white), and resamples the Mercator rows so that the picture's rows
+    are evenly spaced in latitude, as a lon/lat plot draws them. Returns (numpy array H×W×3, extent
+    [w, e, s, n]) for matplotlib's ``imshow``, or None when the file has no tile under ``box``.
+    Read-only and offline: nothing but the stored MBTiles file is read.
+    """
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    w, s, e, n = box
+    s, n = max(s, -MAX_LAT), min(n, MAX_LAT)
+    if not (w < e and s < n):
+        return None
+    db = _connect_ro(Path(info["path"]))
+    try:
+        zoom = None
+        for z in range(int(info["maxzoom"]), int(info["minzoom"]) - 1, -1):
+            x0, x1 = int(_merc_x(w, z)), int(_merc_x(e, z))
+            y0, y1 = int(_merc_y(n, z)), int(_merc_y(s, z))
+            if (x1 - x0 + 1) * (y1 - y0 + 1) <= max_tiles:
+                zoom = z
+                break
+        if zoom is None:
+            return None
+        last = 2 ** zoom - 1
+        x0, x1, y0, y1 = max(0, x0), min(last, x1), max(0, y0), min(last, y1)
+        canvas = Image.new("RGB", ((x1 - x0 + 1) * size, (y1 - y0 + 1) * size), (255, 255, 255))
+        found = 0
+        for x, row, data in db.execute(
+                "SELECT tile_column, tile_row, tile_data FROM tiles WHERE zoom_level=? AND tile_column BETWEEN ? AND ? "
+                "AND tile_row BETWEEN ? AND ?", (zoom, x0, x1, last - y1, last - y0)):
+            try:
+                tile = Image.open(io.BytesIO(bytes(data))).convert("RGB")
+            except Exception:  # noqa: BLE001 - a damaged tile is left white rather than failing the report
+                continue
+            if tile.size != (size, size):
+                tile = tile.resize((size, size))
+            canvas.paste(tile, ((x - x0) * size, (last - row - y0) * size))
+            found += 1
+    finally:
+        db.close()
+    if not found:
+        return None
+    pixels = np.asarray(canvas)
+    # Crop to the box: columns are linear in longitude; rows are linear in Mercator y, so each output
+    # row (evenly spaced in latitude, north first) takes the Mercator row of its latitude.
+    px0 = int(round((_merc_x(w, zoom) - x0) * size))
+    px1 = max(px0 + 1, int(round((_merc_x(e, zoom) - x0) * size)))
+    height = max(2, int(round((_merc_y(s, zoom) - _merc_y(n, zoom)) * size)))
+    lats = np.linspace(n, s, height)
+    rows = np.array([(_merc_y(float(lat), zoom) - y0) * size for lat in lats])
+    rows = np.clip(rows.astype(int), 0, pixels.shape[0] - 1)
+    picture = pixels[rows][:, max(0, px0):min(pixels.shape[1], px1)]
+    return picture, [w, e, s, n]
