@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ..analytics import taxonomy
-from ..models import (Alert, Deployment, FieldObservation, Location, Observation, OperatingInterval, Program,
+from ..models import (Alert, Deployment, FieldObservation, Location, Media, Observation, OperatingInterval, Program,
                       SurveyWalk, Taxon, Transect, utcnow)
 from ..timeutil import as_utc
 
@@ -129,8 +129,13 @@ def map_features(session: Session, area_id: str, area_boundary: Any = None) -> d
     deps = deployments_of(session, area_id)
     ivs = intervals_by_deployment(session, [d.id for d, _, _ in deps])
     effort: dict[str, float] = defaultdict(float)
+    camera_nights: dict[str, float] = defaultdict(float)
     for d, _p, loc in deps:
-        effort[loc.id] += trap_nights(d, ivs[d.id])
+        nights = trap_nights(d, ivs[d.id])
+        effort[loc.id] += nights
+        if d.kind == "camera":
+            camera_nights[loc.id] += nights
+    rai = station_rai(session, area_id, camera_nights)
     seen: dict[str, set[str]] = defaultdict(set)
     for loc_id, name in session.exec(
             select(Deployment.location_id, Taxon.scientific_name).join(Observation, Observation.deployment_id == Deployment.id)
@@ -143,7 +148,8 @@ def map_features(session: Session, area_id: str, area_boundary: Any = None) -> d
         feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [loc.longitude, loc.latitude]},
                       "properties": {"kind": "location", "id": loc.id, "name": loc.name,
                                      "deployments": counts.get(loc.id, 0), "effort": round(effort.get(loc.id, 0.0), 1),
-                                     "species": sorted(seen.get(loc.id, ()))}})
+                                     "species": sorted(seen.get(loc.id, ())), "rai": rai.get(loc.id, {}),
+                                     "camera_nights": round(camera_nights.get(loc.id, 0.0), 1)}})
     for t in session.exec(select(Transect).where(Transect.area_id == area_id).order_by(Transect.name)):
         if t.geometry:
             feats.append({"type": "Feature", "geometry": t.geometry,
@@ -157,6 +163,36 @@ def map_features(session: Session, area_id: str, area_boundary: Any = None) -> d
             feats.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords},
                           "properties": {"kind": "track", "name": as_utc(w.started_at).date().isoformat()}})
     return {"type": "FeatureCollection", "features": feats}
+
+
+def station_rai(session: Session, area_id: str, camera_nights: dict[str, float],
+                min_delta_min: float = 60.0) -> dict[str, dict[str, float]]:
+    """RAI of each species at each camera station of the area: independent events (camtrapR's record
+    table, ``min_delta_min`` apart, the report's default) per 100 camera trap-nights (malfunctions
+    taken out), by location id. Stations without camera effort have none."""
+    from ..analytics import camtrap
+    from ..analytics.loaders import load_records
+
+    pids = list(session.exec(select(Program.id).where(Program.area_id == area_id)))
+    if not pids:
+        return {}
+    by_name = {name: loc_id for loc_id, name in session.exec(select(Location.id, Location.name)
+                                                             .where(Location.area_id == area_id))}
+    events: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for r in camtrap.record_table(load_records(session, pids), min_delta_min):
+        loc_id = by_name.get(r.station)
+        if loc_id is not None:
+            events[loc_id][r.species] += 1
+    return {loc_id: {sp: round(n / camera_nights[loc_id] * 100, 2) for sp, n in sorted(counts.items())}
+            for loc_id, counts in events.items() if camera_nights.get(loc_id, 0) > 0}
+
+
+def station_photos(session: Session, location_id: str, limit: int = 6) -> list[Media]:
+    """The station's last ``limit`` photos (and videos), newest first, across its deployments."""
+    return list(session.exec(select(Media).join(Deployment, Deployment.id == Media.deployment_id)
+                             .where(Deployment.location_id == location_id, Media.kind.in_(("image", "video")))
+                             .order_by(Media.captured_at.is_(None), Media.captured_at.desc(), Media.id)
+                             .limit(limit)))
 
 
 def calendar(session: Session, area_id: str, now: datetime | None = None, width: int = 900) -> dict[str, Any]:

@@ -60,8 +60,35 @@ def area_map(area_id: str):
     info = basemaps.current(current_app.config["DATA_DIR"], area.id)
     basemap = {**basemaps.public(info), "tile_url": f"/api/v1/areas/{area.id}/basemap/{{z}}/{{x}}/{{y}}"} \
         if info else None
+    features = map_features(get_session(), area.id, area.boundary)
+    # Species the stations can be coloured by (their RAI), from the features themselves.
+    rai_species = sorted({sp for f in features["features"] for sp in (f["properties"].get("rai") or {})})
     return render_template("map.html", area=area, leaflet=leaflet_installed(), basemap=basemap,
-                           features=map_features(get_session(), area.id, area.boundary))
+                           features=features, rai_species=rai_species)
+
+
+@bp.route("/areas/<area_id>/map/stations/<location_id>/photos.json")
+@login_required
+def station_photos_json(area_id: str, location_id: str):
+    """The station's last photos for its map popup: thumbnails through the review pages' image route,
+    which loads each through the access-scope helper and shows it as server/auth/policy.py allows
+    (people blurred below biologist); times in the deployment's local time."""
+    from ..auth.permissions import load_in_area
+    from ..models import Location
+    from ..review.overview import station_photos
+    from ..timeutil import format_local
+
+    area = _area(area_id)
+    s = get_session()
+    loc = load_in_area(s, Location, location_id, "manager", what="station").row
+    if loc.area_id != area.id:
+        raise NotFound(f"no station with id {location_id!r} in this protected area")
+    photos = station_photos(s, loc.id)
+    zones = {d.id: d.timezone for d in s.exec(select(Deployment).where(
+        Deployment.id.in_({m.deployment_id for m in photos})))} if photos else {}
+    return jsonify([{"id": m.id, "file_name": m.file_name, "kind": m.kind,
+                     "time": format_local(m.captured_at, zones.get(m.deployment_id), "minute"),
+                     "thumb": url_for("review_pages.media_image", media_id=m.id, size="thumb")} for m in photos])
 
 
 @bp.route("/areas/<area_id>/map.geojson")

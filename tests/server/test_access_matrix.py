@@ -122,6 +122,7 @@ WEB = {
     ("GET", "/areas/<area_id>/overview"): "manager",
     ("GET", "/areas/<area_id>/map"): "manager",
     ("GET", "/areas/<area_id>/map.geojson"): "manager",
+    ("GET", "/areas/<area_id>/map/stations/<location_id>/photos.json"): "manager",
     ("GET", "/areas/<area_id>/calendar"): "manager",
     # Deployments, inventory, clock tool and card uploads in the browser: the area's managers.
     ("GET", "/admin/areas/<area_id>/deployments"): "manager",

@@ -21,26 +21,102 @@ document.addEventListener('DOMContentLoaded', function () {
     link.dataset.location = f.properties.id;
     return link;
   };
-  // Stations coloured by effort (trap-nights or recorder-days): the legend below the map uses the
-  // same classes and colours as the markers.
+  // Stations coloured by effort (trap-nights or recorder-days) or by the RAI of one species (events
+  // per 100 camera trap-nights): the legend below the map uses the same classes and colours as the markers.
+  // Numbers as the page's language writes them (Vietnamese: decimal comma).
+  const fmt = (v) => new Intl.NumberFormat(document.documentElement.lang || 'en', { maximumFractionDigits: 2 }).format(v);
   const EFFORT = [[0, '#d9d9d9', '0'], [1, '#ffd400', '1–29'], [30, '#f08c00', '30–99'], [100, '#b34700', '≥ 100']];
-  const effortClass = (f) => { let c = EFFORT[0]; EFFORT.forEach((e) => { if ((f.properties.effort || 0) >= e[0]) c = e; }); return c; };
+  const RAI = [[0, '#d9d9d9', '0'], [1e-9, '#c6dbef', '< 1'], [1, '#6baed6', '1–' + fmt(4.9)],
+    [5, '#2171b5', '5–' + fmt(19.9)], [20, '#08306b', '≥ 20']];
+  const NO_CAMERA = '#ffffff';
+  const choice = document.getElementById('map-colour');
+  const colourBy = () => (choice ? choice.value : '');
+  const classOf = (classes, v) => { let c = classes[0]; classes.forEach((e) => { if (v >= e[0]) c = e; }); return c; };
+  const valueOf = (f) => {
+    const sp = colourBy();
+    if (!sp) return f.properties.effort || 0;
+    if (!(f.properties.camera_nights > 0)) return null; // RAI needs camera effort
+    return (f.properties.rai || {})[sp] || 0;
+  };
+  const markerColour = (f) => {
+    const v = valueOf(f);
+    if (v === null) return NO_CAMERA;
+    return classOf(colourBy() ? RAI : EFFORT, v)[1];
+  };
   const legend = document.getElementById('map-legend');
-  if (legend) EFFORT.forEach((e) => {
-    const item = document.createElement('li');
-    const dot = document.createElement('span');
-    dot.className = 'dot'; dot.style.backgroundColor = e[1];
-    item.append(dot, document.createTextNode(' ' + e[2]));
-    legend.appendChild(item);
-  });
-  const popupOf = (f) => {
+  const legendTitle = document.getElementById('map-legend-title');
+  const drawLegend = () => {
+    if (!legend) return;
+    legend.replaceChildren();
+    const sp = colourBy();
+    const rows = (sp ? RAI : EFFORT).map((e) => [e[1], e[2]]);
+    if (sp) rows.push([NO_CAMERA, el.dataset.noCameraText]);
+    rows.forEach((r) => {
+      const item = document.createElement('li');
+      const dot = document.createElement('span');
+      dot.className = 'dot'; dot.style.backgroundColor = r[0];
+      item.append(dot, document.createTextNode(' ' + r[1]));
+      legend.appendChild(item);
+    });
+    if (legendTitle) {
+      legendTitle.replaceChildren();
+      if (sp) {
+        const name = document.createElement('i'); name.textContent = sp;
+        legendTitle.append(document.createTextNode(el.dataset.raiText + ': '), name);
+      } else legendTitle.textContent = el.dataset.effortText;
+    }
+    el.dataset.colourBy = sp || 'effort';
+  };
+  drawLegend();
+  // The station's last photos, asked for when its popup opens (thumbnails through the review pages'
+  // image route: the access-scope helper and the privacy policy decide what is shown).
+  const loadPhotos = (f, holder, marker) => {
+    if (holder.dataset.state) return;
+    holder.dataset.state = 'loading';
+    const url = el.dataset.photosUrl.replace('__LOC__', encodeURIComponent(f.properties.id));
+    fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error(r.statusText))))
+      .then((photos) => {
+        holder.replaceChildren();
+        if (!photos.length) {
+          const none = document.createElement('div'); none.className = 'hint'; none.textContent = el.dataset.noPhotosText;
+          holder.appendChild(none);
+        }
+        photos.forEach((p) => {
+          const fig = document.createElement('figure'); fig.className = 'station-photo';
+          const img = document.createElement('img');
+          img.src = p.thumb; img.alt = p.file_name; img.loading = 'lazy'; img.width = 112;
+          const cap = document.createElement('figcaption'); cap.textContent = p.time;
+          fig.append(img, cap);
+          holder.appendChild(fig);
+        });
+        holder.dataset.state = 'done';
+        holder.dataset.count = String(photos.length);
+        // The popup grew: lay it out again, which also pans the map to show all of it.
+        if (marker && marker.isPopupOpen()) marker.getPopup().update();
+      })
+      .catch((e) => { holder.textContent = String(e.message || e); holder.dataset.state = 'error'; });
+  };
+  const popupOf = (f, marker) => {
     const box = document.createElement('div');
+    box.className = 'station-popup';
     const title = document.createElement('strong'); title.textContent = f.properties.name; box.appendChild(title);
     const effort = document.createElement('div');
-    effort.textContent = el.dataset.effortText + ': ' + (f.properties.effort || 0); box.appendChild(effort);
+    effort.textContent = el.dataset.effortText + ': ' + fmt(f.properties.effort || 0); box.appendChild(effort);
+    const sp = colourBy();
+    if (sp) {
+      const rai = document.createElement('div');
+      const v = valueOf(f);
+      const name = document.createElement('i'); name.textContent = sp;
+      rai.append(document.createTextNode(el.dataset.raiText + ' '), name,
+        document.createTextNode(': ' + (v === null ? el.dataset.noCameraText : fmt(v))));
+      box.appendChild(rai);
+    }
     const list = document.createElement('ul'); list.className = 'station-species';
     (f.properties.species || []).forEach((n) => { const li = document.createElement('li'); li.textContent = n; li.className = 'sci'; list.appendChild(li); });
     box.appendChild(list);
+    const photos = document.createElement('div'); photos.className = 'station-photos-list';
+    box.appendChild(photos);
     box.appendChild(stationLink(f));
     return box;
   };
@@ -63,13 +139,29 @@ document.addEventListener('DOMContentLoaded', function () {
     }
     const layer = L.geoJSON(data, {
       style: styleOf,
-      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 7, color: '#1d1d1b', fillColor: effortClass(f)[1], fillOpacity: 0.95, weight: 1 }),
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 7, color: '#1d1d1b', fillColor: markerColour(f), fillOpacity: 0.95, weight: 1 }),
       // Names are user text: Leaflet inserts a string tooltip as HTML, so hand it a text node's element.
       onEachFeature: (f, l) => {
         if (f.properties.name) l.bindTooltip(textElement(tooltipText(f)));
-        if (isStation(f)) l.bindPopup(popupOf(f));
+        if (isStation(f)) {
+          l.bindPopup(popupOf(f, l), { minWidth: 240, maxWidth: 400 });
+          // Asked for each time the popup opens (new photos arrive while the page is open).
+          l.on('popupopen', () => {
+            const holder = l.getPopup().getElement().querySelector('.station-photos-list');
+            if (holder && holder.dataset.state !== 'loading') { delete holder.dataset.state; loadPhotos(f, holder, l); }
+          });
+        }
       },
     }).addTo(map);
+    if (choice) choice.addEventListener('change', () => {
+      layer.eachLayer((l) => {
+        if (!(l.feature && l.feature.geometry.type === 'Point')) return;
+        l.setStyle({ fillColor: markerColour(l.feature) });
+        if (isStation(l.feature)) l.setPopupContent(popupOf(l.feature, l));
+      });
+      map.closePopup();
+      drawLegend();
+    });
     const b = layer.getBounds();
     if (b.isValid()) map.fitBounds(b.pad(0.15)); else map.setView([16, 106], 6);
     L.control.scale({ imperial: false }).addTo(map);
@@ -104,7 +196,7 @@ document.addEventListener('DOMContentLoaded', function () {
     if (g.type === 'Point') {
       const c = document.createElementNS(ns, 'circle');
       const [x, y] = px(g.coordinates);
-      c.setAttribute('cx', x); c.setAttribute('cy', y); c.setAttribute('r', 6); c.setAttribute('fill', '#ffd400'); c.setAttribute('stroke', '#000');
+      c.setAttribute('cx', x); c.setAttribute('cy', y); c.setAttribute('r', 6); c.setAttribute('fill', markerColour(f)); c.setAttribute('stroke', '#000');
       const title = document.createElementNS(ns, 'title'); title.textContent = f.properties.name ? tooltipText(f) : ''; c.appendChild(title);
       if (isStation(f)) {
         const a = document.createElementNS(ns, 'a');

@@ -138,3 +138,64 @@ def test_browser_manager_map_basemap_uploaded_and_served_from_mbtiles(server, br
     _shot(page, "map_basemap", backend)
     assert not [e for e in errors if "status of 4" not in e], errors  # 4xx: the refused file, tiles outside
     ctx.close()
+
+
+def test_browser_manager_map_popup_last_photos_and_rai_colours(server, browser, e2e_db):  # noqa: F811
+    """Issue 13, item 6: a station's popup lists its last photos (thumbnails from the review pages'
+    image route, built as DOM nodes) beside its species; the stations can be coloured by the RAI of a
+    chosen species instead of effort, the legend matching the markers; in English and Vietnamese."""
+    from datetime import timedelta
+
+    from server.db import session_scope
+    from server.models import Observation
+    from webdata import T0
+
+    base, app, rd = server
+    backend = _backend(e2e_db)
+    with session_scope(e2e_db) as s:
+        for minutes in (0, 200):
+            s.add(Observation(deployment_id=rd.deployment.id, event_start=T0 + timedelta(minutes=minutes),
+                              event_end=T0 + timedelta(minutes=minutes), taxon_id=rd.taxa["saola"].id,
+                              classified_by="bio"))
+    for lang in ("en", "vi"):
+        ctx, page, errors = _page(browser, base, f"/areas/{rd.area.id}/map", size=(1366, 768), user="manager")
+        if lang == "vi":
+            with page.expect_navigation():
+                page.click("#lang-vi")
+            page.goto(f"{base}/areas/{rd.area.id}/map")
+            assert page.evaluate("document.documentElement.lang") == "vi"
+        page.wait_for_function("() => document.getElementById('map').dataset.ready === 'leaflet'")
+        marker = page.locator("path.leaflet-interactive").first
+        marker.click()
+        page.wait_for_function("() => document.querySelector('.station-photos-list')?.dataset.state === 'done'",
+                               timeout=15000)
+        page.wait_for_function("() => [...document.querySelectorAll('.station-photos-list img')]"
+                               ".every(i => i.complete && i.naturalWidth > 0)", timeout=15000)
+        srcs = page.evaluate("() => [...document.querySelectorAll('.station-photos-list img')].map(i => i.src)")
+        assert len(srcs) == 6 and all("/review/media/" in u and u.endswith("/thumb.jpg") for u in srcs), srcs
+        assert "Pseudoryx nghetinhensis" in page.locator(".leaflet-popup-content").inner_text()
+        _shot(page, f"map_popup_{lang}", backend)
+        page.keyboard.press("Escape")
+        # Coloured by the RAI of the saola: marker and legend share the colour; the legend says so.
+        page.select_option("#map-colour", "Pseudoryx nghetinhensis")
+        page.wait_for_function("() => document.getElementById('map').dataset.colourBy === 'Pseudoryx nghetinhensis'")
+        fill = page.evaluate("() => document.querySelector('path.leaflet-interactive[fill]:not([fill=\"none\"])')"
+                             ".getAttribute('fill')")
+        legend = page.evaluate("() => [...document.querySelectorAll('#map-legend .dot')].map(d => d.style.backgroundColor)")
+        rgb = "rgb(%d, %d, %d)" % tuple(int(fill[i:i + 2], 16) for i in (1, 3, 5))
+        assert fill == "#2171b5" and rgb in legend, (fill, legend)  # 2 events / 30 trap-nights = 6.67: 5-19.9
+        title = page.locator("#map-legend-title").inner_text()
+        assert ("RAI" in title) and "Pseudoryx nghetinhensis" in title
+        labels = page.locator("#map-legend").inner_text()
+        assert ("19,9" in labels) if lang == "vi" else ("19.9" in labels), labels
+        marker.click()
+        page.wait_for_selector(".leaflet-popup-content")
+        text = page.locator(".leaflet-popup-content").inner_text()
+        assert ("6,67" in text) if lang == "vi" else ("6.67" in text), text
+        page.wait_for_timeout(400)  # the popup's fade-in
+        page.screenshot(path=str(ARTIFACTS / f"exports_{backend}_map_rai_{lang}_full.png"), full_page=True)
+        page.select_option("#map-colour", "")
+        page.wait_for_function("() => document.getElementById('map').dataset.colourBy === 'effort'")
+        assert page.evaluate("() => document.querySelectorAll('#map-legend .dot').length") == 4
+        assert not errors, errors
+        ctx.close()

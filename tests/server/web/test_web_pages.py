@@ -242,6 +242,44 @@ def test_manager_pages(rd, signed_in, world):
     assert signed_in("admin").get(f"/areas/{rd.area.id}/overview").status_code == 200
 
 
+def test_manager_map_station_rai_and_last_photos(rd, signed_in, world):
+    """Issue 13, item 6: each station carries the RAI of each species (independent events per 100 camera
+    trap-nights), and its popup's last photos come through the review pages' image route (the
+    access-scope helper and server/auth/policy.py), newest first; managers of the area only."""
+    from server.models import Location
+
+    with world.session() as s:
+        for minutes in (0, 30, 200):  # two independent events 60 min apart: 0 and 200 (30 is the same event)
+            s.add(Observation(deployment_id=rd.deployment.id, event_start=T0 + timedelta(minutes=minutes),
+                              event_end=T0 + timedelta(minutes=minutes), taxon_id=rd.taxa["saola"].id,
+                              classified_by="bio"))
+        loc_id = rd.deployment.location_id
+        other_loc = s.get(Location, rd.other_deployment.location_id).id
+    m = signed_in("manager")
+    geo = m.get(f"/areas/{rd.area.id}/map.geojson").get_json()
+    st = next(f["properties"] for f in geo["features"] if f["properties"]["kind"] == "location")
+    assert st["camera_nights"] == 30.0 and st["rai"] == {"Pseudoryx nghetinhensis": round(2 / 30 * 100, 2)}
+    page = m.get(f"/areas/{rd.area.id}/map").get_data(as_text=True)
+    assert '<option value="Pseudoryx nghetinhensis">RAI of Pseudoryx nghetinhensis</option>' in page
+    url = f"/areas/{rd.area.id}/map/stations/{loc_id}/photos.json"
+    photos = m.get(url).get_json()
+    assert len(photos) == 6
+    times = [p["time"] for p in photos]
+    assert times == sorted(times, reverse=True) and photos[0]["file_name"] == "IMG_031.JPG"
+    assert all(p["thumb"] == f"/review/media/{p['id']}/thumb.jpg" for p in photos)
+    person = next(p for p in m.get(url).get_json() if p["file_name"].startswith("IMG_02"))
+    clear = m.get(person["thumb"])
+    assert clear.status_code == 200 and clear.headers["Cache-Control"] == "private, max-age=3600"
+    # A viewer is refused the popup's list, and the same thumbnail reaches them only blurred (the one policy).
+    assert signed_in("viewer").get(url).status_code == 403
+    blurred = signed_in("viewer").get(person["thumb"])
+    assert blurred.status_code == 200 and blurred.headers["Cache-Control"] == "private, no-store"
+    assert blurred.data != clear.data
+    assert signed_in("outsider").get(url).status_code == 404
+    assert m.get(f"/areas/{rd.area.id}/map/stations/{other_loc}/photos.json").status_code == 404
+    assert m.get(f"/areas/{rd.area.id}/map/stations/nope/photos.json").status_code == 404
+
+
 def test_trap_nights_unit():
     from datetime import datetime, timezone
 
