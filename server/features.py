@@ -61,7 +61,7 @@ FEATURES: tuple[Feature, ...] = (
                  "server.api.jobs_api", "server.api.meta", "server.api.preferences", "server.api.taxa",
                  "server.api.users"),
             pages=("server.web.admin_pages", "server.web.admin_people", "server.web.admin_audit",
-                   "server.web.jobs_pages")),
+                   "server.web.jobs_pages", "server.web.species_pages")),
     Feature("ingest", "Camera and recorder cards (folders, zips, uploads) into the media store",
             cli=("server.ingest.cli",), api=("server.api.media", "server.api.cards"),
             jobs=("server.ingest.jobs", "server.ingest.card_job"), pages=("server.web.deploy_pages",)),

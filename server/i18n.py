@@ -31,6 +31,9 @@ SHOWN_CODES = {
     "token state": (N_("live"), N_("expired"), N_("revoked")),
     "job status": (N_("queued"), N_("running"), N_("done"), N_("failed"), N_("cancelled")),
     "camera upload": (N_("ingested"), N_("duplicate"), N_("skipped"), N_("refused"), N_("incomplete")),
+    "taxon rank": (N_("kingdom"), N_("phylum"), N_("class"), N_("order"), N_("family"), N_("genus"), N_("species"),
+                   N_("subspecies")),
+    "taxon group": (N_("mammal"), N_("bird"), N_("reptile"), N_("amphibian")),
     "audit action": (N_("create"), N_("update"), N_("delete"), N_("review"), N_("undo"), N_("reset_link")),
 }
 

@@ -53,6 +53,7 @@ NAV: tuple[NavItem, ...] = (
     # The installation
     NavItem("areas", N_("Protected areas"), "admin_pages.home", "admin"),
     NavItem("users", N_("Users"), "admin_people.users", "admin", "admin"),
+    NavItem("species", N_("Species reference"), "species_pages.species", "admin"),
     NavItem("tokens", N_("Device tokens"), "admin_people.tokens", "admin"),
     NavItem("models", N_("Models"), "admin_models.models", "admin", "admin"),
     NavItem("audit", N_("Audit log"), "admin_audit.audit", "admin", "admin"),
