@@ -14,6 +14,7 @@ APT_PACKAGES=(
   fonts-dejavu-core fonts-noto-core # Vietnamese glyphs in screenshots and PDF reports
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b  # PDF report rendering
   libsndfile1 ffmpeg                # audio decoding; video duration probing
+  dovecot-imapd                     # a real IMAP server for the tests of saola mail-poll
 )
 
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

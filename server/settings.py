@@ -92,6 +92,17 @@ register("FTP_KEYFILE", str, "", "PEM private key of FTP_CERTFILE; empty means t
 register("FTP_TLS_REQUIRED", bool, True,
          "With a certificate: refuse to sign cameras in (and to move data) without TLS. Turn off only for "
          "cameras that cannot do FTPS.")
+register("IMAP_URL", str, "",
+         "Mailbox cameras e-mail their photos to, read by `saola mail-poll`: imaps://USER@HOST[:PORT][/FOLDER] "
+         "(TLS), or imap://... (STARTTLS, or plain only with IMAP_PLAIN); empty means no mailbox.")
+register("IMAP_PASSWORD", str, "", "Password of the IMAP_URL mailbox's user.")
+register("IMAP_PLAIN", bool, False,
+         "Allow an imap:// mailbox without STARTTLS (a mail server on the same machine only).")
+register("IMAP_INTERVAL_S", int, 300, "Seconds between two readings of the mailbox by `saola mail-poll`.")
+register("IMAP_MAX_MESSAGE_MB", int, 60,
+         "Larger messages are not downloaded (marked refused in the mailbox): a camera sends a few photos.")
+register("IMAP_DONE_FOLDER", str, "Saola-ingested",
+         "Mailbox folder a message moves to once its photos are stored (refused ones go to <this>-refused).")
 register("HOST", str, "127.0.0.1", "Address `saola serve` listens on.")
 register("PORT", int, 5000, "Port `saola serve` listens on.")
 register("THREADS", int, 8, "Worker threads of the production WSGI server.")

@@ -23,12 +23,15 @@ class CameraLoginIn(In):
     camera_serial: Optional[str] = Field(default=None, max_length=100,
                                          description="The camera's serial (deployments name it as camera id)")
     label: Optional[str] = Field(default=None, max_length=200)
+    mail_from: Optional[str] = Field(default=None, max_length=254,
+                                     description="The address the camera e-mails photos from (saola mail-poll)")
 
 
 class CameraLoginPatch(In):
     active: Optional[bool] = None
     label: Optional[str] = Field(default=None, max_length=200)
     camera_serial: Optional[str] = Field(default=None, max_length=100)
+    mail_from: Optional[str] = Field(default=None, max_length=254)
     reset_password: bool = Field(default=False, description="Make a new password (answered once)")
 
 
@@ -38,6 +41,7 @@ class CameraLoginOut(Out):
     username: str
     camera_serial: Optional[str]
     label: Optional[str]
+    mail_from: Optional[str] = None
     active: bool
     created_at: datetime
     last_upload_at: Optional[datetime]
@@ -79,7 +83,7 @@ def create_camera_login(area_id: str, body: CameraLoginIn):
     s = get_session()
     load_area(s, area_id, "manager")
     login, password = logins.create_login(s, area_id, body.username, camera_serial=body.camera_serial,
-                                          label=body.label, by=current_user().username)
+                                          label=body.label, by=current_user().username, mail_from=body.mail_from)
     s.commit()
     return _out(login, password)
 
@@ -96,6 +100,8 @@ def patch_camera_login(login_id: str, body: CameraLoginPatch):
         login.label = (sent["label"] or "").strip() or None
     if "camera_serial" in sent:
         login.camera_serial = (sent["camera_serial"] or "").strip() or None
+    if "mail_from" in sent:
+        logins.set_mail_from(s, login, sent["mail_from"])
     if "active" in sent and sent["active"] is not None and sent["active"] != login.active:
         logins.set_active(s, login, sent["active"])
     if sent.get("reset_password"):

@@ -10,6 +10,7 @@ def register(main: click.Group) -> None:
     """Add ``saola ftp`` and ``saola ftp-camera`` to ``saola``."""
     main.add_command(ftp_cmd)
     main.add_command(ftp_camera)
+    main.add_command(mail_poll)
 
 
 @click.command("ftp")
@@ -51,6 +52,37 @@ def ftp_cmd(host, port, certfile, keyfile):
         receiver.stop()
 
 
+@click.command("mail-poll")
+@click.option("--once", is_flag=True, help="Read the mailbox once and exit (for cron); else every SAOLA_IMAP_INTERVAL_S.")
+def mail_poll(once):
+    """Ingest the photos cameras e-mail to the mailbox SAOLA_IMAP_URL: each message's sender names the
+    camera (its login's "sends e-mail from" address); its attachments are ingested as FTP uploads are."""
+    import time
+
+    from .mail import MailboxError, mailbox_from_config, poll_once
+
+    app = get_app()
+    try:
+        box = mailbox_from_config(app.config)
+    except MailboxError as e:
+        fail(str(e))
+    while True:
+        try:
+            rep = poll_once(app, box)
+        except MailboxError as e:
+            if once:
+                fail(str(e))
+            click.echo(f"mail-poll: {e}; trying again in {app.config['IMAP_INTERVAL_S']} s", err=True)
+        else:
+            for why in rep.reasons:
+                click.echo(f"mail-poll: {why}", err=True)
+            click.echo(f"{rep.messages} message(s): {rep.files} file(s) ingested, {rep.refused_messages} refused, "
+                       f"{rep.failed_messages} left for the next poll")
+            if once:
+                raise SystemExit(1 if rep.failed_messages else 0)
+        time.sleep(max(5, int(app.config["IMAP_INTERVAL_S"])))
+
+
 @click.group("ftp-camera")
 def ftp_camera():
     """FTP logins of cellular camera traps (also on the area's Cellular cameras page and the API)."""
@@ -61,7 +93,9 @@ def ftp_camera():
 @click.argument("username")
 @click.option("--serial", default=None, help="The camera's serial (deployments name it as their camera id).")
 @click.option("--label", default=None, help="A note for people (where it hangs, SIM number...).")
-def add(area, username, serial, label):
+@click.option("--mail-from", default=None,
+              help="The address the camera e-mails photos from, for cameras that send by e-mail (saola mail-poll).")
+def add(area, username, serial, label, mail_from):
     """Create a login for a camera of AREA (code or id); prints its password once."""
     from ..errors import ValidationError
     from .logins import create_login
@@ -70,7 +104,8 @@ def add(area, username, serial, label):
     with session_for(app) as s:
         a = area_by_code(s, area)
         try:
-            login, password = create_login(s, a.id, username, camera_serial=serial, label=label, by="cli")
+            login, password = create_login(s, a.id, username, camera_serial=serial, label=label, by="cli",
+                                           mail_from=mail_from)
         except ValidationError as e:
             fail(str(e))
         click.echo(f"camera login {login.username} for {a.code}: password {password}")
@@ -89,4 +124,5 @@ def list_cmd(area):
         a = area_by_code(s, area)
         for c in s.exec(select(CameraLogin).where(CameraLogin.area_id == a.id).order_by(CameraLogin.username)):
             state = "active" if c.active else "off"
-            click.echo(f"{c.username}\t{c.camera_serial or '-'}\t{state}\t{c.last_upload_at or 'no upload yet'}")
+            click.echo(f"{c.username}\t{c.camera_serial or '-'}\t{c.mail_from or '-'}\t{state}\t"
+                       f"{c.last_upload_at or 'no upload yet'}")

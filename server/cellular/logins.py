@@ -21,6 +21,8 @@ from ..errors import ValidationError
 from ..models import CameraLogin
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
+# An e-mail address as cameras' mail settings write it (no display name, no comments).
+MAIL = re.compile(r"^[^@\s<>(),;:\\\"]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _ALPHABET = string.ascii_letters + string.digits
 
 
@@ -39,8 +41,39 @@ def check_username(s: Session, username: str, *, exclude_id: Optional[str] = Non
     return None
 
 
+def normal_mail(address: Optional[str]) -> Optional[str]:
+    """The stored form of a sender address: stripped, lower case (mail systems compare them so)."""
+    return (address or "").strip().lower() or None
+
+
+def check_mail_from(s: Session, address: Optional[str], *, exclude_id: Optional[str] = None) -> Optional[str]:
+    """Why ``address`` cannot be a camera's sender address (English, marked for translation), None
+    when it can (or is empty: the camera does not send e-mail)."""
+    address = normal_mail(address)
+    if address is None:
+        return None
+    if len(address) > 254 or not MAIL.match(address):
+        return N_("an e-mail address such as camera12@example.org")
+    other = s.exec(select(CameraLogin).where(CameraLogin.mail_from == address)).first()
+    if other is not None and other.id != exclude_id:
+        return N_("already used by another camera")
+    return None
+
+
+def set_mail_from(s: Session, login: CameraLogin, address: Optional[str]) -> None:
+    """Change the address the camera e-mails from (ValidationError names the field at fault)."""
+    why = check_mail_from(s, address, exclude_id=login.id)
+    if why:
+        raise ValidationError(f"mail_from: {why}", details=[{"field": "mail_from", "message": why}])
+    before = public(login)
+    login.mail_from = normal_mail(address)
+    s.add(login)
+    audit.record(s, "update", "camera_login", login.id, area_id=login.area_id, before=before, after=public(login))
+
+
 def create_login(s: Session, area_id: str, username: str, *, camera_serial: Optional[str] = None,
-                 label: Optional[str] = None, by: Optional[str] = None) -> tuple[CameraLogin, str]:
+                 label: Optional[str] = None, by: Optional[str] = None,
+                 mail_from: Optional[str] = None) -> tuple[CameraLogin, str]:
     """A new login and its password (shown once). ValidationError names the field at fault."""
     from ..auth.passwords import hash_password
 
@@ -55,9 +88,13 @@ def create_login(s: Session, area_id: str, username: str, *, camera_serial: Opti
     if label and len(label) > 200:
         raise ValidationError("label: at most 200 characters",
                               details=[{"field": "label", "message": "at most 200 characters"}])
+    why = check_mail_from(s, mail_from)
+    if why:
+        raise ValidationError(f"mail_from: {why}", details=[{"field": "mail_from", "message": why}])
     password = new_password()
     login = CameraLogin(area_id=area_id, username=username, password_hash=hash_password(password),
-                        camera_serial=serial, label=(label or "").strip() or None, created_by=by)
+                        camera_serial=serial, label=(label or "").strip() or None, created_by=by,
+                        mail_from=normal_mail(mail_from))
     s.add(login)
     s.flush()
     audit.record(s, "create", "camera_login", login.id, area_id=area_id, after=public(login))
@@ -87,7 +124,7 @@ def set_active(s: Session, login: CameraLogin, active: bool) -> None:
 def public(login: CameraLogin) -> dict:
     """What may be shown of a login (never the hash)."""
     return {"id": login.id, "area_id": login.area_id, "username": login.username,
-            "camera_serial": login.camera_serial, "label": login.label, "active": login.active,
+            "camera_serial": login.camera_serial, "label": login.label, "mail_from": login.mail_from, "active": login.active,
             "created_at": login.created_at.isoformat() if login.created_at else None,
             "last_upload_at": login.last_upload_at.isoformat() if login.last_upload_at else None}
 

@@ -1,6 +1,7 @@
 """``saola config``, ``saola db``, ``saola init``, ``saola users`` and ``saola tokens``."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -24,7 +25,13 @@ def config_cmd(values):
         click.echo(f"{env}  (default {default})")
         click.echo(f"    {help_}")
         if values:
-            click.echo(f"    now: {current[env.removeprefix('SAOLA_')]!r}")
+            name = env.removeprefix("SAOLA_")
+            # Secrets are set, not shown: the output gets pasted into issue reports and chats.
+            secret = any(w in name for w in ("SECRET", "PASSWORD", "TOKEN")) and current[name]
+            value = current[name]
+            if isinstance(value, str):  # postgresql://user:PASSWORD@host/db
+                value = re.sub(r"(://[^/:@]*:)[^/@]*@", r"\1***@", value)
+            click.echo(f"    now: {'(set, not shown)' if secret else repr(value)}")
 
 
 @click.group("db")

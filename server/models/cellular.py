@@ -26,6 +26,9 @@ class CameraLogin(SQLModel, table=True):
     # photo's EXIF carries no serial (many 4G cameras write none).
     camera_serial: Optional[str] = Field(default=None, max_length=100)
     label: Optional[str] = Field(default=None, max_length=200)
+    # The address the camera e-mails its photos from (cameras that send by e-mail instead of FTP;
+    # `saola mail-poll` reads them from the installation's mailbox). Lower case, unique.
+    mail_from: Optional[str] = Field(default=None, max_length=254, unique=True, index=True)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
     created_by: Optional[str] = Field(default=None, max_length=100)

@@ -49,7 +49,7 @@ def camera_new(area_id: str):
 
     s = get_session()
     area, _role = load_area(s, area_id, "manager")
-    values = {k: (request.form.get(k) or "").strip() for k in ("username", "camera_serial", "label")}
+    values = {k: (request.form.get(k) or "").strip() for k in ("username", "camera_serial", "label", "mail_from")}
     errors: dict[str, str] = {}
     if not values["username"]:
         errors["username"] = _("This field is required.")
@@ -60,10 +60,14 @@ def camera_new(area_id: str):
     for name, most in (("camera_serial", 100), ("label", 200)):
         if len(values[name]) > most:
             errors[name] = _("Enter at most {n} characters.", n=most)
+    why = logins.check_mail_from(s, values["mail_from"])
+    if why:
+        errors["mail_from"] = _(why)
     if errors:
         return _page(area, errors, values, status=422)
     login, password = logins.create_login(s, area.id, values["username"], camera_serial=text(values, "camera_serial"),
-                                          label=text(values, "label"), by=g.user.username)
+                                          label=text(values, "label"), by=g.user.username,
+                                          mail_from=text(values, "mail_from"))
     s.commit()
     return _page(area, shown=(login.username, password), status=201)
 
