@@ -90,6 +90,9 @@ FEATURES: tuple[Feature, ...] = (
             cli=("server.stats.cli",)),
     Feature("reports", "The annual monitoring report (HTML and PDF)", cli=("server.reports.cli",)),
     Feature("manager", "Managers' overview, map and deployment calendar", pages=("server.web.manager_pages",)),
+    Feature("national", "A hub's national views across every area: dashboard, inventory, synthesis report, "
+            "network exports; the public portal",
+            pages=("server.web.national_pages",)),
 )
 
 _KINDS = ("cli", "api", "pages", "jobs", "readers")

@@ -450,6 +450,7 @@ class UserIn(In):
     full_name: Optional[str] = Field(default=None, max_length=200)
     email: Optional[str] = Field(default=None, max_length=200)
     is_admin: bool = False
+    is_national: bool = Field(default=False, description="Reads the national views across every area (hub).")
     language: Literal["vi", "en"] = "vi"
 
 
@@ -462,6 +463,7 @@ class UserPatch(Patch):
     full_name: Optional[str] = Field(default=None, max_length=200)
     email: Optional[str] = Field(default=None, max_length=200)
     is_admin: Optional[bool] = None
+    is_national: Optional[bool] = None
     language: Optional[Literal["vi", "en"]] = None
     active: Optional[bool] = None
 
@@ -472,6 +474,7 @@ class UserOut(Out):
     full_name: Optional[str]
     email: Optional[str]
     is_admin: bool
+    is_national: bool
     language: str
     active: bool
 

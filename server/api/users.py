@@ -58,7 +58,7 @@ def patch_user(user_id: str, body: UserPatch):
     me_ = current_user()
     sent = body.model_dump(exclude_unset=True)
     current = sent.pop("current_password", None)
-    if me_.id != user_id or {"is_admin", "active"} & sent.keys():
+    if me_.id != user_id or {"is_admin", "is_national", "active"} & sent.keys():
         require_admin()
     s = get_session()
     user = crud.get_or_404(s, User, user_id, "user")

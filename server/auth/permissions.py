@@ -87,6 +87,24 @@ def require_admin() -> User:
     return user
 
 
+def can_see_nation(user: User | None) -> bool:
+    """Whether ``user`` may read the national views (dashboard, inventories, synthesis report,
+    network exports) across every area: administrators and national viewers (``User.is_national``)."""
+    return user is not None and (user.is_admin or user.is_national)
+
+
+def require_national() -> User:
+    """The signed-in user if an administrator or national viewer, else 403 (401 when not signed in).
+
+    A manager of one area is not a national viewer: the national views show every area's
+    figures, which a role in one area does not open.
+    """
+    user = current_user()
+    if not can_see_nation(user):
+        raise Forbidden("only national viewers and administrators may see the national views")
+    return user
+
+
 # ---- roles -----------------------------------------------------------------------------------
 def _memo(name: str) -> dict | None:
     """A cache for this request only (a page or the review queue checks the same area many

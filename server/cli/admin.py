@@ -92,7 +92,7 @@ def init_cmd(admin_name, password, no_species):
 
 
 # ---- users and tokens ------------------------------------------------------------------
-def _add_user(username, password, admin, full_name, email, language) -> str:
+def _add_user(username, password, admin, full_name, email, language, national: bool = False) -> str:
     from sqlmodel import select
 
     from .. import audit
@@ -109,7 +109,7 @@ def _add_user(username, password, admin, full_name, email, language) -> str:
         except ValueError as e:
             fail(str(e))
         u = User(username=username, password_hash=ph, is_admin=admin, full_name=full_name, email=email,
-                 language=language)
+                 language=language, is_national=national)
         s.add(u)
         s.flush()
         audit.record(s, "create", "user", u.id, area_id=None, after=audit.snapshot(u))
@@ -126,11 +126,13 @@ def users_group():
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="At least 10 characters, not common nor easy to guess (see README, Sign-in and security).")
 @click.option("--admin", is_flag=True, help="Administrator of the whole installation.")
+@click.option("--national", is_flag=True,
+              help="National viewer: reads the hub's national views across every area (no role in the areas).")
 @click.option("--name", "full_name", default=None, help="Full name.")
 @click.option("--email", default=None)
 @click.option("--language", type=click.Choice(["vi", "en"]), default="vi")
 @click.option("--area", "areas", multiple=True, help="AREA_CODE:ROLE, e.g. PNKB:ranger (repeatable).")
-def users_add(username, password, admin, full_name, email, language, areas):
+def users_add(username, password, admin, national, full_name, email, language, areas):
     """Create a user; prints the new user's id."""
     grants = []
     for spec in areas:
@@ -138,7 +140,7 @@ def users_add(username, password, admin, full_name, email, language, areas):
         if role not in ("viewer", "ranger", "biologist", "manager"):
             fail(f"--area {spec!r}: role must be viewer, ranger, biologist or manager")
         grants.append((code, role))
-    uid = _add_user(username, password, admin, full_name, email, language)
+    uid = _add_user(username, password, admin, full_name, email, language, national)
     if grants:
         from ..models import Membership
         from .common import area_by_code, create_audited
@@ -159,7 +161,8 @@ def users_list():
 
     with session_for(get_app()) as s:
         for u in s.exec(select(User).order_by(User.username)):
-            click.echo(f"{u.id}  {u.username:20} {'admin' if u.is_admin else '':5} {u.full_name or ''}")
+            role = "admin" if u.is_admin else "national" if u.is_national else ""
+            click.echo(f"{u.id}  {u.username:20} {role:8} {u.full_name or ''}")
 
 
 @click.group("tokens")

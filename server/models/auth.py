@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
+import sqlalchemy as sa
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -23,6 +24,9 @@ class User(SQLModel, table=True):
     email: Optional[str] = Field(default=None, max_length=200)
     password_hash: str = Field(max_length=255)
     is_admin: bool = False  # administrator of the whole installation
+    # Reads the national views of a hub (dashboard, inventories, synthesis report, network exports)
+    # across every area, without any role in the areas themselves: sensitive positions stay generalised.
+    is_national: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     language: str = Field(default="vi", max_length=8)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)

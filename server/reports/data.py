@@ -70,6 +70,8 @@ class ReportData:
     health: list[dict] = field(default_factory=list)  # camera health findings of the year's deployments
     # The area's offline basemap (server/sync/basemaps.py description with its path), drawn under the map
     basemap: dict | None = None
+    operation: Any = None  # the year's camera operation matrix (camtrap.CameraOperation): naive occupancy
+    recorder_days: float = 0.0  # days acoustic recorders were out in the year, malfunctions taken out
 
     @property
     def health_lost_days(self) -> float:
@@ -159,6 +161,33 @@ def _effort(session: Session, pids: list[str], year: int) -> tuple[Effort, camtr
                  km=round(sum(x.km for x in walks), 2), recorders=int(rec[0] or 0),
                  recording_hours=round(float(rec[1] or 0) / 3600, 2))
     return eff, op, sightings
+
+
+def recorder_days(session: Session, pids: list[str], year: int) -> float:
+    """Recorder-days of the programs' acoustic deployments in ``year``: each deployment's window clipped
+    to the year, malfunction intervals taken out (the manager overview's rule, server/review/overview.py)."""
+    from types import SimpleNamespace
+
+    from ..models import OperatingInterval
+    from ..review.overview import trap_nights
+    from ..timeutil import as_utc
+
+    lo, hi = _utc_bounds(year)
+    deps = list(session.execute(select(Deployment).where(
+        Deployment.program_id.in_(pids), Deployment.kind == "acoustic", Deployment.deployment_start < hi,
+        or_(Deployment.deployment_end.is_(None), Deployment.deployment_end >= lo))).scalars())
+    if not deps:
+        return 0.0
+    ivs: dict[str, list] = defaultdict(list)
+    for iv in session.execute(select(OperatingInterval).where(
+            OperatingInterval.deployment_id.in_([d.id for d in deps]))).scalars():
+        ivs[iv.deployment_id].append(iv)
+    total = 0.0
+    for d in deps:
+        start, end = max(as_utc(d.deployment_start) or lo, lo), as_utc(d.deployment_end)
+        clipped = SimpleNamespace(deployment_start=start, deployment_end=min(end, hi) if end else hi)
+        total += trap_nights(clipped, ivs[d.id], now=min(datetime.now(timezone.utc), hi))  # type: ignore[arg-type]
+    return round(total, 2)
 
 
 def _sound_by_taxon(session: Session, pids: list[str], year: int) -> dict[str, int]:
@@ -302,6 +331,8 @@ def build_report(session: Session, year: int, program_id: str | None = None, are
         from ..sync.basemaps import current
 
         data.basemap = current(data_dir, scope.area.id)
+    data.operation = op
+    data.recorder_days = recorder_days(session, pids, year)
     if estimates:
         from .monitoring import build_monitoring
 

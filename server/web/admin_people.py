@@ -196,13 +196,15 @@ def user_new():
     values: dict[str, Any] = {"language": "vi", "password_mode": "invite", "role": "ranger"}
     if request.method == "POST":
         values = {**_account_form(), "is_admin": bool(request.form.get("is_admin")),
+                  "is_national": bool(request.form.get("is_national")),
                   "area_id": request.form.get("area_id") or "", "role": request.form.get("role") or "",
                   "password_mode": request.form.get("password_mode") or "invite"}
         area = s.get(ProtectedArea, values["area_id"]) if values["area_id"] else None
         if values["area_id"] and (area is None or values["role"] not in user_service.managed_roles("admin")):
             errors["role"] = _("Choose one of the listed values.")
         user = None if errors else _create_account({k: values[k] for k in ("username", "full_name", "email",
-                                                                             "language", "is_admin")}, errors)
+                                                                             "language", "is_admin",
+                                                                             "is_national")}, errors)
         if user is not None:
             if area is not None:
                 user_service.grant(s, area, "admin", user, values["role"])
@@ -256,6 +258,8 @@ def user_page(user_id: str):
     changes = body.model_dump(include={"full_name", "email", "language"})
     if g.user.is_admin and user.id != g.user.id:
         changes["is_admin"] = bool(request.form.get("is_admin"))
+    if g.user.is_admin:
+        changes["is_national"] = bool(request.form.get("is_national"))
     user_service.update_user(get_session(), user, changes)
     flash(_("Changes saved."), "ok")
     return redirect(url_for(".user_page", user_id=user.id))

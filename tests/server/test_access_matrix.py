@@ -186,7 +186,10 @@ WEB = {
 }
 # Static files and the language switch: no object behind the path parameter.
 WEB_UNSCOPED = {"/static/<path:filename>", "/lang/<lang>", "/vendor/leaflet/<path:filename>",
-                "/welcome/<token>"}  # a one-time password link: the signed token is the credential
+                "/welcome/<token>",  # a one-time password link: the signed token is the credential
+                # national views: no area in the path; national viewers and administrators only
+                # (permissions.require_national), checked in tests/server/hub/test_hub_views.py
+                "/national/charts/<name>.png"}
 
 # Bodies that pass validation, so the request reaches the access check.
 T = "2026-01-05T00:00:00Z"

@@ -1,0 +1,160 @@
+"""The hub's national views (issue 18, item 2) over a two-area network built in the database:
+dashboard figures, inventory, access (national viewers and administrators only), both languages.
+SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, timezone
+
+import pytest
+
+import hub_network as net
+from server.reports.submissions import record_submission
+
+
+def signin(client, username, password="password123"):
+    with client.session_transaction() as sess:
+        sess["csrf"] = "t"
+    r = client.post("/login", data={"username": username, "password": password, "csrf_token": "t"})
+    assert r.status_code == 302, r.data[:300]
+
+
+@pytest.fixture
+def network(app, world):
+    with world.session() as s:
+        areas = net.build(s)
+        ids = {code: a.id for code, a in areas.items()}
+        record_submission(s, ids["PNKB"], 2025, "vi", pdf_sha256="a" * 64, source="publish",
+                          received_at=datetime(2026, 3, 10, tzinfo=timezone.utc))
+        record_submission(s, ids["CT"], 2024, "vi", pdf_sha256="b" * 64, source="publish",
+                          received_at=datetime(2025, 3, 1, tzinfo=timezone.utc))
+    return ids
+
+
+def test_hub_dashboard_figures(app, world, network):
+    from server.national.dashboard import national_summary
+
+    with world.session() as s:
+        ns = national_summary(s, 2025, date(2026, 4, 1))
+        by = {a.area.code: a for a in ns.areas}
+        assert by["PNKB"].years[2025].trap_nights == 120.0  # 2 stations x 60 days (1 March - 30 April)
+        assert by["CT"].years[2025].trap_nights == 180.0
+        assert by["CT"].years[2025].recorder_days == 8.0  # 10 days, 2 of them flooded
+        assert by["PNKB"].years[2025].n_species == 2 and by["CT"].years[2025].n_species == 2
+        assert ns.n_species(2025) == 3  # saola, leopard cat, muntjac over the network
+        saola = by["PNKB"].years[2025].priority[net.SAOLA]
+        assert (saola.detections, saola.stations_detected, saola.stations_surveyed) == (2, 1, 2)
+        assert net.MUNTJAC not in by["PNKB"].years[2025].priority  # LC, no Decree 84 group
+        lc = by["CT"].years[2025].priority[net.LEOPARD_CAT]
+        assert lc.naive_occupancy == pytest.approx(2 / 3)
+        # network naive occupancy: saola at 1 of 5 stations in 2025, 1 of 5 in 2024 (CT's C01)
+        assert ns.network_priority(net.SAOLA, 2025).naive_occupancy == pytest.approx(1 / 5)
+        assert ns.network_priority(net.SAOLA, 2024).stations_detected == 1
+        assert ns.priority_names()[0] == net.SAOLA
+        assert {a: by[a].report.status for a in by} == {"PNKB": "on_time", "CT": "missing"}
+        assert ns.report_counts() == {"on_time": 1, "late": 0, "missing": 1, "not_yet_due": 0}
+        early = national_summary(s, 2025, date(2026, 3, 1))
+        assert {a.area.code: a.report.status for a in early.areas} == {"PNKB": "not_yet_due", "CT": "not_yet_due"}
+
+
+def test_hub_inventory_csv(app, world, network):
+    from server.national.inventory import build_inventory, inventory_csv
+
+    with world.session() as s:
+        inv = build_inventory(s)
+        rows = list(csv.DictReader(io.StringIO(inventory_csv(inv))))
+        by = {r["scientific_name"]: r for r in rows}
+        assert set(by) == {net.SAOLA, net.LEOPARD_CAT, net.MUNTJAC}
+        assert (by[net.SAOLA]["PNKB"], by[net.SAOLA]["CT"], by[net.SAOLA]["areas"]) == ("2", "1", "2")
+        assert by[net.MUNTJAC]["PNKB"] == "3" and by[net.SAOLA]["decree84_group"] == "IB"
+        assert by[net.SAOLA]["vietnamese_name"] == "Sao la" and by[net.SAOLA]["counted_as_species"] == "yes"
+        only_2024 = {r["scientific_name"]: r for r in csv.DictReader(io.StringIO(inventory_csv(build_inventory(s, 2024))))}
+        assert set(only_2024) == {net.SAOLA, net.MUNTJAC} and only_2024[net.SAOLA]["PNKB"] == "0"
+
+
+def test_hub_inventory_csv_is_spreadsheet_safe(app, world, network):
+    from sqlmodel import select
+
+    from server.models import Taxon
+    from server.national.inventory import build_inventory, inventory_csv
+
+    with world.session() as s:
+        t = s.exec(select(Taxon).where(Taxon.scientific_name == net.MUNTJAC)).one()
+        t.english_name = '=HYPERLINK("http://x")'
+    with world.session() as s:
+        text = inventory_csv(build_inventory(s))
+    assert "'=HYPERLINK" in text and ',=HYPERLINK' not in text
+
+
+def test_hub_views_access(app, client, world, network):
+    world.user("chief", admin=True)
+    world.user("nation", language="vi")
+    world.user("pnkbman", roles={network["PNKB"]: "manager"})
+    with world.session() as s:
+        from sqlmodel import select
+
+        from server.models import User
+
+        s.exec(select(User).where(User.username == "nation")).one().is_national = True
+    for path in ("/national", "/national/inventory", "/national/inventory.csv", "/national/summary.json",
+                 "/national/charts/effort.png"):
+        r = client.get(path)
+        assert r.status_code == 302 and "/login" in r.headers["Location"], path  # anonymous: sign in
+    signin(client, "pnkbman")
+    for path in ("/national", "/national/inventory.csv", "/national/summary.json"):
+        assert client.get(path).status_code == 403, path  # a manager of one area is not national
+    assert b'id="nav-national"' not in client.get("/").data
+    client.post("/logout", data={"csrf_token": "t"})
+    for who in ("chief", "nation"):
+        c = app.test_client()
+        signin(c, who)
+        r = c.get("/national?year=2025&on=2026-04-01")
+        assert r.status_code == 200, r.data[:500]
+        assert b'id="nav-national"' in r.data
+        assert c.get("/national/charts/priority-trend.png?year=2025").data[:4] == b"\x89PNG"
+        assert c.get("/national/inventory.csv").status_code == 200
+    # bad input: clear 4xx
+    assert c.get("/national?year=1900").status_code == 422
+    assert c.get("/national?year=abc").status_code == 422
+    assert c.get("/national?on=2026-13-40").status_code == 422
+    assert c.get("/national/charts/nope.png").status_code == 404
+
+
+def test_hub_dashboard_page_in_both_languages(app, world, network):
+    world.user("nation", language="en")
+    with world.session() as s:
+        from sqlmodel import select
+
+        from server.models import User
+
+        s.exec(select(User).where(User.username == "nation")).one().is_national = True
+    c = app.test_client()
+    signin(c, "nation")
+    en = c.get("/national?year=2025&on=2026-04-01").get_data(as_text=True)
+    assert "National dashboard" in en and "On time" in en and "Missing" in en
+    assert 'id="total-trap-nights">300<' in en and 'id="total-recorder-days">8<' in en
+    c.post("/lang/vi", data={"csrf_token": c.get_cookie("session") and _csrf(c), "next": "/"})
+    vi = c.get("/national?year=2025&on=2026-04-01").get_data(as_text=True)
+    assert "Bảng tổng hợp quốc gia" in vi and "Đúng hạn" in vi and "Chưa nộp" in vi
+    assert "Phong Nha-Kẻ Bàng" in vi
+    # naive occupancy in the Vietnamese format: 0,20 (decimal comma)
+    assert "0,20" in vi and "0.20" not in vi.split('id="priority"')[1]
+
+
+def _csrf(client):
+    with client.session_transaction() as sess:
+        return sess["csrf"]
+
+
+def test_hub_national_viewer_is_granted_by_administrators_only(app, client, world, runner):
+    admin = world.user("chief", admin=True)
+    me = world.user("someone")
+    # a user cannot make themself a national viewer
+    r = client.patch(f"/api/v1/users/{me.id}", json={"is_national": True}, headers=world.headers(me))
+    assert r.status_code == 403
+    r = client.patch(f"/api/v1/users/{me.id}", json={"is_national": True}, headers=world.headers(admin))
+    assert r.status_code == 200 and r.get_json()["is_national"] is True
+    res = runner.invoke(["users", "add", "nat2", "--password", "a-Long-pass-phrase-42", "--national"])
+    assert res.exit_code == 0, res.output
+    assert "national" in runner.invoke(["users", "list"]).output
