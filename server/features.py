@@ -89,6 +89,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature("stats", "Occupancy models, activity overlap, richness and other statistics over CSV files",
             cli=("server.stats.cli",)),
     Feature("reports", "The annual monitoring report (HTML and PDF)", cli=("server.reports.cli",)),
+    Feature("hub", "National hub: area servers publish records and files to the hub (saola publish, saola hub)",
+            cli=("server.hub.cli",), api=("server.api.hub",), jobs=("server.hub.jobs",)),
     Feature("manager", "Managers' overview, map and deployment calendar", pages=("server.web.manager_pages",)),
     Feature("national", "A hub's national views across every area: dashboard, inventory, synthesis report, "
             "network exports; the public portal",

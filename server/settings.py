@@ -167,6 +167,25 @@ register("DETECTOR_MODEL", str, "",
          "Name of the registered detector model run automatically after ingest; empty: none.")
 register("CLASSIFIER_MODEL", str, "",
          "Name of the registered species classifier run on animal detections; empty: none.")
+register("ROLE", str, "area",
+         "What this server is: 'area' (a protected area's server) or 'hub' (the national hub that area servers "
+         "publish to: `saola hub add-peer`, the /api/v1/hub routes).")
+register("HUB_URL", str, "",
+         "Area server: URL of the national hub to publish to (`saola publish`, the periodic publishing job); "
+         "empty: not publishing.")
+register("HUB_TOKEN", str, "", "Area server: the hub token `saola hub add-peer` printed at the hub.")
+register("HUB_AREA", str, "",
+         "Area server: code of the protected area to publish; empty means the server's only area.")
+register("HUB_PUBLISH_MINUTES", int, 0,
+         "Area server with HUB_URL: queue a publishing job every so many minutes (0: only `saola publish`).")
+register("HUB_MAX_KBPS", int, 0,
+         "Area server: bandwidth cap of publishing, in kilobits per second (0: none), for slow or metered links.")
+register("HUB_ORIGINALS", bool, False,
+         "Area server: also publish the original photos, videos and recordings, after every record and "
+         "thumbnail (off: records and thumbnails only; `saola publish --originals` sends them once).")
+register("HUB_PRECISE_POSITIONS", bool, False,
+         "Area server: the hub is trusted with exact positions of sensitive species (Decree 84 group IB, "
+         "IUCN CR/EN); off: they leave the area generalised to a 0.1 degree cell, and photos of people stay.")
 register("LANGUAGE", str, "vi", "Default interface language: 'vi' or 'en'.")
 register("LOG_LEVEL", str, "INFO", "Python logging level.")
 

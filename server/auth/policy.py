@@ -94,6 +94,17 @@ def may_download_originals(role: Optional[str]) -> bool:
     return _reaches(role, ORIGINALS_FROM)
 
 
+def hub_role(precise_positions: bool) -> Optional[str]:
+    """The role a national hub is given when an area server publishes to it (server/hub/publish.py).
+
+    By default the hub is treated like a viewer of the area: stations, media positions and field
+    records of sensitive taxa leave the area generalised (and photos of people are not sent);
+    ``SAOLA_HUB_PRECISE_POSITIONS`` (a hub trusted with exact positions, e.g. the national
+    database behind the ministry's access rules) gives it the biologist role instead.
+    """
+    return EXACT_FROM if precise_positions else None
+
+
 # ---- sensitive taxa -------------------------------------------------------------------------
 def is_sensitive(taxon: Optional[Taxon]) -> bool:
     """Whether records of ``taxon`` have protected positions (see the module docstring)."""

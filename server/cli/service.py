@@ -25,6 +25,11 @@ def serve(host, port, debug):
     app = create_app()
     host = host or app.config["HOST"]
     port = port or app.config["PORT"]
+    if app.config["ROLE"] not in ("area", "hub"):
+        raise click.ClickException(f"SAOLA_ROLE must be 'area' or 'hub', not {app.config['ROLE']!r}")
+    from ..hub.jobs import start_schedule
+
+    start_schedule(dict(app.config))  # periodic publishing to the hub (SAOLA_HUB_PUBLISH_MINUTES)
     click.echo(f"Saola on http://{host}:{port}/  (API: /api/v1/openapi.json)")
     if debug:
         app.run(host=host, port=port, debug=True, use_reloader=False)

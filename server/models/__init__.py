@@ -9,6 +9,7 @@ from .cellular import CameraLogin, CameraUpload
 from .deployment import Deployment, OperatingInterval
 from .detection import Detection, Observation
 from .field import FieldObservation, SurveyWalk, Transect
+from .hub import HubPeer, HubRecord, PublishState
 from .inventory import Device
 from .job import Job, MLModel
 from .media import Media, Sequence
@@ -19,8 +20,9 @@ from .taxon import Taxon
 __all__ = [
     "AcousticIndex", "Alert", "AuditLog", "CameraLogin", "CameraUpload", "CardFile", "CardUpload", "Deployment", "Device", "DeviceToken",
     "Detection",
-    "FieldObservation", "Job", "Location", "LoginThrottle", "MLModel", "Media", "Membership", "Observation",
-    "OperatingInterval", "Program", "ProtectedArea", "ROLES", "ReportSubmission", "Sequence", "ServerState", "SurveyWalk",
+    "FieldObservation", "HubPeer", "HubRecord", "Job", "Location", "LoginThrottle", "MLModel", "Media", "Membership",
+    "Observation", "OperatingInterval", "Program", "ProtectedArea", "PublishState", "ROLES", "ReportSubmission",
+    "Sequence", "ServerState", "SurveyWalk",
     "SyncChange", "SyncConflict", "SyncMutation", "Taxon", "Transect", "Upload", "User",
     "new_id", "utcnow",
 ]
