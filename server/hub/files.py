@@ -32,8 +32,8 @@ def _check(sha256: Any, variant: Any, ext: Any = None) -> None:
         raise ValidationError("a report is a pdf or an html file", details={"field": "ext"})
 
 
-def _target(session: Session, peer: HubPeer, sha256: str, variant: str, media_sha256: Optional[str],
-            ext: Optional[str], stores) -> tuple[Any, str, Any]:
+def _target(session: Session, peer: HubPeer, sha256: Any, variant: Any, media_sha256: Any,
+            ext: Any, stores) -> tuple[Any, str, Any]:
     """(store, key, media row or None) where a file of ``peer`` goes; 403 for another peer's media."""
     media_store, derivatives = stores
     if variant == "report":
@@ -83,7 +83,7 @@ def receive_bundle(session: Session, peer: HubPeer, files: Any, stores) -> list[
     return out
 
 
-def _part(data_dir: str, peer: HubPeer, sha256: str, variant: str) -> Path:
+def _part(data_dir: str, peer: HubPeer, sha256: Any, variant: Any) -> Path:
     folder = Path(data_dir) / "hub-incoming" / peer.id
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{sha256}.{variant}.part"

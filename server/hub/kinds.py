@@ -89,10 +89,17 @@ AREA_FIELDS = ("name", "name_vi", "province", "boundary")
 
 
 def _python_type(column) -> Optional[type]:
-    try:
-        return column.type.python_type
-    except NotImplementedError:
-        return None
+    from sqlalchemy import Date, DateTime
+    from sqlalchemy.types import TypeDecorator
+
+    t = column.type
+    if isinstance(t, TypeDecorator):  # SQLModel's UTCDateTime decorates DateTime
+        t = t.impl_instance
+    if isinstance(t, DateTime):
+        return datetime
+    if isinstance(t, Date):
+        return date
+    return None
 
 
 def parsers(kind: Kind) -> dict[str, Callable[[Any], Any]]:

@@ -156,8 +156,8 @@ def _remember(url: str, hub: str, acks: list[tuple[str, str, Optional[str]]]) ->
             by_kind.setdefault(k, []).append(i)
         for k, ids in by_kind.items():
             for j in range(0, len(ids), 900):
-                s.exec(delete(PublishState).where(PublishState.hub == hub, PublishState.kind == k,  # type: ignore[call-overload]
-                                                  col(PublishState.record_id).in_(ids[j:j + 900])))
+                s.execute(delete(PublishState).where(col(PublishState.hub) == hub, col(PublishState.kind) == k,
+                                                     col(PublishState.record_id).in_(ids[j:j + 900])))
         now = utcnow()
         s.add_all([PublishState(hub=hub, kind=k, record_id=i, content_hash=h, published_at=now)
                    for k, i, h in acks if h is not None])
@@ -251,7 +251,7 @@ def _pages(url: str, kind: Kind, area_id: str) -> Iterator[tuple[Session, list[A
     model: Any = kind.model
     last = ""
     while True:
-        with session_scope(url) as s:
+        with session_scope(url, read_only=True) as s:  # never the write lock while batches are sent
             rows = list(s.exec(select(model).where(kind.scope(area_id), model.id > last)
                                .order_by(model.id).limit(PAGE)))
             if not rows:
@@ -282,7 +282,7 @@ class Publisher:
             self.hub_last = int(hello.get("last_rev") or 0)
             if self.opts.full:
                 with session_scope(self.url) as s:
-                    s.exec(delete(PublishState).where(PublishState.hub == self.hub))  # type: ignore[call-overload]
+                    s.execute(delete(PublishState).where(col(PublishState.hub) == self.hub))
             with session_scope(self.url) as s:
                 area = _area(s, self.opts.area_code)
                 area_id = area.id
@@ -376,7 +376,7 @@ class Publisher:
     def _media_rows(self, area_id: str) -> Iterator[tuple[Session, list[Media]]]:
         last = ""
         while True:
-            with session_scope(self.url) as s:
+            with session_scope(self.url, read_only=True) as s:
                 rows = list(s.exec(select(Media).where(col(Media.id).in_(media_of(area_id)), Media.id > last)
                                    .order_by(Media.id).limit(PAGE)))
                 if not rows:
@@ -499,7 +499,7 @@ class Publisher:
         from ..reports import write_report
 
         for lang in self.opts.report_languages:
-            with tempfile.TemporaryDirectory() as tmp, session_scope(self.url) as s:
+            with tempfile.TemporaryDirectory() as tmp, session_scope(self.url, read_only=True) as s:
                 paths = write_report(s, tmp, year, area_id=area_id, lang=lang)
                 shas = {}
                 for fmt, p in paths.items():

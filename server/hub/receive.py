@@ -78,10 +78,13 @@ class _Taxa:
         for name in todo:
             if name in self.ids:
                 continue
-            info = described.get(name) if isinstance(described.get(name), dict) else {}
+            got = described.get(name)
+            info: dict[str, Any] = got if isinstance(got, dict) else {}
             vals = {f: info.get(f) for f in TAXON_FIELDS if info.get(f) is not None}
             vals["sensitive"] = bool(vals.get("sensitive", False))
-            t = Taxon(scientific_name=name[:200], search_text=name.lower(), source="hub", **vals)
+            t = Taxon(scientific_name=name[:200], search_text=name.lower(), source="hub")
+            for f, v in vals.items():
+                setattr(t, f, v)
             self.s.add(t)
             self.s.flush()
             self.ids[name] = t.id
@@ -130,8 +133,8 @@ def apply_batch(session: Session, peer: HubPeer, rev: Any, records: Any, config:
                     wanted[target].add(v)
     owners = _owners(session, wanted)
     # Another peer's records are refused before anything is written.
-    for (k, rid), hr in owners.items():
-        if hr.peer_id != peer.id and rid in {r["id"] for r in records if r["kind"] == k}:
+    for (k, rid), owner in owners.items():
+        if owner.peer_id != peer.id and rid in {r["id"] for r in records if r["kind"] == k}:
             raise _refused(k, rid, "belongs to another area server")
     for k, ids in wanted.items():
         kind = BY_NAME.get(k)
@@ -248,7 +251,8 @@ def _row_values(session: Session, kind: Kind, r: dict, peer: HubPeer, taxa: _Tax
     for c in kind.users:
         values[c] = None
     names = {values[c] for c in kind.taxon_columns if isinstance(values.get(c), str)}
-    taxa.resolve(names, r.get("taxa") if isinstance(r.get("taxa"), dict) else {})
+    described = r.get("taxa")
+    taxa.resolve(names, described if isinstance(described, dict) else {})
     for c in kind.taxon_columns:
         if isinstance(values.get(c), str):
             values[c] = taxa.ids[values[c]]
@@ -267,7 +271,7 @@ def _row_values(session: Session, kind: Kind, r: dict, peer: HubPeer, taxa: _Tax
         sha = values.get("sha256")
         if not isinstance(sha, str) or not SHA256.match(sha):
             raise ValidationError(f"records[{idx}]: media sha256 must be 64 hex digits")
-        key = values.get("storage_key") if isinstance(values.get("storage_key"), str) else ""
+        key = str(values.get("storage_key") or "")
         ext = key.rsplit(".", 1)[-1].lower() if "." in key.rsplit("/", 1)[-1] else ""
         from ..storage import LocalMediaStore
 
