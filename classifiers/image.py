@@ -50,38 +50,56 @@ def load_image(source: ImageSource) -> Image.Image:
 
     Raises `ImageDecodeError` naming the file for anything PIL cannot read fully.
     """
-    return load_image_for_model(source)[0]
+    return decode_for_model(source).image
+
+
+#: EXIF orientations whose displayed x (resp. y) axis runs against the stored one: a
+#: reduced decode's partial last block then sits at the start of that axis.
+_FLIPS_X = frozenset({2, 3, 6, 7})
+_FLIPS_Y = frozenset({3, 4, 7, 8})
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """An upright RGB image, possibly decoded at reduced size (JPEG DCT scaling).
+
+    `full_size` is the oriented size of the original; `region` is the rectangle
+    of `image`, in its own pixel coordinates (fractions allowed), that shows
+    exactly the original's ``full_size`` pixels.  Without reduction it is
+    ``(0, 0, width, height)``.  With a reduction by ``s`` the decoder's pixel i
+    covers original pixels ``[i*s, (i+1)*s)``, and the last one may reach past
+    the original's edge (``ceil(w / s)`` pixels): `region` leaves that overhang
+    out, on whichever side the EXIF orientation moved it to.
+    """
+
+    image: Image.Image
+    full_size: tuple[int, int]
+    region: tuple[float, float, float, float]
+    scale: int = 1  # DCT reduction: 1, 2, 4 or 8
 
 
 def load_image_for_model(source: ImageSource, *, draft_for: tuple[int, int] | None = None
                          ) -> tuple[Image.Image, tuple[int, int]]:
     """Like `load_image`, also returning the full (oriented) width and height.
 
-    `draft_for` (model height, width) lets the JPEG decoder skip detail that the
+    With `draft_for` the image may be smaller than the full size; use
+    `decode_for_model` to know which part of it is the original.
+    """
+    decoded = decode_for_model(source, draft_for=draft_for)
+    return decoded.image, decoded.full_size
+
+
+def decode_for_model(source: ImageSource, *, draft_for: tuple[int, int] | None = None) -> DecodedImage:
+    """Decode `source` upright in RGB, through the safe opener (pixel limits checked first).
+
+    `draft_for` (model height, width) lets the JPEG decoder skip detail that a
     letterbox to that size would throw away anyway (DCT scaling by 1/2, 1/4 or
-    1/8, never below the letterboxed size), so the returned image may be smaller
-    than the full size.  Off by default: the reference decodes at full size.
+    1/8, never below the letterboxed size).  Raises `ImageDecodeError` naming
+    the file for anything PIL cannot read fully.
     """
     name = describe_source(source)
     try:
-        if isinstance(source, Image.Image):
-            img = source
-        else:
-            fp = io.BytesIO(source) if isinstance(source, bytes) else Path(source)
-            img = open_image(fp)  # refuses decompression bombs before decoding
-        orientation = img.getexif().get(0x0112, 1)
-        swapped = orientation in (5, 6, 7, 8)  # these EXIF orientations rotate by 90 degrees
-        full = (img.height, img.width) if swapped else (img.width, img.height)
-        if draft_for is not None and img.format == "JPEG":
-            r = min(draft_for[0] / full[1], draft_for[1] / full[0])
-            if r < 1:
-                w, h = math.ceil(full[0] * r), math.ceil(full[1] * r)
-                img.draft("RGB", (h, w) if swapped else (w, h))
-        img.load()  # decode now so truncation is reported here, not later
-        img = ImageOps.exif_transpose(img)
-        if img.mode != "RGB":
-            img = img.convert("RGB")
-        return img, full
+        return _decode(source, draft_for)
     except FileNotFoundError as exc:
         raise ImageDecodeError(name, "file not found") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
@@ -90,6 +108,44 @@ def load_image_for_model(source: ImageSource, *, draft_for: tuple[int, int] | No
         raise
     except Exception as exc:  # untrusted bytes: PIL's parsers (EXIF, bomb check...) raise anything
         raise ImageDecodeError(name, f"{type(exc).__name__}: {exc}") from exc
+
+
+def _decode(source: ImageSource, draft_for: tuple[int, int] | None) -> DecodedImage:
+    opened: Image.Image | None = None
+    try:
+        if isinstance(source, Image.Image):
+            img = source
+        else:
+            fp = io.BytesIO(source) if isinstance(source, bytes) else Path(source)
+            img = opened = open_image(fp)  # refuses decompression bombs before decoding
+        orientation = img.getexif().get(0x0112, 1)
+        swapped = orientation in (5, 6, 7, 8)  # these EXIF orientations rotate by 90 degrees
+        full = (img.height, img.width) if swapped else (img.width, img.height)
+        scale = 1
+        if draft_for is not None and img.format == "JPEG":
+            r = min(draft_for[0] / full[1], draft_for[1] / full[0])
+            if r < 1:
+                w, h = math.ceil(full[0] * r), math.ceil(full[1] * r)
+                drafted = img.draft("RGB", (h, w) if swapped else (w, h))
+                if drafted is not None:  # (mode, (0, 0, stored w / scale, stored h / scale))
+                    scale = int(round((full[1] if swapped else full[0]) / drafted[1][2]))
+        img.load()  # decode now so truncation is reported here, not later
+        img = ImageOps.exif_transpose(img)
+        if img.mode != "RGB":
+            img = img.convert("RGB")
+        if (img.width, img.height) == full:
+            region = (0.0, 0.0, float(full[0]), float(full[1]))
+        else:
+            # Displayed axes that run against the stored ones start with the overhang.
+            rw, rh = full[0] / scale, full[1] / scale
+            x0 = img.width - rw if orientation in _FLIPS_X else 0.0
+            y0 = img.height - rh if orientation in _FLIPS_Y else 0.0
+            region = (x0, y0, x0 + rw, y0 + rh)
+        return DecodedImage(img, full, region, scale)
+    except BaseException:
+        if opened is not None:
+            opened.close()  # a truncated file must not leave its handle open
+        raise
 
 
 @dataclass(frozen=True)
@@ -156,16 +212,27 @@ def letterbox_geometry(
     return Letterbox(width, height, new_w, new_h, left, top, new_w + dw, new_h + dh)
 
 
-def letterbox_image(img: Image.Image, box: Letterbox) -> np.ndarray:
-    """Resize and pad a PIL RGB image per `box`; returns an HWC uint8 array."""
-    if (img.width, img.height) != (box.orig_width, box.orig_height):
-        raise ValueError(
-            f"letterbox was computed for {box.orig_width}x{box.orig_height}, "
-            f"image is {img.width}x{img.height}")
-    if (box.resized_width, box.resized_height) != img.size:
+def letterbox_image(img: Image.Image, box: Letterbox,
+                    region: tuple[float, float, float, float] | None = None) -> np.ndarray:
+    """Resize and pad a PIL RGB image per `box`; returns an HWC uint8 array.
+
+    `region` (from `DecodedImage`) is the part of `img` that shows the original
+    `box` was computed for, when `img` was decoded at reduced size: that part is
+    resized straight to the letterbox, so the model input has the same geometry
+    as from a full decode and `box` maps detections back to the original exactly.
+    """
+    if region is None:
+        if (img.width, img.height) != (box.orig_width, box.orig_height):
+            raise ValueError(
+                f"letterbox was computed for {box.orig_width}x{box.orig_height}, "
+                f"image is {img.width}x{img.height}")
+        region = (0.0, 0.0, float(img.width), float(img.height))
+    elif not (0 <= region[0] < region[2] <= img.width + 1e-6 and 0 <= region[1] < region[3] <= img.height + 1e-6):
+        raise ValueError(f"region {region} is not inside the {img.width}x{img.height} image")
+    if (box.resized_width, box.resized_height) != img.size or region != (0, 0, img.width, img.height):
         # PIL's BILINEAR widens its kernel when shrinking (antialiasing), so it
         # differs slightly from cv2.INTER_LINEAR but does not alias fine texture.
-        img = img.resize((box.resized_width, box.resized_height), Image.BILINEAR)
+        img = img.resize((box.resized_width, box.resized_height), Image.BILINEAR, box=region)
     out = np.full((box.input_height, box.input_width, 3), PAD_VALUE, dtype=np.uint8)
     out[box.pad_top:box.pad_top + box.resized_height,
         box.pad_left:box.pad_left + box.resized_width] = np.asarray(img)

@@ -52,13 +52,15 @@ def _prepare(detector: Detector, source: ImageSource, name: str) -> PreparedImag
 
 
 def detect_paths(detector: Detector, sources: Sequence[ImageSource], *,
-                 names: Sequence[str] | None = None, batch_size: int = 1,
+                 names: Sequence[str] | None = None, batch_size: int | None = None,
                  loader_threads: int | None = None, prefetch: int | None = None,
                  results_buffer: int = 8, loader_nice: int | None = 10) -> Iterator[ImageResult]:
     """Yield one `ImageResult` per source, in order, with loading overlapped with inference.
 
     `batch_size` images are stacked per model call when their letterboxed shapes
-    agree (and the model's batch axis allows).  `loader_threads` defaults to
+    agree (default `Detector.batch_size`: a fixed batch axis's size, 8 on a GPU,
+    else 1); a model with a fixed batch axis always gets batches of that size
+    (the last one padded).  `loader_threads` defaults to
     min(4, usable CPUs); `prefetch` (decoded images waiting for the model) defaults to
     twice the batch plus the loader count.  Loader threads run at `loader_nice`
     (None: unchanged) so that when all cores are busy they, not the model's
@@ -67,6 +69,8 @@ def detect_paths(detector: Detector, sources: Sequence[ImageSource], *,
     """
     if names is not None and len(names) != len(sources):
         raise ValueError(f"{len(names)} names for {len(sources)} images")
+    if batch_size is None:
+        batch_size = detector.batch_size
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     loader_threads = loader_threads or min(4, _usable_cpus())

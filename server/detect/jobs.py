@@ -104,7 +104,7 @@ def detect(ctx) -> dict:
         last_write = time.monotonic()
 
     results = detect_paths(detector, paths, names=[m.id for m in items],
-                           batch_size=int(params.get("batch_size") or row.config.get("batch_size") or 1))
+                           batch_size=int(params.get("batch_size") or row.config.get("batch_size") or 0) or None)
     try:
         for res in results:
             done += 1

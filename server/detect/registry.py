@@ -103,7 +103,7 @@ def check_loadable(path: Path, kind: str, config: dict[str, Any]) -> dict[str, A
 
 # Detector constructor options a model's config may carry.
 _DETECTOR_OPTIONS = ("layout", "image_size", "stride", "class_names", "conf_threshold", "iou_threshold",
-                     "max_detections")
+                     "max_detections", "draft_decode")
 #: Detections below this confidence are not stored unless the model's config says otherwise
 #: (MegaDetector's own files go down to 0.005; 0.05 is its "conservative" review threshold).
 DEFAULT_STORE_THRESHOLD = 0.05

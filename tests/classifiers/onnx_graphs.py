@@ -81,9 +81,10 @@ def fixed_size_inside_model(path, output: np.ndarray, *, size: int = 64) -> Path
 
 
 def brightness_detector(path, *, stride: int = 8, class_scores=(0.9, 0.06, 0.04),
-                        dynamic: bool = True, size: int = 64,
+                        dynamic: bool = True, size: int = 64, batch: int = 1,
                         metadata: dict[str, str] | None = None) -> Path:
-    """YOLOv5-layout detector that boxes bright cells (see module docstring)."""
+    """YOLOv5-layout detector that boxes bright cells (see module docstring); with
+    ``dynamic`` false its input is fixed to ``[batch, 3, size, size]``."""
     s = stride
     nc = len(class_scores)
     mean_kernel = np.full((1, 3, s, s), 1.0 / (3 * s * s), np.float32)
@@ -124,7 +125,7 @@ def brightness_detector(path, *, stride: int = 8, class_scores=(0.9, 0.06, 0.04)
         helper.make_node("Reshape", ["grid_out", "flat"], ["rows_t"]),
         helper.make_node("Transpose", ["rows_t"], ["output0"], perm=[0, 2, 1]),
     ]
-    in_shape = ["batch", 3, "height", "width"] if dynamic else [1, 3, size, size]
+    in_shape = ["batch", 3, "height", "width"] if dynamic else [batch, 3, size, size]
     out_rows = "anchors" if dynamic else (size // s) ** 2
     graph = helper.make_graph(
         nodes, "brightness_detector",

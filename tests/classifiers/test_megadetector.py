@@ -402,7 +402,8 @@ def test_draft_decode_keeps_full_size_and_geometry(tmp_path):
     path = tmp_path / "big.jpg"
     img.save(path, quality=95)
     prepared = det.prepare(path)
-    assert prepared.letterbox.orig_width < 1024  # the decoder skipped detail
+    assert prepared.decode_scale == 8  # the decoder skipped detail (1/8 DCT scaling)
+    assert prepared.letterbox.orig_width == 1024  # the letterbox is the full image's
     res = det.detect(path)
     assert (res.width, res.height) == (1024, 512)
     b = np.array([d.bbox for d in res.detections])
