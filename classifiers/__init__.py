@@ -11,9 +11,12 @@ Images (this package's top level)
     ``Detector(model_path, *, sha256=None, providers=None, layout=None,
     image_size=None, stride=None, class_names=None, conf_threshold=0.005,
     iou_threshold=0.45, max_detections=300, intra_op_threads=None,
-    allow_spinning=False, draft_decode=False)`` loads an ONNX MegaDetector
+    allow_spinning=False, draft_decode=True)`` loads an ONNX MegaDetector
     (YOLOv5 ``[B,N,5+nc]``, Ultralytics ``[B,4+nc,N]`` or end-to-end
-    ``[B,K,6]`` outputs, detected from the graph).
+    ``[B,K,6]`` outputs, detected from the graph).  JPEGs are decoded at the
+    smallest DCT scale that covers the model's size (``draft_decode``), the
+    photo's part of the decoded pixels resized onto the full image's letterbox,
+    so boxes map back to the original exactly.
 
     - ``detector.detect(path_or_bytes_or_PIL, name=None) -> ImageResult``
     - ``detector.detect_batch(sources, names=None) -> list[ImageResult]``
@@ -29,10 +32,12 @@ Images (this package's top level)
       (``providers="cuda"`` without onnxruntime-gpu).
 
 ``classifiers.pipeline``
-    ``detect_paths(detector, paths, *, names=None, batch_size=1,
+    ``detect_paths(detector, paths, *, names=None, batch_size=None,
     loader_threads=None)`` yields ``ImageResult`` in input order while loader
     threads decode/letterbox ahead and inference runs in its own thread; a
     job worker stores each result as it arrives (and records progress).
+    ``batch_size`` defaults to ``detector.batch_size`` (a fixed batch axis's
+    size, with the last batch padded; 8 on a GPU; else 1).
 
 ``classifiers.md_json``
     ``write_results(path, results, *, detector=model_file_name,
