@@ -165,6 +165,9 @@ register("JOB_LEASE_S", int, 300,
 register("JOB_MAX_ATTEMPTS", int, 3, "Attempts before a job is marked failed.")
 register("DETECTOR_MODEL", str, "",
          "Name of the registered detector model run automatically after ingest; empty: none.")
+register("VIDEO_EVERY_S", float, 1.0,
+         "Seconds between the video frames the detector looks at (a program's settings "
+         "video_every_s or video_frames_per_s take precedence).")
 register("CLASSIFIER_MODEL", str, "",
          "Name of the registered species classifier run on animal detections; empty: none.")
 register("ROLE", str, "area",

@@ -1,7 +1,8 @@
 """Detections of a deployment as CSV: image boxes and audio time/frequency boxes in one table.
 
 Columns: media file, capture time (UTC, ISO 8601), media kind, start/end
-seconds (audio), bbox x/y/width/height (images, normalised, top-left origin as
+seconds (audio; of a video: the frame's time from the start of the video and
+the next sampled frame's), the video frame number (0-based), bbox x/y/width/height (images, normalised, top-left origin as
 Camtrap DP), frequency low/high Hz (audio), category, label, confidence,
 label confidence, model (name@version), review status, detection id, media id,
 then what people said: the accepted label (scientific name, or human, vehicle,
@@ -9,7 +10,7 @@ unknown), its taxon id, and who reviewed it. The review status is the one the
 sequence's review gives the detection (server/review/state.py: verified,
 rejected or unreviewed), so a labelled sequence's boxes read verified with the
 label people accepted.
-Rows are ordered by capture time, file, start time, confidence (highest first).
+Rows are ordered by capture time, file, start time (frame), confidence (highest first).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from ..exports.common import spreadsheet_safe
 from ..models import Detection, Media
 from ..review.state import human_labels, labels_for, review_of, taxon_names
 
-COLUMNS = ["media_file", "captured_at", "media_kind", "start_s", "end_s", "bbox_x", "bbox_y", "bbox_width",
+COLUMNS = ["media_file", "captured_at", "media_kind", "start_s", "end_s", "frame_index", "bbox_x", "bbox_y", "bbox_width",
            "bbox_height", "freq_low_hz", "freq_high_hz", "category", "label", "confidence", "label_confidence",
            "model", "review_status", "detection_id", "media_id", "accepted_label", "accepted_taxon_id",
            "reviewed_by"]
@@ -56,7 +57,7 @@ def detection_rows(s: Session, deployment_id: str, *, include_dismissed: bool = 
                          Detection.id).execution_options(yield_per=2000)
     for d, name, captured, kind, seq_id in s.exec(stmt):
         rv = review_of(d, labels_for(labels, seq_id, d.media_id))
-        yield [_fmt(v) for v in (name, captured, kind, d.start_s, d.end_s, d.bbox_x, d.bbox_y, d.bbox_width,
+        yield [_fmt(v) for v in (name, captured, kind, d.start_s, d.end_s, d.frame_index, d.bbox_x, d.bbox_y, d.bbox_width,
                                  d.bbox_height, d.freq_low_hz, d.freq_high_hz, d.category, d.label,
                                  d.confidence, d.label_confidence, d.model, rv.status, d.id, d.media_id,
                                  rv.label(names), rv.taxon_id if rv.status == "verified" else None,

@@ -127,9 +127,16 @@ def models_fetch(name, sha256, url, dest, register, version):
 @click.option("--force", is_flag=True, help="Also reprocess images that already have results of this model.")
 @click.option("--no-classify", is_flag=True, help="Skip the species classifier even if one is configured.")
 @click.option("--batch-size", type=click.IntRange(1, 256), default=None, help="Images per model call.")
+@click.option("--video-every-s", type=click.FloatRange(0, 3600, min_open=True), default=None,
+              help="Videos: look at one frame every this many seconds (default: the program's "
+                   "video_every_s / video_frames_per_s settings, else SAOLA_VIDEO_EVERY_S).")
+@click.option("--video-frames-per-s", type=click.FloatRange(0, 3600, min_open=True), default=None,
+              help="Videos: look at this many frames a second instead.")
+@click.option("--no-videos", is_flag=True, help="Leave videos out (photos only).")
 @click.option("--queue-only", is_flag=True, help="Only queue the job (a worker runs it); prints its id.")
-def detect_cmd(deployment_id, program_id, all_, media_ids, model, force, no_classify, batch_size, queue_only):
-    """Run the detector (MegaDetector) over images and store the detections."""
+def detect_cmd(deployment_id, program_id, all_, media_ids, model, force, no_classify, batch_size,
+               video_every_s, video_frames_per_s, no_videos, queue_only):
+    """Run the detector (MegaDetector) over photos and the sampled frames of videos; store the detections."""
     from ..jobs import dispatch, enqueue
     from . import service
     from .registry import ModelNotFound, get_model
@@ -152,6 +159,14 @@ def detect_cmd(deployment_id, program_id, all_, media_ids, model, force, no_clas
         params["media_ids"] = list(media_ids)
     if batch_size:
         params["batch_size"] = batch_size
+    if video_every_s is not None and video_frames_per_s is not None:
+        fail("give --video-every-s or --video-frames-per-s, not both")
+    if video_every_s is not None:
+        params["video_every_s"] = video_every_s
+    if video_frames_per_s is not None:
+        params["video_frames_per_s"] = video_frames_per_s
+    if no_videos:
+        params["videos"] = False
     with session_for(app) as s:
         try:
             get_model(s, model, "detector")
@@ -199,8 +214,9 @@ def export_megadetector(deployment_id, out, model):
             rep = export_deployment(s, deployment_id, out, model)
         except (ExportError, ValueError) as e:
             fail(str(e))
-    click.echo(f"{rep['file']}: {rep['images']} images, {rep['detections']} detections of {rep['model']}"
-               + (f" ({rep['not_processed']} images not processed by it)" if rep["not_processed"] else ""))
+    videos = f", {rep['videos']} videos ({rep['frames']} frames)" if rep["videos"] else ""
+    click.echo(f"{rep['file']}: {rep['images']} images{videos}, {rep['detections']} detections of {rep['model']}"
+               + (f" ({rep['not_processed']} media not processed by it)" if rep["not_processed"] else ""))
 
 
 @click.command("megadetector")
@@ -220,10 +236,11 @@ def import_megadetector(file, deployment_id, model):
     except (MDJsonError, ValueError) as e:
         fail(str(e))
     for f in rep.unmatched[:20]:
-        click.echo(f"  no image in the deployment matches {f}", err=True)
+        click.echo(f"  no image or video frame in the deployment matches {f}", err=True)
     for f in rep.ambiguous[:20]:
         click.echo(f"  {f} matches several images; skipped", err=True)
-    click.echo(f"{file}: {rep.matched} images, {rep.detections} detections recorded as {rep.model}; "
+    videos = f", {rep.videos} videos ({rep.frames} frames)" if rep.videos else ""
+    click.echo(f"{file}: {rep.matched - rep.videos} images{videos}, {rep.detections} detections recorded as {rep.model}; "
                f"{len(rep.unmatched)} unmatched, {len(rep.ambiguous)} ambiguous, {rep.failed_in_file} failed in the file"
                + (f", {rep.skipped_reviewed} kept (already reviewed)" if rep.skipped_reviewed else ""))
 

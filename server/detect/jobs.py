@@ -3,7 +3,19 @@
 ``detect`` params: exactly one of ``media_ids`` (list), ``deployment_id``,
 ``program_id`` or ``all: true``; ``model`` (registered name, default
 ``SAOLA_DETECTOR_MODEL``); ``force`` (reprocess images that already have
-results of this model@version); ``classify`` (false to skip the species step).
+results of this model@version); ``classify`` (false to skip the species step);
+``videos`` (false to leave videos out); ``video_every_s`` or
+``video_frames_per_s`` (how videos are sampled; default: the program's settings
+of the same names, else ``SAOLA_VIDEO_EVERY_S``).
+
+Videos run after the photos, one at a time (:func:`classifiers.video.detect_video`:
+ffmpeg decodes, every sampled frame goes through the detector as a photo does).
+Each box is stored with its frame (``frame_index``, ``start_s``); the video's
+roll-up (highest confidence per category, the best frame) goes into
+``Media.meta["video_detection"]`` and the best frame becomes the video's poster.
+A video ffmpeg cannot decode, or a truncated one, is flagged ``corrupt`` with
+ffmpeg's message (``Media.meta["decode_error"]``, and a per-item failure); the
+frames of a truncated video that did decode keep their detections.
 
 The worker loads the detector once per process, runs the overlapped pipeline
 (loader threads decode and letterbox while the model runs) and never holds a
@@ -75,10 +87,15 @@ def detect(ctx) -> dict:
     media_store, derivatives = stores(ctx.config)
     threshold = detector.conf_threshold
     categories = detector.detection_categories
+    videos = [m for m in items if m.kind == "video"]
+    total = len(items)
+    items = [m for m in items if m.kind != "video"]
     by_id = {m.id: m for m in items}
     paths = [media_store.path(m.storage_key) for m in items]
     stats = {"model": key, "images": len(items), "processed": 0, "failed": 0, "detections": 0,
              "animals": 0, "people": 0, "vehicles": 0}
+    if videos:
+        stats.update(videos=len(videos), video_frames=0)
     with_animals: list[str] = []
     private: list[str] = []  # media showing people or vehicles: blurred derivatives to make
     pending: dict = {}
@@ -100,7 +117,7 @@ def detect(ctx) -> dict:
                                                      and r["confidence"] >= PRIVACY_THRESHOLD for r in pending[m]))
             pending.clear()
             sizes.clear()
-        ctx.progress(done, len(items))  # renews the lease; raises JobCancelled when cancelled
+        ctx.progress(done, total)  # renews the lease; raises JobCancelled when cancelled
         last_write = time.monotonic()
 
     results = detect_paths(detector, paths, names=[m.id for m in items],
@@ -127,6 +144,23 @@ def detect(ctx) -> dict:
         flush()
     finally:
         results.close()  # stops the loader threads if we leave early (cancelled, lease lost)
+    if videos:
+        from . import video as video_detect
+
+        sampling = video_detect.sampling_for(ctx, videos)
+        batch = int(params.get("batch_size") or row.config.get("batch_size") or 1)
+        for m in videos:
+            outcome = video_detect.run_one(ctx, detector, key, m, media_store, derivatives, sampling[m.id], batch)
+            done += 1
+            stats["processed" if outcome.stored else "failed"] += 1
+            if outcome.stored:
+                # Species classifiers and blurred derivatives work on photos: a video's poster is
+                # blurred when shown (server/auth/policy.py), its frames are not classified yet.
+                stats["video_frames"] += outcome.frames
+                stats["detections"] += outcome.detections
+                for c, k in (("animal", "animals"), ("person", "people"), ("vehicle", "vehicles")):
+                    stats[k] += c in outcome.categories
+            ctx.progress(done, total)
     if private:
         # A job of its own, so rendering never slows detection down (the view route renders
         # on demand meanwhile).

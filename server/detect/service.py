@@ -37,6 +37,8 @@ class MediaItem:
     id: str
     storage_key: str
     file_name: str
+    kind: str = "image"
+    sha256: str = ""
 
 
 def chunks(seq: Sequence, n: int = _CHUNK) -> Iterable[Sequence]:
@@ -45,14 +47,16 @@ def chunks(seq: Sequence, n: int = _CHUNK) -> Iterable[Sequence]:
 
 
 def select_media(session: Session, params: dict[str, Any], model_key: str) -> list[MediaItem]:
-    """The images a detect job covers (see :func:`server.detect.jobs.detect`).
+    """The images and videos a detect job covers (see :func:`server.detect.jobs.detect`).
 
     ``media_ids`` are processed whatever their state; a deployment, a program
-    or ``all`` cover only images without results of ``model_key`` unless
-    ``force`` is true.
+    or ``all`` cover only media without results of ``model_key`` unless
+    ``force`` is true. ``"videos": false`` leaves videos out.
     """
     # Media imported as links (Camtrap DP packages with remote URLs) have no stored bytes to run on.
-    base = select(Media.id, Media.storage_key, Media.file_name).where(Media.kind == "image", Media.storage_key != "")
+    kinds = ("image", "video") if params.get("videos", True) else ("image",)
+    base = select(Media.id, Media.storage_key, Media.file_name, Media.kind, Media.sha256).where(  # type: ignore[call-overload]
+        Media.kind.in_(kinds), Media.storage_key != "")
     unprocessed = ~exists().where(Detection.media_id == Media.id, Detection.model == model_key)
     force = bool(params.get("force"))
     if params.get("media_ids") is not None:
@@ -105,7 +109,7 @@ def detection_rows(media_id: str, model_key: str, result, categories: dict[str, 
     now = utcnow()
     base = {"media_id": media_id, "model": model_key, "taxon_id": None, "dismissed": False,
             "review_status": "unreviewed", "created_at": now, "start_s": None, "end_s": None,
-            "freq_low_hz": None, "freq_high_hz": None}
+            "frame_index": None, "freq_low_hz": None, "freq_high_hz": None}
     rows = []
     for d in result.detections:
         x, y, w, h = d.bbox
@@ -121,6 +125,54 @@ def detection_rows(media_id: str, model_key: str, result, categories: dict[str, 
                      "bbox_width": None, "bbox_height": None, "label": None, "label_confidence": None,
                      "extra": {"threshold": threshold}})
     return rows
+
+
+def video_detection_rows(media_id: str, model_key: str, video, categories: dict[str, str],
+                         threshold: float) -> list[dict[str, Any]]:
+    """Detection rows of a successful :class:`classifiers.video.VideoResult`: each box of each sampled
+    frame with its ``frame_index`` and ``start_s`` (the frame's time from the start), ``end_s`` the next
+    sampled frame's time (until when the box holds). A video where no frame had a box gets one blank
+    row (no frame), like a photo."""
+    rows: list[dict[str, Any]] = []
+    span = video.every_s
+    for f in video.frames:
+        if not f.result.ok:
+            continue
+        for r in detection_rows(media_id, model_key, f.result, categories, threshold):
+            if r["category"] == BLANK:
+                continue
+            r.update(frame_index=f.index, start_s=f.time_s,
+                     end_s=round(f.time_s + span, 6) if span else None)
+            rows.append(r)
+    if not rows:
+        blank = detection_rows(media_id, model_key, _NoBoxes(), categories, threshold)
+        blank[0]["extra"] = {"threshold": threshold, "frames": len(video.frames)}
+        rows = blank
+    return rows
+
+
+class _NoBoxes:
+    detections: tuple = ()
+
+
+def video_rollup(model_key: str, video, categories: dict[str, str]) -> dict[str, Any]:
+    """What a video's detections come to (``Media.meta["video_detection"]``): the sampling, the highest
+    confidence of each category over all frames and the frame of the best detection (what review shows
+    first, and the poster frame)."""
+    best = video.best()
+    out: dict[str, Any] = {
+        "model": model_key, "frame_rate": video.frame_rate, "every_s": video.every_s, "step": video.step,
+        "frames_sampled": len(video.frames),
+        "max_confidence": {categories.get(c, c): round(v, 4) for c, v in
+                           sorted(video.max_conf_by_category().items())},
+        "best_frame_index": best.index if best else None, "best_time_s": best.time_s if best else None,
+    }
+    if best:
+        top = max(best.result.detections or (), key=lambda d: d.conf)
+        out.update(best_category=categories.get(top.category, top.category), best_confidence=round(float(top.conf), 4))
+    if video.problem:
+        out["problem"] = video.problem
+    return out
 
 
 def replace_detections(session: Session, model_key: str, per_media: dict[str, list[dict[str, Any]]],

@@ -149,3 +149,50 @@ def mean_colour_classifier(path: Path, weights, *, size=None) -> Path:
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return Path(path)
+
+
+def brightness_detector(path: Path) -> Path:
+    """A dynamic-axes detector whose one box (an animal filling the centre of the 64x64 input) has the
+    objectness of the input's mean brightness (0..1), so its confidence (0.9 x brightness) follows
+    the picture: a black frame finds nothing, a brighter frame a more confident animal."""
+    nodes = [
+        helper.make_node("ReduceMean", ["images"], ["mean"], axes=[1, 2, 3], keepdims=1),  # [B,1,1,1]
+        _const("shape3", np.array([-1, 1, 1], np.int64)),
+        helper.make_node("Reshape", ["mean", "shape3"], ["obj"]),  # [B,1,1]
+        helper.make_node("Shape", ["obj"], ["obj_shape"]),
+        _const("left", np.array([[[32, 32, 32, 32]]], np.float32)),
+        _const("right", np.array([[[0.9, 0.05, 0.05]]], np.float32)),
+        _const("w4", np.array([1, 1, 4], np.int64)), _const("w3", np.array([1, 1, 3], np.int64)),
+        helper.make_node("Mul", ["obj_shape", "w4"], ["left_shape"]),
+        helper.make_node("Mul", ["obj_shape", "w3"], ["right_shape"]),
+        helper.make_node("Expand", ["left", "left_shape"], ["left_b"]),
+        helper.make_node("Expand", ["right", "right_shape"], ["right_b"]),
+        helper.make_node("Concat", ["left_b", "obj", "right_b"], ["output0"], axis=2),
+    ]
+    graph = helper.make_graph(
+        nodes, "brightness_detector",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, "height", "width"])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["batch", 1, 8])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    for k, v in {"stride": "16", "names": "{0: 'animal', 1: 'person', 2: 'vehicle'}", "imgsz": "[64, 64]"}.items():
+        e = model.metadata_props.add()
+        e.key, e.value = k, v
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return Path(path)
+
+
+def make_video(path: Path, source: str = "color=c=white:s=320x240:r=10:d=3,fade=t=in:st=0:d=3") -> Path:
+    """An H.264 MP4 made by ffmpeg from a lavfi ``source``; by default 3 s at 10 frames/s fading in from
+    black to white (frame n has brightness about n/30)."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("ffmpeg")
+    assert exe, "ffmpeg is needed for the video tests (scripts/setup.sh installs it)"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([exe, "-v", "error", "-y", "-f", "lavfi", "-i", source, "-c:v", "libx264", "-preset",
+                    "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart",
+                    "-metadata", "creation_time=2026-03-01T09:00:00Z", str(path)], check=True, timeout=60)
+    return path
