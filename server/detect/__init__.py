@@ -14,7 +14,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def queue_after_ingest(session: Session, media_ids: Sequence[str], area_id: str | None,
                        config: dict[str, Any] | None = None, *, commit: bool = True):
-    """Queue detection of newly ingested images when ``SAOLA_DETECTOR_MODEL`` is set.
+    """Queue detection of newly ingested images (or videos: a job of their own, so photos are not
+    held up by decoding) when ``SAOLA_DETECTOR_MODEL`` is set.
 
     Returns the queued Job, or None when no detector is configured or there is
     nothing to do. ``config`` defaults to the current Flask app's (or the

@@ -68,7 +68,7 @@ def test_every_job_module_registers_handlers_and_every_hook_has_its_job(app):
     for name in features.modules("jobs"):
         assert name in owners, f"{name} registers no job handler"
     hooks = features.ingest_hooks()
-    assert {h.media_kind for h in hooks} == {"image", "audio"}
+    assert {h.media_kind for h in hooks} == {"image", "video", "audio"}
     for hook in hooks:
         assert callable(hook.load()), hook.target
 

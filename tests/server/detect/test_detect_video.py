@@ -229,3 +229,19 @@ def test_exports_carry_frames_and_megadetector_json_round_trips(runner, app, sce
     again = tmp_path / "again.json"
     assert runner.invoke(["export", "megadetector", "--deployment", scene["dep"], "--out", str(again)]).exit_code == 0
     assert [i.file for i in read_results(again).images] == [i.file for i in batch.images]
+
+
+def test_ingest_queues_detection_of_videos_in_a_job_of_their_own(app, world, tmp_path):
+    from server.db import session_scope
+    from server.models import Job
+
+    area, program, dep = setup_deployment(world, code="CTN")
+    register_model(app, brightness_detector(tmp_path / "md.onnx"), "md_test", "1.0")
+    app.config["DETECTOR_MODEL"] = "md_test"
+    make_video(tmp_path / "card" / "VID_0007.MP4")
+    ids = _ingest(app, dep, tmp_path / "card", ["VID_0007.MP4"])
+    with session_scope(app.config["DATABASE_URL"]) as s:
+        jobs = [j for j in s.exec(select(Job).where(Job.kind == "detect"))]
+        assert [j.params for j in jobs] == [{"media_ids": [ids["VID_0007.MP4"]], "model": "md_test"}]
+    run_jobs(app)
+    assert [r[0] for r in _frames(app, ids["VID_0007.MP4"])] == [10, 20]  # SAOLA_VIDEO_EVERY_S = 1
