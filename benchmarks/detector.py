@@ -18,7 +18,12 @@ generates real-size 4:3 JPEGs.  For each model it reports:
 PyTorch is a benchmark-only install (not in any extra):
     .venv/bin/pip install torch==2.13.0
 
-Usage:  .venv/bin/python benchmarks/detector.py [--quick] [--provider cpu|cuda]
+Then videos (benchmarks/video_frames.py): an H.264 clip made with ffmpeg, one
+frame every second through Saola's video path with the small model, against the
+same frames extracted as JPEG stills through the photo pipeline and against bare
+inference: ``BENCH video_frames_per_s``, ``video_vs_stills``, ``video_vs_bare``.
+
+Usage:  .venv/bin/python benchmarks/detector.py [--quick] [--provider cpu|cuda] [--no-video]
 Ends with ``BENCH end_to_end_vs_bare <(b)/(a)>`` and
 ``BENCH end_to_end_vs_pytorch <(b)/(c)>`` for the MDv5a-size model (the small
 model in --quick mode).
@@ -315,6 +320,11 @@ def main(argv=None) -> int:
                     help="images per model call in (b) (default: the detector's, 1 on the CPU)")
     ap.add_argument("--loader-nice", type=int, default=10,
                     help="niceness of the pipeline's loader threads (0: same as inference)")
+    ap.add_argument("--no-video", action="store_true", help="skip the video frames benchmark")
+    ap.add_argument("--video-size", default=None, help="video frame size WxH (default 1920x1080, quick 1280x720)")
+    ap.add_argument("--video-seconds", type=int, default=None, help="video length (default 20, quick 4)")
+    ap.add_argument("--video-fps", type=int, default=30, help="video frame rate (default 30)")
+    ap.add_argument("--video-every-s", type=float, default=1.0, help="seconds between sampled frames (default 1)")
     args = ap.parse_args(argv)
     args.rounds = args.rounds or (1 if args.quick else 2)
 
@@ -358,6 +368,17 @@ def main(argv=None) -> int:
         log(f"generated {len(jpegs)} JPEGs {w}x{h}, mean {np.mean([p.stat().st_size for p in jpegs]) / 1e6:.2f} MB")
         for name, n, n_torch in models:
             results.append(bench_model(name, jpegs[:n], min(n, n_torch), folder, args, torch_mod))
+        video = None
+        if not args.no_video:
+            from video_frames import bench_video
+
+            small = folder / "yolov5s.onnx"
+            if not small.exists():
+                build_model("yolov5s", folder, jpegs[0])
+            det = Detector(small, image_size=640, providers=args.provider, intra_op_threads=args.threads)
+            table = DetectionTable(folder / "video.sqlite")
+            video = bench_video(det, folder, args, table, log, detect_paths, bare_inference)
+            table.close()
 
     head = results[0]
     label = "MDv5a-size YOLOv5x6 at 1280" if head["name"] == "yolov5x6" else "YOLOv5s at 640"
@@ -385,6 +406,14 @@ def main(argv=None) -> int:
         print(f"BENCH end_to_end_vs_pytorch {head['b'] / head['c']:.3f} (b)/(c) {label}, target >= 1.10")
     else:
         print("BENCH end_to_end_vs_pytorch nan PyTorch not installed or skipped")
+    if video:
+        what = (f"yolov5s at 640, {video['size']} H.264 at {args.video_fps} frames/s, one frame every "
+                f"{args.video_every_s:g} s ({video['frames']} frames)")
+        print(f"BENCH video_frames_per_s {video['v']:.3f} sampled frames/s, ffmpeg decode+letterbox+inference+NMS"
+              f"+sqlite, {what}")
+        print(f"BENCH video_vs_stills {video['v'] / video['vs']:.3f} (v)/(vs): the same frames as JPEG stills "
+              "through the photo pipeline (extraction not timed)")
+        print(f"BENCH video_vs_bare {video['v'] / video['va']:.3f} (v)/(va): bare onnxruntime on the frames' tensors")
     return 0
 
 
