@@ -133,7 +133,11 @@ def _taxon_ok(taxon_id: Optional[str]) -> None:
 
 
 def image_url(m: Media) -> str | None:
-    """The review-size JPEG of a photo (videos have no still yet: their player loads :func:`original_url`)."""
+    """The review-size JPEG of a photo, or of a video's poster (its best frame, made when the detector
+    ran on it: server/detect/video.py); None for a video without one (the player loads
+    :func:`original_url`)."""
+    if m.kind == "video" and isinstance(m.meta, dict) and m.meta.get("video_detection"):
+        return url_for("review_pages.media_image", media_id=m.id, size="review")
     return url_for("review_pages.media_image", media_id=m.id, size="review") if m.kind == "image" else None
 
 

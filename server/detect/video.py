@@ -31,7 +31,7 @@ POSTER_QUALITY = 85
 class Outcome:
     """What one video came to in the job's counts."""
 
-    stored: bool
+    stored: bool  # decoded and detected (False: the video failed)
     frames: int = 0
     detections: int = 0
     categories: set[str] = field(default_factory=set)
@@ -120,7 +120,8 @@ def run_one(ctx, detector, key: str, item: service.MediaItem, media_store, deriv
     if written and res.best_image is not None:
         _write_poster(derivatives, item, res.best_image)
     boxes = [r for r in rows if r["category"] != service.BLANK]
-    return Outcome(bool(written), len(res.frames), len(boxes), {r["category"] for r in boxes})
+    # A video people already reviewed for this model keeps its rows (written is empty): processed all the same.
+    return Outcome(True, len(res.frames), len(boxes), {r["category"] for r in boxes})
 
 
 def _write_poster(derivatives, item: service.MediaItem, image) -> None:

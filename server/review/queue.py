@@ -361,12 +361,27 @@ def sequence_item(session: Session, seq: Sequence, image_url=None, *, deployment
                    "width": m.width, "height": m.height, "kind": m.kind, "contains_person": m.contains_person,
                    "url": image_url(m) if image_url else None, "duration_s": m.duration_s,
                    "original_url": original_url(m) if original_url else None, "detections": by_media[m.id],
-                   "camera": camera_info(m)}
+                   "camera": camera_info(m), "video": video_info(m)}
                   for m in media],
         "observations": [observation_dict(o, taxa) for o in obs if o.classification_method == "human"],
         "machine_observations": [observation_dict(o, taxa) for o in obs if o.classification_method != "human"],
         "suggestion": suggestion(dets, taxa),
     }
+
+
+def video_info(m: Media) -> dict[str, Any] | None:
+    """What review shows of a video's detector roll-up (server/detect/video.py): the best frame (where the
+    player opens), the highest confidence per category, the sampling, and ffmpeg's message when the
+    video is damaged. None for photos and for videos no detector has run on."""
+    if m.kind != "video" or not isinstance(m.meta, dict):
+        return None
+    roll, error = m.meta.get("video_detection"), m.meta.get("decode_error")
+    if not isinstance(roll, dict) and not error:
+        return None
+    roll = roll if isinstance(roll, dict) else {}
+    keys = ("best_time_s", "best_frame_index", "best_category", "best_confidence", "max_confidence", "every_s",
+            "frames_sampled", "model")
+    return {**{k: roll.get(k) for k in keys}, "decode_error": error}
 
 
 # What the review panel shows of the camera's own metadata (server/ingest/makernotes.py).

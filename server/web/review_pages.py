@@ -56,6 +56,8 @@ JS_TEXT = (
 JS_TEXT += (
     N_("Play"), N_("Pause"), N_("Side by side needs two photos in the sequence"), N_("video"),
     N_("Boxes are drawn on photos; label the video with the form."),
+    # a video's best frame (the detector's roll-up, server/detect/video.py) and a damaged video
+    N_("Best frame"), N_("Damaged video"),
 )
 # The camera's own metadata in the media line (server/ingest/makernotes.py).
 JS_TEXT += (

@@ -50,6 +50,7 @@
       stages: $('stages'), stage: $('stage'), canvas: $('canvas'), image: $('image'), video: $('video'),
       stageB: $('stage-b'), canvasB: $('canvas-b'), imageB: $('image-b'), boxesB: $('boxes-b'),
       videobar: $('videobar'), play: $('video-play'), seek: $('video-seek'), vtime: $('video-time'),
+      vbest: $('video-best'), vnote: $('video-note'),
       zoomIn: $('zoom-in'), zoomOut: $('zoom-out'), zoomReset: $('zoom-reset'), zoomLevel: $('zoom-level'),
       burst: $('burst-play'), fps: $('burst-fps'), compare: $('compare-toggle'),
       compareA: $('compare-a'), compareB: $('compare-b'), comparePick: $('compare-pick'),
@@ -388,6 +389,36 @@
       v.currentTime = clamp(to, 0, end);
     }
 
+    // The detector's roll-up of a video (m.video): the player opens at its best frame, whose boxes are
+    // drawn; the button goes back there. All of it as DOM text.
+    function bestTime(m) {
+      const b = m.video && m.video.best_time_s;
+      return typeof b === 'number' && Number.isFinite(b) ? b : null;
+    }
+
+    function drawVideoInfo(m) {
+      const best = bestTime(m);
+      el.vbest.hidden = best === null;
+      if (best !== null) {
+        const conf = m.video.best_confidence;
+        el.vbest.textContent = t('Best frame') + ' ' + fmt(best) + ' s: ' + t(m.video.best_category || '') +
+          (typeof conf === 'number' ? ' ' + Math.round(conf * 100) + '%' : '');
+      }
+      const err = m.video && m.video.decode_error;
+      el.vnote.hidden = !err;
+      el.vnote.textContent = err ? t('Damaged video') + ': ' + err : '';
+    }
+
+    function seekBest() {
+      const m = current();
+      const best = m ? bestTime(m) : null;
+      if (best === null) return;
+      el.video.pause();
+      el.video.currentTime = best;
+    }
+
+    el.vbest.addEventListener('click', seekBest);
+
     function showVideo(m) {
       const v = el.video;
       el.image.hidden = true;
@@ -395,9 +426,13 @@
       el.videobar.hidden = false;
       if (v.getAttribute('src') !== m.original_url) {
         v.pause();
+        if (m.url) v.poster = m.url; else v.removeAttribute('poster');  // the best frame, as a still
         v.src = m.original_url;  // served with HTTP Range: the player seeks without the whole file
+        v.removeEventListener('loadedmetadata', seekBest);
+        if (bestTime(m) !== null) v.addEventListener('loadedmetadata', seekBest, { once: true });
         v.load();
       }
+      drawVideoInfo(m);
       drawVideoBar();
     }
 
@@ -405,6 +440,8 @@
       const v = el.video;
       if (!v.hidden) {
         v.pause();
+        v.removeEventListener('loadedmetadata', seekBest);
+        v.removeAttribute('poster');
         v.removeAttribute('src');
         v.load();
       }
