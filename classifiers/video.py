@@ -279,7 +279,7 @@ _DONE = object()
 
 
 def detect_video(detector: "Detector", path: str, *, name: str | None = None, every_s: float | None = None,
-                 per_s: float | None = None, batch_size: int = 1, max_frames: int = MAX_FRAMES,
+                 per_s: float | None = None, batch_size: int | None = None, max_frames: int = MAX_FRAMES,
                  prefetch: int = 8) -> VideoResult:
     """Run ``detector`` over the sampled frames of the video at ``path`` (see module docstring).
 
@@ -289,6 +289,7 @@ def detect_video(detector: "Detector", path: str, *, name: str | None = None, ev
     from classifiers.megadetector import PreparedImage
 
     label = name or path
+    batch_size = batch_size or detector.batch_size  # a fixed batch axis's size, 8 on a GPU, else 1
     try:
         info = probe(path, label)
         step = frame_step(info.frame_rate, every_s, per_s)

@@ -148,7 +148,7 @@ def detect(ctx) -> dict:
         from . import video as video_detect
 
         sampling = video_detect.sampling_for(ctx, videos)
-        batch = int(params.get("batch_size") or row.config.get("batch_size") or 1)
+        batch = int(params.get("batch_size") or row.config.get("batch_size") or 0) or detector.batch_size
         for m in videos:
             outcome = video_detect.run_one(ctx, detector, key, m, media_store, derivatives, sampling[m.id], batch)
             done += 1
