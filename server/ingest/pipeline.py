@@ -149,13 +149,20 @@ def media_row(res: dict, w: Optional[DeploymentWindow], t: Any, off: Optional[in
     }
 
 
+class NotDurable(Exception):
+    """Syncing a batch's originals to disk failed: its rows are not written (the run stops)."""
+
+
 class BatchWriter:
     """Writes processed files as media rows, a short transaction per batch."""
 
     def __init__(self, url: str, matcher: Matcher, report: IngestReport, run_id: str, keep_ids: bool,
-                 durable: bool = False):
+                 media_root: Optional[str] = None):
         self.url, self.matcher, self.report, self.run_id, self.keep_ids = url, matcher, report, run_id, keep_ids
-        self.durable = durable  # True: workers fsync each file themselves
+        # The local media store whose files each batch syncs before its rows are committed; None when
+        # the workers fsync each file themselves (durable roots) or the store is remote (an S3 object
+        # is durable once the upload is acknowledged).
+        self.media_root = media_root
         self.config: Optional[dict] = None  # app config, for queueing detection of new photos
         self.pending: list[dict] = []
         self.seen: dict[str, str] = {}  # sha256 -> media id, for files of this run
@@ -221,12 +228,18 @@ class BatchWriter:
             return
         batch, self.pending = self.pending, []
         self.last_flush = time.monotonic()
-        if not self.durable and any(r.get("stored_new") for r in batch):
-            # Make this batch's originals durable before any row names them (one sync per batch
-            # instead of one fsync per file).
+        if self.media_root is not None:
+            # Make this batch's originals durable before any row names them: their files and folders
+            # synced together, once per batch (process.make_durable), instead of one fsync per file.
+            # A failure (EIO, ENOSPC on writeback) stops here, before the rows: the run reports it.
             t0 = time.monotonic()
-            os.sync()
-            self.report.sync_s += time.monotonic() - t0
+            try:
+                proc.make_durable(self.media_root, [r["storage_key"] for r in batch])
+            except OSError as e:
+                raise NotDurable(f"the disk did not confirm the stored originals ({e.strerror or e}); the "
+                                 f"last {len(batch)} files have no rows yet: run the same command again") from e
+            finally:
+                self.report.sync_s += time.monotonic() - t0
         placed = []
         for res in batch:
             w, t, off, flags = self.matcher.place(res["info"])
@@ -426,7 +439,8 @@ def ingest_stream(config: dict, sources: Iterable[Source], report: IngestReport,
     """
     url = config["DATABASE_URL"]
     roots = roots or config_roots(config)
-    writer = BatchWriter(url, matcher, report, new_id(), keep_ids, durable=roots.durable)
+    writer = BatchWriter(url, matcher, report, new_id(), keep_ids,
+                         media_root=None if roots.durable or roots.remote else roots.media)
     writer.config = config
     if workers is None:
         workers = os.cpu_count() or 1
@@ -448,10 +462,15 @@ def ingest_stream(config: dict, sources: Iterable[Source], report: IngestReport,
                 report.skip(res["rel_path"], res["reason"])
             if progress:
                 progress(done, total)
+    except NotDurable as e:
+        report.fatal = str(e)
     finally:
         # Whatever happens, rows of files already stored are written (crash safety).
         try:
             writer.finish()
+        except NotDurable as e:
+            if report.fatal is None:
+                report.fatal = str(e)
         except OSError as e:
             if report.fatal is None:
                 report.fatal = f"database write failed: {e}"
