@@ -43,25 +43,42 @@ def ingest_cmd(path, deployment_id, layout, area, program_name, workers, report_
     sequences. Re-running is safe: what is stored already is reported as
     duplicate, and a run that stopped half-way is completed.
     """
-    from ..errors import SaolaError
-    from .pipeline import ingest_path
+    if layout == "station/species":
+        if deployment_id:
+            fail("--deployment cannot be used with --layout station/species (stations name the deployments)")
+        if not area or not program_name:
+            fail("--layout station/species needs --area and --program")
+    elif area or program_name:
+        fail("--area and --program are only used with --layout station/species")
+    early = None
+    if layout == "card":
+        # The workers start on the card now, before the imports and the database below (server/ingest/early.py):
+        # they read, hash and describe files meanwhile, and store nothing until the deployment is known.
+        from .. import settings
+        from . import early as early_start
 
-    app = get_app(web=False)  # no API or pages: the command's start-up counts in every card
+        try:
+            early = early_start.start(path, workers, settings.resolve_paths(settings.load({"WORKER": "external"})))
+        except ValueError:  # a bad setting: get_app below says which
+            early = None
+    try:
+        from ..errors import SaolaError
+        from .pipeline import ingest_path
+
+        app = get_app(web=False)  # no API or pages: the command's start-up counts in every card
+    except BaseException:
+        if early is not None:
+            early.close()
+        raise
     bar = None if quiet else ProgressBar(path.name)
     try:
         if layout == "station/species":
-            if deployment_id:
-                fail("--deployment cannot be used with --layout station/species (stations name the deployments)")
-            if not area or not program_name:
-                fail("--layout station/species needs --area and --program")
             from .layout import ingest_layout
 
             result = ingest_layout(app, path, area, program_name, workers=workers, progress=bar)
             lines, data, fatal = result.summary_lines(), result.to_dict(), result.fatal
         else:
-            if area or program_name:
-                fail("--area and --program are only used with --layout station/species")
-            rep = ingest_path(app, path, deployment_id=deployment_id, workers=workers, progress=bar)
+            rep = ingest_path(app, path, deployment_id=deployment_id, workers=workers, progress=bar, early=early)
             lines, data, fatal = rep.summary_lines(), rep.to_dict(), rep.fatal
     except SaolaError as e:
         fail(e.message)
@@ -70,6 +87,8 @@ def ingest_cmd(path, deployment_id, layout, area, program_name, workers, report_
     finally:
         if bar is not None:
             bar.close()
+        if early is not None:  # closed by the ingest already, unless it never got there
+            early.close()
     if thumbnails == "now" and data.get("derivative_jobs"):
         from ..jobs import run_job
 

@@ -28,6 +28,7 @@ from ..errors import NotFound, ValidationError
 from ..models import Deployment, Media, Program, new_id, utcnow
 from ..jobs.core import enqueue
 from . import process as proc
+from .early import EarlyStart
 from .report import IngestReport
 from .sequences import resequence
 from .sources import Skipped, Source, ZipRefused, scan
@@ -208,7 +209,11 @@ class BatchWriter:
             if row["kind"] == "image" and row["meta"].get("derivatives") == proc.PENDING:
                 area = self.matcher.area_of(row["deployment_id"]) if row["deployment_id"] else None
                 by_area.setdefault(area, []).append(row["id"])
-        out = []
+        out: list[str] = []
+        if not by_area:
+            return out
+        from . import jobs  # noqa: F401  (its handler: the job kind is known without loading every feature's)
+
         for area_id, ids in by_area.items():
             job = enqueue(s, proc.DERIVATIVES_JOB, {"media_ids": ids}, area_id=area_id, commit=False)
             out.append(job.id)
@@ -367,41 +372,46 @@ def store_roots(app: Flask) -> proc.StoreRoots:
     return config_roots(app.config)
 
 
-#: The settings ingest worker processes need to open S3 stores themselves.
-REMOTE_SETTINGS = ("MEDIA_URL", "S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_REGION",
-                   "S3_PART_MB", "MEDIA_CACHE_DIR", "MEDIA_CACHE_MB", "DATA_DIR")
-
-
-def config_roots(config, durable: bool = False) -> proc.StoreRoots:
-    """Where ingest writes, from an app's configuration alone (jobs run without a Flask app): the
-    local folders, or with MEDIA_URL the S3 stores (big files pass through DATA_DIR/tmp)."""
-    pixels = int(config.get("MAX_IMAGE_MPIXELS") or 64) * 1_000_000
-    if (config.get("MEDIA_URL") or "").strip():
-        remote = tuple((k, config.get(k)) for k in REMOTE_SETTINGS)
-        scratch = os.path.join(config["DATA_DIR"], "tmp")
-        return proc.StoreRoots(scratch, scratch, durable=durable, max_image_pixels=pixels, remote=remote)
-    media = config.get("MEDIA_DIR") or os.path.join(config["DATA_DIR"], "media")
-    return proc.StoreRoots(str(media), os.path.join(config["DATA_DIR"], "derivatives"), durable=durable,
-                           max_image_pixels=pixels)
+#: Kept here for the modules that import them from the pipeline (jobs, uploads).
+REMOTE_SETTINGS = proc.REMOTE_SETTINGS
+config_roots = proc.config_roots
 
 
 def ingest_sources(app: Flask, sources: list[Source], skipped: Iterable[Skipped] = (), *,
                    deployment_id: Optional[str] = None, workers: Optional[int] = None,
                    progress: Optional[Progress] = None, source_name: str = "", keep_ids: bool = False,
-                   resequence_after: bool = True, matcher: Optional[Matcher] = None) -> IngestReport:
+                   resequence_after: bool = True, matcher: Optional[Matcher] = None,
+                   early: Optional[EarlyStart] = None) -> IngestReport:
     """Ingest already scanned sources; the building block of :func:`ingest_path` and uploads.
-    ``matcher``: how files find their deployment (default: ``deployment_id``, else serial and time)."""
+    ``matcher``: how files find their deployment (default: ``deployment_id``, else serial and time).
+    ``early``: workers already started on these ``sources`` (server/ingest/early.py), waiting to store
+    them until the deployment is known; closed here whatever happens."""
     url = app.config["DATABASE_URL"]
     skipped = list(skipped)
     report = IngestReport(source=source_name, total=len(sources) + len(skipped))
     for sk in skipped:
         report.skip(sk.rel_path, sk.reason)
-    matcher = matcher or Matcher(url, deployment_id, app.config.get("DEFAULT_TIMEZONE") or "Asia/Ho_Chi_Minh")
-    if matcher.explicit is not None:
-        sources = _fitting_kinds(sources, matcher.explicit_kind, deployment_id, report)
-    started = time.monotonic()
-    done = ingest_stream(app.config, sources, report, matcher, workers=workers, progress=progress,
-                         keep_ids=keep_ids, total=len(sources), roots=store_roots(app))
+    roots = store_roots(app)
+    try:
+        if early is not None and early.roots != roots:  # not where this app stores: start again here
+            early.close()
+            early = None
+        matcher = matcher or Matcher(url, deployment_id, app.config.get("DEFAULT_TIMEZONE") or "Asia/Ho_Chi_Minh")
+        if matcher.explicit is not None:
+            sources = _fitting_kinds(sources, matcher.explicit_kind, deployment_id, report)
+        results = None
+        if early is not None:
+            kinds = {s.kind for s in sources}
+            early.open(kinds)  # the workers may store these now
+            # The files of other kinds were stored nowhere and are reported skipped already.
+            results = (r for r in early.results if r["kind"] in kinds)
+        # From the first file's work: with an early start, that began during the command's start-up.
+        started = early.started if early is not None else time.monotonic()
+        done = ingest_stream(app.config, sources, report, matcher, workers=workers, progress=progress,
+                             keep_ids=keep_ids, total=len(sources), roots=roots, results=results)
+    finally:
+        if early is not None:
+            early.close()
     if report.fatal is None and done < len(sources):
         report.fatal = f"stopped after {done} of {len(sources)} files"
     if resequence_after and report.deployments:
@@ -429,13 +439,15 @@ def check_health(url: str, report: IngestReport) -> None:
 
 def ingest_stream(config: dict, sources: Iterable[Source], report: IngestReport, matcher: Matcher, *,
                   workers: Optional[int] = None, progress: Optional[Progress] = None, keep_ids: bool = False,
-                  total: Optional[int] = None, roots: Optional[proc.StoreRoots] = None) -> int:
+                  total: Optional[int] = None, roots: Optional[proc.StoreRoots] = None,
+                  results: Optional[Iterator[dict]] = None) -> int:
     """The file work and row writes of an ingest over ``sources`` (a list, or a generator of files
     as they arrive); counts go into ``report``. Returns how many sources were processed.
 
     ``total`` is what progress counts up to (None: unknown, e.g. a card still arriving). Rows of the
     files already stored are written whatever stops the run (crash safety); resequencing is the
-    caller's (:func:`resequence_all`), once at the end.
+    caller's (:func:`resequence_all`), once at the end. ``results``: the file work of ``sources``
+    already under way (an early start), one result per source.
     """
     url = config["DATABASE_URL"]
     roots = roots or config_roots(config)
@@ -449,7 +461,7 @@ def ingest_stream(config: dict, sources: Iterable[Source], report: IngestReport,
         progress(0, total)
     try:
         few = total is not None and total < 8
-        for res in _results(sources, roots, workers, few):
+        for res in results if results is not None else _results(sources, roots, workers, few):
             done += 1
             if res["status"] == "ok":
                 writer.add(res)
@@ -521,13 +533,17 @@ def resequence_all(url: str, deployment_ids: Iterable[str]) -> int:
 
 def ingest_path(app: Flask, path: str | os.PathLike, *, deployment_id: Optional[str] = None,
                 workers: Optional[int] = None, progress: Optional[Progress] = None,
-                keep_ids: bool = False) -> IngestReport:
-    """Ingest a folder (recursively) or a zip into the media store and database."""
-    try:
-        sources, skipped = scan(path)
-    except ZipRefused as e:
-        rep = IngestReport(source=str(path), total=1)
-        rep.skip(os.path.basename(str(path)), str(e))
-        return rep
+                keep_ids: bool = False, early: Optional[EarlyStart] = None) -> IngestReport:
+    """Ingest a folder (recursively) or a zip into the media store and database. ``early``: the
+    workers already started on ``path`` (:func:`server.ingest.early.start`), with its scan."""
+    if early is not None:
+        sources, skipped = early.sources, early.skipped
+    else:
+        try:
+            sources, skipped = scan(path)
+        except ZipRefused as e:
+            rep = IngestReport(source=str(path), total=1)
+            rep.skip(os.path.basename(str(path)), str(e))
+            return rep
     return ingest_sources(app, sources, skipped, deployment_id=deployment_id, workers=workers, progress=progress,
-                          source_name=str(path), keep_ids=keep_ids)
+                          source_name=str(path), keep_ids=keep_ids, early=early)

@@ -75,6 +75,24 @@ def remote_stores(roots: StoreRoots) -> Optional[tuple[Any, Any]]:
     return _remote_cache[key]
 
 
+#: The settings ingest worker processes need to open S3 stores themselves.
+REMOTE_SETTINGS = ("MEDIA_URL", "S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_REGION",
+                   "S3_PART_MB", "MEDIA_CACHE_DIR", "MEDIA_CACHE_MB", "DATA_DIR")
+
+
+def config_roots(config, durable: bool = False) -> StoreRoots:
+    """Where ingest writes, from an app's configuration alone (jobs run without a Flask app): the
+    local folders, or with MEDIA_URL the S3 stores (big files pass through DATA_DIR/tmp)."""
+    pixels = int(config.get("MAX_IMAGE_MPIXELS") or 64) * 1_000_000
+    if (config.get("MEDIA_URL") or "").strip():
+        remote = tuple((k, config.get(k)) for k in REMOTE_SETTINGS)
+        scratch = os.path.join(config["DATA_DIR"], "tmp")
+        return StoreRoots(scratch, scratch, durable=durable, max_image_pixels=pixels, remote=remote)
+    media = config.get("MEDIA_DIR") or os.path.join(config["DATA_DIR"], "media")
+    return StoreRoots(str(media), os.path.join(config["DATA_DIR"], "derivatives"), durable=durable,
+                      max_image_pixels=pixels)
+
+
 class DiskFull(Exception):
     """No space left on the device (ENOSPC/EDQUOT)."""
 
@@ -287,6 +305,8 @@ def process_source(src: Source, roots: StoreRoots, make_derivatives: bool = True
                     check_size(info.width, info.height, roots.max_image_pixels)
             except (UnreadableMedia, ImageTooLarge) as e:
                 return {**res, "status": "skipped", "reason": str(e)}
+            if not _may_store(src.kind):
+                return {**res, "status": "misfit"}
             stores = remote_stores(roots)
             if stores is not None:
                 if stores[0].size(key) != len(data):  # an S3 object is whole or absent; the size is cheap
@@ -299,6 +319,8 @@ def process_source(src: Source, roots: StoreRoots, make_derivatives: bool = True
         else:
             if src.kind == "image":  # photos are read whole below: never one this big (sources.IMAGE_MAX_BYTES)
                 return {**res, "status": "skipped", "reason": too_big("image", max(src.size, IMAGE_MAX_BYTES + 1))}
+            if not _may_store(src.kind):
+                return {**res, "status": "misfit"}
             opener = open(src.path, "rb") if src.path is not None else _open_member(src)
             stores = remote_stores(roots)
             with opener as f:
@@ -422,6 +444,19 @@ def derive_one(roots: StoreRoots, item: tuple[str, str, str, Optional[int]]) -> 
 
 # ---- worker-process plumbing ---------------------------------------------------------------
 _roots: Optional[StoreRoots] = None
+# Of workers started before the command knew where the card goes (server/ingest/early.py): an event
+# set once it knows, and the media kinds it may store then (KIND_BITS; 0: none, the run stopped).
+_gate: Optional[tuple[Any, Any]] = None
+KIND_BITS = {"image": 1, "video": 2, "audio": 4}
+
+
+def _may_store(kind: str) -> bool:
+    """Whether this process may store a file of ``kind`` now; waits for the gate of an early start."""
+    if _gate is None:
+        return True
+    event, allowed = _gate
+    event.wait()
+    return bool(allowed.value & KIND_BITS.get(kind, 0))
 
 
 def die_with_parent(parent: Optional[int] = None) -> None:
@@ -455,11 +490,12 @@ _PR_SET_PDEATHSIG = 1
 PARENT_CHECK_S = 1.0
 
 
-def init_worker(roots: StoreRoots, parent: Optional[int] = None) -> None:
-    """Pool initializer: die with the parent (pid ``parent``), remember the store roots, load extra readers."""
-    global _roots
+def init_worker(roots: StoreRoots, parent: Optional[int] = None, gate: Optional[tuple[Any, Any]] = None) -> None:
+    """Pool initializer: die with the parent (pid ``parent``), remember the store roots and the
+    ``gate`` of an early start, load extra readers."""
+    global _roots, _gate
     die_with_parent(parent)
-    _roots = roots
+    _roots, _gate = roots, gate
     set_max_pixels(roots.max_image_pixels)  # also Pillow's own limit, in this process
     load_plugins()
 

@@ -13,12 +13,12 @@ import atexit
 from flask import Flask
 
 from . import core
-from .core import HANDLERS, JobCancelled, JobContext, JobFailed, dispatch, drain, enqueue, handler, reap, run_job  # noqa: F401
+from .core import (HANDLERS, JobCancelled, JobContext, JobFailed, dispatch, drain, enqueue, handler,  # noqa: F401
+                   load_handlers, reap, run_job)
 
 
 def init_app(app: Flask) -> None:
-    from . import handlers  # noqa: F401  (registers every job kind)
-
+    # Handler modules are imported when a job kind is first looked up (core.load_handlers), not here.
     mode = app.config["WORKER"]
     core._dispatchers.clear()
     if mode == "inprocess" and not app.config.get("TESTING"):

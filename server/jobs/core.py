@@ -91,10 +91,25 @@ class JobContext:
         self.failures.append({"item": item, "error": error})
 
 
+def load_handlers() -> None:
+    """Import every feature's handler modules (:mod:`server.jobs.handlers`), once.
+
+    Done when a job kind is first looked up, not when the app starts: a command that only queues
+    jobs whose handler module it imported itself (``saola ingest`` and its ``derivatives`` job)
+    skips the detector's, the sound analysis' and every other feature's imports."""
+    from . import handlers  # noqa: F401  (registers every job kind)
+
+
+def _handler(kind: str) -> Callable[["JobContext"], dict | None] | None:
+    if kind not in HANDLERS:
+        load_handlers()
+    return HANDLERS.get(kind)
+
+
 def enqueue(session: Session, kind: str, params: dict[str, Any] | None = None, *, area_id: str | None = None,
             created_by: str | None = None, max_attempts: int | None = None, commit: bool = True) -> Job:
     """Queue a job; committed and dispatched unless ``commit`` is False (then call :func:`dispatch`)."""
-    if kind not in HANDLERS:
+    if _handler(kind) is None:
         raise ValueError(f"unknown job kind {kind!r}")
     job = Job(kind=kind, params=params or {}, area_id=area_id, created_by=created_by,
               max_attempts=max_attempts or _default_attempts())
@@ -163,7 +178,7 @@ def run_claimed(job_id: str, config: dict[str, Any], owner: str) -> str:
         user = s.get(User, creator) if creator else None
         on_behalf = f"{user.username if user else 'saola'} (job {kind})"
     ctx = JobContext(job_id, kind, params, config, owner, int(config.get("JOB_LEASE_S", 300)))
-    fn = HANDLERS.get(kind)
+    fn = _handler(kind)
     acting = audit.acting_for_job(user.id if user else None, on_behalf)
     try:
         if fn is None:

@@ -70,6 +70,29 @@ def jobs(app, monkeypatch):
     return j
 
 
+def test_handlers_load_at_the_first_job_not_with_the_app(tmp_path):
+    """Commands start without every feature's handler modules (detector, sound analysis, numpy...);
+    the first job of a kind nobody imported yet loads them all, so queueing and running still work."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys\nfrom server import create_app\nfrom server.db import session_scope\n"
+            "from server.jobs import core\n"
+            f"app = create_app({{'DATA_DIR': {str(tmp_path)!r}, 'WORKER': 'external'}}, web=False)\n"
+            "from server.migrate import upgrade\nupgrade(app.config['DATABASE_URL'])\n"
+            "print('BEFORE', sorted(m for m in ('server.jobs.handlers', 'server.detect.jobs', 'numpy') "
+            "if m in sys.modules))\n"
+            "with session_scope(app.config['DATABASE_URL']) as s:\n"
+            "    job = core.enqueue(s, 'diagnostic.sleep', {'steps': 1, 'step_s': 0}, commit=False)\n"
+            "    s.flush()\n    jid = job.id\n"
+            "print('AFTER', 'server.detect.jobs' in sys.modules, core.run_job(jid, app.config))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[3], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "BEFORE []" in out.stdout and "AFTER True done" in out.stdout, out.stdout
+
+
 def test_enqueue_unknown_kind(app):
     from server.db import session_scope
     from server.jobs import enqueue
