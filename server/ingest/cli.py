@@ -53,7 +53,8 @@ def ingest_cmd(path, deployment_id, layout, area, program_name, workers, report_
     early = None
     if layout == "card":
         # The workers start on the card now, before the imports and the database below (server/ingest/early.py):
-        # they read, hash and describe files meanwhile, and store nothing until the deployment is known.
+        # they read, hash, describe and copy files meanwhile; nothing enters the store before the deployment
+        # is known.
         from .. import settings
         from . import early as early_start
 

@@ -384,8 +384,8 @@ def ingest_sources(app: Flask, sources: list[Source], skipped: Iterable[Skipped]
                    early: Optional[EarlyStart] = None) -> IngestReport:
     """Ingest already scanned sources; the building block of :func:`ingest_path` and uploads.
     ``matcher``: how files find their deployment (default: ``deployment_id``, else serial and time).
-    ``early``: workers already started on these ``sources`` (server/ingest/early.py), waiting to store
-    them until the deployment is known; closed here whatever happens."""
+    ``early``: workers already started on these ``sources`` (server/ingest/early.py), holding what they
+    would store until the deployment is known; closed here whatever happens."""
     url = app.config["DATABASE_URL"]
     skipped = list(skipped)
     report = IngestReport(source=source_name, total=len(sources) + len(skipped))
@@ -393,18 +393,15 @@ def ingest_sources(app: Flask, sources: list[Source], skipped: Iterable[Skipped]
         report.skip(sk.rel_path, sk.reason)
     roots = store_roots(app)
     try:
-        if early is not None and early.roots != roots:  # not where this app stores: start again here
+        if early is not None and not early.fits(roots):  # not where this app stores: start again here
             early.close()
             early = None
         matcher = matcher or Matcher(url, deployment_id, app.config.get("DEFAULT_TIMEZONE") or "Asia/Ho_Chi_Minh")
         if matcher.explicit is not None:
             sources = _fitting_kinds(sources, matcher.explicit_kind, deployment_id, report)
-        results = None
-        if early is not None:
-            kinds = {s.kind for s in sources}
-            early.open(kinds)  # the workers may store these now
-            # The files of other kinds were stored nowhere and are reported skipped already.
-            results = (r for r in early.results if r["kind"] in kinds)
+        # The workers' files of the kinds the deployment takes move into the store as their results
+        # are taken; the others were stored nowhere and are reported skipped already.
+        results = early.results({s.kind for s in sources}) if early is not None else None
         # From the first file's work: with an early start, that began during the command's start-up.
         started = early.started if early is not None else time.monotonic()
         done = ingest_stream(app.config, sources, report, matcher, workers=workers, progress=progress,

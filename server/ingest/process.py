@@ -54,6 +54,10 @@ class StoreRoots:
     # Media in object storage: the settings (name, value) that open the stores
     # (server.storage.stores_from_config); ``media`` is then only a local scratch folder for big files.
     remote: tuple[tuple[str, Any], ...] = ()
+    # Workers started before the command may store anything (server/ingest/early.py): new originals and
+    # thumbnails are written under temporary names in this folder (inside ``media``, so a rename moves
+    # them), and the command moves them into place or deletes them. "": store directly.
+    hold: str = ""
     # Decode each photo during ingest for its thumbnail / review image (the old way). False: ingest only
     # hashes, reads metadata, stores and indexes; the thumbnail comes from the camera's embedded preview
     # when usable, else from the background ``derivatives`` job (server/ingest/jobs.py).
@@ -142,6 +146,15 @@ def atomic_write(path: str, data: bytes, durable: bool) -> None:
         except OSError:
             pass
         raise
+
+
+def hold_write(folder: str, data: bytes) -> str:
+    """Write ``data`` to a new temporary file in ``folder`` (an early start's holding folder, on the
+    store's filesystem); its path. The command moves it into the store (a rename) or deletes it."""
+    path = os.path.join(folder, f".tmp-{uuid.uuid4().hex}")
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
 
 
 def make_durable(root: str, keys: Iterable[str], threads: int = 8) -> int:
@@ -305,22 +318,23 @@ def process_source(src: Source, roots: StoreRoots, make_derivatives: bool = True
                     check_size(info.width, info.height, roots.max_image_pixels)
             except (UnreadableMedia, ImageTooLarge) as e:
                 return {**res, "status": "skipped", "reason": str(e)}
-            if not _may_store(src.kind):
-                return {**res, "status": "misfit"}
             stores = remote_stores(roots)
             if stores is not None:
                 if stores[0].size(key) != len(data):  # an S3 object is whole or absent; the size is cheap
                     stores[0].put_bytes(key, data)
                     res["stored_new"] = True
             elif _size(dest) != len(data):  # absent, or cut short by a power loss before it was synced
-                atomic_write(dest, data, roots.durable)
+                if roots.hold:
+                    res["held"] = hold_write(roots.hold, data)
+                else:
+                    atomic_write(dest, data, roots.durable)
                 res["stored_new"] = True
             size = len(data)
         else:
             if src.kind == "image":  # photos are read whole below: never one this big (sources.IMAGE_MAX_BYTES)
                 return {**res, "status": "skipped", "reason": too_big("image", max(src.size, IMAGE_MAX_BYTES + 1))}
-            if not _may_store(src.kind):
-                return {**res, "status": "misfit"}
+            if roots.hold:  # big files are streamed into place by the command itself, once it may store
+                return {**res, "status": "later"}
             opener = open(src.path, "rb") if src.path is not None else _open_member(src)
             stores = remote_stores(roots)
             with opener as f:
@@ -349,7 +363,7 @@ def process_source(src: Source, roots: StoreRoots, make_derivatives: bool = True
             if roots.decode_derivatives:
                 res["derivatives"] = ensure_derivatives(sha, blob, info, roots)
             else:
-                res["derivatives"] = preview_derivatives(sha, blob, info, roots)
+                res["derivatives"] = preview_derivatives(sha, blob, info, roots, res)
                 if not res["derivatives"]:
                     info.meta["derivatives"] = PENDING
         res["info"] = _info_dict(info)
@@ -373,10 +387,12 @@ PENDING = "pending"
 DERIVATIVES_JOB = "derivatives"  # the job kind that makes them (server/ingest/jobs.py)
 
 
-def preview_derivatives(sha: str, data: bytes, info: MediaInfo, roots: StoreRoots) -> bool:
+def preview_derivatives(sha: str, data: bytes, info: MediaInfo, roots: StoreRoots,
+                        res: Optional[dict[str, Any]] = None) -> bool:
     """Complete derivatives without decoding the photo, when possible: the photo serves as its own
     review image (upright, at most 2048 px) and the camera embedded a usable preview, which becomes
-    the thumbnail. False when the derivative job has to decode the photo."""
+    the thumbnail. False when the derivative job has to decode the photo. With ``roots.hold`` the
+    thumbnail is written there and its name put in ``res["held_thumb"]``."""
     stores = remote_stores(roots)
     thumb = os.path.join(roots.derivatives, deriv.thumb_key(sha))
     if stores[1].exists(deriv.thumb_key(sha)) if stores is not None else _present(thumb):
@@ -388,6 +404,8 @@ def preview_derivatives(sha: str, data: bytes, info: MediaInfo, roots: StoreRoot
         return False
     if stores is not None:
         stores[1].put_bytes(deriv.thumb_key(sha), small)
+    elif roots.hold and res is not None:
+        res["held_thumb"] = hold_write(roots.hold, small)
     else:
         atomic_write(thumb, small, False)
     info.meta["derivatives"] = "exif_preview"
@@ -444,21 +462,6 @@ def derive_one(roots: StoreRoots, item: tuple[str, str, str, Optional[int]]) -> 
 
 # ---- worker-process plumbing ---------------------------------------------------------------
 _roots: Optional[StoreRoots] = None
-# Of workers started before the command knew where the card goes (server/ingest/early.py): an event
-# set once it knows, and the media kinds it may store then (KIND_BITS; 0: none, the run stopped).
-_gate: Optional[tuple[Any, Any]] = None
-KIND_BITS = {"image": 1, "video": 2, "audio": 4}
-
-
-def _may_store(kind: str) -> bool:
-    """Whether this process may store a file of ``kind`` now; waits for the gate of an early start."""
-    if _gate is None:
-        return True
-    event, allowed = _gate
-    event.wait()
-    return bool(allowed.value & KIND_BITS.get(kind, 0))
-
-
 def die_with_parent(parent: Optional[int] = None) -> None:
     """End this process as soon as the process that started it dies, however it dies.
 
@@ -490,12 +493,11 @@ _PR_SET_PDEATHSIG = 1
 PARENT_CHECK_S = 1.0
 
 
-def init_worker(roots: StoreRoots, parent: Optional[int] = None, gate: Optional[tuple[Any, Any]] = None) -> None:
-    """Pool initializer: die with the parent (pid ``parent``), remember the store roots and the
-    ``gate`` of an early start, load extra readers."""
-    global _roots, _gate
+def init_worker(roots: StoreRoots, parent: Optional[int] = None) -> None:
+    """Pool initializer: die with the parent (pid ``parent``), remember the store roots, load extra readers."""
+    global _roots
     die_with_parent(parent)
-    _roots, _gate = roots, gate
+    _roots = roots
     set_max_pixels(roots.max_image_pixels)  # also Pillow's own limit, in this process
     load_plugins()
 
