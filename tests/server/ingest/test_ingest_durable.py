@@ -111,3 +111,24 @@ def test_make_durable_syncs_files_then_their_folders(tmp_path, monkeypatch):
     assert process.make_durable(str(tmp_path), []) == 0
     with pytest.raises(FileNotFoundError):  # a file that vanished is an error, never skipped
         process.make_durable(str(tmp_path), ["ab/c0/missing.jpg"])
+
+
+def test_writeback_starts_as_each_original_is_written_and_its_failure_stops_nothing(app, world, tmp_path,
+                                                                                 monkeypatch):
+    """The disk starts on each original as it is written (so a batch's fsync finds little left to do);
+    that hint failing (-1, as on a filesystem without it) changes nothing: the batch's fsync decides."""
+    _, _, dep = make_deployment(world)
+    card = _card(tmp_path, 5)
+    started: list[str] = []
+
+    def failing_hint(fd, offset, nbytes, flags):
+        started.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return -1
+
+    monkeypatch.setattr(process, "_sync_file_range", failing_hint)
+    synced = _synced_paths(monkeypatch)
+    rep = ingest_path(app, card, deployment_id=dep.id, workers=0)
+    assert (rep.ingested, rep.fatal) == (5, None)
+    root = os.path.realpath(app.extensions["saola.media"].root)
+    assert len(started) == 5 and all(os.path.dirname(p).startswith(root) for p in started)  # the temp files
+    assert len([p for p in synced if p.endswith(".jpg")]) == 5
