@@ -90,7 +90,7 @@ def hub_bundle(body: BundleIn):
 
     peer = _peer()
     s = get_session()
-    out = receive_bundle(s, peer, body.files, _stores())
+    out = receive_bundle(s, peer, body.files, _stores(), current_app.config["DATA_DIR"])
     s.commit()
     return jsonify({"files": out})
 

@@ -6,6 +6,7 @@ reference a record makes is already at the hub (the hub checks that the same pee
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable, Optional
@@ -102,7 +103,17 @@ def _python_type(column) -> Optional[type]:
     return None
 
 
+@functools.lru_cache(maxsize=None)
+def _parsers(name: str) -> dict[str, Callable[[Any], Any]]:
+    return _build_parsers(BY_NAME[name])
+
+
 def parsers(kind: Kind) -> dict[str, Callable[[Any], Any]]:
+    """Per column, how a JSON value becomes the column's value (ISO times and dates parsed); cached."""
+    return _parsers(kind.name)
+
+
+def _build_parsers(kind: Kind) -> dict[str, Callable[[Any], Any]]:
     """Per column, how a JSON value becomes the column's value (ISO times and dates parsed)."""
     out: dict[str, Callable[[Any], Any]] = {}
     for c in kind.model.__table__.columns:  # type: ignore[attr-defined]

@@ -149,18 +149,22 @@ def _remember(url: str, hub: str, acks: list[tuple[str, str, Optional[str]]]) ->
     """Record what the hub acknowledged: (kind, id, hash), or (kind, id, None) for a deletion."""
     if not acks:
         return
+    from sqlalchemy import insert
+
     with session_scope(url) as s:
-        keys = {(k, i) for k, i, _h in acks}
         by_kind: dict[str, list[str]] = {}
-        for k, i in keys:
+        for k, i, _h in acks:
             by_kind.setdefault(k, []).append(i)
         for k, ids in by_kind.items():
             for j in range(0, len(ids), 900):
                 s.execute(delete(PublishState).where(col(PublishState.hub) == hub, col(PublishState.kind) == k,
                                                      col(PublishState.record_id).in_(ids[j:j + 900])))
         now = utcnow()
-        s.add_all([PublishState(hub=hub, kind=k, record_id=i, content_hash=h, published_at=now)
-                   for k, i, h in acks if h is not None])
+        rows = {(k, i): h for k, i, h in acks}  # the last answer for an id counts
+        values = [{"hub": hub, "kind": k, "record_id": i, "content_hash": h, "published_at": now}
+                  for (k, i), h in rows.items() if h is not None]
+        if values:
+            s.execute(insert(PublishState), values)
 
 
 def _next_rev(url: str, hub: str, hub_last: int) -> int:

@@ -16,11 +16,13 @@ Rules (see :mod:`server.hub.protocol`):
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import and_, delete, insert, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, col, select
 
@@ -145,9 +147,19 @@ def apply_batch(session: Session, peer: HubPeer, rev: Any, records: Any, config:
             rid = sorted(unowned)[0]
             raise _refused(k, rid, "exists at the hub without having been published by this area server")
 
+    # Media are unique by SHA-256 across the hub: the same file published by two areas is a conflict.
+    shas = [r["data"].get("sha256") for r in records if r["kind"] == "media" and not r.get("deleted")]
+    shas = [x for x in shas if isinstance(x, str)]
+    media_shas: dict[str, str] = {}
+    for i in range(0, len(shas), 900):
+        media_shas.update({sha: mid for mid, sha in session.exec(
+            select(Media.id, Media.sha256).where(col(Media.sha256).in_(shas[i:i + 900]))).all()})
     results: list[dict[str, Any]] = []
     taxa = _Taxa(session)
-    received: dict[tuple[str, str], HubRecord] = {}
+    # The ownership rows as plain values: written in bulk at the end of the batch.
+    state: dict[tuple[str, str], _Owner] = {key: _Owner(hr.peer_id, hr.content_hash, hr.rev, hr.deleted, False)
+                                            for key, hr in owners.items()}
+    touched: dict[tuple[str, str], _Owner] = {}
     now = utcnow()
     pending: list[tuple[Kind, list[dict], list[dict]]] = []  # (kind, inserts, updates) not yet written
 
@@ -162,22 +174,22 @@ def apply_batch(session: Session, peer: HubPeer, rev: Any, records: Any, config:
 
     def own(kind: str, rid: str) -> Optional[bool]:
         """True: this peer's live record; False: another peer's; None: not at the hub (or deleted)."""
-        hr = received.get((kind, rid)) or owners.get((kind, rid))
-        if hr is None:
+        o = state.get((kind, rid))
+        if o is None:
             return None
-        if hr.peer_id != peer.id:
+        if o.peer_id != peer.id:
             return False
-        return None if hr.deleted else True
+        return None if o.deleted else True
 
     try:
         for idx, r in enumerate(records):
             k, rid = r["kind"], r["id"]
-            hr = received.get((k, rid)) or owners.get((k, rid))
+            o = state.get((k, rid))
             deleted = r.get("deleted") is True
-            if hr is not None and (hr.deleted if deleted else hr.content_hash == r["hash"] and not hr.deleted):
+            if o is not None and (o.deleted if deleted else o.content_hash == r["hash"] and not o.deleted):
                 results.append({"kind": k, "id": rid, "status": "same"})
                 continue
-            if hr is not None and hr.rev >= rev:
+            if o is not None and o.rev >= rev:
                 results.append({"kind": k, "id": rid, "status": "stale"})
                 continue
             if k == "area":
@@ -196,28 +208,33 @@ def apply_batch(session: Session, peer: HubPeer, rev: Any, records: Any, config:
                 kind = BY_NAME[k]
                 values = _row_values(session, kind, r, peer, taxa, own, idx)
                 if k == "media":
-                    clash = session.exec(select(Media.id).where(Media.sha256 == values["sha256"],
-                                                                Media.id != rid)).first()
-                    if clash is not None:
+                    clash = media_shas.get(values["sha256"])
+                    if clash is not None and clash != rid:
                         results.append({"kind": k, "id": rid, "status": "conflict",
                                         "reason": "the hub holds the same file (SHA-256) as another media"})
                         continue
                 if not pending or pending[-1][0] is not kind:
                     pending.append((kind, [], []))
-                exists = hr is not None and not hr.deleted
-                if exists:
+                if o is not None and not o.deleted:
                     pending[-1][2].append(values)
                 else:
-                    pending[-1][1].append({c: getattr(r2, c) for r2 in [kind.model(**values)]
-                                           for c in kind.columns()})
-            if hr is None:
-                hr = HubRecord(kind=k, record_id=rid, peer_id=peer.id, content_hash="", rev=0)
-                session.add(hr)
-            hr.content_hash = "deleted" if deleted else r["hash"]
-            hr.rev, hr.deleted, hr.received_at = rev, deleted, now
-            received[(k, rid)] = hr
+                    pending[-1][1].append(_new_row(kind, values))
+            if o is None:
+                o = _Owner(peer.id, "", 0, False, True)
+                state[(k, rid)] = o
+            o.content_hash = "deleted" if deleted else r["hash"]
+            o.rev, o.deleted = rev, deleted
+            touched[(k, rid)] = o
             results.append({"kind": k, "id": rid, "status": "deleted" if deleted else "applied"})
         flush_pending()
+        rows = [{"kind": k, "record_id": rid, "peer_id": o.peer_id, "content_hash": o.content_hash, "rev": o.rev,
+                 "deleted": o.deleted, "received_at": now} for (k, rid), o in touched.items()]
+        new_rows = [r for r, o in zip(rows, touched.values()) if o.new]
+        old_rows = [r for r, o in zip(rows, touched.values()) if not o.new]
+        if new_rows:
+            session.execute(insert(HubRecord), new_rows)
+        if old_rows:
+            session.execute(update(HubRecord), old_rows)
         peer.last_rev = max(peer.last_rev or 0, rev)
         peer.last_seen_at = now
         session.add(peer)
@@ -230,6 +247,41 @@ def apply_batch(session: Session, peer: HubPeer, rev: Any, records: Any, config:
         session.rollback()
         raise ValidationError(f"malformed record: {e}", code="bad_batch") from None
     return {"results": results, "last_rev": peer.last_rev}
+
+
+@dataclass
+class _Owner:
+    """An ownership row of the batch: who owns the record, its hash and revision (``new``: no row yet)."""
+
+    peer_id: str
+    content_hash: str
+    rev: int
+    deleted: bool
+    new: bool
+
+
+def _const(value: Any) -> Any:
+    return value
+
+
+@functools.lru_cache(maxsize=None)
+def _defaults(kind_name: str) -> dict[str, Callable[[], Any]]:
+    """Each column's default of a kind's table model (what the model would fill in)."""
+    from pydantic_core import PydanticUndefined
+
+    out: dict[str, Callable[[], Any]] = {}
+    for name, f in BY_NAME[kind_name].model.model_fields.items():
+        if f.default_factory is not None:
+            out[name] = f.default_factory  # type: ignore[assignment]
+        elif f.default is not PydanticUndefined:
+            out[name] = functools.partial(_const, f.default)
+    return out
+
+
+def _new_row(kind: Kind, values: dict[str, Any]) -> dict[str, Any]:
+    """A full row to insert: the values sent, the model's defaults for the rest (local columns)."""
+    defaults = _defaults(kind.name)
+    return {c: values[c] if c in values else defaults[c]() for c in kind.columns() if c in values or c in defaults}
 
 
 def _row_values(session: Session, kind: Kind, r: dict, peer: HubPeer, taxa: _Taxa, own, idx: int) -> dict[str, Any]:
@@ -278,6 +330,17 @@ def _row_values(session: Session, kind: Kind, r: dict, peer: HubPeer, taxa: _Tax
         # The key is the hub's own content address, never a path the area chose.
         values["storage_key"] = LocalMediaStore.key_for(sha, ext if EXT.match(ext) else "")
     return values
+
+
+def owned_media_many(session: Session, peer: HubPeer, shas: list[str]) -> dict[str, Media]:
+    """The media among ``shas`` (by SHA-256) that ``peer`` published and has not deleted."""
+    out: dict[str, Media] = {}
+    for i in range(0, len(shas), 900):
+        q = (select(Media).join(HubRecord, and_(col(HubRecord.record_id) == col(Media.id), col(HubRecord.kind) == "media"))
+             .where(col(Media.sha256).in_(shas[i:i + 900]), HubRecord.peer_id == peer.id,
+                    col(HubRecord.deleted).is_(False)))
+        out.update({m.sha256: m for m in session.exec(q)})
+    return out
 
 
 def owned_media(session: Session, peer: HubPeer, sha256: str) -> Optional[Media]:
