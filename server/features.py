@@ -95,7 +95,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("manager", "Managers' overview, map and deployment calendar", pages=("server.web.manager_pages",)),
     Feature("national", "A hub's national views across every area: dashboard, inventory, synthesis report, "
             "network exports; the public portal",
-            pages=("server.web.national_pages",)),
+            pages=("server.web.national_pages", "server.web.portal_pages")),
 )
 
 _KINDS = ("cli", "api", "pages", "jobs", "readers")

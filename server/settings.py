@@ -148,6 +148,12 @@ register("LOGIN_CONCURRENCY", int, 2,
 register("HTTPS", bool, False,
          "The site is served over HTTPS (directly or behind a TLS proxy): session cookies get the "
          "Secure flag and responses an HSTS header. Requests a trusted proxy marks as https get both anyway.")
+# The public read-only portal of a hub (server/web/portal_pages.py).
+register("PORTAL", bool, False,
+         "Serve the public read-only portal (/portal): species lists, effort and maps of records of every "
+         "protected area without sign-in; sensitive stations generalised, no photos. Off by default.")
+register("PORTAL_REQUESTS_PER_MIN", int, 120,
+         "Requests one client address may make to the public portal per minute (then 429 with Retry-After).")
 register("CARD_CHUNK_KB", int, 8192,
          "Size in KiB of the pieces a browser card upload is sent in (each one request with its SHA-256; "
          "bounded by MAX_REQUEST_MB).")

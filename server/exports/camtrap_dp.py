@@ -35,6 +35,7 @@ from sqlalchemy import and_, exists, func, literal, or_, select
 from sqlmodel import Session
 
 from ..analytics.taxonomy import classification
+from ..auth.policy import sensitive_location_ids
 from ..errors import ValidationError
 from ..models import Deployment, Detection, Location, Media, Observation, Taxon, utcnow
 from ..models.detection import OBSERVATION_TYPES
@@ -192,7 +193,7 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
                       store: Any = None, base_url: str | None = None, grid_deg: float = 0.1,
                       contributors: list[dict] | None = None, data_license: str = "CC-BY-4.0",
                       media_license: str = "CC-BY-NC-4.0",
-                      progress: Callable[[str, int], None] | None = None) -> ExportReport:
+                      progress: Callable[[str, int], None] | None = None, network: bool = False) -> ExportReport:
     """Write a Camtrap DP package for one program or a whole protected area into ``out_dir``.
 
     ``public`` generalises the coordinates of deployments that recorded a
@@ -210,7 +211,7 @@ def export_camtrap_dp(session: Session, out_dir: str | os.PathLike, *, program_i
         raise ExportError("media mode 'copy' needs the media store")
     if media_mode == "link" and not base_url:
         raise ExportError("media mode 'link' needs a base URL for the media files")
-    scope = resolve_scope(session, program_id, area_id)
+    scope = resolve_scope(session, program_id, area_id, network=network)
     design = _sampling_design(scope)
     # Written into a temporary folder beside out_dir, renamed only when complete: a failed export
     # (a station without coordinates, a missing file) leaves no half-written package behind.
@@ -257,6 +258,9 @@ def _write_package(session: Session, scope, out: Path, design: str, *, public: b
     dep_program = {d.id: d.program_id for d, _ in rows}
     dep_tz = {d.id: d.timezone for d, _ in rows}
     sensitive = sensitive_deployment_ids(session, dep_ids) if public else set()
+    if public:  # every deployment at a station where a sensitive taxon was recorded (the station is the secret)
+        stations = sensitive_location_ids(session, sorted({loc.id for _, loc in rows}))
+        sensitive |= {d.id for d, loc in rows if loc.id in stations}
     last_media = dict(session.execute(
         select(Media.deployment_id, func.max(Media.captured_at)).where(Media.deployment_id.in_(dep_ids))
         .group_by(Media.deployment_id)).all()) if dep_ids else {}

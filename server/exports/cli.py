@@ -19,6 +19,7 @@ def register(main: click.Group) -> None:
 def _scope_options(fn):
     fn = click.option("--area", "area", default=None, help="Protected area code or id (all its programs).")(fn)
     fn = click.option("--program", "program_id", default=None, help="Program id.")(fn)
+    fn = click.option("--network", is_flag=True, help="Every protected area (a national hub's whole network).")(fn)
     return fn
 
 
@@ -38,7 +39,7 @@ def _scope_options(fn):
 @click.option("--standards", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Validate against the official files in this folder instead of the shipped copies "
                    "(implies --validate).")
-def camtrap_dp_export_cmd(program_id, area, out_dir, public, media_mode, base_url, grid_deg, validate, standards):
+def camtrap_dp_export_cmd(network, program_id, area, out_dir, public, media_mode, base_url, grid_deg, validate, standards):
     """Export a program (or a whole protected area) as a Camtrap DP 1.0.2 package."""
     from ..errors import SaolaError
     from ..storage import get_store
@@ -50,7 +51,7 @@ def camtrap_dp_export_cmd(program_id, area, out_dir, public, media_mode, base_ur
         with read_session(app) as s:  # long read: no write lock
             rep = export_camtrap_dp(s, out_dir, program_id=program_id, area_id=area, public=public,
                                     media_mode=media_mode, store=get_store(app), base_url=base_url,
-                                    grid_deg=grid_deg, progress=bars)
+                                    grid_deg=grid_deg, progress=bars, network=network)
     except SaolaError as e:
         fail(e.message)
     finally:
@@ -82,7 +83,7 @@ def camtrap_dp_export_cmd(program_id, area, out_dir, public, media_mode, base_ur
               help="What a public archive does with sensitive coordinates.")
 @click.option("--grid", "grid_deg", type=click.FloatRange(0.001, 10), default=0.1, show_default=True)
 @click.option("--country", default="VN", show_default=True, help="ISO country code of the records.")
-def dwca_export_cmd(program_id, area, out, public, sensitive, grid_deg, country):
+def dwca_export_cmd(network, program_id, area, out, public, sensitive, grid_deg, country):
     """Export sampling events and occurrences as a Darwin Core Archive (Event core)."""
     from ..errors import SaolaError
     from .dwca import export_dwca
@@ -91,7 +92,7 @@ def dwca_export_cmd(program_id, area, out, public, sensitive, grid_deg, country)
     try:
         with read_session(get_app()) as s:
             rep = export_dwca(s, out, program_id=program_id, area_id=area, public=public,
-                              policy=SensitivePolicy(sensitive, grid_deg), country_code=country)
+                              policy=SensitivePolicy(sensitive, grid_deg), country_code=country, network=network)
     except SaolaError as e:
         fail(e.message)
     click.echo(json.dumps(rep.as_dict(), indent=1))

@@ -33,8 +33,24 @@ class Scope:
         return [p.id for p in self.programs]
 
 
-def resolve_scope(session: Session, program_id: str | None = None, area_id: str | None = None) -> Scope:
-    """The Scope of ``program_id`` or of ``area_id`` (id or code); exactly one must be given."""
+#: The national network as an export's scope (a hub: every protected area, issue 18).
+NETWORK_CODE = "NETWORK"
+NETWORK_TITLE = "National biodiversity monitoring network"
+
+
+def resolve_scope(session: Session, program_id: str | None = None, area_id: str | None = None,
+                  network: bool = False) -> Scope:
+    """The Scope of ``program_id`` or of ``area_id`` (id or code); exactly one must be given.
+
+    ``network`` (neither of the others): every program of every protected area, under an
+    unsaved ProtectedArea named for the network (the exports' publisher and package name).
+    """
+    if network:
+        if program_id or area_id:
+            raise ValidationError("a network export covers every area: give no program or protected area")
+        programs = list(session.exec(select(Program).order_by(Program.area_id, Program.name)))
+        return Scope(ProtectedArea(id=NETWORK_CODE.lower(), code=NETWORK_CODE, name=NETWORK_TITLE), programs,
+                     NETWORK_TITLE)
     if bool(program_id) == bool(area_id):
         raise ValidationError("give exactly one of program or protected area to export")
     if program_id:

@@ -37,6 +37,7 @@ from ..models import (Deployment, Detection, FieldObservation, Location, Media, 
                       Transect, utcnow)
 from ..timeutil import as_utc
 from .common import fmt_num, fmt_time, resolve_scope, spreadsheet_safe, zone_offset_min
+from ..auth.policy import sensitive_location_ids
 from .sensitive import (GENERALISE, WITHHELD_NOTE, SensitivePolicy, generalisation_note, generalise, is_sensitive,
                         person_media_clause)
 
@@ -107,10 +108,11 @@ def _place(lat, lon, unc, sensitive: bool, public: bool, policy: SensitivePolicy
 
 def export_dwca(session: Session, out: str | os.PathLike, *, program_id: str | None = None,
                 area_id: str | None = None, public: bool = False, policy: SensitivePolicy | None = None,
-                country_code: str = "VN", min_machine_confidence: float = 0.0) -> DwcaReport:
-    """Write a Darwin Core Archive (a .zip, or a folder when ``out`` has no .zip suffix)."""
+                country_code: str = "VN", min_machine_confidence: float = 0.0, network: bool = False) -> DwcaReport:
+    """Write a Darwin Core Archive (a .zip, or a folder when ``out`` has no .zip suffix) of a program, a
+    protected area or (``network``, a hub) every area."""
     policy = policy or SensitivePolicy()
-    scope = resolve_scope(session, program_id, area_id)
+    scope = resolve_scope(session, program_id, area_id, network=network)
     out = Path(out)
     folder = out.with_suffix("") if out.suffix == ".zip" else out
     folder.mkdir(parents=True, exist_ok=True)
@@ -147,6 +149,9 @@ def _devices(session, scope, taxa, ev, oc, public, policy, cc, min_conf, rep) ->
                            .where(Deployment.program_id.in_(scope.program_ids))
                            .order_by(Deployment.deployment_start, Deployment.id)).all()
     person = person_media_clause()
+    # A station where a sensitive taxon was ever recorded is generalised in every event of a public
+    # archive: an exact muntjac record at the saola's station would give the station away.
+    sensitive_stations = sensitive_location_ids(session, sorted({loc.id for _, loc in rows})) if public else set()
     for dep, loc in rows:
         obs = list(session.execute(
             select(Observation).where(Observation.deployment_id == dep.id, Observation.taxon_id.is_not(None),
@@ -163,7 +168,7 @@ def _devices(session, scope, taxa, ev, oc, public, policy, cc, min_conf, rep) ->
                            Observation.detection_id.is_not(None))))
                 .order_by(Media.captured_at, Detection.id)).all())
         sens = any(is_sensitive(taxa[o.taxon_id]) for o in obs if o.taxon_id in taxa) or any(
-            is_sensitive(taxa[d.taxon_id]) for d, _ in dets if d.taxon_id in taxa)
+            is_sensitive(taxa[d.taxon_id]) for d, _ in dets if d.taxon_id in taxa) or loc.id in sensitive_stations
         place = _place(loc.latitude, loc.longitude, loc.coordinate_uncertainty, sens, public, policy)
         rep.generalised += bool(public and sens and policy.mode == GENERALISE)
         rep.withheld += bool(public and sens and policy.mode != GENERALISE)

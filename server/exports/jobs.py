@@ -54,7 +54,7 @@ def _zip_folder(folder: Path, zip_path: Path) -> None:
 
 @handler("export")
 def run_export(ctx) -> dict:
-    """params: format, program_id | area_id, public, media (copy|link), base_url, sensitive, grid."""
+    """params: format, program_id | area_id | network, public, media (copy|link), base_url, sensitive, grid."""
     fmt = ctx.params.get("format")
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
@@ -91,13 +91,14 @@ def _write_export(ctx, fmt: str, root: Path) -> tuple[str, Any]:
             rep = export_camtrap_dp(s, work, program_id=p.get("program_id"), area_id=p.get("area_id"),
                                     public=bool(p.get("public")), media_mode=p.get("media", "copy"),
                                     store=stores_from_config(ctx.config)[0], base_url=p.get("base_url"),
-                                    grid_deg=float(p.get("grid", 0.1)))
+                                    grid_deg=float(p.get("grid", 0.1)), network=bool(p.get("network")))
         elif fmt in ("megadetector", "detections-csv"):
             rep = _per_deployment(s, work, fmt, p, ctx)
         else:
             rep = export_dwca(s, work, program_id=p.get("program_id"), area_id=p.get("area_id"),
                               public=bool(p.get("public")),
-                              policy=SensitivePolicy(p.get("sensitive", "generalise"), float(p.get("grid", 0.1))))
+                              policy=SensitivePolicy(p.get("sensitive", "generalise"), float(p.get("grid", 0.1))),
+                              network=bool(p.get("network")))
     ctx.progress(2, 3)
     name = f"{fmt}-{ctx.job_id[:8]}{'-public' if p.get('public') else ''}.zip"
     _zip_folder(work, root / name)

@@ -4,6 +4,7 @@ language asked (server catalogue), numbers in its format (Vietnamese decimal com
 from __future__ import annotations
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ..analytics.plots import _png, chart_text, localise_axes
 from .dashboard import NationalSummary
@@ -66,6 +67,7 @@ def species_figure(s: NationalSummary, lang: str = "en") -> Figure:
     ax.plot(s.years, [s.n_species(y) for y in s.years], marker="s", ms=4, color="black", lw=2, label=t("Network"))
     ax.set_xticks(s.years)
     ax.set_ylabel(t("Species"))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # species are whole
     ax.set_title(t("Species recorded by year"))
     localise_axes(ax, lang, "y")
     ax.grid(alpha=0.3)

@@ -198,10 +198,22 @@ def trend_figure(data: ReportData, t, lang: str = "en") -> Figure:
     return fig
 
 
+def render_template(name: str, lang: str, **context) -> str:
+    """A report template of this folder rendered in ``lang`` with ``t`` (the report's catalogue) and ``num``
+    (numbers as the language writes them); shared by the annual and the national synthesis reports."""
+    t = translator(lang)
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]))
+    return env.get_template(name).render(t=t, num=_numbers(lang), lang=lang, **context)
+
+
+def data_uri(fig: Figure) -> str:
+    """A figure as a PNG data URI (reports are one self-contained file)."""
+    return _data_uri(fig)
+
+
 def render_html(data: ReportData, lang: str = "vi", min_delta_min: float = 60.0) -> str:
     """The report as one self-contained HTML document."""
     t = translator(lang)
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]))
     figures = {"map": _data_uri(map_figure(data, t, lang))}
     if any(s.rai for s in data.species):
         figures["rai"] = _data_uri(rai_figure(data, t, lang))
@@ -216,8 +228,8 @@ def render_html(data: ReportData, lang: str = "vi", min_delta_min: float = 60.0)
     program = data.scope.programs[0].name if len(data.scope.programs) == 1 else t("All programs")
     effort_rows = [(label, getattr(data.effort, k), getattr(data.previous_effort, k)) for k, label in EFFORT_ROWS]
     n_now, n_prev = data.n_species, data.n_previous_species
-    return env.get_template("annual_report.html").render(
-        t=t, num=_numbers(lang), lang=lang, data=data, program=program, figures=figures, richness_rows=RICHNESS_ROWS, effort_rows=effort_rows, method_names=METHOD_NAMES,
+    return render_template(
+        "annual_report.html", lang, data=data, program=program, figures=figures, richness_rows=RICHNESS_ROWS, effort_rows=effort_rows, method_names=METHOD_NAMES,
         n_species=n_now, n_prev_species=n_prev, counted=data.counted(), generated=utcnow().date().isoformat(), min_delta=min_delta_min,
         area_name=(data.scope.area.name_vi or data.scope.area.name) if lang == "vi" else data.scope.area.name)
 

@@ -137,3 +137,107 @@ def inventory_csv():
     name = f"saola-national-inventory-{year or 'all'}.csv"
     return Response(as_csv(build_inventory(get_session(), year)), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# ---- the national synthesis report and the network exports -------------------------------------------
+NETWORK_FORMATS = ("camtrap-dp", "dwca")
+
+
+def _network_exports(user_id: str) -> list:
+    """This user's network export jobs, newest first (a job with no area belongs to who started it)."""
+    from sqlmodel import col, select
+
+    from ..models import Job
+
+    jobs = get_session().exec(select(Job).where(Job.kind == "export", col(Job.area_id).is_(None),
+                                                Job.created_by == user_id)
+                              .order_by(col(Job.created_at).desc()).limit(20)).all()
+    return [j for j in jobs if (j.params or {}).get("network")]
+
+
+@bp.route("/national/synthesis")
+@login_required
+def synthesis():
+    """Links to the national synthesis report (vi/en, HTML/PDF) and the network exports (public releases)."""
+    user = require_national()
+    year = _year()
+    this_year = datetime.now(timezone.utc).year
+    from urllib.parse import urlencode
+
+    reports = [(lang, fmt, "/national/report?" + urlencode({"year": year, "lang": lang, "format": fmt}))
+               for lang in ("vi", "en") for fmt in ("html", "pdf")]
+    return render_template("national_synthesis.html", year=year, reports=reports, formats=NETWORK_FORMATS,
+                           jobs=_network_exports(user.id), years=list(range(this_year, this_year - 12, -1)))
+
+
+@bp.route("/national/report")
+@login_required
+def national_report():
+    """The national synthesis report (``?year=&lang=vi|en&format=html|pdf``)."""
+    require_national()
+    from ..errors import SaolaError
+    from ..reports.national import render_national_html
+    from ..security import REPORT_CSP
+
+    year = _year()
+    lang = request.args.get("lang") or "vi"
+    fmt = request.args.get("format") or "html"
+    if lang not in ("vi", "en") or fmt not in ("html", "pdf"):
+        raise ValidationError(_("Choose one of the listed values."), details={"field": "lang" if lang not in
+                                                                                 ("vi", "en") else "format"})
+    html = render_national_html(get_session(), year, lang, _on())
+    if fmt == "pdf":
+        from ..reports.render import render_pdf
+
+        try:
+            pdf = render_pdf(html)
+        except RuntimeError as e:
+            raise SaolaError(str(e), status=503, code="pdf_unavailable") from None
+        return Response(pdf, mimetype="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="national-synthesis-{year}-{lang}.pdf"'})
+    return Response(html, mimetype="text/html", headers={"Content-Security-Policy": REPORT_CSP})
+
+
+@bp.route("/national/exports", methods=["POST"])
+@login_required
+def start_network_export():
+    """Start a public export of the whole network (sensitive stations generalised, people left out:
+    server/auth/policy.py through the exporters' public mode); the zip downloads from the API's route."""
+    from flask import flash, redirect, url_for
+
+    from ..exports import jobs as _export_jobs  # noqa: F401  (registers the export job kind)
+    from ..jobs import enqueue
+
+    user = require_national()
+    fmt = request.form.get("format", "")
+    if fmt not in NETWORK_FORMATS:
+        raise ValidationError(_("Choose one of the listed values."), details={"field": "format"})
+    params = {"format": fmt, "network": True, "public": True, "sensitive": "generalise", "grid": 0.1,
+              "media": "copy"}
+    enqueue(get_session(), "export", params, area_id=None, created_by=user.id)
+    flash(_("Export started: it is listed below when done."), "ok")
+    return redirect(url_for(".synthesis"))
+
+
+@bp.route("/national/exports/<job_id>/download")
+@login_required
+def download_network_export(job_id: str):
+    """The zip of a finished network export: only for who started it (and administrators); 404 otherwise,
+    so other users' job ids do not leak."""
+    from flask import current_app
+
+    from ..errors import Conflict, NotFound
+    from ..exports import jobs as export_jobs
+    from ..models import Job
+
+    user = require_national()
+    job = get_session().get(Job, job_id)
+    if job is None or job.kind != "export" or job.area_id is not None or not (job.params or {}).get("network") \
+            or not (user.is_admin or job.created_by == user.id):
+        raise NotFound(_("No such export."))
+    if job.status != "done":
+        raise Conflict(_("The export is not finished yet."))
+    path = export_jobs.export_dir(current_app.config, job.id) / (job.result or {}).get("file", "")
+    if not path.is_file():
+        raise NotFound(_("The export file is gone; start a new export."))
+    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=path.name)

@@ -189,7 +189,9 @@ WEB_UNSCOPED = {"/static/<path:filename>", "/lang/<lang>", "/vendor/leaflet/<pat
                 "/welcome/<token>",  # a one-time password link: the signed token is the credential
                 # national views: no area in the path; national viewers and administrators only
                 # (permissions.require_national), checked in tests/server/hub/test_hub_views.py
-                "/national/charts/<name>.png"}
+                "/national/charts/<name>.png", "/national/exports/<job_id>/download",
+                # the public portal (SAOLA_PORTAL): no sign-in, generalised by policy, tests/server/hub/test_hub_portal.py
+                "/portal/areas/<code>", "/portal/areas/<code>/records.geojson"}
 
 # Bodies that pass validation, so the request reaches the access check.
 T = "2026-01-05T00:00:00Z"

@@ -57,7 +57,7 @@ def build(s: Session) -> dict[str, ProtectedArea]:
         s.add(a)
         s.flush()
         areas[code] = a
-        p = Program(area_id=a.id, name="Camera traps")
+        p = Program(area_id=a.id, name="Camera traps", settings={"sampling_design": "systematicRandom"})
         s.add(p)
         s.flush()
         deps = {}

@@ -158,3 +158,73 @@ def test_hub_national_viewer_is_granted_by_administrators_only(app, client, worl
     res = runner.invoke(["users", "add", "nat2", "--password", "a-Long-pass-phrase-42", "--national"])
     assert res.exit_code == 0, res.output
     assert "national" in runner.invoke(["users", "list"]).output
+
+
+def _national_client(app, world, language="en"):
+    world.user("nation", language=language)
+    with world.session() as s:
+        from sqlmodel import select
+
+        from server.models import User
+
+        s.exec(select(User).where(User.username == "nation")).one().is_national = True
+    c = app.test_client()
+    signin(c, "nation")
+    return c
+
+
+def test_hub_national_synthesis_report(app, world, network):
+    world.user("pnkbman", roles={network["PNKB"]: "manager"})
+    m = app.test_client()
+    signin(m, "pnkbman")
+    assert m.get("/national/report?year=2025").status_code == 403
+    assert m.get("/national/synthesis").status_code == 403
+    c = _national_client(app, world)
+    assert c.get("/national/synthesis?year=2025").status_code == 200
+    vi = c.get("/national/report?year=2025&lang=vi&on=2026-04-01")
+    assert vi.status_code == 200 and "default-src 'none'" in vi.headers["Content-Security-Policy"]
+    html = vi.get_data(as_text=True)
+    assert "Báo cáo tổng hợp quan trắc đa dạng sinh học quốc gia năm 2025" in html
+    assert "Phong Nha-Kẻ Bàng" in html and "Cát Tiên" in html and "Đúng hạn" in html and "Chưa nộp" in html
+    assert "Tổng toàn quốc" in html and "300" in html and "0,20" in html  # totals, Vietnamese decimals
+    en = c.get("/national/report?year=2025&lang=en&on=2026-03-01").get_data(as_text=True)
+    assert "National biodiversity monitoring synthesis 2025" in en and "Not yet due" in en
+    assert net.SAOLA in en and "Annex: national species inventory 2025" in en
+    pdf = c.get("/national/report?year=2025&lang=vi&format=pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert c.get("/national/report?year=2025&lang=fr").status_code == 422
+    assert c.get("/national/report?year=2025&format=doc").status_code == 422
+
+
+def test_hub_network_export_from_the_page(app, world, network):
+    from sqlmodel import select
+
+    from server.models import Job
+
+    c = _national_client(app, world)
+    assert c.post("/national/exports", data={"format": "exe", "csrf_token": _csrf(c)}).status_code == 422
+    r = c.post("/national/exports", data={"format": "dwca", "csrf_token": _csrf(c)})
+    assert r.status_code == 302
+    from server.jobs import drain
+
+    assert drain(app.config) == 1  # the test app queues jobs; run it here
+    with world.session() as s:
+        job = s.exec(select(Job).where(Job.kind == "export")).one()
+    assert job.status == "done", job.error
+    assert job.params["network"] and job.params["public"] and job.area_id is None
+    page = c.get("/national/synthesis").get_data(as_text=True)
+    assert f"/national/exports/{job.id}/download" in page
+    z = c.get(f"/national/exports/{job.id}/download")
+    status, head = z.status_code, z.data[:2]
+    z.close()  # a streamed file answer
+    assert status == 200 and head == b"PK"
+    # another national viewer cannot take this user's export
+    world.user("nation2")
+    with world.session() as s:
+        from server.models import User
+
+        s.exec(select(User).where(User.username == "nation2")).one().is_national = True
+    other = app.test_client()
+    signin(other, "nation2")
+    assert other.get(f"/national/exports/{job.id}/download").status_code == 404
+    assert other.get("/national/exports/no-such-job/download").status_code == 404
