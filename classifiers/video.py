@@ -21,6 +21,7 @@ database.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import re
 import shutil
@@ -140,6 +141,16 @@ def parse_frame_file_name(file: str) -> tuple[str, int] | None:
     return head, int(digits)
 
 
+def _lower_priority(pid: int, nice: int) -> None:
+    """Let the decoder wait when every core is busy, not the model (as the photo loader threads do,
+    classifiers/pipeline.py): a preempted inference thread stalls all the others at the next
+    synchronisation. ffmpeg's decoding threads start after it opened the file, so they inherit this."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, min(19, os.getpriority(os.PRIO_PROCESS, pid) + nice))
+    except (AttributeError, OSError):  # not supported here, or ffmpeg already gone
+        pass
+
+
 def _exe(name: str) -> str:
     exe = shutil.which(name)
     if exe is None:
@@ -233,9 +244,9 @@ class FrameReader:
     """
 
     def __init__(self, path: str, info: VideoInfo, step: int, max_frames: int = MAX_FRAMES,
-                 label: str | None = None):
+                 label: str | None = None, nice: int | None = None):
         self.path, self.info, self.step, self.max_frames = path, info, step, max_frames
-        self.label = label
+        self.label, self.nice = label, nice
         self.problem: str | None = None
         self.decoded = 0
         self._proc: subprocess.Popen | None = None
@@ -249,6 +260,8 @@ class FrameReader:
         with tempfile.TemporaryFile() as err:  # a file, not a pipe: ffmpeg never blocks on its messages
             self._proc = proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, bufsize=size)
             assert proc.stdout is not None
+            if self.nice:
+                _lower_priority(proc.pid, self.nice)
             try:
                 while True:
                     buf = proc.stdout.read(size)
@@ -280,11 +293,12 @@ _DONE = object()
 
 def detect_video(detector: "Detector", path: str, *, name: str | None = None, every_s: float | None = None,
                  per_s: float | None = None, batch_size: int | None = None, max_frames: int = MAX_FRAMES,
-                 prefetch: int = 8) -> VideoResult:
+                 prefetch: int = 8, decoder_nice: int | None = 10) -> VideoResult:
     """Run ``detector`` over the sampled frames of the video at ``path`` (see module docstring).
 
-    Decoding (ffmpeg, its own process) and letterboxing (a reader thread) overlap
-    the model. Never raises for a bad video: the result's ``failure`` says why.
+    Decoding (ffmpeg, its own process, at ``decoder_nice``) and letterboxing (a reader
+    thread) overlap the model. Never raises for a bad video: the result's ``failure``
+    says why.
     """
     from classifiers.megadetector import PreparedImage
 
@@ -296,7 +310,7 @@ def detect_video(detector: "Detector", path: str, *, name: str | None = None, ev
     except VideoDecodeError as exc:
         return VideoResult(label, failure=f"cannot decode video: {exc.reason}")
     res = VideoResult(label, frame_rate=info.frame_rate, step=step, width=info.width, height=info.height)
-    reader = FrameReader(path, info, step, max_frames, label)
+    reader = FrameReader(path, info, step, max_frames, label, decoder_nice)
     q: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
     stop = threading.Event()
 
@@ -310,6 +324,10 @@ def detect_video(detector: "Detector", path: str, *, name: str | None = None, ev
         return False
 
     def read() -> None:
+        if decoder_nice:
+            from classifiers.pipeline import _lower_priority as lower_this_thread
+
+            lower_this_thread(decoder_nice)  # letterboxing waits for the model too, as photo loaders do
         try:
             for index, time_s, img in reader:
                 prepared = detector.prepare(img, f"frame{index:06d}")
