@@ -288,6 +288,17 @@ class FrameReader:
             self._proc.kill()
 
 
+def first_frame(path: str, label: str | None = None) -> Image.Image:
+    """The video's first frame (a poster when no detector has chosen a better one).
+
+    Raises `VideoDecodeError` with ffmpeg's message when there is none."""
+    info = probe(path, label)
+    reader = FrameReader(path, info, 1, 1, label)
+    for _index, _time, img in reader:
+        return img
+    raise VideoDecodeError(label or path, reader.problem or "no frame could be decoded")
+
+
 _DONE = object()
 
 

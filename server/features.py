@@ -69,7 +69,7 @@ FEATURES: tuple[Feature, ...] = (
             cli=("server.detect.cli",), api=("server.api.detections",), pages=("server.web.admin_models",),
             jobs=("server.detect.jobs",),
             after_ingest=(IngestHook("image", "server.detect:queue_after_ingest", "detection"),
-                          IngestHook("video", "server.detect:queue_after_ingest", "detection of video frames"))),
+                          IngestHook("video", "server.detect.video:queue_after_ingest", "video frames"))),
     Feature("audio", "Sound traps: recordings, acoustic indices, sound detections, poaching alerts",
             cli=("server.audio.cli",), api=("server.api.audio",), pages=("server.web.sound_pages",),
             jobs=("server.audio.jobs",), readers=("server.audio.readers",),

@@ -183,6 +183,14 @@ def _job_area(session, job_id: str):
     return job.area_id if job else None
 
 
+@handler("video_poster")
+def video_poster(ctx) -> dict:
+    """A video's first frame as its poster (see :func:`server.detect.video.poster_job`)."""
+    from .video import poster_job
+
+    return poster_job(ctx)
+
+
 @handler("privacy")
 def privacy_job(ctx) -> dict:
     """Make the blurred thumbnails and review images of ``media_ids`` (those showing people)."""

@@ -124,6 +124,53 @@ def run_one(ctx, detector, key: str, item: service.MediaItem, media_store, deriv
     return Outcome(True, len(res.frames), len(boxes), {r["category"] for r in boxes})
 
 
+def poster_job(ctx) -> dict:
+    """Job ``video_poster`` (params ``media_ids``): the first frame of each video as its poster, for videos
+    ingested while no detector is configured (a detect job puts the best frame there instead). A video
+    ffmpeg cannot decode is flagged ``corrupt`` with its message; an existing poster is kept."""
+    from classifiers.video import VideoDecodeError, first_frame
+
+    from ..ingest.derivatives import poster_key
+    from .jobs import stores
+
+    ids = ctx.params.get("media_ids")
+    if not isinstance(ids, list):
+        from ..jobs import JobFailed
+
+        raise JobFailed("video_poster needs media_ids (a list)")
+    with ctx.session() as s:
+        items = service.select_media(s, {"media_ids": ids}, "")
+    media_store, derivatives = stores(ctx.config)
+    made = 0
+    for n, item in enumerate([m for m in items if m.kind == "video"], start=1):
+        if not derivatives.exists(poster_key(item.sha256)):
+            try:
+                image = first_frame(str(media_store.path(item.storage_key)), item.file_name)
+            except VideoDecodeError as e:
+                ctx.fail_item(item.id, f"{item.file_name}: cannot decode video: {e.reason}")
+                with ctx.session() as s:
+                    _flag(s, item.id, e.reason)
+                continue
+            _write_poster(derivatives, item, image)
+            made += 1
+        ctx.progress(n, len(items))
+    return {"videos": len(items), "posters": made}
+
+
+def queue_after_ingest(session, media_ids, area_id, config=None, *, commit: bool = True):
+    """After ingest of videos: their detection when a detector is configured (its best frame becomes the
+    poster), else a ``video_poster`` job for their first frames."""
+    from . import queue_after_ingest as queue_detection
+
+    job = queue_detection(session, media_ids, area_id, config, commit=commit)
+    ids = [m for m in media_ids if m]
+    if job is not None or not ids:
+        return job
+    from ..jobs import enqueue
+
+    return enqueue(session, "video_poster", {"media_ids": ids}, area_id=area_id, commit=commit)
+
+
 def _write_poster(derivatives, item: service.MediaItem, image) -> None:
     """The best frame (the first when nothing was found) as the video's poster (grid, gallery, review)."""
     from ..ingest.derivatives import poster_key

@@ -35,7 +35,8 @@ PAGE = 50
 KIND_LABELS = {"detect": N_("Detection"), "classify": N_("Species classification"),
                "privacy": N_("Blurring people"), "derivatives": N_("Thumbnails"),
                "card_ingest": N_("Card ingest"), "export": N_("Export"), "resequence": N_("Regrouping sequences"),
-               "retime": N_("Clock correction"), "audio_analysis": N_("Sound analysis")}
+               "retime": N_("Clock correction"), "audio_analysis": N_("Sound analysis"),
+               "video_poster": N_("Video posters")}
 STATUS_FILTERS = {"": N_("All"), "active": N_("Queued or running"), "done": N_("Done"), "failed": N_("Failed"),
                   "cancelled": N_("Cancelled")}
 

@@ -245,3 +245,37 @@ def test_ingest_queues_detection_of_videos_in_a_job_of_their_own(app, world, tmp
         assert [j.params for j in jobs] == [{"media_ids": [ids["VID_0007.MP4"]], "model": "md_test"}]
     run_jobs(app)
     assert [r[0] for r in _frames(app, ids["VID_0007.MP4"])] == [10, 20]  # SAOLA_VIDEO_EVERY_S = 1
+
+
+def test_without_a_detector_ingest_makes_the_first_frame_the_poster(app, world, tmp_path):
+    from server.db import session_scope
+    from server.ingest.derivatives import poster_key
+    from server.models import Job
+    from server.storage import stores_from_config
+
+    from detect_helpers import add_media
+
+    area, program, dep = setup_deployment(world, code="BM")
+    app.config["DETECTOR_MODEL"] = ""
+    make_video(tmp_path / "card" / "VID_0008.MP4")
+    ids = _ingest(app, dep, tmp_path / "card", ["VID_0008.MP4"])
+    vid = ids["VID_0008.MP4"]
+    with session_scope(app.config["DATABASE_URL"]) as s:
+        jobs = list(s.exec(select(Job).where(Job.kind.in_(["detect", "video_poster"]))))
+        assert [(j.kind, j.params) for j in jobs] == [("video_poster", {"media_ids": [vid]})]
+    junk = add_media(app, dep, "VID_0009.MP4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200, kind="video")
+    with session_scope(app.config["DATABASE_URL"]) as s:
+        from server.jobs import enqueue
+
+        enqueue(s, "video_poster", {"media_ids": [junk]}, area_id=area.id)
+    run_jobs(app)
+    _, derivatives = stores_from_config(app.config)
+    from PIL import Image
+
+    poster = Image.open(io.BytesIO(derivatives.path(poster_key(_media(app, vid).sha256)).read_bytes()))
+    assert poster.size == (320, 240) and max(poster.convert("L").getextrema()) < 40  # the fade starts black
+    m = _media(app, junk)
+    assert "corrupt" in m.flags and m.meta["decode_error"] and not derivatives.exists(poster_key(m.sha256))
+    with session_scope(app.config["DATABASE_URL"]) as s:
+        job = s.exec(select(Job).where(Job.kind == "video_poster").order_by(Job.created_at.desc())).first()
+        assert job.status == "done" and job.failures[0]["error"].startswith("VID_0009.MP4: cannot decode video: ")
