@@ -108,8 +108,9 @@ def bar_figure(labels: list, values: list, xlabel: str, ylabel: str, title: str,
     return fig
 
 
-def occupancy_figure(table) -> Figure:
+def occupancy_figure(table, lang: str = "en") -> Figure:
     """Single-season: occupancy per species with its interval; across years: smoothed occupancy per year."""
+    t = chart_text(lang)
     fig = Figure(figsize=(6.4, 3.4))
     ax = fig.add_subplot()
     rows = [r for r in table.rows if not r.get("error")]
@@ -122,32 +123,36 @@ def occupancy_figure(table) -> Figure:
                    [(r["smoothed_upper"] if r["smoothed_upper"] is not None else y) - y for y, r in zip(ys, rs)]]
             ax.errorbar(xs, ys, yerr=err, marker="o", ms=4, capsize=3, label=sp)
         ax.set_xticks(sorted({int(r["season"]) for r in rows}))
-        ax.set_ylabel("occupancy (smoothed, 95% CI)")
+        ax.set_ylabel(t("occupancy (smoothed, 95% CI)"))
+        localise_axes(ax, lang, "y")  # years stay as they are written
         ax.legend(fontsize=7)
     else:
         names = [r["species"] for r in rows][::-1]
         ys = [r["psi"] for r in rows][::-1]
         err = [[y - (r["psi_lower"] if r["psi_lower"] is not None else y) for y, r in zip(ys, rows[::-1])],
                [(r["psi_upper"] if r["psi_upper"] is not None else y) - y for y, r in zip(ys, rows[::-1])]]
-        ax.errorbar(ys, range(len(ys)), xerr=err, fmt="o", capsize=3, color="#1f5f3a", label="occupancy")
+        ax.errorbar(ys, range(len(ys)), xerr=err, fmt="o", capsize=3, color="#1f5f3a", label=t("occupancy"))
         ax.scatter([r["naive_occupancy"] for r in rows][::-1], range(len(ys)), marker="x", color="#999",
-                   label="naive")
+                   label=t("naive occupancy"))
         ax.set_yticks(range(len(ys)), names, fontsize=7)
-        ax.set_xlabel("occupancy (95% CI)")
+        ax.set_xlabel(t("occupancy (95% CI)"))
+        localise_axes(ax, lang, "x")
         ax.legend(fontsize=7)
     ax.set_xlim(*(ax.get_xlim() if rows and "season" in rows[0] else (0, 1)))
     ax.grid(alpha=0.3)
-    ax.set_title("Occupancy")
+    ax.set_title(t("Occupancy"))
     return fig
 
 
-def overlap_figure(rows: list[camtrap.RecordRow], a: str, b: str, estimate: float | None) -> Figure:
+def overlap_figure(rows: list[camtrap.RecordRow], a: str, b: str, estimate: float | None,
+                   lang: str = "en") -> Figure:
     """The two species' von Mises kernel densities over the day, their overlap shaded (overlapPlot)."""
     import numpy as np
 
     from ..stats import overlap as ov
     from .monitoring import activity_radians
 
+    t = chart_text(lang)
     fig = Figure(figsize=(6.4, 3.2))
     ax = fig.add_subplot()
     grid = np.linspace(0, 2 * np.pi, 289)
@@ -156,32 +161,37 @@ def overlap_figure(rows: list[camtrap.RecordRow], a: str, b: str, estimate: floa
         x = activity_radians(rows, sp)
         d = ov.density_fit(x, grid, ov.bandwidth(x)) * 2 * np.pi / 24  # per hour
         dens.append(d)
-        ax.plot(grid * 24 / (2 * np.pi), d, color=colour, lw=2, label=f"{sp} (n={x.size})")
+        ax.plot(grid * 24 / (2 * np.pi), d, color=colour, lw=2, label=t("{species} (n={n})", species=sp, n=x.size))
     ax.fill_between(grid * 24 / (2 * np.pi), np.minimum(*dens), color="#999", alpha=0.4,
-                    label=f"overlap {estimate:.2f}" if estimate is not None else "overlap")
+                    label=t("overlap {value}", value=number_format(lang, 2)(estimate)) if estimate is not None
+                    else t("overlap"))
     ax.set_xlim(0, 24)
     ax.set_xticks(range(0, 25, 3))
-    ax.set_xlabel("hour of day (local time)")
-    ax.set_ylabel("density")
-    ax.set_title("Activity overlap")
+    ax.set_xlabel(t("hour of day (local time)"))
+    ax.set_ylabel(t("density"))
+    localise_axes(ax, lang)
+    ax.set_title(t("Activity overlap"))
     ax.legend(fontsize=7)
     return fig
 
 
-def richness_figure(table) -> Figure:
+def richness_figure(table, lang: str = "en") -> Figure:
     """Exact species accumulation with its 95% band and the Chao2 estimate with its interval."""
+    t = chart_text(lang)
     acc = table.notes["accumulation"]
     fig = Figure(figsize=(6.4, 3.2))
     ax = fig.add_subplot()
-    ax.plot(acc["sites"], acc["richness"], color="#1f5f3a", label="species accumulation")
+    ax.plot(acc["sites"], acc["richness"], color="#1f5f3a", label=t("species accumulation"))
     ax.fill_between(acc["sites"], acc["lower"], acc["upper"], color="#9bb7a4", alpha=0.5)
     chao = {r["estimator"]: r for r in table.rows}["chao2"]
-    ax.axhline(chao["estimate"], color="#b5651d", ls="--", label=f"Chao2 {chao['estimate']:.1f}")
+    ax.axhline(chao["estimate"], color="#b5651d", ls="--",
+               label=t("Chao2 {value}", value=number_format(lang, 1)(chao["estimate"])))
     if chao["lower"] is not None:
         ax.axhspan(chao["lower"], chao["upper"], color="#b5651d", alpha=0.12)
-    ax.set_xlabel("camera stations")
-    ax.set_ylabel("species")
-    ax.set_title("Species richness")
+    ax.set_xlabel(t("camera stations"))
+    ax.set_ylabel(t("species"))
+    localise_axes(ax, lang)
+    ax.set_title(t("Species richness"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return fig
@@ -227,12 +237,12 @@ def plot(session: Session, name: str, program_ids: list[str], options: Options |
             ax.legend(fontsize=7)
         return _png(fig)
     if name == "occupancy":
-        return _png(occupancy_figure(run(session, name, program_ids, o)))
+        return _png(occupancy_figure(run(session, name, program_ids, o), lang))
     if name == "overlap":
         t = run(session, name, program_ids, o)
         rec = {r["estimator"]: r for r in t.rows if r["recommended"]}
         est = next(iter(rec.values()))["estimate"] if rec else None
-        return _png(overlap_figure(_records(session, program_ids, o), o.species or "", o.species_b or "", est))
+        return _png(overlap_figure(_records(session, program_ids, o), o.species or "", o.species_b or "", est, lang))
     if name == "richness":
-        return _png(richness_figure(run(session, name, program_ids, o)))
+        return _png(richness_figure(run(session, name, program_ids, o), lang))
     raise ValidationError(f"no plot for {name!r}; plots exist for {', '.join(PLOTS)}")

@@ -48,7 +48,13 @@ FORMAT_LABELS = {"camtrap-dp": N_("Camtrap DP"), "dwca": N_("Darwin Core Archive
 #: Analyses the reports page charts (the API's /analytics/<name>/plot), with their titles.
 CHARTS = (("rai", N_("Relative abundance index (independent events per 100 trap-nights)")),
           ("diel-activity", N_("Activity by hour of the day")),
-          ("species-accumulation", N_("Species accumulation by station")))
+          ("species-accumulation", N_("Species accumulation by station")),
+          ("occupancy", N_("Occupancy of each species (single season, weekly occasions)")),
+          ("richness", N_("Species richness: accumulation and Chao2 estimate")),
+          ("overlap", N_("Activity overlap of two species")))
+#: Options of a chart beyond the scope and the year: weekly occasions (the report's), the overlap's point
+#: estimate only (its bootstrap interval takes a minute; the annual report has it).
+CHART_OPTIONS = {"occupancy": {"occasion_length": 7}, "overlap": {"bootstrap": 0}}
 
 
 def _area(area_id: str) -> ProtectedArea:
@@ -211,15 +217,37 @@ def reports(area_id: str):
     reports = [(lang, fmt, "/api/v1/reports/annual?" + urlencode({**scope, "year": year, "lang": lang, "format": fmt}))
                for lang in ("vi", "en") for fmt in ("html", "pdf")]
     span = {"start": f"{year}-01-01", "end": f"{year}-12-31"}
-    charts = [(name, title, f"/api/v1/analytics/{name}/plot?" + urlencode({**scope, **span,
+    # The overlap's two species: chosen on the page among the year's recorded species, else the two
+    # recorded most.
+    recorded = _recorded_species(area, program_id, year)
+    pair = [request.args.get("species_a") or "", request.args.get("species_b") or ""]
+    for i, default in enumerate(recorded[:2]):
+        if pair[i] not in recorded:
+            pair[i] = default if default not in pair else next((r for r in recorded if r not in pair), "")
+    options = dict(CHART_OPTIONS, overlap={**CHART_OPTIONS["overlap"], "species": pair[0], "species_b": pair[1]})
+    charts = [(name, title, f"/api/v1/analytics/{name}/plot?" + urlencode({**scope, **span, **options.get(name, {}),
                                                                             "lang": _current_lang()}))
-              for name, title in CHARTS]
+              for name, title in CHARTS if name != "overlap" or all(pair)]
     tables = [(name, f"/api/v1/analytics/{name}?" + urlencode({**scope, **span, "format": "csv"}))
               for name in ("rai", "trap-nights", "record-table", "species-accumulation", "diel-activity",
                            "naive-occupancy")]
     return render_template("reports.html", area=area, nav="reports", programs=programs, program_id=program_id,
                            year=year, years=list(range(this_year, this_year - 12, -1)), reports=reports,
-                           charts=charts, tables=tables)
+                           charts=charts, tables=tables, recorded=recorded, pair=pair)
+
+
+def _recorded_species(area: ProtectedArea, program_id: str, year: int) -> list[str]:
+    """Scientific names with independent camera records in ``year`` (60 min apart), most records first."""
+    from collections import Counter
+
+    from ..analytics import camtrap
+    from ..analytics.loaders import Window, load_records
+
+    pids = [program_id] if program_id else [p.id for p in _programs(area)]
+    if not pids:
+        return []
+    counts = Counter(r.species for r in camtrap.record_table(load_records(get_session(), pids, Window.year(year)), 60))
+    return [sp for sp, _n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
 def _current_lang() -> str:

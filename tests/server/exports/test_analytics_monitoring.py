@@ -359,3 +359,35 @@ def test_plots_of_the_monitoring_statistics(world, program3y, name, opts, tmp_pa
     assert img.format == "PNG" and img.size[0] > 400
     colours = img.convert("RGB").getcolors(1 << 20)
     assert colours is not None and len(colours) > 50  # lines and bands drawn, not an empty frame
+
+
+def test_monitoring_charts_in_vietnamese_with_a_decimal_comma(world, program3y):
+    """Issue 13, item 8: the occupancy, overlap and richness charts' texts in Vietnamese and their numbers
+    (ticks, legends) with a decimal comma, as babel.numbers writes them."""
+    import re
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from server.analytics.plots import occupancy_figure, overlap_figure, richness_figure
+    from server.analytics.registry import _records, run
+
+    pid = [program3y.program_id]
+    with world.session() as s:
+        figs = {
+            "Tỷ lệ chiếm cứ": occupancy_figure(run(s, "occupancy", pid, Options(year=2024, occasion_length=5)), "vi"),
+            "Chồng lấn thời gian hoạt động": overlap_figure(_records(s, pid, Options()), MUNTJAC, BOAR, 0.4567, "vi"),
+            "Độ phong phú loài": richness_figure(run(s, "richness", pid, Options(year=2024)), "vi"),
+        }
+    for title, fig in figs.items():
+        FigureCanvasAgg(fig).draw()
+        ax = fig.axes[0]
+        assert ax.get_title() == title
+        texts = [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
+        texts += [t.get_text() for t in ax.get_legend().get_texts()]
+        texts += [ax.get_xlabel(), ax.get_ylabel()]
+        assert any(re.search(r"\d,\d", t) for t in texts), (title, texts)
+        assert not any(re.search(r"\d\.\d", t) for t in texts), (title, texts)
+    legend = [t.get_text() for t in figs["Chồng lấn thời gian hoạt động"].axes[0].get_legend().get_texts()]
+    assert "chồng lấn 0,46" in legend
+    occupancy = figs["Tỷ lệ chiếm cứ"].axes[0]
+    assert occupancy.get_xlabel() == "tỷ lệ chiếm cứ (KTC 95%)"
