@@ -16,7 +16,8 @@ from flask import Flask, current_app, g, has_request_context, request, session
 from protocols.i18n import LANGUAGES, Catalog, N_
 
 TEXT = Catalog(Path(__file__).parent / "locale")
-__all__ = ["LANGUAGES", "SHOWN_CODES", "TEXT", "current_language", "gettext", "in_both", "init_app"]
+__all__ = ["LANGUAGES", "SHOWN_CODES", "TEXT", "current_language", "format_number", "gettext", "in_both", "init_app",
+           "number_format"]
 
 # Stored codes the pages show through ``_(code)``: English shows the code itself, Vietnamese
 # its translation. Listed here so the translation check knows them.
@@ -62,6 +63,23 @@ def gettext(text: str, **kw) -> str:
 
 
 _ = gettext
+
+
+def number_format(lang: str = "en", decimals: int | None = None):
+    """A function writing a number as ``lang`` writes it (babel.numbers): Vietnamese 1.234,5, English
+    1,234.5; ``decimals`` fixed, else up to three. The one number format of pages, charts and the report."""
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") if decimals is not None else "#,##0.###"
+    locale = lang if lang in LANGUAGES else "en"
+    return lambda v: format_decimal(v, format=pattern, locale=locale)
+
+
+def format_number(value, decimals: int | None = None) -> str:
+    """``value`` in the current language's number format (templates: ``{{ n|num(1) }}``); '' for None."""
+    if value is None or value == "":
+        return ""
+    return number_format(current_language(), decimals)(value)
 
 
 def in_both(message: str, **params) -> dict[str, str]:

@@ -10,7 +10,7 @@ import io
 from typing import Callable
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 from sqlmodel import Session
 
 from ..errors import ValidationError
@@ -29,12 +29,10 @@ def chart_text(lang: str = "en") -> Callable[..., str]:
 
 
 def number_format(lang: str = "en", decimals: int | None = None) -> Callable[[float], str]:
-    """A number as ``lang`` writes it (babel.numbers): ``decimals`` fixed, else up to three."""
-    from babel.numbers import format_decimal
+    """A number as ``lang`` writes it (babel.numbers): ``decimals`` fixed, else up to three (server/i18n.py)."""
+    from ..i18n import number_format as fmt
 
-    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") if decimals is not None else "#,##0.###"
-    locale = lang if lang in ("vi", "en") else "en"
-    return lambda v: format_decimal(v, format=pattern, locale=locale)
+    return fmt(lang if lang in ("vi", "en") else "en", decimals)
 
 
 def localise_axes(ax, lang: str, axes: str = "xy") -> None:
@@ -87,6 +85,7 @@ def accumulation_figure(curve: list[dict], unit: str, lang: str = "en") -> Figur
     ax.set_title(t("Species accumulation"))
     ax.grid(alpha=0.3)
     localise_axes(ax, lang)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole stations or days
     return fig
 
 
@@ -191,6 +190,7 @@ def richness_figure(table, lang: str = "en") -> Figure:
     ax.set_xlabel(t("camera stations"))
     ax.set_ylabel(t("species"))
     localise_axes(ax, lang)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole stations
     ax.set_title(t("Species richness"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)

@@ -169,3 +169,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["time_tag"] = time_tag
     app.jinja_env.globals["query_suffix"] = query_suffix
     app.jinja_env.filters["localtime"] = local_text
+    from ..i18n import format_number
+
+    app.jinja_env.filters["num"] = format_number  # numbers as the page's language writes them

@@ -13,13 +13,12 @@
   const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
   const CHUNK = parseInt(root.dataset.chunk, 10) || 8 * 1024 * 1024;
   const fmt = (s, p) => s.replace(/\{(\w+)\}/g, (m, k) => (k in p ? String(p[k]) : m));
-  const lang = document.documentElement.lang || 'en';
-  const num = (n) => n.toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB');
+  const num = (n) => Saola.num(n);
   function bytes(n) {
     const units = ['B', 'KB', 'MB', 'GB', 'TB'];
     let i = 0;
     while (n >= 1024 && i < units.length - 1) { n /= 1024; i += 1; }
-    return (i ? n.toFixed(1) : String(n)).replace('.', lang === 'vi' ? ',' : '.') + ' ' + units[i];
+    return Saola.num(n, i ? 1 : 0) + ' ' + units[i];
   }
 
   // ---- SHA-256 of a piece: crypto.subtle where the page is a secure context (https, localhost);

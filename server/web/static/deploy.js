@@ -5,7 +5,6 @@
 (function () {
   'use strict';
   const $ = (id) => document.getElementById(id);
-  const lang = document.documentElement.lang || 'en';
 
   // ---- the station on the map ------------------------------------------------------------------------
   const mapEl = $('station-map');
@@ -141,7 +140,7 @@
       $('preview').hidden = false;
       $('preview-empty').hidden = true;
       $('pv-offset').textContent = duration(data.offset);
-      $('pv-seconds').textContent = data.offset_s.toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB');
+      $('pv-seconds').textContent = Saola.num(data.offset_s, 0);
       $('pv-now').textContent = data.photo_now;
       $('pv-after').textContent = data.photo_after;
       $('pv-outside').textContent = data.outside_window_after

@@ -122,7 +122,7 @@
     let text = '';
     if (state.total !== null) {
       text = fill(state.more ? '{from}–{to} of more than {total}' : '{from}–{to} of {total}',
-        { from: from, to: to, total: state.total.toLocaleString() });
+        { from: from, to: to, total: Saola.num(state.total) });
       text += ' ' + t(state.mode === 'sequence' ? 'sequences' : 'photos');
     }
     $('range').textContent = text;
@@ -482,7 +482,7 @@
 
   function setThreshold(v) {
     state.threshold = v;
-    $('box-threshold-value').textContent = v.toFixed(2);
+    $('box-threshold-value').textContent = Saola.num(v, 2);
     store.setItem('saola.grid.threshold', String(v));
     tileNodes().forEach((el, i) => drawBoxes(state.tiles[i], el.querySelector('.boxes')));
   }
@@ -492,7 +492,7 @@
   $('tile-size').addEventListener('input', (e) => setTileSize(parseInt(e.target.value, 10)));
   $('box-threshold').value = store.getItem('saola.grid.threshold') || '0.2';
   state.threshold = parseFloat($('box-threshold').value);
-  $('box-threshold-value').textContent = state.threshold.toFixed(2);
+  $('box-threshold-value').textContent = Saola.num(state.threshold, 2);
   $('box-threshold').addEventListener('input', (e) => setThreshold(parseFloat(e.target.value)));
   $('page-size').value = store.getItem('saola.grid.limit') || '100';
   $('page-size').addEventListener('change', () => {

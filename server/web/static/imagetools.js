@@ -151,7 +151,7 @@
       [el.image, el.imageB, el.video].forEach((m) => { m.style.filter = f; });
       Object.keys(sliders).forEach((k) => {
         sliders[k].value = String(p[k]);
-        outputs[k].textContent = p[k].toFixed(2);
+        outputs[k].textContent = Saola.num(p[k], 2);
       });
       el.fps.value = String(p.burst_fps);
       el.stage.dataset.filter = f;
@@ -332,7 +332,7 @@
     function current() { return st.item ? st.item.media[st.index] : null; }
     function isVideo() { const m = current(); return !!m && m.kind === 'video'; }
 
-    function fmt(s) { return (Number.isFinite(s) ? s : 0).toFixed(1); }
+    function fmt(s) { return Saola.num(Number.isFinite(s) ? s : 0, 1); }
 
     function drawVideoBar() {
       const v = el.video;

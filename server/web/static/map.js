@@ -24,7 +24,7 @@ document.addEventListener('DOMContentLoaded', function () {
   // Stations coloured by effort (trap-nights or recorder-days) or by the RAI of one species (events
   // per 100 camera trap-nights): the legend below the map uses the same classes and colours as the markers.
   // Numbers as the page's language writes them (Vietnamese: decimal comma).
-  const fmt = (v) => new Intl.NumberFormat(document.documentElement.lang || 'en', { maximumFractionDigits: 2 }).format(v);
+  const fmt = (v) => Saola.num(v);
   const EFFORT = [[0, '#d9d9d9', '0'], [1, '#ffd400', '1–29'], [30, '#f08c00', '30–99'], [100, '#b34700', '≥ 100']];
   const RAI = [[0, '#d9d9d9', '0'], [1e-9, '#c6dbef', '< 1'], [1, '#6baed6', '1–' + fmt(4.9)],
     [5, '#2171b5', '5–' + fmt(19.9)], [20, '#08306b', '≥ 20']];

@@ -18,7 +18,7 @@
     if (c.trigger_mode) parts.push(t('Trigger') + ': ' + t(c.trigger_mode));
     if (c.temperature_c != null) parts.push(c.temperature_c + ' °C');
     if (c.moon_phase) parts.push(t('Moon') + ': ' + t(c.moon_phase));
-    if (c.battery_v != null) parts.push(t('Battery') + ' ' + c.battery_v.toFixed(1) + ' V');
+    if (c.battery_v != null) parts.push(t('Battery') + ' ' + Saola.num(c.battery_v, 1) + ' V');
     if (c.ambient_light != null) parts.push(t('Light') + ' ' + c.ambient_light);
     if (c.user_label) parts.push(t('Label') + ': ' + c.user_label);
     return parts.join(' · ');
@@ -283,7 +283,7 @@
       el.style.height = (d.bbox[3] * 100) + '%';
       const tag = document.createElement('span');
       tag.className = 'tag';
-      tag.textContent = (d.taxon ? S.taxonName(d.taxon) : (d.label || t(d.category))) + (d.human ? '' : ' ' + d.confidence.toFixed(2));
+      tag.textContent = (d.taxon ? S.taxonName(d.taxon) : (d.label || t(d.category))) + (d.human ? '' : ' ' + Saola.num(d.confidence, 2));
       el.appendChild(tag);
       if (!video) {
         const h = document.createElement('span');
@@ -536,7 +536,7 @@
   function setThreshold(v) {
     state.threshold = Math.min(1, Math.max(0, Math.round(v * 100) / 100));
     $('threshold').value = state.threshold;
-    $('threshold-value').textContent = state.threshold.toFixed(2);
+    $('threshold-value').textContent = Saola.num(state.threshold, 2);
     state.selected = -1;
     if (state.item) render();
   }
@@ -648,7 +648,7 @@
       });
       const cap = document.createElement('figcaption');
       cap.textContent = x.location + ' · ' + x.event_start_local + ' · ' + t('Highest confidence') + ' ' +
-        (x.max_confidence === null ? t('no box') : x.max_confidence.toFixed(2));
+        (x.max_confidence === null ? t('no box') : Saola.num(x.max_confidence, 2));
       fig.append(pics, cap);
       holder.appendChild(fig);
     });

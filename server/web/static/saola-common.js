@@ -109,5 +109,14 @@
     }).catch(() => { /* offline: the placeholder stays */ });
   }, true);
 
-  window.Saola = { api: api, taxonName: taxonName, speciesPicker: speciesPicker, placeBoxes: placeBoxes };
+  /* A number as the page's language writes it (Vietnamese 1.234,5; English 1,234.5), as the server's
+     |num filter does (babel): ``decimals`` fixed, else up to three. */
+  function num(v, decimals) {
+    const locale = document.documentElement.lang === 'vi' ? 'vi-VN' : 'en-GB';
+    const o = decimals === undefined ? { maximumFractionDigits: 3 }
+      : { minimumFractionDigits: decimals, maximumFractionDigits: decimals };
+    return new Intl.NumberFormat(locale, o).format(v);
+  }
+
+  window.Saola = { api: api, taxonName: taxonName, speciesPicker: speciesPicker, placeBoxes: placeBoxes, num: num };
 })();

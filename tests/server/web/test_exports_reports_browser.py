@@ -79,8 +79,9 @@ def test_browser_manager_exports_camtrap_dp_with_its_metadata_and_downloads_the_
     year = rd.deployment.deployment_start.year
     page.goto(f"{base}/areas/{rd.area.id}/reports?year={year}")
     page.wait_for_function("() => [...document.querySelectorAll('#charts img')].every(i => i.complete)")
-    widths = page.evaluate("() => [...document.querySelectorAll('#charts img')].map(i => i.naturalWidth)")
-    assert len(widths) == 3 and all(w > 100 for w in widths), widths
+    widths = page.evaluate("() => ['rai', 'diel-activity', 'species-accumulation'].map(n => "
+                           "document.querySelector(`#charts figure[data-chart='${n}'] img`).naturalWidth)")
+    assert all(w > 100 for w in widths), widths  # (occupancy and richness need records: the test below)
     _shot(page, "reports", backend)
     with page.expect_download(timeout=120000) as dl:
         page.click("#report-vi-pdf")
@@ -199,3 +200,82 @@ def test_browser_manager_map_popup_last_photos_and_rai_colours(server, browser, 
         assert page.evaluate("() => document.querySelectorAll('#map-legend .dot').length") == 4
         assert not errors, errors
         ctx.close()
+
+
+def test_browser_manager_reports_occupancy_overlap_and_richness_charts(server, browser, e2e_db):  # noqa: F811
+    """Issue 13, items 5 and 8: with a season of records at five stations, the reports page draws the
+    occupancy, richness and activity overlap charts (the overlap's species chosen on the page) beside
+    RAI, activity and accumulation, in English and Vietnamese; a year without records says why a
+    chart cannot be drawn instead of showing a broken image."""
+    from datetime import timedelta
+
+    from server.db import session_scope
+    from server.models import Deployment, Observation, Program
+    from server.services.deployments import build_deployment
+    from webdata import T0
+
+    base, app, rd = server
+    backend = _backend(e2e_db)
+    saola, muntjac = rd.taxa["saola"], rd.taxa["muntjac"]
+    with session_scope(e2e_db) as s:
+        prog = s.get(Program, rd.program.id)
+        deps = [s.get(Deployment, rd.deployment.id)]
+        for i in range(2, 6):
+            deps.append(build_deployment(s, prog, {"deployment_start": T0 - timedelta(days=10),
+                                                   "deployment_end": T0 + timedelta(days=20)},
+                                         location={"name": f"S0{i}", "latitude": 17.5 + 0.01 * i, "longitude": 106.3}))
+        plan = {saola.id: {0: (-8, -1, 6, 13), 1: (-5, 10), 2: (2,)},  # station index: days from T0
+                muntjac.id: {1: (-3, 4, 15), 3: (0, 8), 4: (12,)}}
+        for taxon_id, stations in plan.items():
+            hour = 12 if taxon_id == saola.id else 2  # the saola at night (+07), the muntjac by day
+            for k, days in stations.items():
+                for n, day in enumerate(days):
+                    at = T0.replace(hour=hour, minute=0) + timedelta(days=day, hours=(3 * n + 2 * k) % 7 - 3,
+                                                                     minutes=17 * n)
+                    s.add(Observation(deployment_id=deps[k].id, event_start=at, event_end=at, taxon_id=taxon_id,
+                                      classified_by="bio"))
+    year = T0.year
+
+    def charts_loaded(page) -> dict:
+        figures = page.locator("#charts figure")
+        for i in range(figures.count()):  # lazy images load once seen
+            figures.nth(i).scroll_into_view_if_needed()
+        page.wait_for_function("() => [...document.querySelectorAll('#charts figure')].every(f => f.dataset.state)",
+                               timeout=60000)
+        return page.evaluate("() => Object.fromEntries([...document.querySelectorAll('#charts figure')].map("
+                             "f => [f.dataset.chart, [f.dataset.state, f.querySelector('img').naturalWidth, "
+                             "f.querySelector('img').getAttribute('src'), f.querySelector('.chart-error').textContent]]))")
+
+    ctx, page, errors = _page(browser, base, f"/areas/{rd.area.id}/reports?year={year}", size=(1366, 768),
+                              user="manager")
+    assert page.locator("#f-species-a").input_value() == "Pseudoryx nghetinhensis"  # recorded most
+    assert page.locator("#f-species-b").input_value() == "Muntiacus vuquangensis"
+    got = charts_loaded(page)
+    assert set(got) == {"rai", "diel-activity", "species-accumulation", "occupancy", "richness", "overlap"}
+    assert all(state == "done" and width > 300 for state, width, _src, _e in got.values()), {k: (v[0], v[1], v[3]) for k, v in got.items() if v[0] != "done" or v[1] <= 300}
+    assert "occasion_length=7" in got["occupancy"][2] and "species_b=Muntiacus+vuquangensis" in got["overlap"][2]
+    _shot(page, "reports_charts_en", backend)
+    page.locator('#charts figure[data-chart="occupancy"]').scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / f"exports_{backend}_reports_charts_en_full.png"), full_page=True)
+    # In Vietnamese: the charts are drawn in the page's language; the overlap's pair chosen on the page.
+    with page.expect_navigation():
+        page.click("#lang-vi")
+    page.goto(f"{base}/areas/{rd.area.id}/reports?year={year}")
+    page.select_option("#f-species-a", "Muntiacus vuquangensis")
+    page.select_option("#f-species-b", "Pseudoryx nghetinhensis")
+    with page.expect_navigation():
+        page.click("#report-scope button[type=submit]")
+    got = charts_loaded(page)
+    assert all(state == "done" for state, *_rest in got.values()), got
+    assert all("lang=vi" in src for _s, _w, src, _e in got.values())
+    assert "species=Muntiacus+vuquangensis&species_b=Pseudoryx+nghetinhensis" in got["overlap"][2]
+    page.screenshot(path=str(ARTIFACTS / f"exports_{backend}_reports_charts_vi_full.png"), full_page=True)
+    # A year without records: the occupancy chart says why it cannot be drawn (no broken image).
+    page.goto(f"{base}/areas/{rd.area.id}/reports?year={year - 1}")
+    got = charts_loaded(page)
+    assert "overlap" not in got  # no two recorded species to choose from
+    state, _w, _src, message = got["occupancy"]
+    assert state == "error" and message.startswith("Không thể vẽ biểu đồ này cho năm này:") and len(message) > 40
+    assert page.locator('#charts figure[data-chart="occupancy"] img').is_hidden()
+    assert not [e for e in errors if "status of 422" not in e], errors
+    ctx.close()

@@ -280,6 +280,31 @@ def test_manager_map_station_rai_and_last_photos(rd, signed_in, world):
     assert m.get(f"/areas/{rd.area.id}/map/stations/nope/photos.json").status_code == 404
 
 
+def test_pages_write_numbers_as_the_language_does(rd, signed_in, world):
+    """Issue 13, item 8: the pages print numbers through one helper (server/i18n.py, babel.numbers, the
+    |num filter): 23,0 đêm bẫy in Vietnamese, 23.0 trap-nights in English; thousands 1.234 / 1,234."""
+    from server.models import Alert, User
+
+    with world.session() as s:
+        s.add(OperatingInterval(deployment_id=rd.deployment.id, start=T0, end=T0 + timedelta(days=7),
+                                status="malfunction", reason="flooded"))
+        s.add(Alert(area_id=rd.area.id, deployment_id=rd.deployment.id, kind="gunshot", confidence=0.875,
+                    occurred_at=T0))
+    m = signed_in("manager")
+    page = m.get(f"/areas/{rd.area.id}/overview").get_data(as_text=True)
+    assert '<td class="tn">23.0 trap-nights</td>' in page and "0.88" in page
+    with world.session() as s:
+        s.exec(select(User).where(User.username == "manager")).one().language = "vi"
+    page = m.get(f"/areas/{rd.area.id}/overview").get_data(as_text=True)
+    assert 'lang="vi"' in page and '<td class="tn">23,0 đêm-bẫy</td>' in page and "0,88" in page
+    assert not re.search(r">\s*\d+\.\d+\s*(đêm|ngày)", page)
+    lst = m.get(f"/admin/areas/{rd.area.id}/deployments").get_data(as_text=True)
+    assert re.search(r'<td class="num">23,0</td>', lst), lst[-3000:]
+    from server.i18n import number_format
+
+    assert number_format("vi", 1)(1234.5) == "1.234,5" and number_format("en", 1)(1234.5) == "1,234.5"
+
+
 def test_trap_nights_unit():
     from datetime import datetime, timezone
 
