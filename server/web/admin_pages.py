@@ -20,7 +20,7 @@ from ..api.schemas import PROTOCOLS, AreaIn, AreaPatch, ProgramIn, ProgramPatch
 from ..auth.permissions import load_area, load_in_area, require_admin, visible_area_ids
 from ..db import get_session
 from ..errors import SaolaError
-from ..i18n import gettext as _
+from ..i18n import format_number, gettext as _
 from ..models import Deployment, Membership, MLModel, Program, ProtectedArea
 from ..services import areas as area_service, programs as program_service
 from ..services.boundary import Boundary, BoundaryError, read_boundary
@@ -108,7 +108,7 @@ def read_boundary_limit() -> int:
 
 def _boundary_note(b: Boundary) -> str:
     parts = [_("Boundary read from the {fmt} file: {n} polygon(s), {km2} km².", fmt=b.format, n=b.polygons,
-               km2=b.area_km2)]
+               km2=format_number(b.area_km2, 2))]
     if b.reprojected:
         parts.append(_("Converted from {crs} to longitude/latitude (WGS84).", crs=b.source_crs))
     if b.repaired:
