@@ -54,7 +54,7 @@ CHARTS = (("rai", N_("Relative abundance index (independent events per 100 trap-
           ("overlap", N_("Activity overlap of two species")))
 #: Options of a chart beyond the scope and the year: weekly occasions (the report's), the overlap's point
 #: estimate only (its bootstrap interval takes a minute; the annual report has it).
-CHART_OPTIONS = {"occupancy": {"occasion_length": 7}, "overlap": {"bootstrap": 0}}
+CHART_OPTIONS: dict[str, dict[str, Any]] = {"occupancy": {"occasion_length": 7}, "overlap": {"bootstrap": 0}}
 
 
 def _area(area_id: str) -> ProtectedArea:
@@ -224,7 +224,7 @@ def reports(area_id: str):
     for i, default in enumerate(recorded[:2]):
         if pair[i] not in recorded:
             pair[i] = default if default not in pair else next((r for r in recorded if r not in pair), "")
-    options = dict(CHART_OPTIONS, overlap={**CHART_OPTIONS["overlap"], "species": pair[0], "species_b": pair[1]})
+    options: dict[str, dict[str, Any]] = dict(CHART_OPTIONS, overlap={**CHART_OPTIONS["overlap"], "species": pair[0], "species_b": pair[1]})
     charts = [(name, title, f"/api/v1/analytics/{name}/plot?" + urlencode({**scope, **span, **options.get(name, {}),
                                                                             "lang": _current_lang()}))
               for name, title in CHARTS if name != "overlap" or all(pair)]
