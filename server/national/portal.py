@@ -9,6 +9,7 @@ person can leave through it.
 """
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import defaultdict
@@ -37,6 +38,23 @@ def cached(key: tuple, make: Callable[[], Any], ttl: float = CACHE_S) -> Any:
             _cache.clear()
         _cache[key] = (now, value)
     return value
+
+
+def data_version(session: Session) -> str:
+    """A fingerprint of what the national views count (areas, deployments, intervals, observations,
+    field records, sound detections, report submissions: their numbers and last changes), part of
+    every cache key, so a publish, a correction or a deletion shows at once instead of after the
+    cache's lifetime. A few aggregate queries: far cheaper than the figures."""
+    from sqlalchemy import func
+
+    from ..models import Detection, FieldObservation, OperatingInterval, ReportSubmission
+
+    parts: list[Any] = sorted(session.exec(select(ProtectedArea.id)))
+    for model, stamp in ((Deployment, Deployment.updated_at), (Observation, Observation.updated_at),
+                         (FieldObservation, FieldObservation.updated_at), (OperatingInterval, OperatingInterval.created_at),
+                         (Detection, Detection.created_at), (ReportSubmission, ReportSubmission.received_at)):
+        parts.extend(session.exec(select(func.count(), func.max(stamp)).select_from(model)).one())
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
 def area_by_code(session: Session, code: str) -> Optional[ProtectedArea]:

@@ -53,10 +53,22 @@ def _lang() -> str:
     return lang if lang in ("vi", "en") else "en"
 
 
-def _summary():
-    from ..national.dashboard import national_summary
+SUMMARY_CACHE_S = 120  # the page and its three charts ask for the same figures within seconds
 
-    return national_summary(get_session(), _year(), _on())
+
+def _summary():
+    """The dashboard's figures for the year and day asked, kept two minutes per database, data version,
+    year and day (the page and each of its charts would otherwise gather every area-year)."""
+    from flask import current_app
+
+    from ..national.dashboard import national_summary
+    from ..national.portal import cached, data_version
+    from ..reports.submissions import local_day
+
+    year, on = _year(), _on()
+    key = ("national", current_app.config["DATABASE_URL"], data_version(get_session()), year,
+           local_day(on).isoformat())
+    return cached(key, lambda: national_summary(get_session(), year, on), ttl=SUMMARY_CACHE_S)
 
 
 def number_format(lang: str):

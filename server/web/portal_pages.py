@@ -66,8 +66,11 @@ def _year() -> int:
     return datetime.now(timezone.utc).year - 1  # the last full monitoring year
 
 
-def _db_key() -> str:
-    return current_app.config["DATABASE_URL"]
+def _db_key() -> tuple:
+    """The cache key's database part: its URL and its data version (a publish shows at once)."""
+    from ..national.portal import data_version
+
+    return current_app.config["DATABASE_URL"], data_version(get_session())
 
 
 def _areas():

@@ -228,3 +228,27 @@ def test_hub_network_export_from_the_page(app, world, network):
     signin(other, "nation2")
     assert other.get(f"/national/exports/{job.id}/download").status_code == 404
     assert other.get("/national/exports/no-such-job/download").status_code == 404
+
+
+def test_hub_dashboard_cache_follows_new_records(app, world, network):
+    """The page and its charts share one computation, and a record published meanwhile shows at once."""
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from server.models import Deployment, Location, Observation, Taxon
+
+    c = _national_client(app, world)
+    url = "/national/summary.json?year=2025&on=2026-04-01"
+    before = c.get(url).get_json()["priority_trends"][net.SAOLA]["2025"]["detections"]
+    assert c.get(url).get_json()["priority_trends"][net.SAOLA]["2025"]["detections"] == before
+    with world.session() as s:
+        loc = s.exec(select(Location).where(Location.name == "C02")).one()
+        dep = s.exec(select(Deployment).where(Deployment.location_id == loc.id,
+                                              Deployment.camera_id == "C02-2025")).one()
+        saola = s.exec(select(Taxon).where(Taxon.scientific_name == net.SAOLA)).one()
+        t = datetime(2025, 3, 20, 22, tzinfo=timezone.utc)
+        s.add(Observation(deployment_id=dep.id, event_start=t, event_end=t + timedelta(seconds=5),
+                          taxon_id=saola.id, count=1))
+    after = c.get(url).get_json()["priority_trends"][net.SAOLA]["2025"]
+    assert after["detections"] == before + 1 and after["naive_occupancy"] == 0.4  # 2 of 5 stations
