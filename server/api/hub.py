@@ -68,6 +68,15 @@ def hub_hello():
                     "last_rev": peer.last_rev})
 
 
+@endpoint("/hub/wanted", summary="The originals the hub asked this area server for (SHA-256), sent by its next run",
+          tags=TAGS, auth=False, raw=True, headers=TOKEN, responses=DOC)
+def hub_wanted():
+    from ..hub.peers import wanted_originals
+
+    peer = _peer()
+    return jsonify({"originals": wanted_originals(get_session(), peer)})
+
+
 @endpoint("/hub/batches", ["POST"], summary="Publish a batch of records (upserts and tombstones)", tags=TAGS,
           auth=False, raw=True, body=BatchIn, headers=TOKEN,
           responses={**DOC, 403: "A record (or a record referred to) belongs to another area server: nothing "

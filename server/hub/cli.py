@@ -59,6 +59,30 @@ def revoke_cmd(name):
     click.echo(f"Peer {name} revoked.")
 
 
+@hub_group.command("want-originals")
+@click.argument("name")
+@click.argument("media_ids", nargs=-1, required=True)
+def want_originals_cmd(name, media_ids):
+    """Ask area server NAME for the original files of MEDIA_IDS (media it published): its next
+    publishing run sends them, in resumable chunks, whatever its originals setting."""
+    from sqlmodel import select
+
+    from ..errors import SaolaError
+    from ..models import HubPeer
+    from .peers import want_originals
+
+    app = get_app(web=False)
+    try:
+        with session_for(app) as s:
+            peer = s.exec(select(HubPeer).where(HubPeer.name == name)).first()
+            if peer is None:
+                fail(f"no peer named {name!r}")
+            n = want_originals(s, peer, list(media_ids))
+    except SaolaError as e:
+        fail(e.message)
+    click.echo(f"{n} original(s) asked of {name}; sent by its next publishing run.")
+
+
 @hub_group.command("peers")
 def peers_cmd():
     """List the registered area servers: area, last revision received, last seen, revoked."""

@@ -184,4 +184,9 @@ def receive_chunk(session: Session, peer: HubPeer, sha256: str, variant: str, of
         raise ValidationError("the whole file's SHA-256 differs from the one announced: the part was dropped, "
                               "send the file again", code="file_hash_mismatch", details={"offset": 0})
     store.put_move(part, key)
+    if variant == "original":
+        from .peers import original_received
+
+        original_received(session, peer, sha256)
+        session.commit()
     return {"offset": have, "complete": True}

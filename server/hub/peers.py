@@ -64,3 +64,47 @@ def authenticate(session: Session, raw: Optional[str]) -> HubPeer:
         raise Unauthorized(f"the hub token of peer {peer.name!r} was revoked; ask the hub's administrator "
                            "for a new one", code="hub_token_revoked")
     return peer
+
+
+WANTED_KEY = "hub_wanted_originals:"
+
+
+def want_originals(session: Session, peer: HubPeer, media_ids: list[str]) -> int:
+    """Ask area server ``peer`` for the originals of ``media_ids`` (media it published and the hub
+    holds no original of); its next publishing run sends them. Returns how many are now asked for."""
+    from sqlmodel import col
+
+    from ..models import HubRecord, Media, ServerState
+
+    rows = session.exec(select(Media.id, Media.sha256).join(HubRecord, col(HubRecord.record_id) == col(Media.id))
+                        .where(HubRecord.kind == "media", HubRecord.peer_id == peer.id,
+                               col(Media.id).in_(media_ids))).all()
+    unknown = set(media_ids) - {mid for mid, _s in rows}
+    if unknown:
+        raise NotFound(f"no media {sorted(unknown)[0]} published by peer {peer.name!r}")
+    key = WANTED_KEY + peer.id
+    state = session.get(ServerState, key) or ServerState(key=key, value=[])
+    wanted = list(state.value or [])
+    wanted += [sha for _mid, sha in rows if sha not in wanted]
+    state.value, state.updated_at = wanted, utcnow()
+    session.add(state)
+    return len(wanted)
+
+
+def wanted_originals(session: Session, peer: HubPeer) -> list[str]:
+    """SHA-256 of the originals the hub asked ``peer`` for and has not received yet."""
+    from ..models import ServerState
+
+    state = session.get(ServerState, WANTED_KEY + peer.id)
+    return list(state.value or []) if state is not None else []
+
+
+def original_received(session: Session, peer: HubPeer, sha256: str) -> None:
+    """Strike ``sha256`` off the originals asked of ``peer``."""
+    from ..models import ServerState
+
+    state = session.get(ServerState, WANTED_KEY + peer.id)
+    if state is not None and sha256 in (state.value or []):
+        state.value = [s for s in (state.value or []) if s != sha256]
+        state.updated_at = utcnow()
+        session.add(state)

@@ -296,6 +296,10 @@ class Publisher:
                 self._thumbnails(area_id)
             if self.opts.originals:
                 self._originals(area_id)
+            else:  # originals the hub asked for (`saola hub want-originals`)
+                _st, wanted = self.client.call("GET", "/api/v1/hub/wanted")
+                if wanted.get("originals"):
+                    self._originals(area_id, set(wanted["originals"]))
             for year in self.opts.report_years:
                 self._report(area_id, year)
         finally:
@@ -476,7 +480,8 @@ class Publisher:
                 offset = int(ans.get("offset") or 0)
         self.report.files[variant] += 1
 
-    def _originals(self, area_id: str) -> None:
+    def _originals(self, area_id: str, only: Optional[set[str]] = None) -> None:
+        """Send the originals of published media (``only``: those SHA-256, the hub's request)."""
         from ..storage import stores_from_config
         from ..storage_s3 import materialise
 
@@ -490,7 +495,8 @@ class Publisher:
                 people = set(s.exec(select(Media.id).where(col(Media.id).in_([m.id for m in rows]),
                                                            policy.person_media_clause())))
             todo = [(m.sha256, m.storage_key) for m in rows
-                    if m.id in published and m.id not in people and m.sha256 not in sent]
+                    if m.id in published and m.id not in people and m.sha256 not in sent
+                    and (only is None or m.sha256 in only)]
             for sha, key in todo:
                 path = store.path(key)
                 materialise(path)

@@ -31,7 +31,7 @@ def seed_area(url: str, data_dir: Path, code: str = "PNKB", n_obs: int = 4) -> d
     from server.db import session_scope
     from server.ingest.derivatives import thumb_key
     from server.models import (AcousticIndex, Deployment, Detection, FieldObservation, Location, Media, Observation,
-                               OperatingInterval, Program, ProtectedArea, SurveyWalk, Taxon, Transect)
+                               OperatingInterval, Program, ProtectedArea, Sequence, SurveyWalk, Taxon, Transect)
     from server.storage import stores_from_config
 
     _store, derivatives = stores_from_config(config(url, data_dir))
@@ -62,6 +62,9 @@ def seed_area(url: str, data_dir: Path, code: str = "PNKB", n_obs: int = 4) -> d
             s.add(d)
             deps.append(d)
         s.flush()
+        seq = Sequence(deployment_id=deps[0].id, event_start=T0, event_end=T0 + timedelta(minutes=1), media_count=1)
+        s.add(seq)
+        s.flush()
         s.add(OperatingInterval(deployment_id=deps[1].id, start=T0 + timedelta(days=3), end=T0 + timedelta(days=5),
                                 status="malfunction", reason="flooded"))
         media = []
@@ -71,6 +74,7 @@ def seed_area(url: str, data_dir: Path, code: str = "PNKB", n_obs: int = 4) -> d
             m = Media(sha256=sha, kind="image", deployment_id=deps[i % 2].id, file_name=f"IMG_{i}.JPG",
                       media_type="image/jpeg", size_bytes=len(data), storage_key=f"{sha[:2]}/{sha[2:4]}/{sha}.jpg",
                       captured_at=T0 + timedelta(hours=i), has_derivatives=True,
+                      sequence_id=seq.id if i == 0 else None,
                       latitude=17.5432, longitude=106.2871)
             s.add(m)
             media.append(m)

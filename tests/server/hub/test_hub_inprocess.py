@@ -195,3 +195,56 @@ def test_hub_annual_report_recorded(db_url, hub, hub_url, tmp_path):
         sub = s.exec(select(ReportSubmission)).one()
         assert sub.year == 2026 and sub.language == "en" and sub.source == "publish" and sub.submitted_by == "pnkb"
         assert sub.pdf_sha256 and sub.html_sha256
+
+
+def test_hub_original_on_request(db_url, hub, hub_url, tmp_path):
+    from server.hub.peers import want_originals, wanted_originals
+    from server.storage import stores_from_config
+
+    app, client, token = hub
+    area_dir = tmp_path / "area"
+    ids = h.seed_area(db_url, area_dir)
+    store, _d = stores_from_config(h.config(db_url, area_dir))
+    data = b"\xff\xd8 original photo " * 1000
+    sha = hashlib.sha256(data).hexdigest()
+    with session_scope(db_url) as s:
+        m = s.get(Media, ids["media"][1])
+        m.sha256, m.storage_key, m.size_bytes = sha, store.key_for(sha, "jpg"), len(data)
+    store.put_bytes(store.key_for(sha, "jpg"), data)
+    rep = _publisher(db_url, area_dir, token, client).run()
+    assert not rep.files["original"]  # thumbnails only, by default
+    with session_scope(hub_url) as s:
+        peer = s.exec(select(HubPeer)).one()
+        with pytest.raises(Exception, match="no media"):
+            want_originals(s, peer, ["not-a-published-media"])
+    with session_scope(hub_url) as s:
+        peer = s.exec(select(HubPeer)).one()
+        assert want_originals(s, peer, [ids["media"][1]]) == 1
+    rep = _publisher(db_url, area_dir, token, client).run()
+    assert rep.files["original"] == 1, rep.summary()
+    with session_scope(hub_url) as s:
+        assert wanted_originals(s, s.exec(select(HubPeer)).one()) == []
+    with app.app_context():
+        from server.storage import get_store
+
+        assert get_store().sha256(store.key_for(sha, "jpg")) == sha
+
+
+def test_hub_ignores_the_area_clock(db_url, hub, hub_url, tmp_path):
+    """A correction stamped in the past by an area server whose clock went back is still published:
+    what changed is found by content, and versions are ordered by the publishing revision."""
+    from datetime import datetime, timezone
+
+    from server.models import Observation
+
+    _app, client, token = hub
+    area_dir = tmp_path / "area"
+    ids = h.seed_area(db_url, area_dir)
+    _publisher(db_url, area_dir, token, client).run()
+    with session_scope(db_url) as s:
+        o = s.get(Observation, ids["observations"][1])
+        o.count, o.updated_at = 5, datetime(1990, 1, 1, tzinfo=timezone.utc)
+    rep = _publisher(db_url, area_dir, token, client).run()
+    assert rep.sent == {"observation": 1}, rep.summary()
+    with session_scope(hub_url) as s:
+        assert s.get(Observation, ids["observations"][1]).count == 5

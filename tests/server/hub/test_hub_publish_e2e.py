@@ -52,6 +52,7 @@ def test_hub_publish_correct_delete_kill_resume(db_url, hub_url, tmp_path):
             saola_obs = s.get(Observation, ids["observations"][0])
             assert saola_obs.classification_method == "machine" and saola_obs.classified_by == "md@5"
             assert len(s.exec(select(OperatingInterval)).all()) == 1
+            assert s.get(Media, ids["media"][0]).sequence_id is not None
             assert all(m.has_derivatives for m in s.exec(select(Media)))
         assert any((hub_dir / "derivatives").rglob(f"{ids['shas'][0]}*"))
 
