@@ -164,6 +164,11 @@ class BatchWriter:
         # the workers fsync each file themselves (durable roots) or the store is remote (an S3 object
         # is durable once the upload is acknowledged).
         self.media_root = media_root
+        # Sync each batch in a background thread while taking the next results (set when worker
+        # processes do the file work); rows still follow their batch's sync.
+        self.overlap = False
+        self._syncer: Any = None
+        self._inflight: Optional[tuple[list[dict], Any]] = None
         self.config: Optional[dict] = None  # app config, for queueing detection of new photos
         self.pending: list[dict] = []
         self.seen: dict[str, str] = {}  # sha256 -> media id, for files of this run
@@ -180,6 +185,8 @@ class BatchWriter:
         self.pending.append(res)
         if len(self.pending) >= BATCH_SIZE or time.monotonic() - self.last_flush > BATCH_SECONDS:
             self.flush()
+        elif self._inflight is not None:
+            self._settle()
 
     def _queue_detection(self, s, rows: list[dict]) -> list[str]:
         """Queue the follow-up jobs of new rows in this transaction: detection of photos (when a
@@ -223,7 +230,13 @@ class BatchWriter:
 
     def finish(self) -> None:
         """Write what is pending and resolve the media ids of in-run duplicates."""
-        self.flush()
+        try:
+            self.flush()
+            self._settle(wait=True)
+        finally:
+            if self._syncer is not None:
+                self._syncer.shutdown()
+                self._syncer = None
         for path, sha in self.later:
             if self.seen.get(sha):
                 self.report.media_ids[path] = self.seen[sha]
@@ -233,18 +246,56 @@ class BatchWriter:
             return
         batch, self.pending = self.pending, []
         self.last_flush = time.monotonic()
-        if self.media_root is not None:
-            # Make this batch's originals durable before any row names them: their files and folders
-            # synced together, once per batch (process.make_durable), instead of one fsync per file.
-            # A failure (EIO, ENOSPC on writeback) stops here, before the rows: the run reports it.
+        if self.media_root is None:
+            self._commit(batch)
+            return
+        # Make this batch's originals durable before any row names them: their files and folders
+        # synced together, once per batch (process.make_durable), instead of one fsync per file.
+        # A failure (EIO, ENOSPC on writeback) stops the run before the batch's rows.
+        keys = [r["storage_key"] for r in batch]
+        if not self.overlap:
             t0 = time.monotonic()
             try:
-                proc.make_durable(self.media_root, [r["storage_key"] for r in batch])
+                proc.make_durable(self.media_root, keys)
             except OSError as e:
-                raise NotDurable(f"the disk did not confirm the stored originals ({e.strerror or e}); the "
-                                 f"last {len(batch)} files have no rows yet: run the same command again") from e
+                raise self._not_durable(e, len(batch)) from e
             finally:
                 self.report.sync_s += time.monotonic() - t0
+            self._commit(batch)
+            return
+        # With worker processes doing the file work, this process syncs in a background thread and
+        # goes on taking results; the batch's rows are written once its sync is done (the previous
+        # batch's first: rows are committed in order, each only after its own files are synced).
+        self._settle(wait=True)
+        if self._syncer is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._syncer = ThreadPoolExecutor(1, thread_name_prefix="saola-ingest-sync")
+        self._inflight = (batch, self._syncer.submit(proc.make_durable, self.media_root, keys))
+
+    def _settle(self, wait: bool = False) -> None:
+        """Write the rows of the batch being synced once its sync is done (``wait``: wait for it)."""
+        if self._inflight is None:
+            return
+        batch, fut = self._inflight
+        if not wait and not fut.done():
+            return
+        self._inflight = None
+        t0 = time.monotonic()
+        try:
+            fut.result()
+        except OSError as e:
+            raise self._not_durable(e, len(batch)) from e
+        finally:
+            self.report.sync_s += time.monotonic() - t0  # the time this process waited for the disk
+        self._commit(batch)
+
+    @staticmethod
+    def _not_durable(e: OSError, n: int) -> NotDurable:
+        return NotDurable(f"the disk did not confirm the stored originals ({e.strerror or e}); the "
+                          f"last {n} files have no rows yet: run the same command again")
+
+    def _commit(self, batch: list[dict]) -> None:
         placed = []
         for res in batch:
             w, t, off, flags = self.matcher.place(res["info"])
@@ -458,6 +509,7 @@ def ingest_stream(config: dict, sources: Iterable[Source], report: IngestReport,
         progress(0, total)
     try:
         few = total is not None and total < 8
+        writer.overlap = results is not None or (workers > 1 and not few)
         for res in results if results is not None else _results(sources, roots, workers, few):
             done += 1
             if res["status"] == "ok":

@@ -65,9 +65,10 @@ def test_each_batch_is_synced_before_its_rows(app, world, tmp_path, monkeypatch,
     assert len(files) == 10 and len(set(files)) == 10
 
 
-def test_a_failed_sync_writes_no_rows_and_a_rerun_completes(app, world, tmp_path, monkeypatch):
+@pytest.mark.parametrize("workers", [0, 2])  # 2: batches synced in a background thread (BatchWriter.overlap)
+def test_a_failed_sync_writes_no_rows_and_a_rerun_completes(app, world, tmp_path, monkeypatch, workers):
     _, _, dep = make_deployment(world)
-    card = _card(tmp_path, 6)
+    card = _card(tmp_path, 8 if workers else 6)  # 8: enough files for worker processes
     monkeypatch.setattr(pipeline, "BATCH_SIZE", 3)
     monkeypatch.setattr(pipeline, "BATCH_SECONDS", float("inf"))
     real = os.fsync
@@ -81,7 +82,7 @@ def test_a_failed_sync_writes_no_rows_and_a_rerun_completes(app, world, tmp_path
         return real(fd)
 
     monkeypatch.setattr(os, "fsync", failing)
-    rep = ingest_path(app, card, deployment_id=dep.id, workers=0)
+    rep = ingest_path(app, card, deployment_id=dep.id, workers=workers)
     assert rep.fatal is not None and rep.fatal.startswith("the disk did not confirm the stored originals")
     assert "Input/output error" in rep.fatal and "run the same command again" in rep.fatal
     assert rep.summary_lines()[-1].startswith("STOPPED: the disk did not confirm")
@@ -89,11 +90,11 @@ def test_a_failed_sync_writes_no_rows_and_a_rerun_completes(app, world, tmp_path
         assert len(list(s.exec(select(Media)))) == 3  # only the synced batch has rows
     monkeypatch.setattr(os, "fsync", real)
     again = ingest_path(app, card, deployment_id=dep.id, workers=0)
-    assert (again.ingested, again.duplicates, again.fatal) == (3, 3, None)
+    assert (again.ingested, again.duplicates, again.fatal) == (5 if workers else 3, 3, None)
     store = app.extensions["saola.media"]
     with world.session() as s:
         media = list(s.exec(select(Media)))
-    assert len(media) == 6
+    assert len(media) == (8 if workers else 6)
     for m in media:  # every row names a whole file
         assert hashlib.sha256(store.path(m.storage_key).read_bytes()).hexdigest() == m.sha256
 

@@ -153,13 +153,15 @@ def test_a_crash_between_copy_and_row_leaves_whole_files_and_a_rerun_completes(a
     e = _started(card, app)
     with pytest.raises(RuntimeError, match="simulated crash"):
         ingest_path(app, card, deployment_id=dep.id, early=e)
-    assert len(_media(world)) == 4 and not Path(e.hold).exists()
+    # The failed batch has no rows; rows of files taken before the crash may be written on the way out.
+    rows = len(_media(world))
+    assert 4 <= rows <= 8 and not Path(e.hold).exists()
     store = app.extensions["saola.media"]
     for p in _store_files(app):  # whatever was moved into place is whole
         assert hashlib.sha256(p.read_bytes()).hexdigest() == p.stem
     monkeypatch.setattr(pipeline.BatchWriter, "_write", real_write)
     rep = ingest_path(app, card, deployment_id=dep.id, early=_started(card, app))
-    assert (rep.ingested, rep.duplicates, rep.fatal) == (8, 4, None)
+    assert (rep.ingested, rep.duplicates, rep.fatal) == (12 - rows, rows, None)
     media = _media(world)
     assert sorted(store.iter_keys()) == sorted(m.storage_key for m in media) and len(media) == 12
 
