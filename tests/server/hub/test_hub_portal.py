@@ -103,6 +103,9 @@ def test_hub_network_exports_generalise_sensitive_stations(app, world, network, 
         lat, lon = next((la, lo) for n, la, lo in net.STATIONS[code] if n == name)
         assert (lat, lon) not in shown, name  # every deployment there generalised, whatever it recorded
         assert generalise(lat, lon)[:2] in shown
+    from server.exports.validate import validate_camtrap_dp
+
+    assert validate_camtrap_dp(tmp_path / "cdp") == []  # the official Camtrap DP 1.0.2 profile and schemas
     pkg = json.loads((tmp_path / "cdp" / "datapackage.json").read_text(encoding="utf-8"))
     assert "National" in pkg["title"] or "network" in pkg["name"]
     events = read_rows(tmp_path / "dwca" / "event.txt", True)
