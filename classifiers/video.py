@@ -30,7 +30,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Generator
 
 from PIL import Image
 
@@ -251,7 +251,7 @@ class FrameReader:
         self.decoded = 0
         self._proc: subprocess.Popen | None = None
 
-    def __iter__(self) -> Iterator[tuple[int, float, Image.Image]]:
+    def __iter__(self) -> Generator[tuple[int, float, Image.Image], None, None]:
         w, h, size = self.info.width, self.info.height, self.info.width * self.info.height * 3
         # -noautorotate: frames keep the stream's coded size, which the pipe reader relies on.
         cmd = [_exe("ffmpeg"), "-nostdin", "-v", "error", "-noautorotate", "-i", self.path, "-map", "0:v:0",
@@ -294,8 +294,12 @@ def first_frame(path: str, label: str | None = None) -> Image.Image:
     Raises `VideoDecodeError` with ffmpeg's message when there is none."""
     info = probe(path, label)
     reader = FrameReader(path, info, 1, 1, label)
-    for _index, _time, img in reader:
-        return img
+    frames = iter(reader)
+    try:
+        for _index, _time, img in frames:
+            return img
+    finally:
+        frames.close()  # ffmpeg is waited for now, not when the generator is collected
     raise VideoDecodeError(label or path, reader.problem or "no frame could be decoded")
 
 
