@@ -24,7 +24,9 @@ of its own under the video's path, ``DCIM/VID_0001.MP4/frame000025.jpg`` (the
 frame number 0-based, six digits), with ``frame_number`` and the video's
 ``frame_rate`` as extra fields; every frame the detector looked at is listed
 (``"detections": []`` where it found nothing). Import puts such entries back on
-the video's frames (``frame_index``; ``start_s`` = frame / frame rate).
+the video's frames (``frame_index``; ``start_s`` = frame / frame rate), and
+reads MegaDetector's video-level results too (one entry under the video's own
+path, each detection with its ``frame_number``).
 
 Import matches each entry to an image of the deployment by SHA-256 when the
 entry has one, else by the longest unambiguous tail of its path (``cam1/
@@ -372,7 +374,7 @@ def import_file(session_factory, path: str | os.PathLike, deployment_id: str | N
     per_media: dict[str, list[Detection]] = {}
     frames: dict[str, dict[int, ImageResult]] = defaultdict(dict)  # video -> frame -> its entry
     frame_rates: dict[str, float] = {}
-    for im, sha, rate in zip(batch.images, shas, rates):
+    for im, sha, rate, raw_im in zip(batch.images, shas, rates, raw["images"]):
         if not im.ok:
             rep.failed_in_file += 1
             continue
@@ -389,7 +391,19 @@ def import_file(session_factory, path: str | os.PathLike, deployment_id: str | N
             (rep.ambiguous if ambiguous else rep.unmatched).append(im.file)
             continue
         if mid in matcher.videos:
-            (rep.ambiguous if ambiguous else rep.unmatched).append(im.file)  # a video needs its frames named
+            # MegaDetector's video-level results (frame_results_to_video_results): the video's own path,
+            # each detection with the frame_number it was found in.
+            numbers = [d.get("frame_number") if isinstance(d, dict) else None for d in raw_im.get("detections") or []]
+            if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in numbers):
+                (rep.ambiguous if ambiguous else rep.unmatched).append(f"{im.file} (a video: its detections need "
+                                                                      "frame_number, or entries per frame)")
+                continue
+            by_frame = frames[mid]  # a video found empty is stored as processed (blank) too
+            for n, d in zip(numbers, im.detections or ()):
+                entry = by_frame.setdefault(n, ImageResult(im.file, []))
+                entry.detections.append(_named(ImageResult(im.file, [d]), cls_names).detections[0])
+            if rate:
+                frame_rates[mid] = float(rate)
             continue
         per_media[mid] = service.detection_rows(mid, key, _named(im, cls_names), batch.detection_categories, 0.0)
     rollups = {}

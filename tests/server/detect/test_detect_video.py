@@ -279,3 +279,26 @@ def test_without_a_detector_ingest_makes_the_first_frame_the_poster(app, world, 
     with session_scope(app.config["DATABASE_URL"]) as s:
         job = s.exec(select(Job).where(Job.kind == "video_poster").order_by(Job.created_at.desc())).first()
         assert job.status == "done" and job.failures[0]["error"].startswith("VID_0009.MP4: cannot decode video: ")
+
+
+def test_megadetector_video_level_results_imported_onto_frames(runner, app, scene, tmp_path):
+    data = {"info": {"format_version": "1.4", "detector": "MDV5A"},
+            "detection_categories": {"1": "animal", "2": "person", "3": "vehicle"},
+            "images": [
+                {"file": "cam07/DCIM/100MEDIA/VID_0001.MP4", "frame_rate": 10.0,
+                 "detections": [{"category": "1", "conf": 0.8, "bbox": [0.1, 0.2, 0.3, 0.4], "frame_number": 20},
+                                {"category": "2", "conf": 0.6, "bbox": [0.5, 0.5, 0.2, 0.2], "frame_number": 10}]},
+            ]}
+    path = tmp_path / "video_level.json"
+    path.write_text(json.dumps(data))
+    res = runner.invoke(["import", "megadetector", str(path), "--deployment", scene["dep"]])
+    assert res.exit_code == 0, res.output
+    assert "0 images, 1 videos (2 frames), 2 detections recorded as MDV5A; 0 unmatched" in res.output
+    assert _frames(app, scene["video"], "MDV5A") == [(10, 1.0, 2.0, "person", 0.6), (20, 2.0, 3.0, "animal", 0.8)]
+    # Without frame numbers the video's boxes cannot be placed: said, nothing stored.
+    del data["images"][0]["detections"][0]["frame_number"]
+    path.write_text(json.dumps(data))
+    res = runner.invoke(["import", "megadetector", str(path), "--deployment", scene["dep"], "--model", "other@1"])
+    assert res.exit_code == 0, res.output
+    assert "1 unmatched" in res.output and "its detections need frame_number" in res.output
+    assert _frames(app, scene["video"], "other@1") == []
