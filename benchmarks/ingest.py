@@ -244,9 +244,9 @@ def ingest_once(work: Path, card: Path, name: str, workers: int | None,
 
 
 def pipeline_seconds(summary: str) -> float:
-    """The ingest's own time from its summary line ``time: X s``: from the first file's work to the end.
-    The workers start on the card before the command's imports and database (server/ingest/early.py),
-    so this excludes only the interpreter, the scan and the fork; the rest of the start-up overlaps it."""
+    """The ingest's own time from its summary line ``time: X s``: from the end of the command's start-up
+    to the end. The workers start on the card before the command's imports and database
+    (server/ingest/early.py): what they did meanwhile is hidden in the start-up, not counted here."""
     for line in summary.splitlines():
         if line.startswith("time: "):
             return float(line.split()[1])
@@ -290,8 +290,8 @@ def main() -> None:
         t_pipe = pipeline_seconds(out)
         print(out.strip())
         print(f"saola ingest: {t_ingest:.2f} s wall ({n / t_ingest:.0f} photos/s), {cpu_ingest:.2f} s CPU; "
-              f"of which the ingest itself {t_pipe:.2f} s (from the first file's work; the imports and database "
-              "start-up of the command run beside it)")
+              f"of which the ingest after the command's start-up {t_pipe:.2f} s (its workers start on the card "
+              "during the start-up)")
         print(f"exiftool -json -r: {t_exif:.2f} s wall ({n / t_exif:.0f} photos/s), {cpu_exif:.2f} s CPU")
         print(f"derivative job (saola worker --once): {t_job:.2f} s wall ({n / t_job:.0f} photos/s), "
               f"{cpu_job:.2f} s CPU")
@@ -313,8 +313,8 @@ def main() -> None:
         print(f"BENCH ingest_vs_exiftool{tag} {t_ingest / t_exif:.2f} wall time of `saola ingest` (start-up, hash, EXIF "
               f"and maker notes, store with sync, DB rows, sequences; thumbnails left to the background job) / "
               f"`exiftool -json -r`, N={n} {what} (target <= 0.5)")
-        print(f"BENCH ingest{tag}_pipeline_vs_exiftool {t_pipe / t_exif:.2f} the same from the first file's work "
-              "(the command's imports and database start-up overlap it) (target < 1.0)")
+        print(f"BENCH ingest{tag}_pipeline_vs_exiftool {t_pipe / t_exif:.2f} the same after the `saola` command's "
+              "start-up (imports, database; the workers begin on the card during it) (target < 1.0)")
         print(f"BENCH ingest{tag}_derivatives_photos_per_s {n / t_job:.0f} the background derivative job's "
               f"throughput (thumbnails and review images, `saola worker --once` with its start-up), N={n}")
         print(f"BENCH ingest{tag}_derivatives_vs_exiftool {t_job / t_exif:.2f} that job's wall time / "

@@ -27,7 +27,6 @@ import multiprocessing as mp
 import os
 import shutil
 import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -46,7 +45,6 @@ class EarlyStart:
 
     def __init__(self, sources: list[Source], skipped: list[Skipped], roots: proc.StoreRoots, workers: int):
         self.sources, self.skipped = sources, skipped
-        self.started = time.monotonic()
         self.hold = os.path.join(roots.media, f"{HOLD_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}")
         os.makedirs(self.hold)
         self.roots = dataclasses.replace(roots, hold=self.hold)

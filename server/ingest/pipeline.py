@@ -453,8 +453,9 @@ def ingest_sources(app: Flask, sources: list[Source], skipped: Iterable[Skipped]
         # The workers' files of the kinds the deployment takes move into the store as their results
         # are taken; the others were stored nowhere and are reported skipped already.
         results = early.results({s.kind for s in sources}) if early is not None else None
-        # From the first file's work: with an early start, that began during the command's start-up.
-        started = early.started if early is not None else time.monotonic()
+        # From the end of the command's start-up (an early start's workers began before it: the files
+        # they did meanwhile cost nothing here).
+        started = time.monotonic()
         done = ingest_stream(app.config, sources, report, matcher, workers=workers, progress=progress,
                              keep_ids=keep_ids, total=len(sources), roots=roots, results=results)
     finally:
