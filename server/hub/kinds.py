@@ -13,8 +13,8 @@ from typing import Any, Callable, Optional
 
 from sqlmodel import SQLModel, col, select
 
-from ..models import (AcousticIndex, Deployment, Detection, FieldObservation, Location, Media, Observation,
-                      OperatingInterval, Program, Sequence, SurveyWalk, Transect)
+from ..models import (AcousticIndex, Alert, Deployment, Detection, Device, FieldObservation, Location, Media,
+                      Observation, OperatingInterval, Program, Sequence, SurveyWalk, Transect)
 
 
 def programs_of(area_id: str):
@@ -58,6 +58,8 @@ class Kind:
 KINDS: tuple[Kind, ...] = (
     Kind("program", Program, lambda a: Program.area_id == a, area_column="area_id"),
     Kind("location", Location, lambda a: Location.area_id == a, area_column="area_id"),
+    # The camera and recorder inventory (camera health across the network reads it with deployments).
+    Kind("device", Device, lambda a: Device.area_id == a, area_column="area_id"),
     Kind("transect", Transect, lambda a: Transect.area_id == a, refs={"program_id": "program"},
          area_column="area_id"),
     Kind("deployment", Deployment, lambda a: col(Deployment.program_id).in_(programs_of(a)),
@@ -77,6 +79,9 @@ KINDS: tuple[Kind, ...] = (
                "detection_id": "detection"}, taxon_columns=("taxon_id",)),
     Kind("acoustic_index", AcousticIndex, lambda a: col(AcousticIndex.media_id).in_(media_of(a)),
          refs={"media_id": "media"}),
+    # Threats heard by recorders (gunshots, engines, chainsaws), from the sound detections.
+    Kind("alert", Alert, lambda a: Alert.area_id == a, area_column="area_id",
+         refs={"deployment_id": "deployment", "media_id": "media", "detection_id": "detection"}),
     Kind("survey_walk", SurveyWalk, lambda a: col(SurveyWalk.program_id).in_(programs_of(a)),
          refs={"program_id": "program", "transect_id": "transect"}, users=("created_by",)),
     Kind("field_observation", FieldObservation, lambda a: col(FieldObservation.program_id).in_(programs_of(a)),

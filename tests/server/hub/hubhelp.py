@@ -30,7 +30,7 @@ def seed_area(url: str, data_dir: Path, code: str = "PNKB", n_obs: int = 4) -> d
     and a field record of the saola; the ids."""
     from server.db import session_scope
     from server.ingest.derivatives import thumb_key
-    from server.models import (AcousticIndex, Deployment, Detection, FieldObservation, Location, Media, Observation,
+    from server.models import (AcousticIndex, Alert, Deployment, Device, Detection, FieldObservation, Location, Media, Observation,
                                OperatingInterval, Program, ProtectedArea, Sequence, SurveyWalk, Taxon, Transect)
     from server.storage import stores_from_config
 
@@ -96,6 +96,9 @@ def seed_area(url: str, data_dir: Path, code: str = "PNKB", n_obs: int = 4) -> d
             s.add(o)
             obs.append(o)
         s.add(AcousticIndex(media_id=media[3].id, minute=0, aci=1.5))
+        s.add(Device(area_id=area.id, serial="CAM-S01", make="Browning", status="deployed"))
+        s.add(Alert(area_id=area.id, deployment_id=deps[1].id, media_id=media[3].id, kind="gunshot", confidence=0.8,
+                    occurred_at=T0))
         tr = Transect(area_id=area.id, program_id=prog.id, name="T1", length_m=2000)
         s.add(tr)
         s.flush()

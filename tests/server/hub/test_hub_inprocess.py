@@ -248,3 +248,28 @@ def test_hub_ignores_the_area_clock(db_url, hub, hub_url, tmp_path):
     assert rep.sent == {"observation": 1}, rep.summary()
     with session_scope(hub_url) as s:
         assert s.get(Observation, ids["observations"][1]).count == 5
+
+
+def test_hub_publishes_every_kind(db_url, hub, hub_url, tmp_path):
+    """Every published kind arrives whole, under the hub's area, with the area's ids; taxa by name."""
+    from server.hub.kinds import KINDS
+    from server.models import Observation, ProtectedArea, Taxon
+
+    _app, client, token = hub
+    area_dir = tmp_path / "area"
+    ids = h.seed_area(db_url, area_dir)
+    rep = _publisher(db_url, area_dir, token, client).run()
+    assert not rep.conflicts
+    for kind in KINDS:
+        model = kind.model
+        with session_scope(db_url) as s:
+            want = sorted(s.exec(select(model.id)).all())
+        with session_scope(hub_url) as s:
+            got = sorted(s.exec(select(model.id)).all())
+        assert want and got == want, kind.name
+    with session_scope(hub_url) as s:
+        hub_area = s.exec(select(ProtectedArea).where(ProtectedArea.code == "PNKB")).one()
+        assert hub_area.id != ids["area"]
+        assert s.get(Location, ids["stations"][1]).area_id == hub_area.id
+        taxon = s.get(Taxon, s.get(Observation, ids["observations"][1]).taxon_id)
+        assert taxon.scientific_name == h.COMMON
