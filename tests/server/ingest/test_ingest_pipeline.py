@@ -308,11 +308,15 @@ def test_new_photos_queue_detection_when_a_detector_is_configured(app, world, tm
     with world.session() as s:
         jobs = list(s.exec(select(Job).where(Job.kind == "detect")))
         ids = {m.id for m in s.exec(select(Media).where(Media.kind == "image"))}
-    assert len(jobs) == 1 and set(jobs[0].params["media_ids"]) == ids and jobs[0].area_id == area.id
-    assert jobs[0].params["model"] == "megadetector-test"
+        (clip,) = s.exec(select(Media.id).where(Media.kind == "video")).all()
+    # Photos in one job, the video in a job of its own (decoding never holds the photos up).
+    photos = [j for j in jobs if set(j.params["media_ids"]) == ids]
+    videos = [j for j in jobs if j.params["media_ids"] == [clip]]
+    assert len(jobs) == 2 and len(photos) == 1 and len(videos) == 1
+    assert all(j.area_id == area.id and j.params["model"] == "megadetector-test" for j in jobs)
     ingest_path(app, tmp_path / "card", deployment_id=dep.id, workers=0)  # duplicates queue nothing
     with world.session() as s:
-        assert len(list(s.exec(select(Job).where(Job.kind == "detect")))) == 1
+        assert len(list(s.exec(select(Job).where(Job.kind == "detect")))) == 2
 
 
 def test_worker_processes_are_spawned_when_threads_run(app, world, tmp_path, monkeypatch):
