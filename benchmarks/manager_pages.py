@@ -85,10 +85,11 @@ def pages(info: dict) -> dict[str, str]:
     }
 
 
-def run_pages(url: str, info: dict, reps: int, data_dir: str) -> dict[str, list[float]]:
+def run_pages(url: str, info: dict, reps: int, data_dir: str, only: set[str] | None = None) -> dict[str, list[float]]:
     client, _csrf = signed_in(url, data_dir)
     times: dict[str, list[float]] = {}
-    todo = {"baseline": f"/api/v1/areas/{info['area_id']}", **pages(info)}
+    todo = {"baseline": f"/api/v1/areas/{info['area_id']}",
+            **{k: v for k, v in pages(info).items() if only is None or k in only}}
     for name, path in todo.items():
         r = client.get(path)  # warm-up (first template compile, caches)
         assert r.status_code == 200, (name, r.status_code, r.get_data(as_text=True)[:300])
@@ -103,7 +104,7 @@ def run_pages(url: str, info: dict, reps: int, data_dir: str) -> dict[str, list[
     return times
 
 
-def bench_backend(backend: str, n_media: int, reps: int) -> dict[str, float]:
+def bench_backend(backend: str, n_media: int, reps: int, only: set[str] | None = None) -> dict[str, float]:
     from server.db import dispose_engine
     from server.migrate import upgrade
 
@@ -132,7 +133,7 @@ def bench_backend(backend: str, n_media: int, reps: int) -> dict[str, float]:
             n_obs = add_observations(url, info, n_media)
             print(f"{backend}: generated {info['media']} media, {info['detections']} detections, {n_obs} observations "
                   f"in {info['seconds']:.1f} s (load average {_load()})", flush=True)
-            times = run_pages(url, info, reps, tmp + "/data")
+            times = run_pages(url, info, reps, tmp + "/data", only)
         finally:
             dispose_engine(url)
             if cleanup:
@@ -151,14 +152,20 @@ def main() -> None:
     ap.add_argument("--media", type=int, default=None, help="media to generate (e.g. 1000000; default 100,000)")
     ap.add_argument("--reps", type=int, default=None, help="requests timed per page (default 20; quick 5)")
     ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--pages", default=None, help="comma-separated page names to time (default all: "
+                    + ", ".join(pages({"area_id": "a", "deployments": ["d"] * 4, "locations": ["l"] * 4})) + ")")
     args = ap.parse_args()
+    all_pages = list(pages({"area_id": "a", "deployments": ["d"] * 4, "locations": ["l"] * 4}))
+    only = set(args.pages.split(",")) if args.pages else None
+    if only and only - set(all_pages):
+        ap.error(f"unknown page(s): {', '.join(sorted(only - set(all_pages)))}")
     n_media = args.media or (5000 if args.quick else 100000)
     if n_media < 300:
         ap.error("--media must be at least 300")
     reps = args.reps or (5 if args.quick else 20)
     print(f"load average {_load()} on {os.cpu_count()} CPUs", flush=True)
-    results = {b: bench_backend(b, n_media, reps) for b in args.backends.split(",")}
-    names = list(pages({"area_id": "a", "deployments": ["d"] * 4, "locations": ["l"] * 4}))
+    results = {b: bench_backend(b, n_media, reps, only) for b in args.backends.split(",")}
+    names = [k for k in all_pages if only is None or k in only]
     for b, r in results.items():
         worst = max(names, key=lambda k: r[k])
         print(f"BENCH manager_page_p95_ms_{b} {r[worst]:.1f} ms, the slowest manager page ({worst}), "
