@@ -31,6 +31,8 @@ from ..errors import NotFound, SaolaError
 FORMATS = {"png": ("image/png", b"\x89PNG\r\n\x1a\n"), "jpg": ("image/jpeg", b"\xff\xd8\xff"),
            "jpeg": ("image/jpeg", b"\xff\xd8\xff"), "webp": ("image/webp", b"RIFF")}
 MAX_ZOOM = 22
+#: Pixels a basemap tile may have when the report map decodes it (tiles are 256 or 512 px square).
+TILE_PIXELS = 2048 * 2048
 SQLITE_MAGIC = b"SQLite format 3\x00"
 META = "basemap.json"
 CHUNK = 1024 * 1024
@@ -330,10 +332,11 @@ def mosaic(info: dict[str, Any], box: list[float], max_tiles: int = 36, size: in
     [w, e, s, n]) for matplotlib's ``imshow``, or None when the file has no tile under ``box``.
     Read-only and offline: nothing but the stored MBTiles file is read.
     """
-    import io
 
     import numpy as np
     from PIL import Image
+
+    from classifiers.safe_image import open_image
 
     w, s, e, n = box
     s, n = max(s, -MAX_LAT), min(n, MAX_LAT)
@@ -358,7 +361,7 @@ def mosaic(info: dict[str, Any], box: list[float], max_tiles: int = 36, size: in
                 "SELECT tile_column, tile_row, tile_data FROM tiles WHERE zoom_level=? AND tile_column BETWEEN ? AND ? "
                 "AND tile_row BETWEEN ? AND ?", (zoom, x0, x1, last - y1, last - y0)):
             try:
-                tile = Image.open(io.BytesIO(bytes(data))).convert("RGB")
+                tile = open_image(bytes(data), limit=TILE_PIXELS).convert("RGB")  # a tile is 256-512 px: no bomb
             except Exception:  # noqa: BLE001 - a damaged tile is left white rather than failing the report
                 continue
             if tile.size != (size, size):

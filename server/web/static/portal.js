@@ -6,7 +6,7 @@ document.addEventListener('DOMContentLoaded', function () {
   const el = document.getElementById('portal-map');
   if (!el) return;
   const list = document.getElementById('portal-points');
-  const popup = (p) => {
+  const popupOf = (p) => {
     const box = document.createElement('div');
     const head = document.createElement('strong');
     head.textContent = p.generalised ? el.dataset.generalisedText : el.dataset.stationText;
@@ -43,7 +43,7 @@ document.addEventListener('DOMContentLoaded', function () {
       pointToLayer: (f, latlng) => (f.properties.generalised
         ? L.circle(latlng, { radius: f.properties.uncertainty_m, color: '#b34700', dashArray: '4 4', weight: 2 })
         : L.circleMarker(latlng, { radius: 6, color: '#1f5f3a', fillOpacity: 0.8 })),
-      onEachFeature: (f, l) => l.bindPopup(() => popup(f.properties)),
+      onEachFeature: (f, l) => l.bindPopup(popupOf(f.properties)),
     }).addTo(map);
     el.dataset.ready = 'true';
   });

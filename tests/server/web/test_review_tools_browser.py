@@ -124,6 +124,9 @@ def test_browser_zoom_with_wheel_keys_and_drag_keeps_boxes_aligned(server, brows
     page.mouse.down()
     page.mouse.move(stage["x"] + 260, stage["y"] + 230, steps=4)
     page.mouse.up()
+    # The page moves the picture on its next animation frame: on a loaded machine that is later.
+    page.wait_for_function("(x) => Math.abs(document.getElementById('image').getBoundingClientRect().x - x) > 1",
+                           arg=img["x"], timeout=10_000)
     img2 = _rect(page, "#image")
     assert (img2["x"] - img["x"], img2["y"] - img["y"]) == (pytest.approx(60, abs=1), pytest.approx(30, abs=1))
     _assert_box_on_picture(page, bbox)
