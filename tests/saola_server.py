@@ -11,7 +11,9 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import requests
 
@@ -52,3 +54,37 @@ class Server:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
+
+
+def saola_command() -> list[str]:
+    """How to run ``saola`` from this test run's Python (the console script, or the module)."""
+    return [SAOLA] if Path(SAOLA).exists() else [sys.executable, "-c", "from server.cli import main; main()"]
+
+
+@contextmanager
+def serving(env: dict, log_path: Path, cwd: Path, start_s: float = 120) -> Iterator[str]:
+    """``saola serve`` on a free loopback port with ``env``, its output in ``log_path``; yields the base
+    URL once the port accepts connections (up to ``start_s``: a loaded machine starts it slowly) and
+    stops the process afterwards."""
+    port = free_port()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(saola_command() + ["serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                                cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + start_s
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError as e:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("saola serve did not start: " + log_path.read_text()[-2000:]) from e
+                    time.sleep(0.2)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

@@ -5,21 +5,20 @@ visitor with the saola's station generalised. Screenshots in test-artifacts/."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+
+from saola_server import serving
 
 import hub_network as net
 from server.auth.policy import generalise
 
 # The web tests' browser and database fixtures (tests/server/web/test_web_e2e.py), shared, not copied.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-from test_web_e2e import ARTIFACTS, REPO, _free_port, browser, e2e_db  # noqa: E402,F401 - fixtures
+from test_web_e2e import ARTIFACTS, REPO, browser, e2e_db  # noqa: E402,F401 - fixtures
 from test_web_review_browser import _backend  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -44,31 +43,10 @@ def hub_server(e2e_db, tmp_path):  # noqa: F811 - the fixture
         s.add(User(username="nation", password_hash=hash_password("password123"), language="en", is_national=True))
     env = {**os.environ, "SAOLA_DATABASE_URL": e2e_db, "SAOLA_DATA_DIR": str(data), "SAOLA_SECRET_KEY": "e2e-secret",
            "SAOLA_WORKER": "external", "SAOLA_LANGUAGE": "en", "SAOLA_LOG_LEVEL": "WARNING", "SAOLA_PORTAL": "1"}
-    port = _free_port()
-    saola = Path(sys.executable).with_name("saola")
-    cmd = [str(saola)] if saola.exists() else [sys.executable, "-c", "from server.cli import main; main()"]
-    log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen(cmd + ["serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=REPO,
-                            stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError as e:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("saola serve did not start: " + (tmp_path / "serve.log").read_text()[-2000:]) from e
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
+        with serving(env, tmp_path / "serve.log", REPO) as base:
+            yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
         from server.db import dispose_engine
 
         dispose_engine(e2e_db)

@@ -21,18 +21,18 @@ import hashlib
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from saola_server import saola_command, serving
 from sqlmodel import select
 
 from test_deploy_browser import CHUNK_KB, card  # noqa: F401 - the card fixture
-from test_web_e2e import ARTIFACTS, REPO, _free_port, browser, e2e_db  # noqa: F401 - fixtures
+from test_web_e2e import ARTIFACTS, REPO, browser, e2e_db  # noqa: F401 - fixtures
 from test_web_review_browser import _backend
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "detect"))
@@ -47,9 +47,6 @@ MANAGER_PASSWORD = "Quan-ly-mua-kho-2021"
 BIOLOGIST_PASSWORD = "Sinh-hoc-tam-thoi-2021"
 
 
-def _saola() -> list[str]:
-    saola = Path(sys.executable).with_name("saola")
-    return [str(saola)] if saola.exists() else [sys.executable, "-c", "from server.cli import main; main()"]
 
 
 @pytest.fixture
@@ -60,32 +57,13 @@ def fresh_install(e2e_db, tmp_path):  # noqa: F811 - the fixture
     env = {**os.environ, "SAOLA_DATABASE_URL": e2e_db, "SAOLA_DATA_DIR": str(data), "SAOLA_SECRET_KEY": "e2e-secret",
            "SAOLA_WORKER": "inprocess", "SAOLA_WORKER_THREADS": "2", "SAOLA_LANGUAGE": "en",
            "SAOLA_LOG_LEVEL": "WARNING", "SAOLA_CARD_CHUNK_KB": str(CHUNK_KB)}
-    init = subprocess.run(_saola() + ["init", "--admin", "admin", "--password", ADMIN_PASSWORD], env=env, cwd=REPO,
+    init = subprocess.run(saola_command() + ["init", "--admin", "admin", "--password", ADMIN_PASSWORD], env=env, cwd=REPO,
                           capture_output=True, text=True, timeout=300)
     assert init.returncode == 0, init.stdout + init.stderr
-    port = _free_port()
-    log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen(_saola() + ["serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=REPO,
-                            stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 120  # a loaded machine starts the server slowly
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError as e:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("saola serve did not start: " + (tmp_path / "serve.log").read_text()[-2000:]) from e
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", data
+        with serving(env, tmp_path / "serve.log", REPO) as base:
+            yield base, data
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
         from server.db import dispose_engine
 
         dispose_engine(e2e_db)

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import csv
 import os
-import socket
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
-from test_web_e2e import ARTIFACTS, REPO, _free_port, browser, e2e_db  # noqa: F401 - fixtures
+from saola_server import saola_command, serving
+
+from test_web_e2e import ARTIFACTS, REPO, browser, e2e_db  # noqa: F401 - fixtures
 from test_web_review_browser import _backend
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -26,9 +24,6 @@ REFERENCE = REPO / "protocols" / "species" / "vn_reference.csv"
 PASSWORD = "reference-check-2026"
 
 
-def _saola() -> list[str]:
-    saola = Path(sys.executable).with_name("saola")
-    return [str(saola)] if saola.exists() else [sys.executable, "-c", "from server.cli import main; main()"]
 
 
 @pytest.fixture
@@ -37,33 +32,12 @@ def initialised_server(e2e_db, tmp_path):  # noqa: F811 - the fixture
     env = {**os.environ, "SAOLA_DATABASE_URL": e2e_db, "SAOLA_DATA_DIR": str(tmp_path / "data"),
            "SAOLA_SECRET_KEY": "e2e-secret", "SAOLA_WORKER": "external", "SAOLA_LANGUAGE": "vi",
            "SAOLA_LOG_LEVEL": "WARNING"}
-    init = subprocess.run(_saola() + ["init", "--admin", "admin", "--password", PASSWORD], env=env, cwd=REPO,
+    init = subprocess.run(saola_command() + ["init", "--admin", "admin", "--password", PASSWORD], env=env, cwd=REPO,
                           capture_output=True, text=True, timeout=300)
     assert init.returncode == 0, init.stdout + init.stderr
     assert "species reference:" in init.stdout + init.stderr
-    port = _free_port()
-    log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen(_saola() + ["serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=REPO,
-                            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 120  # a loaded machine starts the server slowly
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError as e:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("saola serve did not start: " + (tmp_path / "serve.log").read_text()[-2000:]) from e
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    with serving(env, tmp_path / "serve.log", REPO) as base:
+        yield base
 
 
 def _cells(page, column: str) -> list[str]:
